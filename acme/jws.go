@@ -1,0 +1,251 @@
+package acme
+
+import (
+	"context"
+	"crypto"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// oneNonce hands go-jose a nonce fetched beforehand with a context (go-jose's
+// NonceSource has none).
+type oneNonce string
+
+func (n oneNonce) Nonce() (string, error) { return string(n), nil }
+
+// signJWS signs payload for url. With useJWK the public key is embedded (newAccount,
+// revoke by certificate key); otherwise kid names the account.
+func signJWS(key crypto.Signer, kid, nonce, url string, payload []byte, useJWK bool) ([]byte, error) {
+	alg, err := keyAlgorithm(key)
+	if err != nil {
+		return nil, err
+	}
+	jwk := jose.JSONWebKey{Key: key}
+	if !useJWK {
+		jwk.KeyID = kid
+	}
+	opts := &jose.SignerOptions{
+		ExtraHeaders: map[jose.HeaderKey]any{"url": url},
+		EmbedJWK:     useJWK,
+	}
+	if nonce != "" {
+		opts.NonceSource = oneNonce(nonce)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: jwk}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("jws signer: %w", err)
+	}
+	obj, err := signer.Sign(payload)
+	if err != nil {
+		return nil, fmt.Errorf("jws sign: %w", err)
+	}
+	return []byte(obj.FullSerialize()), nil
+}
+
+// ExternalAccountBinding carries the EAB credentials (§7.3.4). Its String and
+// GoString never show the HMAC key.
+type ExternalAccountBinding struct {
+	KeyID     string
+	HMACKey   []byte
+	Algorithm string // HS256 (default), HS384 or HS512
+}
+
+func (e *ExternalAccountBinding) String() string {
+	if e == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("EAB{kid:%s hmac:redacted alg:%s}", e.KeyID, e.alg())
+}
+
+// GoString keeps %#v from printing the key.
+func (e *ExternalAccountBinding) GoString() string { return e.String() }
+
+func (e *ExternalAccountBinding) alg() string {
+	if e.Algorithm == "" {
+		return "HS256"
+	}
+	return strings.ToUpper(e.Algorithm)
+}
+
+// DecodeHMACKey decodes an EAB HMAC key given as base64url with or without
+// padding, or as standard base64 (CAs and their documentation vary).
+func DecodeHMACKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, errors.New("acme: empty EAB HMAC key")
+	}
+	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.StdEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) > 0 {
+			return b, nil
+		}
+	}
+	return nil, errors.New("acme: the EAB HMAC key is not valid base64url (or base64)")
+}
+
+// eabJWS builds the inner JWS binding the account key to the external account.
+func eabJWS(eab *ExternalAccountBinding, accountKey crypto.Signer, url string) (json.RawMessage, error) {
+	var alg jose.SignatureAlgorithm
+	switch eab.alg() {
+	case "HS256":
+		alg = jose.HS256
+	case "HS384":
+		alg = jose.HS384
+	case "HS512":
+		alg = jose.HS512
+	default:
+		return nil, fmt.Errorf("acme: EAB algorithm %q not supported (use HS256, HS384 or HS512)", eab.Algorithm)
+	}
+	if eab.KeyID == "" || len(eab.HMACKey) == 0 {
+		return nil, errors.New("acme: EAB needs both a key ID and an HMAC key")
+	}
+	pub, err := json.Marshal(jose.JSONWebKey{Key: accountKey.Public()})
+	if err != nil {
+		return nil, fmt.Errorf("acme: encode account key: %w", err)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: eab.HMACKey}, &jose.SignerOptions{
+		ExtraHeaders: map[jose.HeaderKey]any{"kid": eab.KeyID, "url": url},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("acme: EAB signer (%s): %w", eab.alg(), err)
+	}
+	obj, err := signer.Sign(pub)
+	if err != nil {
+		return nil, fmt.Errorf("acme: EAB sign: %w", err)
+	}
+	return json.RawMessage(obj.FullSerialize()), nil
+}
+
+// postOpts tune one signed POST.
+type postOpts struct {
+	key      crypto.Signer // signing key; nil = c.Key
+	useJWK   bool          // embed the JWK instead of kid
+	noReplay bool          // never re-sign after a transport error or 5xx (finalize)
+	limit    int64         // body limit; 0 = maxJSONBody
+	accept   string        // Accept header (certificate download)
+}
+
+// post sends a signed POST (payload nil = POST-as-GET, §6.3). badNonce is answered
+// by re-signing with the nonce from the error response (§6.5), a bounded number of
+// times; 5xx and transport errors by re-signing with a fresh nonce unless noReplay.
+func (c *Client) post(ctx context.Context, url string, payload any, o postOpts) (*response, error) {
+	key := o.key
+	if key == nil {
+		key = c.Key
+	}
+	if key == nil {
+		return nil, fmt.Errorf("%w: no account key", ErrUnsupportedKey)
+	}
+	if !o.useJWK && c.AccountURL == "" {
+		return nil, ErrNoAccount
+	}
+	body := []byte{}
+	if payload != nil {
+		b, err := json.Marshal(payload)
+		if err != nil {
+			return nil, fmt.Errorf("encode request to %s: %w", url, err)
+		}
+		body = b
+	}
+	limit := o.limit
+	if limit == 0 {
+		limit = maxJSONBody
+	}
+	var (
+		lastErr        error
+		nonceTries     int
+		serverTries    int
+		transportTries int
+		backoff        = 250 * time.Millisecond
+	)
+	for {
+		nonce, err := c.nonce(ctx)
+		if err != nil {
+			return nil, err
+		}
+		jws, err := signJWS(key, c.AccountURL, nonce, url, body, o.useJWK)
+		if err != nil {
+			return nil, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(string(jws)))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/jose+json")
+		if o.accept != "" {
+			req.Header.Set("Accept", o.accept)
+		}
+		resp, err := c.do(req, limit)
+		if err != nil {
+			if ctx.Err() != nil || o.noReplay || !retryableTransport(err) {
+				return nil, err
+			}
+			transportTries++
+			if transportTries >= max5xxTries {
+				return nil, err
+			}
+			c.logger().LogAttrs(ctx, slog.LevelWarn, "acme request: transport error, re-signing", attrURL(url), attrAttempt(transportTries), attrErr(err))
+			if err := c.sleep(ctx, backoff); err != nil {
+				return nil, err
+			}
+			backoff *= 2
+			continue
+		}
+		if resp.status < 400 {
+			return resp, nil
+		}
+		perr := c.problemFrom(resp)
+		lastErr = perr
+		switch {
+		case IsProblem(perr, ProblemBadNonce):
+			nonceTries++
+			if nonceTries >= maxNonceTries {
+				return nil, fmt.Errorf("%w (gave up after %d badNonce answers)", perr, nonceTries)
+			}
+			// The error response carried a fresh nonce (saved by do); older pooled
+			// nonces are likely stale too, so keep only the newest.
+			c.keepNewestNonce()
+			c.logger().LogAttrs(ctx, slog.LevelDebug, "acme badNonce, re-signing", attrURL(url), attrAttempt(nonceTries))
+			continue
+		case resp.status >= 500 && !o.noReplay:
+			serverTries++
+			wait, ok := c.retryWait(resp, backoff)
+			if !ok || serverTries >= max5xxTries {
+				return nil, lastErr
+			}
+			c.logger().LogAttrs(ctx, slog.LevelWarn, "acme server error, retrying", attrURL(url), attrAttempt(serverTries), attrRetryIn(wait))
+			if err := c.sleep(ctx, wait); err != nil {
+				return nil, errors.Join(lastErr, err)
+			}
+			backoff *= 2
+			continue
+		}
+		return nil, lastErr
+	}
+}
+
+func (c *Client) keepNewestNonce() {
+	c.mu.Lock()
+	if n := len(c.nonces); n > 1 {
+		c.nonces = c.nonces[n-1:]
+	}
+	c.mu.Unlock()
+}
+
+// retryableTransport: connection-level failures where re-signing is safe for
+// idempotent requests. Timeouts are not retried (the caller's budget is spent).
+func retryableTransport(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,380 @@
+package acme
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ObtainRequest describes one issuance.
+type ObtainRequest struct {
+	Identifiers []Identifier
+	// CSR is the DER certificate request; its key must be the certificate key.
+	CSR []byte
+	// Solvers answer challenges, keyed by challenge type ("http-01", "dns-01", "tls-alpn-01").
+	Solvers map[string]Solver
+	// Preference orders challenge types; empty means http-01, dns-01, tls-alpn-01.
+	Preference []string
+	// Profile is sent when the directory lists profiles (see NewOrder).
+	Profile string
+	// Replaces is the ARI CertID of the certificate this one replaces (RFC 9773 §5).
+	Replaces            string
+	NotBefore, NotAfter time.Time
+	// PreferredChain picks the chain whose topmost issuer CN matches (certbot's --preferred-chain).
+	PreferredChain string
+	// OnOrder, if set, is called with the order URL right after it is created
+	// (so a caller can record it and poll rather than re-order after a crash).
+	OnOrder func(orderURL string)
+}
+
+// DefaultPreference is the challenge order used when ObtainRequest.Preference is empty.
+var DefaultPreference = []string{ChallengeHTTP01, ChallengeDNS01, ChallengeTLSALPN01}
+
+// maxParallel bounds concurrent authorization fetches, waits and polls.
+const maxParallel = 8
+
+type pendingChallenge struct {
+	authz   *Authorization
+	ch      Challenge
+	solver  Solver
+	keyAuth string
+}
+
+// Obtain runs a whole issuance (§7.4): new order → fetch authorizations (already
+// valid ones are skipped before any solver is touched) → pick a challenge per
+// pending authorization in preference order (unknown types ignored; wildcards only
+// by dns-01) → present all → wait (DNS propagation) → tell the CA → poll → clean up
+// (always, also on error or cancellation) → finalize once → download and check the
+// certificate against the request.
+//
+// Errors: *AuthorizationError values (joined, sorted) when identifiers fail
+// validation; *Problem / *RateLimitError from the CA; a plain error when the CA's
+// answers do not match the request (hostile or broken CA).
+func (c *Client) Obtain(ctx context.Context, req ObtainRequest) (*Certificate, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		timeout := c.OrderTimeout
+		if timeout <= 0 {
+			timeout = 15 * time.Minute
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	csr, err := x509.ParseCertificateRequest(req.CSR)
+	if err != nil {
+		return nil, fmt.Errorf("acme: parse CSR: %w", err)
+	}
+	want, err := identifierSet(req.Identifiers)
+	if err != nil {
+		return nil, err
+	}
+
+	order, err := c.NewOrder(ctx, OrderRequest{Identifiers: req.Identifiers, NotBefore: req.NotBefore, NotAfter: req.NotAfter, Profile: req.Profile, Replaces: req.Replaces})
+	if err != nil && req.Replaces != "" && IsProblem(err, ProblemAlreadyReplaced) {
+		c.logger().LogAttrs(ctx, slog.LevelWarn, "certificate already replaced; ordering without replaces", slog.String("replaces", req.Replaces))
+		order, err = c.NewOrder(ctx, OrderRequest{Identifiers: req.Identifiers, NotBefore: req.NotBefore, NotAfter: req.NotAfter, Profile: req.Profile})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if req.OnOrder != nil {
+		req.OnOrder(order.URL)
+	}
+	if err := checkOrderIdentifiers(order, want); err != nil {
+		return nil, err
+	}
+	if order.Status == StatusInvalid {
+		return nil, fmt.Errorf("acme: new order %s is invalid: %v", order.URL, order.Error)
+	}
+
+	if order.Status == StatusPending {
+		if err := c.authorize(ctx, order, want, req); err != nil {
+			return nil, err
+		}
+	}
+
+	if order.Status != StatusValid {
+		if order, err = c.FinalizeOrder(ctx, order, req.CSR); err != nil {
+			return nil, err
+		}
+	}
+	cert, err := c.FetchCertificate(ctx, order.CertificateURL)
+	if err != nil {
+		return nil, err
+	}
+	if cert, err = c.selectChain(ctx, cert, req.PreferredChain); err != nil {
+		return nil, err
+	}
+	cert.OrderURL = order.URL
+	if err := checkIssued(cert, csr, want); err != nil {
+		return nil, err
+	}
+	c.logger().LogAttrs(ctx, slog.LevelInfo, "certificate issued", attrOrderURL(order.URL), attrURL(cert.URL))
+	return cert, nil
+}
+
+// authorize satisfies every pending authorization of the order.
+func (c *Client) authorize(ctx context.Context, order *Order, want map[string]bool, req ObtainRequest) error {
+	authzs := make([]*Authorization, len(order.AuthorizationURLs))
+	errs := forEach(ctx, len(authzs), func(ctx context.Context, i int) error {
+		a, err := c.GetAuthorization(ctx, order.AuthorizationURLs[i])
+		authzs[i] = a
+		return err
+	})
+	if err := joinSorted(errs); err != nil {
+		return err
+	}
+
+	prefs := req.Preference
+	if len(prefs) == 0 {
+		prefs = DefaultPreference
+	}
+	var pending []pendingChallenge
+	var planErrs []error
+	for _, a := range authzs {
+		key := identKey(a.Identifier, a.Wildcard)
+		if !want[key] {
+			return fmt.Errorf("acme: the CA sent an authorization for %q, which was not requested: refused", a.Identifier.Value)
+		}
+		switch a.Status {
+		case StatusValid:
+			c.logger().LogAttrs(ctx, slog.LevelInfo, "authorization already valid; skipping challenge", attrIdentifier(a.Identifier.Value))
+			continue
+		case StatusPending:
+		default:
+			planErrs = append(planErrs, &AuthorizationError{Identifier: a.Identifier, URL: a.URL, Err: a.failure()})
+			continue
+		}
+		p, err := c.pickChallenge(a, prefs, req.Solvers)
+		if err != nil {
+			planErrs = append(planErrs, &AuthorizationError{Identifier: a.Identifier, URL: a.URL, Err: err})
+			continue
+		}
+		pending = append(pending, p)
+	}
+	if err := joinSorted(planErrs); err != nil {
+		return err
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+
+	// Planners learn every identifier they will serve, in Present order.
+	planned := map[Solver][]string{}
+	var planners []Solver
+	for _, p := range pending {
+		if _, ok := p.solver.(Planner); ok {
+			if _, seen := planned[p.solver]; !seen {
+				planners = append(planners, p.solver)
+			}
+			planned[p.solver] = append(planned[p.solver], p.authz.Identifier.Value)
+		}
+	}
+	for _, s := range planners {
+		if err := s.(Planner).Plan(ctx, planned[s]); err != nil {
+			return fmt.Errorf("prepare challenges: %w", err)
+		}
+	}
+
+	// Present all, then wait, then tell the CA. Clean up whatever was presented,
+	// whatever happens, with a context that outlives cancellation.
+	var presented []pendingChallenge
+	defer func() { c.cleanUp(ctx, presented) }()
+	for _, p := range pending {
+		presented = append(presented, p)
+		c.logger().LogAttrs(ctx, slog.LevelInfo, "presenting challenge", attrIdentifier(p.authz.Identifier.Value), attrChallengeType(p.ch.Type))
+		if err := p.solver.Present(ctx, p.authz.Identifier.Value, p.ch.Token, p.keyAuth); err != nil {
+			return &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: fmt.Errorf("present %s challenge: %w", p.ch.Type, err)}
+		}
+	}
+	errs = forEach(ctx, len(pending), func(ctx context.Context, i int) error {
+		p := pending[i]
+		if w, ok := p.solver.(Waiter); ok {
+			if err := w.Wait(ctx, p.authz.Identifier.Value, p.ch.Token, p.keyAuth); err != nil {
+				return &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: fmt.Errorf("wait for %s challenge: %w", p.ch.Type, err)}
+			}
+		}
+		return nil
+	})
+	if err := joinSorted(errs); err != nil {
+		return err
+	}
+	errs = forEach(ctx, len(pending), func(ctx context.Context, i int) error {
+		p := pending[i]
+		if err := c.Accept(ctx, &p.ch); err != nil {
+			return &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: err}
+		}
+		_, err := c.WaitAuthorization(ctx, p.authz.URL)
+		var ae *AuthorizationError
+		if err != nil && !errors.As(err, &ae) {
+			err = &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: err}
+		}
+		return err
+	})
+	if err := joinSorted(errs); err != nil {
+		return err
+	}
+	c.cleanUp(ctx, presented)
+	presented = nil
+	return nil
+}
+
+func (c *Client) pickChallenge(a *Authorization, prefs []string, solvers map[string]Solver) (pendingChallenge, error) {
+	var offered []string
+	for _, ch := range a.Challenges {
+		offered = append(offered, ch.Type)
+	}
+	for _, typ := range prefs {
+		if a.Wildcard && typ != ChallengeDNS01 {
+			continue
+		}
+		s := solvers[typ]
+		if s == nil {
+			continue
+		}
+		for _, ch := range a.Challenges {
+			if ch.Type != typ {
+				continue
+			}
+			if ch.URL == "" {
+				return pendingChallenge{}, fmt.Errorf("acme: %s challenge has no URL", typ)
+			}
+			ka, err := KeyAuthorization(c.Key.Public(), ch.Token)
+			if err != nil {
+				return pendingChallenge{}, err
+			}
+			return pendingChallenge{authz: a, ch: ch, solver: s, keyAuth: ka}, nil
+		}
+	}
+	var have []string
+	for typ := range solvers {
+		have = append(have, typ)
+	}
+	sort.Strings(have)
+	if a.Wildcard {
+		return pendingChallenge{}, fmt.Errorf("acme: a wildcard name needs a dns-01 solver (the CA offers %s; configured: %s)", strings.Join(offered, ", "), strings.Join(have, ", "))
+	}
+	return pendingChallenge{}, fmt.Errorf("acme: no configured solver for the challenges offered (the CA offers %s; configured: %s)", strings.Join(offered, ", "), strings.Join(have, ", "))
+}
+
+func (c *Client) cleanUp(ctx context.Context, presented []pendingChallenge) {
+	if len(presented) == 0 {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+	defer cancel()
+	for _, p := range presented {
+		if err := p.solver.CleanUp(cctx, p.authz.Identifier.Value, p.ch.Token, p.keyAuth); err != nil {
+			c.logger().LogAttrs(ctx, slog.LevelWarn, "challenge clean-up failed", attrIdentifier(p.authz.Identifier.Value), attrChallengeType(p.ch.Type), attrErr(err))
+		}
+	}
+}
+
+// forEach runs fn for 0..n-1 with at most maxParallel at once and returns the errors by index.
+func forEach(ctx context.Context, n int, fn func(ctx context.Context, i int) error) []error {
+	errs := make([]error, n)
+	if n == 1 {
+		errs[0] = fn(ctx, 0)
+		return errs
+	}
+	sem := make(chan struct{}, maxParallel)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = fn(ctx, i)
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// identKey normalises an identifier for comparison; wildcard authorizations carry
+// the base name with wildcard=true (§7.1.4).
+func identKey(id Identifier, wildcard bool) string {
+	v := strings.ToLower(strings.TrimSuffix(id.Value, "."))
+	if wildcard && !strings.HasPrefix(v, "*.") {
+		v = "*." + v
+	}
+	if id.Type == "ip" {
+		if ip := net.ParseIP(v); ip != nil {
+			v = ip.String()
+		}
+	}
+	return id.Type + ":" + v
+}
+
+func identifierSet(ids []Identifier) (map[string]bool, error) {
+	if len(ids) == 0 {
+		return nil, errors.New("acme: no identifiers to order")
+	}
+	m := map[string]bool{}
+	for _, id := range ids {
+		if id.Type != "dns" && id.Type != "ip" {
+			return nil, fmt.Errorf("acme: identifier type %q not supported", id.Type)
+		}
+		m[identKey(id, false)] = true
+	}
+	return m, nil
+}
+
+func checkOrderIdentifiers(o *Order, want map[string]bool) error {
+	for _, id := range o.Identifiers {
+		if !want[identKey(id, false)] {
+			return fmt.Errorf("acme: the CA's order %s names %q, which was not requested: refused", o.URL, id.Value)
+		}
+	}
+	if len(o.AuthorizationURLs) > 4*len(want)+4 {
+		return fmt.Errorf("acme: the CA's order %s has %d authorizations for %d identifiers: refused", o.URL, len(o.AuthorizationURLs), len(want))
+	}
+	return nil
+}
+
+// checkIssued verifies the leaf is for our key and exactly our identifiers.
+func checkIssued(cert *Certificate, csr *x509.CertificateRequest, want map[string]bool) error {
+	chain, err := ParseChain(cert.PEM)
+	if err != nil {
+		return err
+	}
+	leaf := chain[0]
+	lk, err := x509.MarshalPKIXPublicKey(leaf.PublicKey)
+	if err != nil {
+		return fmt.Errorf("acme: issued certificate key: %w", err)
+	}
+	ck, err := x509.MarshalPKIXPublicKey(csr.PublicKey)
+	if err != nil {
+		return fmt.Errorf("acme: CSR key: %w", err)
+	}
+	if !bytes.Equal(lk, ck) {
+		return errors.New("acme: the issued certificate is not for the requested key: refused")
+	}
+	got := map[string]bool{}
+	for _, n := range leaf.DNSNames {
+		got[identKey(Identifier{Type: "dns", Value: n}, false)] = true
+	}
+	for _, ip := range leaf.IPAddresses {
+		got[identKey(Identifier{Type: "ip", Value: ip.String()}, false)] = true
+	}
+	for k := range want {
+		if !got[k] {
+			return fmt.Errorf("acme: the issued certificate does not cover %s: refused", strings.SplitN(k, ":", 2)[1])
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			return fmt.Errorf("acme: the issued certificate names %s, which was not requested: refused", strings.SplitN(k, ":", 2)[1])
+		}
+	}
+	return nil
+}

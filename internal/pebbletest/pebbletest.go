@@ -1,0 +1,426 @@
+// Package pebbletest builds the Pebble test CA and pebble-challtestsrv pinned in
+// go.mod, starts them on free loopback ports for one test, and stops them when the
+// test ends. It is test support only: nothing outside _test.go files and test
+// helpers imports it.
+//
+// Pebble's TLS certificate (test/certs/localhost, valid for 127.0.0.1) is trusted
+// through an explicit pool built from pebble.minica.pem; nothing here skips TLS
+// verification. The logs of both processes are printed when the test fails.
+package pebbletest
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	pebblePkg    = "github.com/letsencrypt/pebble/v2/cmd/pebble"
+	challsrvPkg  = "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv"
+	pebbleModule = "github.com/letsencrypt/pebble/v2"
+)
+
+// Profile is one entry of Pebble's "profiles" config.
+type Profile struct {
+	Description    string `json:"description"`
+	ValidityPeriod uint64 `json:"validityPeriod"` // seconds
+}
+
+// Options choose how one Pebble is configured. The zero value starts an open
+// (no EAB) Pebble with PEBBLE_VA_NOSLEEP=1, -strict, and challtestsrv as its DNS.
+type Options struct {
+	// EAB maps key IDs to base64url HMAC keys. Non-empty makes EAB required.
+	EAB map[string]string
+	// Env adds environment variables for Pebble (PEBBLE_WFE_NONCEREJECT=50, ...).
+	// PEBBLE_WFE_NONCEREJECT defaults to 0 and PEBBLE_AUTHZREUSE to 0 unless set here.
+	Env []string
+	// HTTPPort and TLSPort are the ports Pebble's VA dials for http-01 and
+	// tls-alpn-01. Zero picks a free loopback port.
+	HTTPPort, TLSPort int
+	// DNSServer, when set ("127.0.0.1:5353"), is the resolver Pebble validates
+	// through, and challtestsrv is not started.
+	DNSServer string
+	// RetryAfterAuthz and RetryAfterOrder set Pebble's retryAfter config (seconds).
+	RetryAfterAuthz, RetryAfterOrder int
+	// Profiles replaces Pebble's default profile set.
+	Profiles map[string]Profile
+	// NoStrict drops -strict.
+	NoStrict bool
+	// DefaultIPv6 makes challtestsrv answer AAAA queries with this address
+	// (e.g. "::1"); empty means no AAAA answers, so the VA dials IPv4.
+	DefaultIPv6 string
+}
+
+// Server is one running Pebble (and challtestsrv unless Options.DNSServer was set).
+type Server struct {
+	DirectoryURL  string
+	ManagementURL string
+	// Roots trusts Pebble's HTTPS listener (not the certificates Pebble issues).
+	Roots *x509.CertPool
+	// CABundle is a PEM file holding the same root, for --ca-bundle / REQUESTS_CA_BUNDLE.
+	CABundle string
+	// HTTPPort and TLSPort are where Pebble's VA connects for http-01 and tls-alpn-01.
+	HTTPPort, TLSPort int
+	// DNSAddr is the resolver Pebble uses; ChallSrvURL is challtestsrv's
+	// management API ("" when Options.DNSServer was given).
+	DNSAddr     string
+	ChallSrvURL string
+	// EAB is a copy of the configured key map.
+	EAB map[string]string
+
+	mu   sync.Mutex
+	logs bytes.Buffer
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// Binaries builds pebble and pebble-challtestsrv once per test binary and returns
+// the directory holding them. A build failure is returned, never a skip.
+func Binaries() (string, error) {
+	buildOnce.Do(func() {
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}|{{.Version}}", pebbleModule).Output()
+		if err != nil {
+			buildErr = fmt.Errorf("locate %s (is it in go.mod?): %w", pebbleModule, err)
+			return
+		}
+		modDir, version, _ := strings.Cut(strings.TrimSpace(string(out)), "|")
+		dir := filepath.Join(os.TempDir(), "acmectl-pebbletest-"+version)
+		if _, err := os.Stat(filepath.Join(dir, "pebble-challtestsrv")); err == nil {
+			if _, err := os.Stat(filepath.Join(dir, "pebble")); err == nil {
+				binDir = dir
+				_ = modDir
+				return
+			}
+		}
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			buildErr = err
+			return
+		}
+		tmp, err := os.MkdirTemp(filepath.Dir(dir), "acmectl-pebbletest-build-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", tmp+string(filepath.Separator), pebblePkg, challsrvPkg)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			os.RemoveAll(tmp)
+			buildErr = fmt.Errorf("build pebble: %v\n%s", err, b)
+			return
+		}
+		// Another test binary may have won the race; either copy is the same build.
+		if err := os.Rename(tmp, dir); err != nil {
+			os.RemoveAll(tmp)
+			if _, statErr := os.Stat(filepath.Join(dir, "pebble")); statErr != nil {
+				buildErr = fmt.Errorf("install pebble binaries: %w", err)
+				return
+			}
+		}
+		binDir = dir
+	})
+	return binDir, buildErr
+}
+
+// ModuleDir returns the pinned Pebble module's source directory (for its test certs).
+func ModuleDir() (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", pebbleModule).Output()
+	if err != nil {
+		return "", fmt.Errorf("locate %s: %w", pebbleModule, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// FreeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago and is
+// also free for TCP (DNS servers listen on both).
+func FreeUDPPort(t testing.TB) int {
+	t.Helper()
+	for range 50 {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("free udp port: %v", err)
+		}
+		port := c.LocalAddr().(*net.UDPAddr).Port
+		c.Close()
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free udp+tcp port")
+	return 0
+}
+
+// Start builds (once) and starts Pebble, and challtestsrv unless opts.DNSServer is
+// set, registering their shutdown with t.Cleanup. It fails the test on any error.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	bin, err := Binaries()
+	if err != nil {
+		t.Fatalf("pebbletest: %v", err)
+	}
+	mod, err := ModuleDir()
+	if err != nil {
+		t.Fatalf("pebbletest: %v", err)
+	}
+	dir := t.TempDir()
+	s := &Server{EAB: opts.EAB}
+	s.HTTPPort, s.TLSPort = opts.HTTPPort, opts.TLSPort
+	if s.HTTPPort == 0 {
+		s.HTTPPort = FreePort(t)
+	}
+	if s.TLSPort == 0 {
+		s.TLSPort = FreePort(t)
+	}
+	listen, mgmt := FreePort(t), FreePort(t)
+	s.DirectoryURL = fmt.Sprintf("https://127.0.0.1:%d/dir", listen)
+	s.ManagementURL = fmt.Sprintf("https://127.0.0.1:%d", mgmt)
+
+	rootPEM, err := os.ReadFile(filepath.Join(mod, "test/certs/pebble.minica.pem"))
+	if err != nil {
+		t.Fatalf("pebbletest: %v", err)
+	}
+	s.Roots = x509.NewCertPool()
+	if !s.Roots.AppendCertsFromPEM(rootPEM) {
+		t.Fatal("pebbletest: pebble.minica.pem holds no certificate")
+	}
+	s.CABundle = filepath.Join(dir, "pebble-tls-root.pem")
+	if err := os.WriteFile(s.CABundle, rootPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var procs []*exec.Cmd
+	t.Cleanup(func() {
+		cancel()
+		for _, p := range procs {
+			_ = p.Wait()
+		}
+		if t.Failed() {
+			t.Logf("pebbletest logs (%s):\n%s", s.DirectoryURL, s.Logs())
+		}
+	})
+
+	if opts.DNSServer != "" {
+		s.DNSAddr = opts.DNSServer
+	} else {
+		dnsPort := FreeUDPPort(t)
+		csMgmt := FreePort(t)
+		s.DNSAddr = fmt.Sprintf("127.0.0.1:%d", dnsPort)
+		s.ChallSrvURL = fmt.Sprintf("http://127.0.0.1:%d", csMgmt)
+		cs := exec.CommandContext(ctx, filepath.Join(bin, "pebble-challtestsrv"),
+			"-management", fmt.Sprintf("127.0.0.1:%d", csMgmt),
+			"-dnsserver", s.DNSAddr,
+			"-http01", "", "-https01", "", "-tlsalpn01", "", "-doh", "",
+			"-defaultIPv4", "127.0.0.1", "-defaultIPv6", opts.DefaultIPv6)
+		cs.Stdout, cs.Stderr = s.logWriter("challtestsrv"), s.logWriter("challtestsrv")
+		if err := cs.Start(); err != nil {
+			t.Fatalf("pebbletest: start challtestsrv: %v", err)
+		}
+		procs = append(procs, cs)
+	}
+
+	cfg := map[string]any{
+		"listenAddress":           fmt.Sprintf("127.0.0.1:%d", listen),
+		"managementListenAddress": fmt.Sprintf("127.0.0.1:%d", mgmt),
+		"certificate":             filepath.Join(mod, "test/certs/localhost/cert.pem"),
+		"privateKey":              filepath.Join(mod, "test/certs/localhost/key.pem"),
+		"httpPort":                s.HTTPPort,
+		"tlsPort":                 s.TLSPort,
+		"ocspResponderURL":        "",
+		"retryAfter":              map[string]int{"authz": opts.RetryAfterAuthz, "order": opts.RetryAfterOrder},
+	}
+	if len(opts.EAB) > 0 {
+		cfg["externalAccountBindingRequired"] = true
+		cfg["externalAccountMACKeys"] = opts.EAB
+	}
+	if len(opts.Profiles) > 0 {
+		cfg["profiles"] = opts.Profiles
+	}
+	b, _ := json.MarshalIndent(map[string]any{"pebble": cfg}, "", "  ")
+	cfgPath := filepath.Join(dir, "pebble-config.json")
+	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-config", cfgPath, "-dnsserver", s.DNSAddr}
+	if !opts.NoStrict {
+		args = append(args, "-strict")
+	}
+	p := exec.CommandContext(ctx, filepath.Join(bin, "pebble"), args...)
+	p.Dir = mod
+	env := append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
+	p.Env = append(env, opts.Env...)
+	p.Stdout, p.Stderr = s.logWriter("pebble"), s.logWriter("pebble")
+	if err := p.Start(); err != nil {
+		t.Fatalf("pebbletest: start pebble: %v", err)
+	}
+	procs = append(procs, p)
+
+	hc := s.HTTPClient()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := ping(hc, s.DirectoryURL)
+		if err == nil && s.ChallSrvURL != "" {
+			err = ping(http.DefaultClient, s.ChallSrvURL+"/dns-request-history?host=x")
+		}
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pebbletest: pebble did not come up at %s: %v\n%s", s.DirectoryURL, err, s.Logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s
+}
+
+func ping(hc *http.Client, url string) error {
+	resp, err := hc.Get(url)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return nil
+}
+
+// HTTPClient returns a client that trusts Pebble's HTTPS listener, with timeouts.
+func (s *Server) HTTPClient() *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig:       &tls.Config{RootCAs: s.Roots},
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 30 * time.Second,
+			DisableKeepAlives:     false,
+		},
+	}
+}
+
+// Logs returns what Pebble and challtestsrv have printed so far.
+func (s *Server) Logs() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logs.String()
+}
+
+type prefixWriter struct {
+	s      *Server
+	prefix string
+}
+
+func (w prefixWriter) Write(p []byte) (int, error) {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	for _, line := range strings.SplitAfter(string(p), "\n") {
+		if line == "" {
+			continue
+		}
+		w.s.logs.WriteString(w.prefix + line)
+	}
+	return len(p), nil
+}
+
+func (s *Server) logWriter(name string) io.Writer { return prefixWriter{s, "[" + name + "] "} }
+
+// IssuerRoot returns the PEM of Pebble's issuing root N (0 for the default chain),
+// to verify the certificates it issues.
+func (s *Server) IssuerRoot(t testing.TB, n int) []byte {
+	t.Helper()
+	return s.mgmtGet(t, fmt.Sprintf("/roots/%d", n))
+}
+
+// CertStatus returns Pebble's status document for a serial (hex), e.g. to check revocation.
+func (s *Server) CertStatus(t testing.TB, serialHex string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(s.mgmtGet(t, "/cert-status-by-serial/"+serialHex), &m); err != nil {
+		t.Fatalf("pebbletest: cert status: %v", err)
+	}
+	return m
+}
+
+func (s *Server) mgmtGet(t testing.TB, path string) []byte {
+	t.Helper()
+	resp, err := s.HTTPClient().Get(s.ManagementURL + path)
+	if err != nil {
+		t.Fatalf("pebbletest: GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("pebbletest: GET %s: %d %v %s", path, resp.StatusCode, err, b)
+	}
+	return b
+}
+
+// SetRenewalInfo makes Pebble answer renewalInfo for certPEM with ariJSON verbatim.
+func (s *Server) SetRenewalInfo(t testing.TB, certPEM []byte, ariJSON string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"Certificate": string(certPEM), "ARIResponse": ariJSON})
+	resp, err := s.HTTPClient().Post(s.ManagementURL+"/set-renewal-info/", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("pebbletest: set-renewal-info: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("pebbletest: set-renewal-info: %d %s", resp.StatusCode, b)
+	}
+}
+
+// ChallSrv posts one command to challtestsrv's management API, e.g.
+// ChallSrv(t, "set-txt", map[string]string{"host": "_acme-challenge.a.example.", "value": v}).
+func (s *Server) ChallSrv(t testing.TB, command string, body any) {
+	t.Helper()
+	if err := s.ChallSrvErr(command, body); err != nil {
+		t.Fatalf("pebbletest: %v", err)
+	}
+}
+
+// ChallSrvErr is ChallSrv for callers that are not tests (hooks, goroutines).
+func (s *Server) ChallSrvErr(command string, body any) error {
+	if s.ChallSrvURL == "" {
+		return errors.New("challtestsrv is not running (Options.DNSServer was set)")
+	}
+	b, _ := json.Marshal(body)
+	resp, err := http.Post(s.ChallSrvURL+"/"+command, "application/json", bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("challtestsrv %s: %w", command, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		rb, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("challtestsrv %s: %d %s", command, resp.StatusCode, rb)
+	}
+	return nil
+}
