@@ -94,18 +94,23 @@ func DecodeHMACKey(s string) ([]byte, error) {
 // eabJWS builds the inner JWS binding the account key to the external account.
 func eabJWS(eab *ExternalAccountBinding, accountKey crypto.Signer, url string) (json.RawMessage, error) {
 	var alg jose.SignatureAlgorithm
+	var minLen int
 	switch eab.alg() {
 	case "HS256":
-		alg = jose.HS256
+		alg, minLen = jose.HS256, 32
 	case "HS384":
-		alg = jose.HS384
+		alg, minLen = jose.HS384, 48
 	case "HS512":
-		alg = jose.HS512
+		alg, minLen = jose.HS512, 64
 	default:
 		return nil, fmt.Errorf("acme: EAB algorithm %q not supported (use HS256, HS384 or HS512)", eab.Algorithm)
 	}
 	if eab.KeyID == "" || len(eab.HMACKey) == 0 {
 		return nil, errors.New("acme: EAB needs both a key ID and an HMAC key")
+	}
+	if len(eab.HMACKey) < minLen {
+		// RFC 7518 §3.2: the key must be at least as long as the hash.
+		return nil, fmt.Errorf("acme: the EAB HMAC key is %d bytes; %s needs at least %d (check the key, or use a shorter algorithm)", len(eab.HMACKey), eab.alg(), minLen)
 	}
 	pub, err := json.Marshal(jose.JSONWebKey{Key: accountKey.Public()})
 	if err != nil {
@@ -215,7 +220,9 @@ func (c *Client) post(ctx context.Context, url string, payload any, o postOpts) 
 			c.keepNewestNonce()
 			c.logger().LogAttrs(ctx, slog.LevelDebug, "acme badNonce, re-signing", attrURL(url), attrAttempt(nonceTries))
 			continue
-		case resp.status >= 500 && !o.noReplay:
+		case (resp.status >= 500 || resp.status == http.StatusTooManyRequests && resp.header.Get("Retry-After") != "") && !o.noReplay:
+			// A short Retry-After is waited out; a long one (or a 429 without
+			// one) is returned at once so the caller can say when to retry.
 			serverTries++
 			wait, ok := c.retryWait(resp, backoff)
 			if !ok || serverTries >= max5xxTries {
