@@ -84,16 +84,19 @@ func (c *Client) newAccount(ctx context.Context, dir *Directory, w wireNewAccoun
 		return nil, errors.New("acme: newAccount response has no Location header")
 	}
 	acct := &Account{}
-	if len(resp.body) > 0 {
-		if err := json.Unmarshal(resp.body, acct); err != nil {
-			return nil, fmt.Errorf("decode account: %w", err)
-		}
-	}
-	acct.URL = resp.location
-	acct.Raw = append(json.RawMessage(nil), resp.body...)
 	c.mu.Lock()
 	c.AccountURL = resp.location
 	c.mu.Unlock()
+	if len(resp.body) > 0 {
+		if err := json.Unmarshal(resp.body, acct); err != nil {
+			// The CA answered with a Location but a garbled body: fetch it.
+			if resp, err = c.fetch(ctx, resp.location, acct); err != nil {
+				return nil, fmt.Errorf("decode account: %w", err)
+			}
+		}
+	}
+	acct.URL = c.AccountURL
+	acct.Raw = append(json.RawMessage(nil), resp.body...)
 	return acct, nil
 }
 
@@ -120,13 +123,19 @@ func (c *Client) postAccount(ctx context.Context, payload any, op string) (*Acco
 	if c.AccountURL == "" {
 		return nil, ErrNoAccount
 	}
-	resp, err := c.post(ctx, c.AccountURL, payload, postOpts{})
+	acct := &Account{}
+	var resp *response
+	var err error
+	if payload == nil {
+		resp, err = c.fetch(ctx, c.AccountURL, acct)
+	} else if resp, err = c.post(ctx, c.AccountURL, payload, postOpts{}); err == nil {
+		if jerr := json.Unmarshal(resp.body, acct); jerr != nil {
+			// The change was made; the answer was garbled. Fetch the result.
+			resp, err = c.fetch(ctx, c.AccountURL, acct)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", op, c.AccountURL, err)
-	}
-	acct := &Account{}
-	if err := json.Unmarshal(resp.body, acct); err != nil {
-		return nil, fmt.Errorf("%s: decode account: %w", op, err)
 	}
 	acct.URL = c.AccountURL
 	acct.Raw = append(json.RawMessage(nil), resp.body...)

@@ -2,7 +2,6 @@ package acme
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -32,13 +31,10 @@ type Challenge struct {
 
 // GetAuthorization fetches an authorization (POST-as-GET).
 func (c *Client) GetAuthorization(ctx context.Context, url string) (*Authorization, error) {
-	resp, err := c.post(ctx, url, nil, postOpts{})
+	a := &Authorization{}
+	resp, err := c.fetch(ctx, url, a)
 	if err != nil {
 		return nil, fmt.Errorf("fetch authorization %s: %w", url, err)
-	}
-	a := &Authorization{}
-	if err := json.Unmarshal(resp.body, a); err != nil {
-		return nil, fmt.Errorf("fetch authorization %s: decode: %w", url, err)
 	}
 	a.URL = url
 	if ra, ok := ParseRetryAfter(resp.header.Get("Retry-After"), time.Now()); ok {
@@ -100,4 +96,18 @@ func (a *Authorization) failure() error {
 		}
 	}
 	return fmt.Errorf("acme: authorization is %s", a.Status)
+}
+
+// challengeStarted reports whether the CA is validating, or has validated, the
+// challenge at url (or the whole authorization).
+func (a *Authorization) challengeStarted(url string) bool {
+	if a.Status != StatusPending {
+		return true
+	}
+	for _, ch := range a.Challenges {
+		if ch.URL == url && ch.Status != StatusPending {
+			return true
+		}
+	}
+	return false
 }

@@ -158,16 +158,25 @@ func (c *Client) Directory(ctx context.Context) (*Directory, error) {
 	if c.DirectoryURL == "" {
 		return nil, errors.New("acme: no directory URL")
 	}
-	resp, err := c.get(ctx, c.DirectoryURL, maxJSONBody)
-	if err != nil {
-		return nil, fmt.Errorf("fetch directory %s: %w", c.DirectoryURL, err)
-	}
-	d = new(Directory)
-	if err := json.Unmarshal(resp.body, d); err != nil {
-		return nil, fmt.Errorf("fetch directory %s: not an ACME directory: %w", c.DirectoryURL, err)
-	}
-	if d.NewNonceURL == "" || d.NewAccountURL == "" || d.NewOrderURL == "" {
-		return nil, fmt.Errorf("fetch directory %s: not an ACME directory (newNonce, newAccount or newOrder missing)", c.DirectoryURL)
+	for attempt := 1; ; attempt++ {
+		resp, err := c.get(ctx, c.DirectoryURL, maxJSONBody)
+		if err != nil {
+			return nil, fmt.Errorf("fetch directory %s: %w", c.DirectoryURL, err)
+		}
+		d = new(Directory)
+		err = json.Unmarshal(resp.body, d)
+		if err == nil && (d.NewNonceURL == "" || d.NewAccountURL == "" || d.NewOrderURL == "") {
+			err = errors.New("newNonce, newAccount or newOrder missing")
+		}
+		if err == nil {
+			break
+		}
+		if attempt >= max5xxTries {
+			return nil, fmt.Errorf("fetch directory %s: not an ACME directory (check the --server URL): %w", c.DirectoryURL, err)
+		}
+		if err := c.sleep(ctx, time.Duration(attempt)*250*time.Millisecond); err != nil {
+			return nil, err
+		}
 	}
 	c.mu.Lock()
 	if c.dir == nil {
@@ -373,4 +382,27 @@ func keyAlgorithm(key crypto.Signer) (string, error) {
 		return "", fmt.Errorf("%w: no key", ErrUnsupportedKey)
 	}
 	return "", fmt.Errorf("%w: %T", ErrUnsupportedKey, key)
+}
+
+// fetch POST-as-GETs url and decodes the JSON body into v, retrying (bounded) when
+// the body does not decode: a fetch changes nothing at the CA, so a truncated or
+// garbled answer is worth another try.
+func (c *Client) fetch(ctx context.Context, url string, v any) (*response, error) {
+	var lastErr error
+	for attempt := 1; attempt <= max5xxTries; attempt++ {
+		resp, err := c.post(ctx, url, nil, postOpts{})
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(resp.body, v); err == nil {
+			return resp, nil
+		} else {
+			lastErr = fmt.Errorf("decode: %w", err)
+		}
+		c.logger().LogAttrs(ctx, slog.LevelWarn, "undecodable response, fetching again", attrURL(url), attrAttempt(attempt), attrErr(lastErr))
+		if err := c.sleep(ctx, time.Duration(attempt)*100*time.Millisecond); err != nil {
+			return nil, errors.Join(lastErr, err)
+		}
+	}
+	return nil, lastErr
 }

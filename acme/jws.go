@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -190,7 +189,7 @@ func (c *Client) post(ctx context.Context, url string, payload any, o postOpts) 
 		}
 		resp, err := c.do(req, limit)
 		if err != nil {
-			if ctx.Err() != nil || o.noReplay || !retryableTransport(err) {
+			if ctx.Err() != nil || o.noReplay {
 				return nil, err
 			}
 			transportTries++
@@ -245,14 +244,4 @@ func (c *Client) keepNewestNonce() {
 		c.nonces = c.nonces[n-1:]
 	}
 	c.mu.Unlock()
-}
-
-// retryableTransport: connection-level failures where re-signing is safe for
-// idempotent requests. Timeouts are not retried (the caller's budget is spent).
-func retryableTransport(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return false
-	}
-	return true
 }

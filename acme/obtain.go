@@ -210,7 +210,12 @@ func (c *Client) authorize(ctx context.Context, order *Order, want map[string]bo
 	errs = forEach(ctx, len(pending), func(ctx context.Context, i int) error {
 		p := pending[i]
 		if err := c.Accept(ctx, &p.ch); err != nil {
-			return &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: err}
+			// The answer may have been lost after the CA acted (it then refuses a
+			// second response): if the challenge moved on, carry on waiting.
+			a, gerr := c.GetAuthorization(ctx, p.authz.URL)
+			if gerr != nil || !a.challengeStarted(p.ch.URL) {
+				return &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: err}
+			}
 		}
 		_, err := c.WaitAuthorization(ctx, p.authz.URL)
 		var ae *AuthorizationError

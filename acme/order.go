@@ -92,12 +92,15 @@ func (c *Client) NewOrder(ctx context.Context, req OrderRequest) (*Order, error)
 	if err != nil {
 		return nil, fmt.Errorf("new order for %s: %w", idList(req.Identifiers), err)
 	}
-	o, err := decodeOrder(resp)
-	if err != nil {
-		return nil, fmt.Errorf("new order: %w", err)
-	}
 	if resp.location == "" {
 		return nil, errors.New("acme: new order: response has no Location header")
+	}
+	o, err := decodeOrder(resp)
+	if err != nil {
+		// Created, but the answer was garbled: fetch the order.
+		if o, err = c.GetOrder(ctx, resp.location); err != nil {
+			return nil, fmt.Errorf("new order: %w", err)
+		}
 	}
 	o.URL = resp.location
 	if err := o.check(); err != nil {
@@ -157,13 +160,13 @@ func (o *Order) check() error {
 
 // GetOrder fetches an order (POST-as-GET).
 func (c *Client) GetOrder(ctx context.Context, url string) (*Order, error) {
-	resp, err := c.post(ctx, url, nil, postOpts{})
+	o := &Order{}
+	resp, err := c.fetch(ctx, url, o)
 	if err != nil {
 		return nil, fmt.Errorf("fetch order %s: %w", url, err)
 	}
-	o, err := decodeOrder(resp)
-	if err != nil {
-		return nil, fmt.Errorf("fetch order %s: %w", url, err)
+	if ra, ok := ParseRetryAfter(resp.header.Get("Retry-After"), time.Now()); ok {
+		o.RetryAfter = ra
 	}
 	o.URL = url
 	if err := o.check(); err != nil {

@@ -1,0 +1,327 @@
+// Package faultproxy is a fault-injecting HTTPS proxy for tests: it sits between
+// an ACME client and Pebble on loopback, keeps Pebble's URLs pointing at itself (Pebble builds them from Host), and
+// breaks chosen requests in chosen ways (dropped connections before or after the
+// CA saw the request, 5xx/429 with Retry-After, delays, truncated, invalid, huge
+// or mislabelled bodies). It serves TLS with Pebble's own localhost certificate,
+// so clients trust it through the same root as Pebble. It listens on 127.0.0.1
+// only. Test support: nothing but tests imports it.
+package faultproxy
+
+import (
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Step names the ACME resource a request is for (matched on Pebble's paths).
+type Step string
+
+// Steps of the protocol, as Pebble names its paths.
+const (
+	Directory   Step = "directory"
+	NewNonce    Step = "newNonce"
+	NewAccount  Step = "newAccount"
+	NewOrder    Step = "newOrder"
+	Authz       Step = "authz"
+	Challenge   Step = "challenge"
+	Finalize    Step = "finalize"
+	Order       Step = "order"
+	Certificate Step = "certificate"
+	Account     Step = "account"
+	RenewalInfo Step = "renewalInfo"
+	Revoke      Step = "revoke"
+	KeyChange   Step = "keyChange"
+)
+
+// AllSteps lists every step, in protocol order.
+var AllSteps = []Step{Directory, NewNonce, NewAccount, NewOrder, Authz, Challenge, Finalize, Order, Certificate, Account, RenewalInfo, Revoke, KeyChange}
+
+var pebblePaths = []struct {
+	prefix string
+	step   Step
+}{
+	{"/dir", Directory}, {"/nonce-plz", NewNonce}, {"/sign-me-up", NewAccount}, {"/order-plz", NewOrder},
+	{"/authZ/", Authz}, {"/chalZ/", Challenge}, {"/finalize-order/", Finalize}, {"/my-order/", Order},
+	{"/certZ/", Certificate}, {"/my-account/", Account}, {"/draft-ietf-acme-ari", RenewalInfo},
+	{"/revoke-cert", Revoke}, {"/rollover-account-key", KeyChange},
+}
+
+// StepOf maps a Pebble path to its step ("" when unknown).
+func StepOf(path string) Step {
+	for _, p := range pebblePaths {
+		if strings.HasPrefix(path, p.prefix) {
+			return p.step
+		}
+	}
+	return ""
+}
+
+// Kind is what a fault does.
+type Kind string
+
+// Fault kinds.
+const (
+	Drop        Kind = "drop"         // close the connection before forwarding: the CA never sees it
+	DropAfter   Kind = "drop_after"   // forward, then close without answering: the CA acted
+	Status      Kind = "status"       // answer Status (5xx, 429) with a problem document, not forwarded
+	Delay       Kind = "delay"        // wait Delay, then forward
+	Truncate    Kind = "truncate"     // forward, then send only half of the body
+	InvalidJSON Kind = "invalid_json" // forward, then replace the body with broken JSON
+	Huge        Kind = "huge"         // forward, then send a body of HugeSize bytes
+	WrongType   Kind = "wrong_type"   // forward, then label the body text/html
+)
+
+// HugeSize is the body size of a Huge fault.
+const HugeSize = 8 << 20
+
+// Fault breaks requests for Step (and Method, if set). It applies to the Skip+1th
+// matching request and the Times-1 after it (Times 0 means every one after Skip).
+type Fault struct {
+	Step       Step
+	Method     string
+	Kind       Kind
+	Skip       int
+	Times      int
+	Status     int           // for Status
+	RetryAfter string        // Retry-After header for Status
+	Delay      time.Duration // for Delay
+}
+
+func (f Fault) String() string {
+	s := fmt.Sprintf("%s on %s", f.Kind, f.Step)
+	if f.Kind == Status {
+		s = fmt.Sprintf("%d on %s", f.Status, f.Step)
+		if f.RetryAfter != "" {
+			s += " (Retry-After " + f.RetryAfter + ")"
+		}
+	}
+	return s
+}
+
+// Proxy is one running proxy.
+type Proxy struct {
+	// URL is the proxy's base ("https://127.0.0.1:PORT"); DirectoryURL the directory through it.
+	URL, DirectoryURL string
+
+	upstream string // Pebble's base, "https://127.0.0.1:PORT"
+	client   *http.Client
+	ln       net.Listener
+	srv      *http.Server
+
+	mu     sync.Mutex
+	faults []*activeFault
+	log    []Entry
+}
+
+type activeFault struct {
+	Fault
+	seen, fired int
+}
+
+// Entry records one request through the proxy.
+type Entry struct {
+	Method string
+	Step   Step
+	Path   string
+	Fault  string // the fault applied, "" when forwarded untouched
+	Status int    // what the client got (0 when the connection was dropped)
+}
+
+// Start starts a proxy in front of upstreamDir (Pebble's directory URL), serving
+// TLS with certFile/keyFile (Pebble's test/certs/localhost pair) and talking to
+// Pebble with client. It stops when Close is called.
+func Start(upstreamDir, certFile, keyFile string, client *http.Client) (*Proxy, error) {
+	i := strings.Index(upstreamDir[len("https://"):], "/")
+	if !strings.HasPrefix(upstreamDir, "https://") || i < 0 {
+		return nil, fmt.Errorf("faultproxy: upstream %q is not an https URL with a path", upstreamDir)
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("faultproxy: %w", err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		return nil, fmt.Errorf("faultproxy: %w", err)
+	}
+	p := &Proxy{upstream: upstreamDir[:len("https://")+i], client: client, ln: ln}
+	p.URL = "https://" + ln.Addr().String()
+	p.DirectoryURL = p.URL + upstreamDir[len("https://")+i:]
+	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	go p.srv.Serve(ln)
+	return p, nil
+}
+
+// Close stops the proxy.
+func (p *Proxy) Close() error { return p.srv.Close() }
+
+// Inject replaces the active faults.
+func (p *Proxy) Inject(faults ...Fault) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = nil
+	for _, f := range faults {
+		p.faults = append(p.faults, &activeFault{Fault: f})
+	}
+}
+
+// Log returns the requests seen so far.
+func (p *Proxy) Log() []Entry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Entry(nil), p.log...)
+}
+
+// Count returns how many requests for step (and method, if non-empty) reached the proxy.
+func (p *Proxy) Count(step Step, method string) int {
+	n := 0
+	for _, e := range p.Log() {
+		if e.Step == step && (method == "" || e.Method == method) {
+			n++
+		}
+	}
+	return n
+}
+
+// ResetLog forgets the requests seen so far.
+func (p *Proxy) ResetLog() {
+	p.mu.Lock()
+	p.log = nil
+	p.mu.Unlock()
+}
+
+func (p *Proxy) pick(method string, step Step) *Fault {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, f := range p.faults {
+		if f.Step != step || f.Method != "" && f.Method != method {
+			continue
+		}
+		f.seen++
+		if f.seen <= f.Skip || f.Times > 0 && f.fired >= f.Times {
+			continue
+		}
+		f.fired++
+		ff := f.Fault
+		return &ff
+	}
+	return nil
+}
+
+func (p *Proxy) record(e Entry) {
+	p.mu.Lock()
+	p.log = append(p.log, e)
+	p.mu.Unlock()
+}
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	step := StepOf(r.URL.Path)
+	f := p.pick(r.Method, step)
+	e := Entry{Method: r.Method, Step: step, Path: r.URL.Path}
+	if f != nil {
+		e.Fault = f.String()
+	}
+	defer func() { p.record(e) }()
+
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if f != nil {
+		switch f.Kind {
+		case Drop:
+			hijackClose(w)
+			return
+		case Status:
+			typ := "serverInternal"
+			if f.Status == http.StatusTooManyRequests {
+				typ = "rateLimited"
+			}
+			if f.RetryAfter != "" {
+				w.Header().Set("Retry-After", f.RetryAfter)
+			}
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(f.Status)
+			fmt.Fprintf(w, `{"type":"urn:ietf:params:acme:error:%s","detail":"injected by faultproxy","status":%d}`, typ, f.Status)
+			e.Status = f.Status
+			return
+		case Delay:
+			t := time.NewTimer(f.Delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+	}
+
+	// Forward with the client's Host: Pebble builds every URL it returns (and
+	// checks each JWS "url") from the Host it is sent, so the client keeps
+	// talking to the proxy and its signatures stay valid.
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, p.upstream+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	req.Header = r.Header.Clone()
+	req.Host = r.Host
+	resp, err := p.client.Do(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		e.Status = http.StatusBadGateway
+		return
+	}
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	if f != nil && f.Kind == DropAfter {
+		hijackClose(w)
+		return
+	}
+	for k, vs := range resp.Header {
+		if strings.EqualFold(k, "Content-Length") {
+			continue
+		}
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	if f != nil {
+		switch f.Kind {
+		case Truncate:
+			rb = rb[:len(rb)/2]
+		case InvalidJSON:
+			rb = []byte(`{"status": "valid", "identifiers": [`)
+		case Huge:
+			rb = bytes.Repeat([]byte("A"), HugeSize)
+		case WrongType:
+			w.Header().Set("Content-Type", "text/html")
+			rb = []byte("<html><body><h1>504 Gateway Time-out</h1></body></html>")
+		}
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(rb)))
+	w.WriteHeader(resp.StatusCode)
+	w.Write(rb)
+	e.Status = resp.StatusCode
+}
+
+func hijackClose(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
