@@ -70,7 +70,7 @@ const (
 	maxJSONBody   = 1 << 20 // directory, orders, authorizations, accounts
 	maxCertBody   = 1 << 20 // a PEM chain
 	maxChainCerts = 20
-	maxNonceTries = 5
+	maxNonceTries = 16 // at 50% rejection (Pebble NONCEREJECT=50) one request fails 1 in 65536
 	max5xxTries   = 3
 )
 

@@ -83,8 +83,11 @@ type Server struct {
 	// EAB is a copy of the configured key map.
 	EAB map[string]string
 
-	mu   sync.Mutex
-	logs bytes.Buffer
+	mu       sync.Mutex
+	logs     bytes.Buffer
+	procs    []*exec.Cmd
+	stop     func()
+	stopOnce sync.Once
 }
 
 var (
@@ -151,90 +154,138 @@ func ModuleDir() (string, error) {
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freePort()
 	if err != nil {
 		t.Fatalf("free port: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // FreeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago and is
 // also free for TCP (DNS servers listen on both).
 func FreeUDPPort(t testing.TB) int {
 	t.Helper()
+	p, err := freeUDPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func freeUDPPort() (int, error) {
 	for range 50 {
 		c, err := net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatalf("free udp port: %v", err)
+			return 0, fmt.Errorf("free udp port: %w", err)
 		}
 		port := c.LocalAddr().(*net.UDPAddr).Port
 		c.Close()
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err == nil {
 			l.Close()
-			return port
+			return port, nil
 		}
 	}
-	t.Fatal("no free udp+tcp port")
-	return 0
+	return 0, errors.New("no free udp+tcp port")
 }
 
 // Start builds (once) and starts Pebble, and challtestsrv unless opts.DNSServer is
-// set, registering their shutdown with t.Cleanup. It fails the test on any error.
+// set, registering their shutdown with t.Cleanup. It fails the test on any error
+// and prints both processes' logs if the test failed.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	bin, err := Binaries()
+	s, err := Launch(opts, t.TempDir())
 	if err != nil {
 		t.Fatalf("pebbletest: %v", err)
+	}
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			t.Logf("pebbletest logs (%s):\n%s", s.DirectoryURL, s.Logs())
+		}
+	})
+	return s
+}
+
+// Launch is Start for callers that are not tests (benchmarks, the demo): dir
+// holds the generated config; the caller must call Stop.
+func Launch(opts Options, dir string) (*Server, error) {
+	bin, err := Binaries()
+	if err != nil {
+		return nil, err
 	}
 	mod, err := ModuleDir()
 	if err != nil {
-		t.Fatalf("pebbletest: %v", err)
+		return nil, err
 	}
-	dir := t.TempDir()
 	s := &Server{EAB: opts.EAB}
+	port := func() int {
+		if err != nil {
+			return 0
+		}
+		var p int
+		p, err = freePort()
+		return p
+	}
 	s.HTTPPort, s.TLSPort = opts.HTTPPort, opts.TLSPort
 	if s.HTTPPort == 0 {
-		s.HTTPPort = FreePort(t)
+		s.HTTPPort = port()
 	}
 	if s.TLSPort == 0 {
-		s.TLSPort = FreePort(t)
+		s.TLSPort = port()
 	}
-	listen, mgmt := FreePort(t), FreePort(t)
+	listen, mgmt := port(), port()
+	if err != nil {
+		return nil, err
+	}
 	s.DirectoryURL = fmt.Sprintf("https://127.0.0.1:%d/dir", listen)
 	s.ManagementURL = fmt.Sprintf("https://127.0.0.1:%d", mgmt)
 
 	rootPEM, err := os.ReadFile(filepath.Join(mod, "test/certs/pebble.minica.pem"))
 	if err != nil {
-		t.Fatalf("pebbletest: %v", err)
+		return nil, err
 	}
 	s.Roots = x509.NewCertPool()
 	if !s.Roots.AppendCertsFromPEM(rootPEM) {
-		t.Fatal("pebbletest: pebble.minica.pem holds no certificate")
+		return nil, errors.New("pebble.minica.pem holds no certificate")
 	}
 	s.CABundle = filepath.Join(dir, "pebble-tls-root.pem")
 	if err := os.WriteFile(s.CABundle, rootPEM, 0o644); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var procs []*exec.Cmd
-	t.Cleanup(func() {
+	s.stop = func() {
 		cancel()
-		for _, p := range procs {
+		for _, p := range s.procs {
 			_ = p.Wait()
 		}
-		if t.Failed() {
-			t.Logf("pebbletest logs (%s):\n%s", s.DirectoryURL, s.Logs())
-		}
-	})
+	}
+	fail := func(err error) (*Server, error) {
+		s.Stop()
+		return nil, fmt.Errorf("%w\n%s", err, s.Logs())
+	}
 
 	if opts.DNSServer != "" {
 		s.DNSAddr = opts.DNSServer
 	} else {
-		dnsPort := FreeUDPPort(t)
-		csMgmt := FreePort(t)
+		dnsPort, err := freeUDPPort()
+		if err != nil {
+			return fail(err)
+		}
+		csMgmt := port()
+		if err != nil {
+			return fail(err)
+		}
 		s.DNSAddr = fmt.Sprintf("127.0.0.1:%d", dnsPort)
 		s.ChallSrvURL = fmt.Sprintf("http://127.0.0.1:%d", csMgmt)
 		cs := exec.CommandContext(ctx, filepath.Join(bin, "pebble-challtestsrv"),
@@ -244,9 +295,9 @@ func Start(t testing.TB, opts Options) *Server {
 			"-defaultIPv4", "127.0.0.1", "-defaultIPv6", opts.DefaultIPv6)
 		cs.Stdout, cs.Stderr = s.logWriter("challtestsrv"), s.logWriter("challtestsrv")
 		if err := cs.Start(); err != nil {
-			t.Fatalf("pebbletest: start challtestsrv: %v", err)
+			return fail(fmt.Errorf("start challtestsrv: %w", err))
 		}
-		procs = append(procs, cs)
+		s.procs = append(s.procs, cs)
 	}
 
 	cfg := map[string]any{
@@ -269,7 +320,7 @@ func Start(t testing.TB, opts Options) *Server {
 	b, _ := json.MarshalIndent(map[string]any{"pebble": cfg}, "", "  ")
 	cfgPath := filepath.Join(dir, "pebble-config.json")
 	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	args := []string{"-config", cfgPath, "-dnsserver", s.DNSAddr}
 	if !opts.NoStrict {
@@ -281,9 +332,9 @@ func Start(t testing.TB, opts Options) *Server {
 	p.Env = append(env, opts.Env...)
 	p.Stdout, p.Stderr = s.logWriter("pebble"), s.logWriter("pebble")
 	if err := p.Start(); err != nil {
-		t.Fatalf("pebbletest: start pebble: %v", err)
+		return fail(fmt.Errorf("start pebble: %w", err))
 	}
-	procs = append(procs, p)
+	s.procs = append(s.procs, p)
 
 	hc := s.HTTPClient()
 	deadline := time.Now().Add(20 * time.Second)
@@ -296,11 +347,20 @@ func Start(t testing.TB, opts Options) *Server {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("pebbletest: pebble did not come up at %s: %v\n%s", s.DirectoryURL, err, s.Logs())
+			return fail(fmt.Errorf("pebble did not come up at %s: %w", s.DirectoryURL, err))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return s
+	return s, nil
+}
+
+// Stop ends Pebble and challtestsrv and waits for them.
+func (s *Server) Stop() {
+	s.stopOnce.Do(func() {
+		if s.stop != nil {
+			s.stop()
+		}
+	})
 }
 
 func ping(hc *http.Client, url string) error {
