@@ -23,7 +23,8 @@ var (
 	// ErrEABRequired: the CA's directory says externalAccountRequired and no EAB was given.
 	ErrEABRequired = errors.New("acme: the CA requires external account binding (an EAB key ID and HMAC key)")
 	// ErrNoARI: the CA's directory has no renewalInfo endpoint.
-	ErrNoARI = errors.New("acme: the CA does not offer renewal information (ARI)")
+	ErrNoARI    = errors.New("acme: the CA does not offer renewal information (ARI)")
+	errRedirect = errors.New("acme: the CA sent a redirect, which ACME does not use: refused")
 	// ErrUnsupportedKey: the account key is not ECDSA P-256/P-384/P-521 or RSA 2048–8192.
 	ErrUnsupportedKey = errors.New("acme: unsupported account key")
 )
@@ -61,6 +62,7 @@ type Client struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 
 	mu     sync.Mutex
+	hc     *http.Client
 	dir    *Directory
 	nonces []string
 }
@@ -93,11 +95,32 @@ var defaultHTTPClient = &http.Client{
 	},
 }
 
+// httpClient returns a copy of the caller's client (never modified) whose
+// redirect policy refuses to follow a CA elsewhere: ACME uses no redirects, and a
+// signed request must not be replayed to another host.
 func (c *Client) httpClient() *http.Client {
-	if c.HTTPClient != nil {
-		return c.HTTPClient
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hc == nil {
+		base := defaultHTTPClient
+		if c.HTTPClient != nil {
+			base = c.HTTPClient
+		}
+		cp := *base
+		cp.CheckRedirect = refuseRedirect
+		c.hc = &cp
 	}
-	return defaultHTTPClient
+	return c.hc
+}
+
+// refuseRedirect allows only a GET redirected on the same host (a directory URL
+// with or without a trailing slash), a few times at most.
+func refuseRedirect(req *http.Request, via []*http.Request) error {
+	first := via[0]
+	if req.Method == http.MethodGet && req.URL.Host == first.URL.Host && req.URL.Scheme == first.URL.Scheme && len(via) < 3 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s %s to %s", errRedirect, first.Method, first.URL, req.URL)
 }
 
 func (c *Client) sleep(ctx context.Context, d time.Duration) error {

@@ -534,3 +534,23 @@ func TestShortRateLimitIsWaitedOut(t *testing.T) {
 		t.Errorf("hits = %d, waits = %v; want 2 and [3s]", hits, w)
 	}
 }
+
+func TestRedirectToAnotherHostRefused(t *testing.T) {
+	other := newFakeCA(t)
+	f := newFakeCA(t)
+	c, _ := fakeClient(t, f)
+	f.handle("/acct/1", func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		http.Redirect(w, r, other.url("/acct/1"), http.StatusTemporaryRedirect)
+	})
+	other.handle("/acct/1", func(w http.ResponseWriter, r *http.Request, _ []byte) { writeJSON(w, 200, map[string]any{"status": "valid"}) })
+	_, err := c.GetAccount(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "redirect") {
+		t.Fatalf("err = %v, want a refused redirect", err)
+	}
+	if n := other.count("POST /acct/1"); n != 0 {
+		t.Errorf("the other host got %d signed requests", n)
+	}
+	if n := f.count("POST /acct/1"); n != 1 {
+		t.Errorf("the redirecting request was sent %d times, want 1", n)
+	}
+}

@@ -189,7 +189,7 @@ func (c *Client) post(ctx context.Context, url string, payload any, o postOpts) 
 		}
 		resp, err := c.do(req, limit)
 		if err != nil {
-			if ctx.Err() != nil || o.noReplay {
+			if ctx.Err() != nil || o.noReplay || errors.Is(err, errRedirect) {
 				return nil, err
 			}
 			transportTries++
