@@ -1,0 +1,760 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"unicode"
+)
+
+// Kinds are the four files of a version, in the order SaveVersion writes
+// and links them.
+var kinds = [4]string{"privkey", "chain", "fullchain", "cert"}
+
+var archiveFileRE = regexp.MustCompile(`^(cert|chain|fullchain|privkey)([0-9]{1,9})\.pem$`)
+
+const liveREADME = "This directory contains your keys and certificates.\n\n" +
+	"`%[1]sprivkey.pem`  : the private key for your certificate.\n" +
+	"`%[1]sfullchain.pem`: the certificate file used in most server software.\n" +
+	"`%[1]schain.pem`    : used for OCSP stapling in Nginx >=1.3.7.\n" +
+	"`%[1]scert.pem`     : will break many server configurations, and should not be used\n" +
+	"                 without reading further documentation (see link below).\n\n" +
+	"WARNING: DO NOT MOVE OR RENAME THESE FILES!\n" +
+	"         Certbot expects these files to remain in this location in order\n" +
+	"         to function properly!\n\n" +
+	"We recommend not moving these files. For more information, see the Certbot\n" +
+	"User Guide at https://certbot.eff.org/docs/using.html#where-are-my-certificates.\n"
+
+// ValidLineageName refuses names that are not safe as one path component:
+// empty, longer than 200 bytes, containing '/', '\\', NUL or control
+// characters, starting with '.' or '-', or "..". Errors wrap ErrBadName.
+func ValidLineageName(name string) error {
+	bad := func(why string) error { return fmt.Errorf("lineage name %q: %s: %w", name, why, ErrBadName) }
+	switch {
+	case name == "":
+		return bad("empty")
+	case len(name) > 200:
+		return bad("longer than 200 bytes")
+	case strings.ContainsAny(name, "/\\\x00"):
+		return bad("contains '/', '\\' or NUL")
+	case name[0] == '.':
+		return bad("starts with '.'")
+	case name[0] == '-':
+		return bad("starts with '-'")
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return bad("contains a control character or invalid UTF-8")
+		}
+	}
+	return nil
+}
+
+// LineageName is the name certbot gives a new lineage before collisions:
+// certName when set, else the first domain with a leading "*." removed.
+func LineageName(certName string, domains []string) (string, error) {
+	name := certName
+	if name == "" {
+		if len(domains) == 0 {
+			return "", fmt.Errorf("lineage name: no --cert-name and no domain: %w", ErrBadName)
+		}
+		name = strings.TrimPrefix(domains[0], "*.")
+	}
+	if err := ValidLineageName(name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// UniqueLineageName returns LineageName(certName, domains), or with a
+// "-0001" ... "-9999" suffix when renewal/<name>.conf, live/<name> or
+// archive/<name> exists (util.unique_lineage_name).
+func (t *Tree) UniqueLineageName(ctx context.Context, certName string, domains []string) (string, error) {
+	base, err := LineageName(certName, domains)
+	if err != nil {
+		return "", err
+	}
+	for i := 0; i < 10000; i++ {
+		name := base
+		if i > 0 {
+			name = fmt.Sprintf("%s-%04d", base, i)
+		}
+		if !t.nameTaken(name) {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("lineage name %s: no free name up to -9999", base)
+}
+
+func (t *Tree) nameTaken(name string) bool {
+	for _, p := range []string{t.RenewalConfPath(name), t.LiveDir(name), t.ArchiveDir(name)} {
+		if _, err := os.Lstat(p); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// parsedVersion is a Version checked and parsed.
+type parsedVersion struct {
+	cert  *x509.Certificate
+	chain []byte
+	key   crypto.Signer
+}
+
+func parseCertPEM(b []byte) (*x509.Certificate, error) {
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			return nil, errors.New("no CERTIFICATE PEM block")
+		}
+		if blk.Type == "CERTIFICATE" {
+			return x509.ParseCertificate(blk.Bytes)
+		}
+	}
+}
+
+// ParsePrivateKeyPEM parses a PKCS#8, PKCS#1 or SEC 1 PEM private key.
+func ParsePrivateKeyPEM(b []byte) (crypto.Signer, error) {
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			return nil, errors.New("no PRIVATE KEY PEM block")
+		}
+		switch blk.Type {
+		case "PRIVATE KEY":
+			k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+			if err != nil {
+				return nil, err
+			}
+			s, ok := k.(crypto.Signer)
+			if !ok {
+				return nil, fmt.Errorf("unsupported key type %T", k)
+			}
+			return s, nil
+		case "RSA PRIVATE KEY":
+			return x509.ParsePKCS1PrivateKey(blk.Bytes)
+		case "EC PRIVATE KEY":
+			return x509.ParseECPrivateKey(blk.Bytes)
+		}
+	}
+}
+
+func keyMatches(cert *x509.Certificate, key crypto.Signer) bool {
+	type eq interface{ Equal(crypto.PublicKey) bool }
+	pub, ok := key.Public().(eq)
+	return ok && pub.Equal(cert.PublicKey)
+}
+
+// KeyMatchesCert reports whether key is the private key of the leaf in certPEM.
+func KeyMatchesCert(certPEM, keyPEM []byte) error {
+	c, err := parseCertPEM(certPEM)
+	if err != nil {
+		return fmt.Errorf("parse certificate: %w", err)
+	}
+	k, err := ParsePrivateKeyPEM(keyPEM)
+	if err != nil {
+		return fmt.Errorf("parse private key: %w", err)
+	}
+	if !keyMatches(c, k) {
+		return errors.New("private key does not match certificate")
+	}
+	return nil
+}
+
+func checkChain(b []byte) error {
+	rest := bytes.TrimSpace(b)
+	for len(rest) > 0 {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil || blk.Type != "CERTIFICATE" {
+			return errors.New("chain: want only CERTIFICATE PEM blocks")
+		}
+		if _, err := x509.ParseCertificate(blk.Bytes); err != nil {
+			return fmt.Errorf("chain: %w", err)
+		}
+		rest = bytes.TrimSpace(rest)
+	}
+	return nil
+}
+
+// lineageState is what the live links say.
+type lineageState struct {
+	archiveDir string
+	links      map[string]int // kind → linked version
+	current    int            // the version to use
+	mixed      bool           // links disagree (a swap was interrupted)
+	pending    int            // complete version newer than current, not linked
+	maxVersion int            // highest version number with any file in archive
+}
+
+func (t *Tree) readState(name string, conf *RenewalConf) (*lineageState, error) {
+	return t.readStateMode(name, true)
+}
+
+// readStateMode reads the links; full also parses the current version's cert
+// and key (a listing only stats them).
+func (t *Tree) readStateMode(name string, full bool) (*lineageState, error) {
+	live := t.LiveDir(name)
+	st := &lineageState{links: map[string]int{}}
+	for _, k := range kinds {
+		link := filepath.Join(live, k+".pem")
+		target, err := os.Readlink(link)
+		if err != nil {
+			return nil, fmt.Errorf("lineage %s: %s: %w (%w)", name, link, ErrBroken, err)
+		}
+		abs := target
+		if !filepath.IsAbs(abs) {
+			abs = filepath.Join(live, target)
+		}
+		m := archiveFileRE.FindStringSubmatch(filepath.Base(abs))
+		if m == nil || m[1] != k {
+			return nil, fmt.Errorf("lineage %s: %s points to %s, not %sN.pem: %w", name, link, target, k, ErrBroken)
+		}
+		n, _ := strconv.Atoi(m[2])
+		st.links[k] = n
+		dir := filepath.Dir(abs)
+		if st.archiveDir == "" {
+			st.archiveDir = dir
+		} else if st.archiveDir != dir {
+			return nil, fmt.Errorf("lineage %s: live links point into two archive dirs: %w", name, ErrBroken)
+		}
+	}
+	lo, hi := 1<<31, 0
+	for _, n := range st.links {
+		lo, hi = min(lo, n), max(hi, n)
+	}
+	have := map[int]int{}
+	var ents []os.DirEntry
+	if full { // a listing needs neither the newest nor the pending version
+		var err error
+		if ents, err = os.ReadDir(st.archiveDir); err != nil {
+			return nil, fmt.Errorf("lineage %s: archive: %w (%w)", name, ErrBroken, err)
+		}
+	}
+	for _, e := range ents {
+		if m := archiveFileRE.FindStringSubmatch(e.Name()); m != nil {
+			n, _ := strconv.Atoi(m[2])
+			have[n]++
+			st.maxVersion = max(st.maxVersion, n)
+		}
+	}
+	st.current = lo
+	if lo != hi {
+		st.mixed = true
+		if t.versionComplete(st.archiveDir, hi) == nil {
+			st.current = hi
+		}
+	}
+	check := t.versionComplete
+	if !full && !st.mixed {
+		check = versionPresent
+	}
+	if err := check(st.archiveDir, st.current); err != nil {
+		return nil, fmt.Errorf("lineage %s: version %d: %w (%w)", name, st.current, ErrBroken, err)
+	}
+	for n := st.maxVersion; full && n > st.current; n-- {
+		if have[n] == 4 && t.versionComplete(st.archiveDir, n) == nil {
+			st.pending = n
+			break
+		}
+	}
+	return st, nil
+}
+
+// versionPresent checks that the four files of version n exist.
+func versionPresent(dir string, n int) error {
+	for _, k := range kinds {
+		if _, err := os.Stat(filepath.Join(dir, fmt.Sprintf("%s%d.pem", k, n))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// versionComplete checks that all four files of version n exist and the key
+// matches the cert.
+func (t *Tree) versionComplete(dir string, n int) error {
+	var certPEM, keyPEM []byte
+	for _, k := range kinds {
+		p := filepath.Join(dir, fmt.Sprintf("%s%d.pem", k, n))
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		switch k {
+		case "cert":
+			certPEM = b
+		case "privkey":
+			keyPEM = b
+		}
+	}
+	return KeyMatchesCert(certPEM, keyPEM)
+}
+
+func (t *Tree) readConf(name string) (*RenewalConf, error) {
+	p := t.RenewalConfPath(name)
+	b, err := readSmall(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("lineage %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lineage %s: %w", name, err)
+	}
+	return ParseRenewalConf(p, b)
+}
+
+// LoadLineage loads the lineage's current version. When the live links
+// disagree (a save died while swapping them) the newest linked version whose
+// archive files are complete is used and Pending reports what RepairLineage
+// would link. A missing conf wraps ErrNotFound; a dangling link, missing
+// archive file or a key not matching the cert wraps ErrBroken.
+func (t *Tree) LoadLineage(ctx context.Context, name string) (*Lineage, error) {
+	if err := ValidLineageName(name); err != nil {
+		return nil, err
+	}
+	conf, err := t.readConf(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := t.readState(name, conf)
+	if err != nil {
+		return nil, err
+	}
+	l := &Lineage{
+		Name: name, Version: st.current, ArchiveDir: st.archiveDir, Conf: conf,
+		ConfPath: t.RenewalConfPath(name),
+		CertPath: filepath.Join(t.LiveDir(name), "cert.pem"), ChainPath: filepath.Join(t.LiveDir(name), "chain.pem"),
+		FullchainPath: filepath.Join(t.LiveDir(name), "fullchain.pem"), KeyPath: filepath.Join(t.LiveDir(name), "privkey.pem"),
+	}
+	l.NeedsRepair, l.Pending = st.mixed, st.pending
+	for _, k := range kinds {
+		b, err := os.ReadFile(filepath.Join(st.archiveDir, fmt.Sprintf("%s%d.pem", k, st.current)))
+		if err != nil {
+			return nil, fmt.Errorf("lineage %s: %w (%w)", name, ErrBroken, err)
+		}
+		switch k {
+		case "cert":
+			l.CertPEM = b
+		case "chain":
+			l.ChainPEM = b
+		case "fullchain":
+			l.FullchainPEM = b
+		case "privkey":
+			l.KeyPEM = b
+		}
+	}
+	if l.Cert, err = parseCertPEM(l.CertPEM); err != nil {
+		return nil, fmt.Errorf("lineage %s: cert: %w (%w)", name, ErrBroken, err)
+	}
+	if l.Key, err = ParsePrivateKeyPEM(l.KeyPEM); err != nil {
+		return nil, fmt.Errorf("lineage %s: privkey: %w (%w)", name, ErrBroken, err)
+	}
+	return l, nil
+}
+
+func (t *Tree) checkVersion(v *Version) (*parsedVersion, error) {
+	if v == nil {
+		return nil, errors.New("no version")
+	}
+	c, err := parseCertPEM(v.CertPEM)
+	if err != nil {
+		return nil, fmt.Errorf("certificate: %w", err)
+	}
+	if err := checkChain(v.ChainPEM); err != nil {
+		return nil, err
+	}
+	pv := &parsedVersion{cert: c, chain: v.ChainPEM}
+	if v.ReuseKey {
+		if v.KeyPEM != nil {
+			return nil, errors.New("ReuseKey with KeyPEM set")
+		}
+		return pv, nil
+	}
+	k, err := ParsePrivateKeyPEM(v.KeyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("private key: %w", err)
+	}
+	if !keyMatches(c, k) {
+		return nil, errors.New("private key does not match certificate")
+	}
+	pv.key = k
+	return pv, nil
+}
+
+func fullchain(cert, chain []byte) []byte {
+	out := append([]byte(nil), cert...)
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	return append(out, chain...)
+}
+
+// CreateLineage writes version 1 of a new lineage: archive/<name>/*1.pem,
+// live/<name>/*.pem links, the README files and renewal/<name>.conf (paths
+// in conf are filled in). It wraps ErrExist when the name is taken.
+func (t *Tree) CreateLineage(ctx context.Context, name string, v *Version, conf *RenewalConf) (*Lineage, error) {
+	if err := ValidLineageName(name); err != nil {
+		return nil, err
+	}
+	if v != nil && v.ReuseKey {
+		return nil, fmt.Errorf("create lineage %s: ReuseKey needs a previous version", name)
+	}
+	pv, err := t.checkVersion(v)
+	if err != nil {
+		return nil, fmt.Errorf("create lineage %s: %w", name, err)
+	}
+	unlock, err := t.lockWrite(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("create lineage %s: %w", name, err)
+	}
+	defer unlock()
+	if _, err := os.Lstat(t.RenewalConfPath(name)); err == nil {
+		return nil, fmt.Errorf("create lineage %s: %w", name, ErrExist)
+	}
+	for _, d := range []string{t.LiveDir(name), t.ArchiveDir(name)} {
+		if ents, err := os.ReadDir(d); err == nil && len(ents) > 0 {
+			// leftovers of a create that died before its conf: only ours
+			// (temp files, or a complete but conf-less tree) are cleared.
+			return nil, fmt.Errorf("create lineage %s: %s exists and is not empty: %w", name, d, ErrExist)
+		}
+	}
+	for _, d := range []string{"renewal", "archive", "live"} {
+		if err := mkdirs(filepath.Join(t.Dir, d), 0o700); err != nil {
+			return nil, fmt.Errorf("create lineage %s: %w", name, err)
+		}
+	}
+	base := filepath.Join(t.Dir, "live", "README")
+	if _, err := os.Lstat(base); errors.Is(err, fs.ErrNotExist) {
+		if err := writeFileAtomic(base, fmt.Appendf(nil, liveREADME, "[cert name]/"), 0o644, -1); err != nil {
+			return nil, fmt.Errorf("create lineage %s: %w", name, err)
+		}
+	}
+	for _, d := range []string{t.LiveDir(name), t.ArchiveDir(name)} {
+		if err := mkdirs(d, 0o755); err != nil {
+			return nil, fmt.Errorf("create lineage %s: %w", name, err)
+		}
+	}
+	if err := t.writeVersion(t.ArchiveDir(name), 1, 0, v, pv); err != nil {
+		return nil, fmt.Errorf("create lineage %s: %w", name, err)
+	}
+	if err := t.linkVersion(name, t.ArchiveDir(name), 1); err != nil {
+		return nil, fmt.Errorf("create lineage %s: %w", name, err)
+	}
+	if err := writeFileAtomic(filepath.Join(t.LiveDir(name), "README"), fmt.Appendf(nil, liveREADME, ""), 0o644, -1); err != nil {
+		return nil, fmt.Errorf("create lineage %s: %w", name, err)
+	}
+	if conf == nil {
+		conf = &RenewalConf{}
+	}
+	if err := t.writeConf(name, t.ArchiveDir(name), conf); err != nil {
+		return nil, fmt.Errorf("create lineage %s: %w", name, err)
+	}
+	t.opts.Logger.Info("lineage created", slog.String("lineage", name))
+	return t.LoadLineage(ctx, name)
+}
+
+func (t *Tree) writeConf(name, archiveDir string, conf *RenewalConf) error {
+	c := *conf
+	c.ArchiveDir = archiveDir
+	live := t.LiveDir(name)
+	c.Cert, c.PrivKey = filepath.Join(live, "cert.pem"), filepath.Join(live, "privkey.pem")
+	c.Chain, c.Fullchain = filepath.Join(live, "chain.pem"), filepath.Join(live, "fullchain.pem")
+	if c.Version == "" {
+		c.Version = CertbotVersion
+	}
+	b, err := c.Marshal()
+	if err != nil {
+		return fmt.Errorf("renewal conf: %w", err)
+	}
+	p := t.RenewalConfPath(name)
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(p); err == nil {
+		mode = fi.Mode().Perm() // certbot copies the old file's permissions
+	}
+	if err := writeFileAtomic(p, b, mode, -1); err != nil {
+		return err
+	}
+	*conf = c
+	conf.doc = nil
+	if nc, err := ParseRenewalConf(p, b); err == nil {
+		*conf = *nc
+	}
+	return nil
+}
+
+// privkeyMode is certbot's compute_private_key_mode: 0600 plus the previous
+// key's group rwx and other-read bits; gid is the previous key's group.
+func privkeyMode(prev string) (os.FileMode, int) {
+	fi, err := os.Stat(prev)
+	if err != nil {
+		return 0o600, -1
+	}
+	gid := -1
+	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
+		gid = int(s.Gid)
+	}
+	return 0o600 | fi.Mode().Perm()&0o074, gid
+}
+
+// writeVersion writes archive files of version n; prev is the version the
+// key is reused from or whose key mode is carried over (0: none).
+func (t *Tree) writeVersion(dir string, n, prev int, v *Version, pv *parsedVersion) error {
+	removeTemps(dir)
+	file := func(k string, m int) string { return filepath.Join(dir, fmt.Sprintf("%s%d.pem", k, m)) }
+	// a dead writer's partial files of this version go first
+	for _, k := range kinds {
+		os.Remove(file(k, n))
+	}
+	if v.ReuseKey {
+		old := file("privkey", prev)
+		target := filepath.Base(old)
+		if l, err := os.Readlink(old); err == nil {
+			target = l
+		}
+		if err := symlinkAtomic(target, file("privkey", n)); err != nil {
+			return err
+		}
+	} else {
+		mode, gid := os.FileMode(0o600), -1
+		if prev > 0 {
+			mode, gid = privkeyMode(file("privkey", prev))
+		}
+		if err := writeFileAtomic(file("privkey", n), v.KeyPEM, mode, gid); err != nil {
+			return err
+		}
+	}
+	if err := writeFileAtomic(file("chain", n), v.ChainPEM, 0o644, -1); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(file("fullchain", n), fullchain(v.CertPEM, v.ChainPEM), 0o644, -1); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(file("cert", n), v.CertPEM, 0o644, -1); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func (t *Tree) linkVersion(name, archiveDir string, n int) error {
+	live := t.LiveDir(name)
+	removeTemps(live)
+	rel, err := filepath.Rel(live, archiveDir)
+	if err != nil {
+		return fmt.Errorf("link: %w", err)
+	}
+	for _, k := range kinds {
+		if err := symlinkAtomic(filepath.Join(rel, fmt.Sprintf("%s%d.pem", k, n)), filepath.Join(live, k+".pem")); err != nil {
+			return err
+		}
+	}
+	return syncDir(live)
+}
+
+// SaveVersion writes version N+1 of an existing lineage (N the highest
+// version in archive/), swaps the live links to it, rewrites the renewal
+// conf (conf nil keeps the current one, with paths refreshed), and prunes
+// archive/ to the current and Options.KeepVersions previous versions. With
+// v.ReuseKey the new privkey file is a symlink to the previous key.
+// A lineage left half-linked by a dead writer is repaired first.
+func (t *Tree) SaveVersion(ctx context.Context, name string, v *Version, conf *RenewalConf) (*Lineage, error) {
+	if err := ValidLineageName(name); err != nil {
+		return nil, err
+	}
+	pv, err := t.checkVersion(v)
+	if err != nil {
+		return nil, fmt.Errorf("save lineage %s: %w", name, err)
+	}
+	unlock, err := t.lockWrite(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("save lineage %s: %w", name, err)
+	}
+	defer unlock()
+	old, err := t.repairLocked(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("save lineage %s: %w", name, err)
+	}
+	st, err := t.readState(name, old.Conf)
+	if err != nil {
+		return nil, fmt.Errorf("save lineage %s: %w", name, err)
+	}
+	if v.ReuseKey && !keyMatches(pv.cert, old.Key) {
+		return nil, fmt.Errorf("save lineage %s: reuse key: previous key does not match the new certificate", name)
+	}
+	n := st.maxVersion + 1
+	if err := t.writeVersion(st.archiveDir, n, st.current, v, pv); err != nil {
+		return nil, fmt.Errorf("save lineage %s: %w", name, err)
+	}
+	if err := t.linkVersion(name, st.archiveDir, n); err != nil {
+		return nil, fmt.Errorf("save lineage %s: %w", name, err)
+	}
+	if conf == nil {
+		conf = old.Conf
+	}
+	if err := t.writeConf(name, st.archiveDir, conf); err != nil {
+		return nil, fmt.Errorf("save lineage %s: %w", name, err)
+	}
+	t.prune(st.archiveDir, n)
+	t.opts.Logger.Info("lineage saved", slog.String("lineage", name), slog.Int("version", n))
+	return t.LoadLineage(ctx, name)
+}
+
+// prune keeps versions current-KeepVersions..current and newer ones; a
+// privkey file a kept symlink points at is kept.
+func (t *Tree) prune(dir string, current int) {
+	if t.opts.KeepVersions < 0 {
+		return
+	}
+	cut := current - t.opts.KeepVersions
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	keepKey := map[string]bool{}
+	var del []string
+	for _, e := range ents {
+		m := archiveFileRE.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		n, _ := strconv.Atoi(m[2])
+		if n >= cut {
+			if m[1] == "privkey" {
+				if l, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil {
+					keepKey[filepath.Base(l)] = true
+				}
+			}
+			continue
+		}
+		del = append(del, e.Name())
+	}
+	for _, f := range del {
+		if keepKey[f] {
+			continue
+		}
+		os.Remove(filepath.Join(dir, f))
+	}
+	_ = syncDir(dir)
+}
+
+// RepairLineage finishes an interrupted save: links that disagree are all
+// pointed at the newest complete linked version, temp files are removed.
+// A complete version that was written but never linked is left alone
+// (certbot's has_pending_deployment; the next save writes after it).
+func (t *Tree) RepairLineage(ctx context.Context, name string) (*Lineage, error) {
+	if err := ValidLineageName(name); err != nil {
+		return nil, err
+	}
+	unlock, err := t.lockWrite(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("repair lineage %s: %w", name, err)
+	}
+	defer unlock()
+	return t.repairLocked(ctx, name)
+}
+
+func (t *Tree) repairLocked(ctx context.Context, name string) (*Lineage, error) {
+	conf, err := t.readConf(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := t.readState(name, conf)
+	if err != nil {
+		return nil, err
+	}
+	removeTemps(st.archiveDir)
+	removeTemps(t.LiveDir(name))
+	if st.mixed {
+		if err := t.linkVersion(name, st.archiveDir, st.current); err != nil {
+			return nil, err
+		}
+		t.opts.Logger.Info("lineage repaired", slog.String("lineage", name), slog.Int("version", st.current))
+	}
+	return t.LoadLineage(ctx, name)
+}
+
+// SaveRenewalConf rewrites renewal/<name>.conf (paths refreshed). The
+// lineage must exist.
+func (t *Tree) SaveRenewalConf(ctx context.Context, name string, conf *RenewalConf) error {
+	if err := ValidLineageName(name); err != nil {
+		return err
+	}
+	unlock, err := t.lockWrite(ctx, name)
+	if err != nil {
+		return fmt.Errorf("save renewal conf %s: %w", name, err)
+	}
+	defer unlock()
+	if _, err := os.Stat(t.RenewalConfPath(name)); err != nil {
+		return fmt.Errorf("save renewal conf %s: %w", name, ErrNotFound)
+	}
+	dir := conf.ArchiveDir
+	if dir == "" {
+		dir = t.ArchiveDir(name)
+	}
+	if err := t.writeConf(name, dir, conf); err != nil {
+		return fmt.Errorf("save renewal conf %s: %w", name, err)
+	}
+	return nil
+}
+
+// DeleteLineage removes renewal/<name>.conf, live/<name> and
+// archive/<name> (certbot delete's order), so a crash midway leaves a
+// lineage that is no longer listed.
+func (t *Tree) DeleteLineage(ctx context.Context, name string) error {
+	if err := ValidLineageName(name); err != nil {
+		return err
+	}
+	unlock, err := t.lockWrite(ctx, name)
+	if err != nil {
+		return fmt.Errorf("delete lineage %s: %w", name, err)
+	}
+	defer unlock()
+	conf, err := t.readConf(name)
+	if errors.Is(err, ErrNotFound) && !t.nameTaken(name) {
+		return fmt.Errorf("delete lineage %s: %w", name, ErrNotFound)
+	}
+	archive := t.ArchiveDir(name)
+	if conf != nil && conf.ArchiveDir != "" && filepath.Base(conf.ArchiveDir) == name {
+		archive = conf.ArchiveDir
+	}
+	if err := os.Remove(t.RenewalConfPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete lineage %s: %w", name, err)
+	}
+	_ = syncDir(filepath.Join(t.Dir, "renewal"))
+	for _, d := range []string{t.LiveDir(name), archive} {
+		if err := os.RemoveAll(d); err != nil {
+			return fmt.Errorf("delete lineage %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// keyTypeOf names the public key type as certbot certificates prints it.
+func keyTypeOf(pub crypto.PublicKey) (string, int) {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return "RSA", k.N.BitLen()
+	case *ecdsa.PublicKey:
+		return "ECDSA", k.Curve.Params().BitSize
+	case ed25519.PublicKey:
+		return "Ed25519", 256
+	}
+	return "unknown", 0
+}

@@ -1,0 +1,421 @@
+package storage
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CertbotVersion is what SaveRenewalConf writes as "version" in new confs: the
+// oldest certbot whose conf dialect we write, so certbot ≥ 2.0 reads it
+// without warnings.
+const CertbotVersion = "2.1.0"
+
+// KV is one key/value pair of an ordered map ([[webroot_map]]).
+type KV struct{ Key, Value string }
+
+// RenewalConf is renewal/<name>.conf (certbot storage.py,
+// renewal.py). Fields mirror certbot's keys; keys this type does not know
+// (plugin options such as dns_cloudflare_credentials, future certbot keys)
+// are kept as read and written back unchanged, reachable through Param and
+// SetParam. The zero value is an empty conf.
+type RenewalConf struct {
+	// Top-level keys.
+	Version, ArchiveDir, Cert, PrivKey, Chain, Fullchain string
+	// RenewBeforeExpiry is e.g. "30 days" ("" when unset).
+	RenewBeforeExpiry string
+	// Params is [renewalparams].
+	Params RenewalParams
+	// ARIRetryAfter is [acme_renewal_info] ari_retry_after (zero when unset),
+	// stored by certbot as a naive ISO datetime in UTC.
+	ARIRetryAfter time.Time
+
+	doc *confDoc
+}
+
+// RenewalParams is [renewalparams]. Empty strings, zero ints, false bools and
+// nil slices are not written (a bool that was in the file as False is
+// written back as False).
+type RenewalParams struct {
+	Account, Server, Authenticator, Installer string
+	// KeyType is "rsa" or "ecdsa"; RSAKeySize and EllipticCurve
+	// ("secp256r1", ...) go with it.
+	KeyType       string
+	RSAKeySize    int
+	EllipticCurve string
+	// RenewHook is --deploy-hook (certbot saves it under this name).
+	RenewHook, PreHook, PostHook      string
+	ManualAuthHook, ManualCleanupHook string
+	HTTP01Address                     string
+	HTTP01Port                        int
+	// PrefChalls is pref_challs ("http-01", "dns-01", ...).
+	PrefChalls []string
+	// WebrootPath is webroot_path; WebrootMap is [[webroot_map]] in file order.
+	WebrootPath                                       []string
+	WebrootMap                                        []KV
+	PreferredChain, PreferredProfile, RequiredProfile string
+	ConfigDir, WorkDir, LogsDir, UserAgent            string
+	MustStaple, AllowSubsetOfNames, ReuseKey          bool
+	// NoAutoRenew is "autorenew = False".
+	NoAutoRenew bool
+}
+
+const (
+	secParams = "renewalparams"
+	secARI    = "acme_renewal_info"
+	secWRMap  = "webroot_map"
+)
+
+var paramStrings = []struct {
+	key string
+	get func(*RenewalParams) *string
+}{
+	{"account", func(p *RenewalParams) *string { return &p.Account }},
+	{"server", func(p *RenewalParams) *string { return &p.Server }},
+	{"authenticator", func(p *RenewalParams) *string { return &p.Authenticator }},
+	{"installer", func(p *RenewalParams) *string { return &p.Installer }},
+	{"key_type", func(p *RenewalParams) *string { return &p.KeyType }},
+	{"elliptic_curve", func(p *RenewalParams) *string { return &p.EllipticCurve }},
+	{"renew_hook", func(p *RenewalParams) *string { return &p.RenewHook }},
+	{"pre_hook", func(p *RenewalParams) *string { return &p.PreHook }},
+	{"post_hook", func(p *RenewalParams) *string { return &p.PostHook }},
+	{"manual_auth_hook", func(p *RenewalParams) *string { return &p.ManualAuthHook }},
+	{"manual_cleanup_hook", func(p *RenewalParams) *string { return &p.ManualCleanupHook }},
+	{"http01_address", func(p *RenewalParams) *string { return &p.HTTP01Address }},
+	{"preferred_chain", func(p *RenewalParams) *string { return &p.PreferredChain }},
+	{"preferred_profile", func(p *RenewalParams) *string { return &p.PreferredProfile }},
+	{"required_profile", func(p *RenewalParams) *string { return &p.RequiredProfile }},
+	{"config_dir", func(p *RenewalParams) *string { return &p.ConfigDir }},
+	{"work_dir", func(p *RenewalParams) *string { return &p.WorkDir }},
+	{"logs_dir", func(p *RenewalParams) *string { return &p.LogsDir }},
+	{"user_agent", func(p *RenewalParams) *string { return &p.UserAgent }},
+}
+
+var paramInts = []struct {
+	key string
+	get func(*RenewalParams) *int
+}{
+	{"rsa_key_size", func(p *RenewalParams) *int { return &p.RSAKeySize }},
+	{"http01_port", func(p *RenewalParams) *int { return &p.HTTP01Port }},
+}
+
+var paramBools = []struct {
+	key string
+	get func(*RenewalParams) *bool
+	neg bool
+}{
+	{"must_staple", func(p *RenewalParams) *bool { return &p.MustStaple }, false},
+	{"allow_subset_of_names", func(p *RenewalParams) *bool { return &p.AllowSubsetOfNames }, false},
+	{"reuse_key", func(p *RenewalParams) *bool { return &p.ReuseKey }, false},
+	{"autorenew", func(p *RenewalParams) *bool { return &p.NoAutoRenew }, true},
+}
+
+var paramLists = []struct {
+	key string
+	get func(*RenewalParams) *[]string
+}{
+	{"pref_challs", func(p *RenewalParams) *[]string { return &p.PrefChalls }},
+	{"webroot_path", func(p *RenewalParams) *[]string { return &p.WebrootPath }},
+}
+
+var topStrings = []struct {
+	key string
+	get func(*RenewalConf) *string
+}{
+	{"version", func(c *RenewalConf) *string { return &c.Version }},
+	{"archive_dir", func(c *RenewalConf) *string { return &c.ArchiveDir }},
+	{"cert", func(c *RenewalConf) *string { return &c.Cert }},
+	{"privkey", func(c *RenewalConf) *string { return &c.PrivKey }},
+	{"chain", func(c *RenewalConf) *string { return &c.Chain }},
+	{"fullchain", func(c *RenewalConf) *string { return &c.Fullchain }},
+	{"renew_before_expiry", func(c *RenewalConf) *string { return &c.RenewBeforeExpiry }},
+}
+
+// ParseRenewalConf parses a renewal conf. file names the file in errors,
+// which are *ConfError (file:line) for syntax and type errors.
+func ParseRenewalConf(file string, data []byte) (*RenewalConf, error) {
+	doc, err := parseConf(file, data)
+	if err != nil {
+		return nil, err
+	}
+	c := &RenewalConf{doc: doc}
+	lineOf := func(key string) int { return findLine(data, key) }
+	bad := func(key, msg string) error {
+		return &ConfError{File: file, Line: lineOf(key), Msg: fmt.Sprintf("%s: %s", key, msg)}
+	}
+	for _, f := range topStrings {
+		if v, ok := doc.root.get(f.key); ok {
+			if v.List {
+				// certbot tolerates a list for these only by accident; refuse.
+				return nil, bad(f.key, "want a single value, got a list")
+			}
+			*f.get(c) = v.String()
+		}
+	}
+	if doc.root.sub(secParams) == nil && doc.root.entry(secParams) != nil {
+		return nil, bad(secParams, "want a section")
+	}
+	if p := doc.root.sub(secParams); p != nil {
+		for _, f := range paramStrings {
+			if v, ok := p.get(f.key); ok {
+				*f.get(&c.Params) = strings.Join(v.Items, ",")
+			}
+		}
+		for _, f := range paramInts {
+			if v, ok := p.get(f.key); ok && v.String() != "" && v.String() != "None" {
+				n, err := strconv.Atoi(strings.TrimSpace(v.String()))
+				if err != nil || v.List {
+					return nil, bad(f.key, fmt.Sprintf("want an integer, got %q", strings.Join(v.Items, ",")))
+				}
+				*f.get(&c.Params) = n
+			}
+		}
+		for _, f := range paramBools {
+			if v, ok := p.get(f.key); ok {
+				b, err := parseBool(v)
+				if err != nil {
+					return nil, bad(f.key, err.Error())
+				}
+				*f.get(&c.Params) = b != f.neg
+			}
+		}
+		for _, f := range paramLists {
+			if v, ok := p.get(f.key); ok {
+				items := v.Items
+				if !v.List {
+					// certbot also accepts "a" or "a,b" written as one string
+					items = splitComma(v.String())
+				}
+				*f.get(&c.Params) = append([]string{}, items...)
+			}
+		}
+		if m := p.sub(secWRMap); m != nil {
+			for _, e := range m.entries {
+				c.Params.WebrootMap = append(c.Params.WebrootMap, KV{e.key, strings.Join(e.val.Items, ",")})
+			}
+		}
+	}
+	if a := doc.root.sub(secARI); a != nil {
+		if v, ok := a.get("ari_retry_after"); ok && v.String() != "" {
+			t, err := parseNaiveTime(v.String())
+			if err != nil {
+				return nil, bad("ari_retry_after", err.Error())
+			}
+			c.ARIRetryAfter = t
+		}
+	}
+	return c, nil
+}
+
+func findLine(data []byte, key string) int {
+	for i, l := range strings.Split(string(data), "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, key) && strings.HasPrefix(strings.TrimSpace(l[len(key):]), "=") {
+			return i + 1
+		}
+	}
+	return 1
+}
+
+func splitComma(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseBool(v Value) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v.String())) {
+	case "true", "yes", "on", "1":
+		return true, nil
+	case "false", "no", "off", "0", "none", "":
+		return false, nil
+	}
+	return false, fmt.Errorf("want True or False, got %q", v.String())
+}
+
+const naiveLayout = "2006-01-02T15:04:05"
+
+func parseNaiveTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, l := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00"} {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("want an ISO 8601 datetime, got %q", s)
+}
+
+// Param returns a [renewalparams] value by key, including keys RenewalConf
+// has no field for (plugin options).
+func (c *RenewalConf) Param(key string) (Value, bool) {
+	if c.doc == nil {
+		return Value{}, false
+	}
+	p := c.doc.root.sub(secParams)
+	if p == nil {
+		return Value{}, false
+	}
+	return p.get(key)
+}
+
+// SetParam sets a [renewalparams] key RenewalConf has no field for. Keys
+// that have a field are overwritten by the field on Marshal.
+func (c *RenewalConf) SetParam(key string, v Value) {
+	if c.doc == nil {
+		c.doc = newConfDoc()
+	}
+	c.doc.root.ensureSub(secParams).set(key, v)
+}
+
+// DeleteParam removes a [renewalparams] key.
+func (c *RenewalConf) DeleteParam(key string) {
+	if c.doc == nil {
+		return
+	}
+	if p := c.doc.root.sub(secParams); p != nil {
+		p.del(key)
+	}
+}
+
+func newConfDoc() *confDoc {
+	d := &confDoc{}
+	d.root.entries = nil
+	return d
+}
+
+// Marshal renders the conf in certbot's dialect. A conf that was parsed keeps
+// its unknown keys, comments and the spelling of values that did not change.
+func (c *RenewalConf) Marshal() ([]byte, error) {
+	doc := c.doc
+	fresh := doc == nil
+	if fresh {
+		doc = newConfDoc()
+	} else {
+		doc = doc.clone()
+	}
+	root := &doc.root
+	for _, f := range topStrings {
+		setString(root, f.key, *f.get(c))
+	}
+	if fresh && c.RenewBeforeExpiry == "" {
+		// certbot ≤ 4.0 writes this hint; keeps the file familiar.
+		if e := root.entry("version"); e != nil {
+			e.comments = []string{"# renew_before_expiry = 30 days"}
+		}
+	}
+	p := root.ensureSub(secParams)
+	if fresh {
+		p.comments = []string{"", "# Options used in the renewal process"}
+	}
+	for _, f := range paramStrings {
+		setString(p, f.key, *f.get(&c.Params))
+	}
+	for _, f := range paramInts {
+		n := *f.get(&c.Params)
+		if n == 0 {
+			p.del(f.key)
+			continue
+		}
+		if v, ok := p.get(f.key); ok {
+			if m, err := strconv.Atoi(strings.TrimSpace(v.String())); err == nil && m == n {
+				continue
+			}
+		}
+		p.set(f.key, Scalar(strconv.Itoa(n)))
+	}
+	for _, f := range paramBools {
+		fileVal := *f.get(&c.Params) != f.neg // the value of the key in the file
+		def := f.neg                          // autorenew defaults to True
+		old, had := p.get(f.key)
+		if had {
+			if ob, err := parseBool(old); err == nil && ob == fileVal {
+				continue
+			}
+		} else if fileVal == def {
+			continue
+		}
+		if fileVal {
+			p.set(f.key, Scalar("True"))
+		} else {
+			p.set(f.key, Scalar("False"))
+		}
+	}
+	for _, f := range paramLists {
+		l := *f.get(&c.Params)
+		if l == nil {
+			p.del(f.key)
+			continue
+		}
+		p.set(f.key, List(l...))
+	}
+	if len(c.Params.WebrootMap) == 0 {
+		p.delSub(secWRMap)
+	} else {
+		m := p.ensureSub(secWRMap)
+		var entries []*confEntry
+		for _, kv := range c.Params.WebrootMap {
+			e := m.entry(kv.Key)
+			if e == nil {
+				e = &confEntry{key: kv.Key}
+			}
+			if !e.val.equal(Scalar(kv.Value)) {
+				e.val = Scalar(kv.Value)
+			}
+			entries = append(entries, e)
+		}
+		m.entries = entries
+	}
+	if c.ARIRetryAfter.IsZero() {
+		if a := root.sub(secARI); a != nil {
+			a.del("ari_retry_after")
+			if len(a.entries) == 0 && len(a.subs) == 0 {
+				root.delSub(secARI)
+			}
+		}
+	} else {
+		a := root.ensureSub(secARI)
+		old, ok := a.get("ari_retry_after")
+		if t, err := parseNaiveTime(old.String()); !ok || err != nil || !t.Equal(c.ARIRetryAfter) {
+			a.set("ari_retry_after", Scalar(c.ARIRetryAfter.UTC().Format(naiveLayout)))
+		}
+	}
+	// keep configobj's order: sections after scalars; renewalparams before
+	// acme_renewal_info as certbot writes them.
+	return doc.marshal()
+}
+
+func setString(s *confSection, key, v string) {
+	if v == "" {
+		s.del(key)
+		return
+	}
+	if old, ok := s.get(key); ok && strings.Join(old.Items, ",") == v {
+		return
+	}
+	s.set(key, Scalar(v))
+}
+
+func (d *confDoc) clone() *confDoc {
+	n := &confDoc{trailing: append([]string(nil), d.trailing...)}
+	n.root = *cloneSection(&d.root)
+	return n
+}
+
+func cloneSection(s *confSection) *confSection {
+	n := &confSection{comments: append([]string(nil), s.comments...), name: s.name, depth: s.depth, inline: s.inline}
+	for _, e := range s.entries {
+		ce := *e
+		ce.comments = append([]string(nil), e.comments...)
+		ce.val = Value{Items: append([]string(nil), e.val.Items...), List: e.val.List}
+		n.entries = append(n.entries, &ce)
+	}
+	for _, c := range s.subs {
+		n.subs = append(n.subs, cloneSection(c))
+	}
+	return n
+}

@@ -1,0 +1,161 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Tree. The zero value is usable.
+type Options struct {
+	// LockTimeout bounds every wait for a lock (default 30 s).
+	LockTimeout time.Duration
+	// Logger receives Debug/Info records; nil discards.
+	Logger *slog.Logger
+	// Hostname is meta.json creation_host for new accounts (default os.Hostname).
+	Hostname string
+	// Now replaces the clock (tests).
+	Now func() time.Time
+	// NoCache disables the listing metadata cache file.
+	NoCache bool
+	// KeepVersions is how many versions before the current one SaveVersion
+	// keeps in archive/ (certbot keeps 5). Negative keeps all.
+	KeepVersions int
+}
+
+// Tree is certbot's configuration directory (--config-dir). It implements
+// Storage. A Tree is safe for concurrent use; do not copy it.
+type Tree struct {
+	// Dir is the absolute config directory.
+	Dir  string
+	opts Options
+
+	mu   sync.Mutex
+	held map[string]*heldLock
+}
+
+var _ Storage = (*Tree)(nil)
+
+// Open returns the tree rooted at configDir, creating the directory (0755)
+// when it does not exist. It takes no lock and reads nothing else.
+func Open(configDir string, opts *Options) (*Tree, error) {
+	if configDir == "" {
+		return nil, fmt.Errorf("open config dir: empty path")
+	}
+	abs, err := filepath.Abs(configDir)
+	if err != nil {
+		return nil, fmt.Errorf("open config dir %s: %w", configDir, err)
+	}
+	if err := mkdirs(abs, 0o755); err != nil {
+		return nil, fmt.Errorf("open config dir: %w", err)
+	}
+	t := &Tree{Dir: abs, held: map[string]*heldLock{}}
+	if opts != nil {
+		t.opts = *opts
+	}
+	if t.opts.LockTimeout <= 0 {
+		t.opts.LockTimeout = 30 * time.Second
+	}
+	if t.opts.Logger == nil {
+		t.opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if t.opts.Now == nil {
+		t.opts.Now = time.Now
+	}
+	if t.opts.KeepVersions == 0 {
+		t.opts.KeepVersions = 5
+	}
+	return t, nil
+}
+
+// LiveDir, ArchiveDir and RenewalConfPath are the paths of one lineage.
+func (t *Tree) LiveDir(name string) string    { return filepath.Join(t.Dir, "live", name) }
+func (t *Tree) ArchiveDir(name string) string { return filepath.Join(t.Dir, "archive", name) }
+func (t *Tree) RenewalConfPath(name string) string {
+	return filepath.Join(t.Dir, "renewal", name+".conf")
+}
+
+// AccountsDir is accounts/<server-path>, certbot's directory for server's
+// accounts (configuration.server_path: host[:port] + path of the URL).
+func (t *Tree) AccountsDir(server string) (string, error) {
+	p, err := ServerPath(server)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(t.Dir, "accounts", p), nil
+}
+
+// ServerPath is certbot's server_path: the URL's host[:port] followed by its
+// path, e.g. "acme.sectigo.com/v2/OV". Empty, "." and ".." components are
+// refused (ErrBadName).
+func ServerPath(server string) (string, error) {
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("server URL %q: want https://host/path: %w", server, ErrBadName)
+	}
+	p := u.Host + u.EscapedPath()
+	if u.RawPath == "" {
+		p = u.Host + u.Path
+	}
+	p = strings.TrimRight(p, "/")
+	var parts []string
+	for _, c := range strings.Split(p, "/") {
+		if c == "" {
+			continue
+		}
+		if c == "." || c == ".." || strings.ContainsRune(c, 0) || strings.ContainsRune(c, '\\') {
+			return "", fmt.Errorf("server URL %q: path component %q: %w", server, c, ErrBadName)
+		}
+		parts = append(parts, c)
+	}
+	return filepath.Join(parts...), nil
+}
+
+// LockTree holds <config>/.certbot.lock, the lock certbot holds for its
+// whole run, until unlock is called. Write methods take it themselves; hold
+// it here to keep certbot out for a whole command.
+func (t *Tree) LockTree(ctx context.Context) (unlock func(), err error) {
+	return t.acquire(ctx, filepath.Join(t.Dir, ".certbot.lock"), true)
+}
+
+// LockLineage holds the lineage's lock (<config>/.acmectl/locks/<name>.lock)
+// until unlock is called. Write methods on the same lineage through this
+// Tree proceed (the lock is re-entrant per Tree); other Trees and processes
+// wait.
+func (t *Tree) LockLineage(ctx context.Context, name string) (unlock func(), err error) {
+	if err := ValidLineageName(name); err != nil {
+		return nil, err
+	}
+	return t.acquire(ctx, filepath.Join(t.Dir, ".acmectl", "locks", name+".lock"), false)
+}
+
+// lockWrite takes the lineage lock (when name != "") then the tree lock.
+func (t *Tree) lockWrite(ctx context.Context, name string) (func(), error) {
+	var unl func()
+	if name != "" {
+		u, err := t.LockLineage(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		unl = u
+	}
+	ut, err := t.LockTree(ctx)
+	if err != nil {
+		if unl != nil {
+			unl()
+		}
+		return nil, err
+	}
+	return func() {
+		ut()
+		if unl != nil {
+			unl()
+		}
+	}, nil
+}
