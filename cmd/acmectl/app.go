@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+func init() {
+	// -v is --verbose (certbot); the version flag gets no short alias.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+}
+
+// env is what a command handler gets: validated options, output streams, the
+// logger and the terminal state.
+type env struct {
+	o        *options
+	stdout   io.Writer
+	stderr   io.Writer
+	log      *slog.Logger
+	stdinTTY bool
+	stdin    *bufio.Reader
+	now      func() time.Time
+	warnings []string
+
+	ports portLocks
+
+	hcOnce sync.Once
+	hc     *http.Client
+	hcErr  error
+}
+
+// handler is one command's implementation; it returns errors, never exits.
+type handler func(ctx context.Context, e *env) error
+
+type commandSpec struct {
+	name, usage, description string
+	aliases                  []string
+	run                      handler
+	hidden                   bool
+	// noLog: the command does not open letsencrypt.log.
+	noLog bool
+}
+
+func commandSpecs() []commandSpec {
+	return []commandSpec{
+		{name: "certonly", usage: "obtain or renew a certificate, do not install it", run: runCertonly, description: helpCertonly},
+		{name: "renew", usage: "renew every certificate that is due (or --cert-name)", run: runRenew, description: helpRenew},
+		{name: "certificates", usage: "list the certificates acmectl and certbot manage", run: runCertificates, description: helpCertificates},
+		{name: "delete", usage: "delete a certificate lineage (--cert-name)", run: runDelete, description: helpDelete},
+		{name: "revoke", usage: "revoke a certificate (--cert-path or --cert-name)", run: runRevoke, description: helpRevoke},
+		{name: "register", usage: "create an ACME account", run: runRegister, description: helpRegister},
+		{name: "update_account", aliases: []string{"update-account"}, usage: "change the account's e-mail or key (--rollover-key)", run: runUpdateAccount, description: helpUpdateAccount},
+		{name: "unregister", usage: "deactivate the ACME account", run: runUnregister, description: helpUnregister},
+		{name: "show_account", aliases: []string{"show-account"}, usage: "show the account's URL, contact and thumbprint", run: runShowAccount, description: helpShowAccount},
+		{name: "reconfigure", usage: "change a lineage's renewal options after a test issuance", run: runReconfigure, description: helpReconfigure},
+		{name: "run", usage: "obtain and install (not supported: use certonly)", run: runRun, hidden: true},
+	}
+}
+
+// newApp builds the command line. It behaves the same whatever argv[0] is,
+// so "ln -s acmectl certbot" works.
+func newApp() *cli.App {
+	app := &cli.App{
+		Name:                   "acmectl",
+		HelpName:               "acmectl",
+		Usage:                  "a certbot-compatible ACME client in one binary",
+		UsageText:              "acmectl [command] [options]   (also as 'certbot' through a symlink)",
+		Version:                version,
+		EnableBashCompletion:   true,
+		UseShortOptionHandling: true,
+		HideHelpCommand:        false,
+		Description:            helpApp,
+		ExitErrHandler:         func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return &usageError{err}
+		},
+		CommandNotFound: func(c *cli.Context, name string) {},
+	}
+	for _, s := range commandSpecs() {
+		s := s
+		app.Commands = append(app.Commands, &cli.Command{
+			Name:                   s.name,
+			Aliases:                s.aliases,
+			Usage:                  s.usage,
+			Description:            s.description,
+			Hidden:                 s.hidden,
+			Flags:                  commandFlags(s.name),
+			UseShortOptionHandling: true,
+			OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+				return &usageError{fmt.Errorf("%s: %w", s.name, err)}
+			},
+			Action: func(c *cli.Context) error { return invoke(c, s) },
+		})
+	}
+	app.Commands = append(app.Commands, completionCommand())
+	app.Commands = append(app.Commands, scmCommand())
+	app.Action = func(c *cli.Context) error {
+		if c.Args().Len() > 0 {
+			return usageErrorf("unknown command %q; see acmectl --help", c.Args().First())
+		}
+		return cli.ShowAppHelp(c)
+	}
+	return app
+}
+
+// normalizeArgs moves the first command word to args[1] so that flags before
+// it reach the command (certbot's parser has no command-position rules). With
+// flags but no command, "run" is inserted (certbot's default command).
+func normalizeArgs(args []string, commands []*cli.Command) []string {
+	if len(args) < 2 {
+		return args
+	}
+	isCmd := func(s string) bool {
+		for _, c := range commands {
+			if c.HasName(s) {
+				return true
+			}
+		}
+		return s == "help" || s == "h"
+	}
+	rest := args[1:]
+	sawFlag := false
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--" {
+			break
+		}
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			name := strings.TrimLeft(a, "-")
+			if strings.Contains(name, "=") {
+				sawFlag = true
+				continue
+			}
+			switch name {
+			case "help", "h", "version", "generate-bash-completion":
+				if i == 0 {
+					return args
+				}
+				continue
+			}
+			sawFlag = true
+			if s, ok := specByName[name]; ok && s.kind != 'b' {
+				i++ // skip the value, even one starting with '-'
+			}
+			continue
+		}
+		if isCmd(a) {
+			if i == 0 {
+				return args
+			}
+			out := []string{args[0], a}
+			out = append(out, rest[:i]...)
+			return append(out, rest[i+1:]...)
+		}
+		return args // a positional word that is not a command: let the parser complain
+	}
+	if sawFlag {
+		return append([]string{args[0], "run"}, rest...)
+	}
+	return args
+}
+
+// Run is newApp().Run with certbot's argument order accepted.
+func runApp(app *cli.App, args []string) error {
+	if app.Metadata == nil {
+		app.Metadata = map[string]any{}
+	}
+	app.Metadata["argv"] = args
+	return app.Run(normalizeArgs(args, app.Commands))
+}
+
+// invoke merges cli.ini, validates the options, opens the log and runs the
+// handler under a context cancelled by SIGINT/SIGTERM.
+func invoke(c *cli.Context, s commandSpec) error {
+	warnings, err := applyConfig(c, c.String(flgConfig))
+	if err != nil {
+		return &usageError{err}
+	}
+	argv, _ := c.App.Metadata["argv"].([]string)
+	if argv == nil {
+		argv = os.Args
+	}
+	o, err := loadOptions(c, s.name, argv)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{
+		o:        o,
+		stdout:   c.App.Writer,
+		stderr:   &lockedWriter{w: c.App.ErrWriter},
+		stdinTTY: isTerminal(os.Stdin),
+		stdin:    bufio.NewReader(os.Stdin),
+		now:      time.Now,
+		warnings: warnings,
+	}
+	if e.stdout == nil {
+		e.stdout = os.Stdout
+	}
+	if c.App.ErrWriter == nil {
+		e.stderr = &lockedWriter{w: os.Stderr}
+	}
+	e.stdout = &lockedWriter{w: e.stdout}
+	var logFile *os.File
+	if !s.noLog {
+		logFile, err = openLog(o.logsDir, o.maxLogBackups)
+		if err != nil {
+			if errors.Is(err, fs.ErrPermission) {
+				return fmt.Errorf("%w (run as root, or set --config-dir, --work-dir and --logs-dir to writable paths)", err)
+			}
+			return err
+		}
+		defer logFile.Close()
+	}
+	var lf io.Writer
+	if logFile != nil {
+		lf = logFile
+	}
+	e.log = newLogger(lf, e.stderr, o.quiet, o.verbose, isTerminal(os.Stderr))
+	e.log.LogAttrs(ctx, slog.LevelDebug, "acmectl starting", slog.String("version", version),
+		slog.String("command", s.name), slog.String("argv0", os.Args[0]))
+	for _, w := range warnings {
+		e.log.LogAttrs(ctx, slog.LevelWarn, w)
+	}
+	if logFile != nil && !o.quiet && s.name != "certificates" || (logFile != nil && o.verbose > 0) {
+		fmt.Fprintf(e.stderr, "Saving debug log to %s\n", logFile.Name())
+	}
+	if err := s.run(ctx, e); err != nil {
+		e.log.LogAttrs(ctx, slog.LevelDebug, "command failed", slog.String("error", err.Error()))
+		return err
+	}
+	return nil
+}
+
+func runRun(ctx context.Context, e *env) error {
+	return usageErrorf("no command given; acmectl does not install certificates into web servers: use 'acmectl certonly' (with --deploy-hook to reload the server)")
+}
+
+// printf writes human output to stdout unless -q.
+func (e *env) printf(format string, a ...any) {
+	if e.o.quiet {
+		return
+	}
+	fmt.Fprintf(e.stdout, format, a...)
+}
+
+// errorf writes to stderr (also in -q: errors are always shown).
+func (e *env) errorf(format string, a ...any) {
+	fmt.Fprintf(e.stderr, format, a...)
+}
+
+// interactive reports whether prompts are allowed.
+func (e *env) interactive() bool { return e.o.interactive(e.stdinTTY) }
+
+// ask prints a question on stderr and reads one line from stdin.
+func (e *env) ask(question string) (string, error) {
+	fmt.Fprint(e.stderr, question)
+	line, err := e.stdin.ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("read answer: %w", err)
+	}
+	return strings.TrimSpace(line), nil
+}
+
+// confirm asks a yes/no question; non-interactive runs take def.
+func (e *env) confirm(question string, def bool) (bool, error) {
+	if !e.interactive() {
+		return def, nil
+	}
+	suffix := " (Y)es/(N)o: "
+	for range 5 {
+		a, err := e.ask(question + suffix)
+		if err != nil {
+			return false, err
+		}
+		switch strings.ToLower(a) {
+		case "y", "yes":
+			return true, nil
+		case "n", "no":
+			return false, nil
+		case "":
+			return def, nil
+		}
+	}
+	return def, nil
+}
+
+const dashes = "- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -"

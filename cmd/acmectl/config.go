@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// iniEntry is one "key = value" line of a cli.ini.
+type iniEntry struct {
+	Key, Value string
+	File       string
+	Line       int
+}
+
+// parseCLIIni reads certbot's cli.ini dialect (ConfigArgParse's default
+// parser): "key = value", "key: value" or "key value"; a bare "key" means
+// true; '#' and ';' start comments (whole-line, or after whitespace);
+// "[section]" and "---" lines are ignored; surrounding quotes are dropped; a
+// value "[a, b]" is a list. Keys are long flag names without "--"; "_" is
+// read as "-".
+func parseCLIIni(name string, data string) ([]iniEntry, error) {
+	var out []iniEntry
+	sc := bufio.NewScanner(strings.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
+		if line == "" || line[0] == '#' || line[0] == ';' || line == "---" ||
+			(line[0] == '[' && strings.HasSuffix(line, "]")) {
+			continue
+		}
+		key, value := line, ""
+		if i := strings.IndexAny(line, "=: \t"); i >= 0 {
+			key, value = strings.TrimSpace(line[:i]), strings.TrimSpace(line[i+1:])
+			// "key : value" / "key = value" after a space.
+			if len(value) > 0 && (value[0] == '=' || value[0] == ':') && !strings.ContainsAny(line[:i+1], "=:") {
+				value = strings.TrimSpace(value[1:])
+			}
+		}
+		value = stripInlineComment(value)
+		if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
+			value = value[1 : len(value)-1]
+		}
+		key = strings.ReplaceAll(strings.TrimLeft(key, "-"), "_", "-")
+		if key == "" {
+			return nil, fmt.Errorf("%s:%d: no key before the value", name, n)
+		}
+		out = append(out, iniEntry{Key: strings.ToLower(key), Value: value, File: name, Line: n})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return out, nil
+}
+
+func stripInlineComment(v string) string {
+	for i := 1; i < len(v); i++ {
+		if (v[i] == '#' || v[i] == ';') && (v[i-1] == ' ' || v[i-1] == '\t') {
+			return strings.TrimSpace(v[:i])
+		}
+	}
+	return v
+}
+
+// iniBool reports whether a cli.ini value turns a flag on, and whether it is a
+// boolean at all.
+func iniBool(v string) (on, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "true", "yes", "on", "1":
+		return true, true
+	case "false", "no", "off", "0":
+		return false, true
+	}
+	return false, false
+}
+
+// iniList splits "[a, b]" or "a, b" or "a" into items.
+func iniList(v string) []string {
+	v = strings.TrimSpace(v)
+	if strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]") {
+		v = v[1 : len(v)-1]
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.Trim(strings.TrimSpace(p), `"'`)
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// configFiles lists the cli.ini files certbot reads, lowest precedence first:
+// /etc/letsencrypt/cli.ini, $XDG_CONFIG_HOME/letsencrypt/cli.ini (or
+// ~/.config/...), then -c FILE. Missing default files are skipped; a missing
+// -c file is an error.
+func configFiles(explicit string) []string {
+	sys := defaultSystemINI
+	if v, ok := os.LookupEnv(envSystemConfig); ok {
+		sys = v
+	}
+	files := []string{}
+	if sys != "" {
+		files = append(files, sys)
+	}
+	xdg := os.Getenv(envXDGConfig)
+	if xdg == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			xdg = filepath.Join(home, ".config")
+		}
+	}
+	if xdg != "" {
+		files = append(files, filepath.Join(xdg, "letsencrypt", "cli.ini"))
+	}
+	if explicit != "" {
+		files = append(files, explicit)
+	}
+	return files
+}
+
+// flagSetter is the part of *cli.Context the config loader needs.
+type flagSetter interface {
+	IsSet(name string) bool
+	Set(name, value string) error
+}
+
+// applyConfig sets every flag named in the cli.ini files that the command
+// line did not set. Later files override earlier ones; the command line wins.
+// Unknown keys are returned as warnings (certbot plugins add keys acmectl
+// does not have), not errors.
+func applyConfig(c flagSetter, explicit string) (warnings []string, err error) {
+	merged := map[string]iniEntry{}
+	var order []string
+	for _, f := range configFiles(explicit) {
+		b, rerr := os.ReadFile(f)
+		if rerr != nil {
+			if f != explicit && errors.Is(rerr, fs.ErrNotExist) {
+				continue
+			}
+			if f != explicit && errors.Is(rerr, fs.ErrPermission) {
+				warnings = append(warnings, fmt.Sprintf("cannot read %s: permission denied; skipped", f))
+				continue
+			}
+			return warnings, fmt.Errorf("read config file %s: %w", f, rerr)
+		}
+		entries, perr := parseCLIIni(f, string(b))
+		if perr != nil {
+			return warnings, perr
+		}
+		for _, e := range entries {
+			if _, seen := merged[e.Key]; !seen {
+				order = append(order, e.Key)
+			}
+			merged[e.Key] = e
+		}
+	}
+	for _, key := range order {
+		e := merged[key]
+		spec, ok := specByName[key]
+		if !ok || key == flgConfig {
+			warnings = append(warnings, fmt.Sprintf("%s:%d: unknown option %q ignored", e.File, e.Line, e.Key))
+			continue
+		}
+		if c.IsSet(spec.name) {
+			continue // the command line wins
+		}
+		switch spec.kind {
+		case 'b':
+			on, isBool := iniBool(e.Value)
+			if !isBool {
+				return warnings, fmt.Errorf("%s:%d: %s takes true or false, not %q", e.File, e.Line, e.Key, e.Value)
+			}
+			if on {
+				if err := c.Set(spec.name, "true"); err != nil {
+					return warnings, fmt.Errorf("%s:%d: %s: %w", e.File, e.Line, e.Key, err)
+				}
+			}
+		case 'l':
+			for _, item := range iniList(e.Value) {
+				if err := c.Set(spec.name, item); err != nil {
+					return warnings, fmt.Errorf("%s:%d: %s: %w", e.File, e.Line, e.Key, err)
+				}
+			}
+		default:
+			if err := c.Set(spec.name, e.Value); err != nil {
+				return warnings, fmt.Errorf("%s:%d: %s: %w", e.File, e.Line, e.Key, err)
+			}
+		}
+	}
+	return warnings, nil
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+// idnaProfile converts user-typed names to the ASCII (punycode) form the CA
+// sees, with the lookup mapping (case folding, width mapping) and strict
+// hostname rules.
+var idnaProfile = idna.New(
+	idna.MapForLookup(),
+	idna.Transitional(false),
+	idna.StrictDomainName(true),
+	idna.ValidateLabels(true),
+	idna.BidiRule(),
+	idna.VerifyDNSLength(true),
+)
+
+// normalizeDomain returns name in the form put in the order: lower-case
+// ASCII, IDNs as punycode, no trailing dot, a leading "*." kept. Names that a
+// public CA would refuse are refused here with the reason: IP addresses (use
+// --ip-address), single labels, empty labels, bad characters, "*" anywhere but
+// as the whole first label.
+func normalizeDomain(name string) (string, error) {
+	raw := name
+	name = strings.TrimSpace(name)
+	name = strings.TrimSuffix(name, ".")
+	if name == "" {
+		return "", fmt.Errorf("empty domain name")
+	}
+	if _, err := netip.ParseAddr(strings.Trim(name, "[]")); err == nil {
+		return "", fmt.Errorf("%q is an IP address; pass it with --ip-address", raw)
+	}
+	wild := false
+	if strings.HasPrefix(name, "*.") {
+		wild = true
+		name = name[2:]
+	}
+	if strings.Contains(name, "*") {
+		return "", fmt.Errorf("%q: a wildcard must be the whole first label (*.example.com)", raw)
+	}
+	ascii, err := idnaProfile.ToASCII(name)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a valid domain name: %v", raw, err)
+	}
+	ascii = strings.ToLower(ascii)
+	labels := strings.Split(ascii, ".")
+	if len(labels) < 2 {
+		return "", fmt.Errorf("%q is not a fully qualified domain name (it needs at least two labels)", raw)
+	}
+	for _, l := range labels {
+		if l == "" {
+			return "", fmt.Errorf("%q is not a fully qualified domain name: it has an empty label", raw)
+		}
+		if len(l) > 63 {
+			return "", fmt.Errorf("%q: label %q is longer than 63 characters", raw, l)
+		}
+		if l[0] == '-' || l[len(l)-1] == '-' {
+			return "", fmt.Errorf("%q: label %q starts or ends with a hyphen", raw, l)
+		}
+	}
+	if len(ascii) > 253 {
+		return "", fmt.Errorf("%q is longer than 253 characters", raw)
+	}
+	if wild {
+		ascii = "*." + ascii
+	}
+	return ascii, nil
+}
+
+// normalizeDomains splits comma lists, normalizes every name and drops
+// duplicates, keeping the first occurrence's position (the first name names
+// the lineage).
+func normalizeDomains(in []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, item := range in {
+		for _, d := range strings.Split(item, ",") {
+			if strings.TrimSpace(d) == "" {
+				continue
+			}
+			n, err := normalizeDomain(d)
+			if err != nil {
+				return nil, usageErrorf("--domain: %w", err)
+			}
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return out, nil
+}
+
+// normalizeIPs parses --ip-address values (comma lists allowed) into their
+// canonical text form.
+func normalizeIPs(in []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, item := range in {
+		for _, s := range strings.Split(item, ",") {
+			s = strings.Trim(strings.TrimSpace(s), "[]")
+			if s == "" {
+				continue
+			}
+			a, err := netip.ParseAddr(s)
+			if err != nil || a.Zone() != "" {
+				return nil, usageErrorf("--ip-address: %q is not an IP address", s)
+			}
+			n := a.Unmap().String()
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return out, nil
+}
+
+// lineageNameFor is certbot's default lineage name: the first domain without
+// "*.", else the first IP address.
+func lineageNameFor(domains, ips []string) string {
+	if len(domains) > 0 {
+		return strings.TrimPrefix(domains[0], "*.")
+	}
+	if len(ips) > 0 {
+		return ips[0]
+	}
+	return ""
+}

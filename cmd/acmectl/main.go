@@ -1,0 +1,26 @@
+// Command acmectl is a certbot-compatible ACME client: it obtains, renews, lists,
+// revokes and deletes certificates in certbot's /etc/letsencrypt tree, and it
+// behaves the same when invoked as "certbot" through a symlink.
+//
+// main is the only place that exits. Exit codes: 0 success, 1 error, 2 usage
+// error (unknown flag, conflicting flags, malformed input).
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	err := runApp(newApp(), os.Args)
+	os.Exit(report(os.Stderr, err))
+}
+
+// report prints err as one line and returns the exit code for it.
+func report(w *os.File, err error) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(w, "Error: %s\n", oneLine(err.Error()))
+	return exitCode(err)
+}

@@ -1,0 +1,516 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/acmectl/acmectl/acme"
+	"github.com/acmectl/acmectl/storage"
+)
+
+// ariDefaultRetry is how long an ARI answer (or an ARI error) is trusted when
+// the CA sends no Retry-After (certbot: 6 h).
+const ariDefaultRetry = 6 * time.Hour
+
+// renewOutcome is one lineage's result in a renew run.
+type renewOutcome struct {
+	name      string
+	fullchain string
+	status    string // "renewed", "skipped", "failed", "parse-failed"
+	expiry    time.Time
+	names     []string
+	err       error
+	reason    string
+}
+
+// renewRun is the state shared by the lineages of one renew run.
+type renewRun struct {
+	e     *env
+	st    storage.Storage
+	hooks *hooks
+
+	sleepOnce sync.Once
+	sleep     func(ctx context.Context, d time.Duration) error
+	rnd       *rand.Rand
+	rndMu     sync.Mutex
+}
+
+func runRenew(ctx context.Context, e *env) error {
+	o := e.o
+	if len(o.domains) > 0 {
+		return usageErrorf("renew renews every certificate that is due, or one chosen with --cert-name; to renew by domain names use certonly -d")
+	}
+	st, err := openStore(e)
+	if err != nil {
+		return err
+	}
+	infos, err := st.ListLineages(ctx)
+	if err != nil {
+		return fmt.Errorf("list certificates: %w", err)
+	}
+	if o.certName != "" {
+		var sel []*storage.LineageInfo
+		for _, li := range infos {
+			if li.Name == o.certName {
+				sel = append(sel, li)
+			}
+		}
+		if len(sel) == 0 {
+			return fmt.Errorf("no certificate found with name %s (see 'acmectl certificates')", o.certName)
+		}
+		infos = sel
+	}
+	r := &renewRun{e: e, st: st, hooks: newHooks(o.configDir, o.noDirHooks, e.stderr, e.log), sleep: sleepCtx,
+		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed))}
+
+	outcomes := make([]*renewOutcome, len(infos))
+	if o.parallel <= 1 {
+		for i, li := range infos {
+			outcomes[i] = r.renewOne(ctx, li)
+		}
+	} else {
+		r.renewParallel(ctx, infos, outcomes)
+	}
+
+	var renewed, failed []string
+	attempted := false
+	for _, oc := range outcomes {
+		switch oc.status {
+		case "renewed":
+			attempted = true
+			renewed = append(renewed, oc.names...)
+		case "failed":
+			if oc.reason != "" {
+				attempted = true
+			}
+			failed = append(failed, oc.names...)
+		}
+	}
+	if attempted {
+		r.hooks.AddPost(o.postHook)
+		r.hooks.Post(ctx, renewed, failed)
+	}
+	return r.summary(outcomes)
+}
+
+// renewParallel renews up to --parallel lineages at once per CA.
+func (r *renewRun) renewParallel(ctx context.Context, infos []*storage.LineageInfo, out []*renewOutcome) {
+	sems := map[string]chan struct{}{}
+	for _, li := range infos {
+		s := lineageServer(r.e.o, li.Conf)
+		if sems[s] == nil {
+			sems[s] = make(chan struct{}, r.e.o.parallel)
+		}
+	}
+	var wg sync.WaitGroup
+	for i, li := range infos {
+		sem := sems[lineageServer(r.e.o, li.Conf)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				out[i] = &renewOutcome{name: li.Name, status: "failed", err: ctx.Err(), fullchain: li.FullchainPath, names: li.Domains}
+				return
+			}
+			defer func() { <-sem }()
+			out[i] = r.renewOne(ctx, li)
+		}()
+	}
+	wg.Wait()
+}
+
+func lineageServer(o *options, conf *storage.RenewalConf) string {
+	if o.set[flgServer] || o.set[flgStaging] || conf == nil || conf.Params.Server == "" {
+		return o.server
+	}
+	return conf.Params.Server
+}
+
+// renewOne decides whether one lineage is due and renews it if so. It never
+// panics the run: every failure is an outcome.
+func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo) *renewOutcome {
+	e := r.e
+	oc := &renewOutcome{name: li.Name, fullchain: li.FullchainPath, names: li.Domains, expiry: li.NotAfter}
+	fail := func(status string, err error) *renewOutcome {
+		oc.status, oc.err = status, err
+		e.log.LogAttrs(ctx, slog.LevelError, "renewal failed", slog.String("lineage", li.Name), slog.String("error", err.Error()))
+		e.errorf("Failed to renew certificate %s with error: %s\n", li.Name, describeErr(err))
+		return oc
+	}
+	if !e.o.quiet {
+		fmt.Fprintf(e.stderr, "\n%s\nProcessing %s\n", dashes, li.ConfPath)
+	}
+	if li.Err != nil {
+		return fail("parse-failed", li.Err)
+	}
+	unlock, err := r.st.LockLineage(ctx, li.Name)
+	if err != nil {
+		return fail("failed", err)
+	}
+	defer unlock()
+	l, err := r.st.LoadLineage(ctx, li.Name)
+	if err != nil {
+		return fail("parse-failed", err)
+	}
+	oc.names, oc.expiry = certNames(l.Cert), l.Cert.NotAfter
+	lo, err := lineageOptions(e.o, l)
+	if err != nil {
+		return fail("parse-failed", err)
+	}
+
+	due, why, err := r.isDue(ctx, l, lo)
+	if err != nil {
+		return fail("failed", err)
+	}
+	e.log.LogAttrs(ctx, slog.LevelInfo, "renewal decision", slog.String("lineage", li.Name), slog.Bool("due", due), slog.String("reason", why))
+	if !due {
+		oc.status = "skipped"
+		if !e.o.quiet {
+			fmt.Fprintln(e.stderr, "Certificate not yet due for renewal")
+		}
+		return oc
+	}
+	oc.reason = why
+	r.sleepOnce.Do(func() {
+		if e.stdinTTY || e.o.noRandomSleep {
+			return
+		}
+		r.rndMu.Lock()
+		d := time.Duration(1+r.rnd.Float64()*479) * time.Second
+		r.rndMu.Unlock()
+		e.log.LogAttrs(ctx, slog.LevelInfo, "non-interactive renewal: random delay", slog.Duration("delay", d))
+		if !e.o.quiet {
+			fmt.Fprintf(e.stderr, "Non-interactive renewal: random delay of %s\n", d.Round(time.Second))
+		}
+		_ = r.sleep(ctx, d)
+	})
+	if ctx.Err() != nil {
+		return fail("failed", ctx.Err())
+	}
+	r.hooks.Pre(ctx, lo.preHook)
+	r.hooks.AddPost(lo.postHook)
+	res, err := obtain(ctx, e, r.st, &issuePlan{o: lo, name: l.Name, domains: lo.domains, ips: lo.ips, existing: l})
+	if err != nil {
+		return fail("failed", err)
+	}
+	oc.status, oc.names, oc.expiry = "renewed", res.names, res.cert.NotAfter
+	if !lo.dryRun || lo.runDeployHooks {
+		live := res.liveDir
+		if live == "" {
+			live = r.liveDir(l)
+		}
+		r.hooks.Deploy(ctx, lo.deployHook, live, res.names)
+	}
+	return oc
+}
+
+func (r *renewRun) liveDir(l *storage.Lineage) string {
+	return strings.TrimSuffix(l.FullchainPath, "/fullchain.pem")
+}
+
+// isDue applies certbot's rules, asking the lineage's CA for ARI when the
+// saved ari_retry_after has passed, and saving the new retry time.
+func (r *renewRun) isDue(ctx context.Context, l *storage.Lineage, lo *options) (bool, string, error) {
+	e := r.e
+	in := dueInput{Now: e.now(), NotBefore: l.Cert.NotBefore, NotAfter: l.Cert.NotAfter,
+		Force: lo.force, DryRun: lo.dryRun, Autorenew: l.Conf == nil || !l.Conf.Params.NoAutoRenew}
+	if l.Conf != nil && l.Conf.RenewBeforeExpiry != "" {
+		d, err := parseInterval(l.Conf.RenewBeforeExpiry)
+		if err != nil {
+			return false, "", fmt.Errorf("%s: renew_before_expiry: %w", l.ConfPath, err)
+		}
+		in.RenewBeforeExpiry, in.HasRBE = d, true
+	}
+	if in.Force || in.DryRun || !in.Autorenew {
+		ok, why := isDue(in)
+		return ok, why, nil
+	}
+	if l.Conf == nil || l.Conf.ARIRetryAfter.IsZero() || !in.Now.Before(l.Conf.ARIRetryAfter) {
+		in.ARITime = r.ariTime(ctx, l, lo)
+	}
+	ok, why := isDue(in)
+	return ok, why, nil
+}
+
+// ariTime asks the lineage's CA for its renewal window and returns a random
+// point in it (zero when the CA has no ARI or the request failed). The next
+// time to ask is saved in [acme_renewal_info].
+func (r *renewRun) ariTime(ctx context.Context, l *storage.Lineage, lo *options) time.Time {
+	e := r.e
+	cl, err := e.newClient(lo.server, nil, "")
+	if err != nil {
+		return time.Time{}
+	}
+	retry := ariDefaultRetry
+	var pick time.Time
+	ri, err := cl.RenewalInfo(ctx, l.Cert)
+	switch {
+	case errors.Is(err, acme.ErrNoARI):
+		return time.Time{}
+	case err != nil:
+		e.log.LogAttrs(ctx, slog.LevelWarn, "renewal info request failed", slog.String("lineage", l.Name), slog.String("error", err.Error()))
+	default:
+		r.rndMu.Lock()
+		pick = ariPick(ri.Start, ri.End, r.rnd)
+		r.rndMu.Unlock()
+		if ri.RetryAfter > 0 {
+			retry = ri.RetryAfter
+		}
+		e.log.LogAttrs(ctx, slog.LevelInfo, "renewal window", slog.String("lineage", l.Name),
+			slog.Time("window_start", ri.Start), slog.Time("window_end", ri.End), slog.Time("chosen", pick))
+		if ri.ExplanationURL != "" {
+			e.log.LogAttrs(ctx, slog.LevelWarn, "the CA explains its renewal window", slog.String("explanation_url", ri.ExplanationURL))
+		}
+	}
+	if !lo.dryRun && l.Conf != nil {
+		c := *l.Conf
+		c.ARIRetryAfter = e.now().Add(retry).UTC().Truncate(time.Second)
+		if err := r.st.SaveRenewalConf(ctx, l.Name, &c); err != nil {
+			e.log.LogAttrs(ctx, slog.LevelWarn, "could not save ari_retry_after", slog.String("lineage", l.Name), slog.String("error", err.Error()))
+		} else {
+			l.Conf = &c
+		}
+	}
+	return pick
+}
+
+// lineageOptions merges the lineage's saved renewal parameters under the
+// options given on the command line or in cli.ini (which win).
+func lineageOptions(base *options, l *storage.Lineage) (*options, error) {
+	o := *base
+	o.set = base.set
+	o.domains, o.ips = splitNames(certNames(l.Cert))
+	c := l.Conf
+	if c == nil {
+		c = &storage.RenewalConf{}
+	}
+	p := c.Params
+	set := func(names ...string) bool {
+		for _, n := range names {
+			if base.set[n] {
+				return true
+			}
+		}
+		return false
+	}
+	if !set(flgServer, flgStaging) && p.Server != "" {
+		u, err := resolveServer(p.Server)
+		if err != nil {
+			return nil, fmt.Errorf("%s: server: %w", l.ConfPath, err)
+		}
+		o.server = u
+	}
+	if !set(flgAccount) {
+		o.account = p.Account
+	}
+	if !set(flgAuthenticator, flgStandalone, flgWebroot, flgManual, flgDNS, flgTLSALPN) {
+		a := p.Authenticator
+		switch {
+		case a == "standalone", a == "webroot", a == "manual", a == "tls-alpn", strings.HasPrefix(a, "dns-"):
+			o.authenticator = a
+		case a == "":
+			o.authenticator = "standalone"
+		default:
+			return nil, fmt.Errorf("%s: authenticator %q is a certbot plugin acmectl does not have; run 'acmectl reconfigure --cert-name %s --webroot -w PATH' (or --standalone)", l.ConfPath, a, l.Name)
+		}
+		if o.authenticator == "webroot" && !set(flgWebrootPath, flgWebrootMap) {
+			o.webrootMap = map[string]string{}
+			for _, kv := range p.WebrootMap {
+				o.webrootMap[kv.Key] = kv.Value
+			}
+			if len(p.WebrootPath) > 0 {
+				last := p.WebrootPath[len(p.WebrootPath)-1]
+				for _, d := range o.domains {
+					if _, ok := o.webrootMap[d]; !ok {
+						o.webrootMap[d] = last
+					}
+				}
+			}
+		}
+	}
+	loadDNSParams(l.Conf, &o)
+	if o.authenticator == "tls-alpn" && l.Conf != nil {
+		if v, ok := l.Conf.Param(paramTLSALPNPort); ok && len(v.Items) > 0 && !set(flgTLSALPNPort) {
+			if n, err := strconv.Atoi(v.Items[0]); err == nil {
+				o.tlsALPNPort = n
+			}
+		}
+		if v, ok := l.Conf.Param(paramTLSALPNAddr); ok && len(v.Items) > 0 && !set(flgTLSALPNAddr) {
+			o.tlsALPNAddr = v.Items[0]
+		}
+	}
+	if !set(flgHTTP01Port) && p.HTTP01Port != 0 {
+		o.http01Port = p.HTTP01Port
+	}
+	if !set(flgHTTP01Addr) {
+		o.http01Addr = p.HTTP01Address
+	}
+	if !set(flgManualAuth) {
+		o.manualAuth = p.ManualAuthHook
+	}
+	if !set(flgManualCleanup) {
+		o.manualCleanup = p.ManualCleanupHook
+	}
+	if !set(flgPrefChalls) && len(p.PrefChalls) > 0 {
+		pc, err := parsePrefChalls(strings.Join(p.PrefChalls, ","))
+		if err != nil {
+			return nil, fmt.Errorf("%s: pref_challs: %w", l.ConfPath, err)
+		}
+		o.prefChalls = pc
+	}
+	if !set(flgKeyType) {
+		switch {
+		case p.KeyType != "":
+			o.keyType = strings.ToLower(p.KeyType)
+		default:
+			// Older confs have no key_type: keep the current key's type.
+			switch k := l.Key.(type) {
+			case *rsa.PrivateKey:
+				o.keyType = "rsa"
+				if !set(flgRSAKeySize) {
+					o.rsaKeySize = k.N.BitLen()
+				}
+			case *ecdsa.PrivateKey:
+				o.keyType = "ecdsa"
+			}
+		}
+	}
+	if !set(flgRSAKeySize) && p.RSAKeySize != 0 {
+		o.rsaKeySize = p.RSAKeySize
+	}
+	if !set(flgCurve) && p.EllipticCurve != "" {
+		o.curve = p.EllipticCurve
+	}
+	if !set(flgPreHook) {
+		o.preHook = p.PreHook
+	}
+	if !set(flgPostHook) {
+		o.postHook = p.PostHook
+	}
+	if !set(flgDeployHook) {
+		o.deployHook = p.RenewHook
+	}
+	if !set(flgPrefChain) {
+		o.preferredChain = p.PreferredChain
+	}
+	if !set(flgPrefProfile, flgReqProfile) {
+		o.prefProfile, o.reqProfile = p.PreferredProfile, p.RequiredProfile
+	}
+	if !set(flgMustStaple) {
+		o.mustStaple = p.MustStaple
+	}
+	if !set(flgSubset) {
+		o.subset = p.AllowSubsetOfNames
+	}
+	if !set(flgReuseKey, flgNoReuseKey) {
+		o.reuseKey = p.ReuseKey
+	}
+	if base.noReuseKey {
+		o.reuseKey = false
+	}
+	return &o, nil
+}
+
+// summary prints certbot's end-of-run report and returns an error when any
+// lineage failed.
+func (r *renewRun) summary(outcomes []*renewOutcome) error {
+	e := r.e
+	var renewed, skipped, failed, parseFailed []*renewOutcome
+	for _, oc := range outcomes {
+		switch oc.status {
+		case "renewed":
+			renewed = append(renewed, oc)
+		case "skipped":
+			skipped = append(skipped, oc)
+		case "failed":
+			failed = append(failed, oc)
+		default:
+			parseFailed = append(parseFailed, oc)
+		}
+	}
+	dry := e.o.dryRun
+	if e.o.quiet && len(renewed)+len(failed)+len(parseFailed) == 0 {
+		return nil
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "\n%s\n", dashes)
+	if len(skipped) > 0 {
+		fmt.Fprintln(w, "The following certificates are not due for renewal yet:")
+		for _, oc := range skipped {
+			fmt.Fprintf(w, "  %s expires on %s (skipped)\n", oc.fullchain, oc.expiry.UTC().Format("2006-01-02"))
+		}
+	}
+	sim := ""
+	if dry {
+		sim = "simulated "
+	}
+	switch {
+	case len(renewed)+len(failed) == 0:
+		fmt.Fprintf(w, "No %srenewals were attempted.\n", sim)
+	case len(failed) == 0:
+		if dry {
+			fmt.Fprintln(w, "Congratulations, all simulated renewals succeeded:")
+		} else {
+			fmt.Fprintln(w, "Congratulations, all renewals succeeded:")
+		}
+		for _, oc := range renewed {
+			fmt.Fprintf(w, "  %s (success)\n", oc.fullchain)
+		}
+	case len(renewed) == 0:
+		fmt.Fprintf(w, "All %srenewals failed. The following certificates could not be renewed:\n", sim)
+		for _, oc := range failed {
+			fmt.Fprintf(w, "  %s (failure)\n", oc.fullchain)
+		}
+	default:
+		fmt.Fprintf(w, "The following %srenewals succeeded:\n", sim)
+		for _, oc := range renewed {
+			fmt.Fprintf(w, "  %s (success)\n", oc.fullchain)
+		}
+		fmt.Fprintf(w, "\nThe following %srenewals failed:\n", sim)
+		for _, oc := range failed {
+			fmt.Fprintf(w, "  %s (failure)\n", oc.fullchain)
+		}
+	}
+	if len(parseFailed) > 0 {
+		fmt.Fprintf(w, "\nAdditionally, the following renewal configurations were invalid:\n")
+		for _, oc := range parseFailed {
+			fmt.Fprintf(w, "  %s (parsefail)\n", firstNonEmpty(oc.fullchain, oc.name))
+		}
+	}
+	fmt.Fprintln(w, dashes)
+	if n := r.hooks.Failures(); n > 0 && len(failed)+len(parseFailed) == 0 {
+		return fmt.Errorf("%d hook(s) failed", n)
+	}
+	if len(failed)+len(parseFailed) > 0 {
+		names := make([]string, 0, len(failed)+len(parseFailed))
+		for _, oc := range append(failed, parseFailed...) {
+			names = append(names, oc.name)
+		}
+		sort.Strings(names)
+		return fmt.Errorf("%d renew failure(s), %d parse failure(s) (%s)", len(failed), len(parseFailed), strings.Join(names, ", "))
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
