@@ -2,6 +2,7 @@ package acme
 
 import (
 	"bufio"
+	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"math/big"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -542,7 +544,9 @@ func TestRedirectToAnotherHostRefused(t *testing.T) {
 	f.handle("/acct/1", func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		http.Redirect(w, r, other.url("/acct/1"), http.StatusTemporaryRedirect)
 	})
-	other.handle("/acct/1", func(w http.ResponseWriter, r *http.Request, _ []byte) { writeJSON(w, 200, map[string]any{"status": "valid"}) })
+	other.handle("/acct/1", func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		writeJSON(w, 200, map[string]any{"status": "valid"})
+	})
 	_, err := c.GetAccount(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "redirect") {
 		t.Fatalf("err = %v, want a refused redirect", err)
@@ -552,5 +556,75 @@ func TestRedirectToAnotherHostRefused(t *testing.T) {
 	}
 	if n := f.count("POST /acct/1"); n != 1 {
 		t.Errorf("the redirecting request was sent %d times, want 1", n)
+	}
+}
+
+// seqSolver fails if asked to hold two challenges at once.
+type seqSolver struct {
+	recordingSolver
+	live, maxLive int
+}
+
+func (s *seqSolver) Sequential() (bool, time.Duration) { return true, time.Millisecond }
+
+func (s *seqSolver) Present(ctx context.Context, domain, token, keyAuth string) error {
+	s.mu.Lock()
+	s.live++
+	s.maxLive = max(s.maxLive, s.live)
+	s.mu.Unlock()
+	return s.recordingSolver.Present(ctx, domain, token, keyAuth)
+}
+
+func (s *seqSolver) CleanUp(ctx context.Context, domain, token, keyAuth string) error {
+	s.mu.Lock()
+	s.live--
+	s.mu.Unlock()
+	return s.recordingSolver.CleanUp(ctx, domain, token, keyAuth)
+}
+
+func TestSequentialSolverHoldsOneChallengeAtATime(t *testing.T) {
+	f := newFakeCA(t)
+	c, _ := fakeClient(t, f)
+	csr, key := csrFor(t, "a.example", "*.a.example")
+	var mu sync.Mutex
+	status := map[string]string{"1": StatusPending, "2": StatusPending}
+	authz := func(n, name string, wildcard bool) {
+		f.handle("/authz/"+n, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+			mu.Lock()
+			defer mu.Unlock()
+			writeJSON(w, 200, map[string]any{"identifier": map[string]string{"type": "dns", "value": name}, "status": status[n], "wildcard": wildcard,
+				"challenges": []map[string]any{{"type": "dns-01", "url": f.url("/chall/" + n), "status": "pending", "token": "tok" + n}}})
+		})
+		f.handle("/chall/"+n, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+			mu.Lock()
+			status[n] = StatusValid
+			mu.Unlock()
+			writeJSON(w, 200, map[string]any{"status": "processing"})
+		})
+	}
+	authz("1", "a.example", false)
+	authz("2", "a.example", true)
+	order := func(st string) map[string]any {
+		m := map[string]any{"status": st, "identifiers": []map[string]string{{"type": "dns", "value": "a.example"}, {"type": "dns", "value": "*.a.example"}},
+			"authorizations": []string{f.url("/authz/1"), f.url("/authz/2")}, "finalize": f.url("/fin")}
+		if st == StatusValid {
+			m["certificate"] = f.url("/cert")
+		}
+		return m
+	}
+	f.handle("/new-order", func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Location", f.url("/order"))
+		writeJSON(w, 201, order(StatusPending))
+	})
+	f.handle("/fin", func(w http.ResponseWriter, r *http.Request, _ []byte) { writeJSON(w, 200, order(StatusValid)) })
+	f.handle("/cert", func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Write(issueLeaf(t, key.Public(), "a.example", "*.a.example"))
+	})
+	s := &seqSolver{}
+	if _, err := c.Obtain(t.Context(), ObtainRequest{Identifiers: DNSIdentifiers("a.example", "*.a.example"), CSR: csr, Solvers: map[string]Solver{"dns-01": s}}); err != nil {
+		t.Fatalf("Obtain: %v", err)
+	}
+	if s.maxLive != 1 || len(s.Calls()) != 4 {
+		t.Errorf("max live challenges = %d, calls %v; want 1 at a time, 4 calls", s.maxLive, s.Calls())
 	}
 }

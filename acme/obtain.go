@@ -184,8 +184,44 @@ func (c *Client) authorize(ctx context.Context, order *Order, want map[string]bo
 		}
 	}
 
-	// Present all, then wait, then tell the CA. Clean up whatever was presented,
-	// whatever happens, with a context that outlives cancellation.
+	// Solvers that hold one challenge at a time (lego's rfc2136 and exec replace
+	// the TXT record set) are solved one authorization after another; all
+	// others together.
+	var batch, seq []pendingChallenge
+	var pause time.Duration
+	for _, p := range pending {
+		if sq, ok := p.solver.(Sequencer); ok {
+			if one, d := sq.Sequential(); one {
+				seq = append(seq, p)
+				pause = max(pause, d)
+				continue
+			}
+		}
+		batch = append(batch, p)
+	}
+	if err := c.solve(ctx, batch); err != nil {
+		return err
+	}
+	for i, p := range seq {
+		if i > 0 && pause > 0 {
+			if err := c.sleep(ctx, pause); err != nil {
+				return err
+			}
+		}
+		if err := c.solve(ctx, []pendingChallenge{p}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// solve presents every challenge, then waits for all (DNS propagation), then
+// tells the CA and polls, and cleans up whatever was presented, whatever happens,
+// with a context that outlives cancellation.
+func (c *Client) solve(ctx context.Context, pending []pendingChallenge) error {
+	if len(pending) == 0 {
+		return nil
+	}
 	var presented []pendingChallenge
 	defer func() { c.cleanUp(ctx, presented) }()
 	for _, p := range pending {
@@ -195,7 +231,7 @@ func (c *Client) authorize(ctx context.Context, order *Order, want map[string]bo
 			return &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: fmt.Errorf("present %s challenge: %w", p.ch.Type, err)}
 		}
 	}
-	errs = forEach(ctx, len(pending), func(ctx context.Context, i int) error {
+	errs := forEach(ctx, len(pending), func(ctx context.Context, i int) error {
 		p := pending[i]
 		if w, ok := p.solver.(Waiter); ok {
 			if err := w.Wait(ctx, p.authz.Identifier.Value, p.ch.Token, p.keyAuth); err != nil {

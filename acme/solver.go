@@ -1,6 +1,9 @@
 package acme
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Solver makes one challenge answerable and later removes it. Implementations live
 // in challenge/ and do not import this package: the arguments are plain strings.
@@ -32,4 +35,12 @@ type Waiter interface {
 // order Present will be called.
 type Planner interface {
 	Plan(ctx context.Context, domains []string) error
+}
+
+// Sequencer is implemented by solvers that can hold only one challenge at a time
+// (lego's rfc2136 and exec providers replace the whole TXT record set). When
+// Sequential reports true, Obtain solves that solver's authorizations one after
+// another — present, wait, validate, clean up — pausing d between two.
+type Sequencer interface {
+	Sequential() (one bool, d time.Duration)
 }
