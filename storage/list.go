@@ -1,8 +1,9 @@
 package storage
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"os"
@@ -68,7 +69,7 @@ type cacheFile struct {
 	Lineages map[string]*cacheEntry `json:"lineages"`
 }
 
-const cacheVersion = 2
+const cacheVersion = 3 // 3: gob (2 was JSON)
 
 func (t *Tree) cachePath() string { return filepath.Join(t.Dir, ".acmectl", "cache.json") }
 
@@ -81,7 +82,7 @@ func (t *Tree) loadCache() map[string]*cacheEntry {
 		return nil
 	}
 	var c cacheFile
-	if json.Unmarshal(b, &c) != nil || c.Version != cacheVersion {
+	if gob.NewDecoder(bytes.NewReader(b)).Decode(&c) != nil || c.Version != cacheVersion {
 		return nil
 	}
 	return c.Lineages
@@ -91,10 +92,11 @@ func (t *Tree) saveCache(m map[string]*cacheEntry) {
 	if t.opts.NoCache {
 		return
 	}
-	b, err := json.Marshal(cacheFile{Version: cacheVersion, Lineages: m})
-	if err != nil {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(cacheFile{Version: cacheVersion, Lineages: m}); err != nil {
 		return
 	}
+	b := buf.Bytes()
 	if err := mkdirs(filepath.Dir(t.cachePath()), 0o700); err != nil {
 		return
 	}

@@ -203,7 +203,6 @@ func invoke(c *cli.Context, s commandSpec) error {
 	e := &env{
 		o:        o,
 		stdout:   c.App.Writer,
-		stderr:   &lockedWriter{w: c.App.ErrWriter},
 		stdinTTY: isTerminal(os.Stdin),
 		stdin:    bufio.NewReader(os.Stdin),
 		now:      time.Now,
@@ -212,10 +211,22 @@ func invoke(c *cli.Context, s commandSpec) error {
 	if e.stdout == nil {
 		e.stdout = os.Stdout
 	}
-	if c.App.ErrWriter == nil {
-		e.stderr = &lockedWriter{w: os.Stderr}
+	errw := c.App.ErrWriter
+	if errw == nil {
+		errw = os.Stderr
 	}
-	e.stdout = &lockedWriter{w: e.stdout}
+	// Output is buffered (renew over 10,000 lineages would otherwise make a
+	// write system call per line); stderr only for renew and only when it is
+	// not a terminal, so progress and prompts still show at once.
+	bo := bufio.NewWriterSize(e.stdout, 64<<10)
+	defer bo.Flush()
+	e.stdout = &lockedWriter{w: bo}
+	if s.name == "renew" && !isTerminal(os.Stderr) {
+		be := bufio.NewWriterSize(errw, 64<<10)
+		defer be.Flush()
+		errw = be
+	}
+	e.stderr = &lockedWriter{w: errw}
 	var logFile *os.File
 	if !s.noLog {
 		logFile, err = openLog(o.logsDir, o.maxLogBackups)

@@ -41,8 +41,13 @@ type renewRun struct {
 
 	sleepOnce sync.Once
 	sleep     func(ctx context.Context, d time.Duration) error
-	rnd       *rand.Rand
-	rndMu     sync.Mutex
+
+	// One unauthenticated client per CA for the whole run, so the directory is
+	// fetched once per CA, not once per lineage.
+	ariMu      sync.Mutex
+	ariClients map[string]*acme.Client
+	rnd        *rand.Rand
+	rndMu      sync.Mutex
 }
 
 func runRenew(ctx context.Context, e *env) error {
@@ -155,6 +160,13 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo) *renew
 	if li.Err != nil {
 		return fail("parse-failed", li.Err)
 	}
+	if r.notDueFromListing(ctx, li) {
+		oc.status = "skipped"
+		if !e.o.quiet {
+			fmt.Fprintln(e.stderr, "Certificate not yet due for renewal")
+		}
+		return oc
+	}
 	unlock, err := r.st.LockLineage(ctx, li.Name)
 	if err != nil {
 		return fail("failed", err)
@@ -249,7 +261,7 @@ func (r *renewRun) isDue(ctx context.Context, l *storage.Lineage, lo *options) (
 // time to ask is saved in [acme_renewal_info].
 func (r *renewRun) ariTime(ctx context.Context, l *storage.Lineage, lo *options) time.Time {
 	e := r.e
-	cl, err := e.newClient(lo.server, nil, "")
+	cl, err := r.ariClient(lo.server)
 	if err != nil {
 		return time.Time{}
 	}
@@ -513,4 +525,56 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// ariClient returns the run's client for server (no account: renewalInfo is a GET).
+func (r *renewRun) ariClient(server string) (*acme.Client, error) {
+	r.ariMu.Lock()
+	defer r.ariMu.Unlock()
+	if cl := r.ariClients[server]; cl != nil {
+		return cl, nil
+	}
+	cl, err := r.e.newClient(server, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	if r.ariClients == nil {
+		r.ariClients = map[string]*acme.Client{}
+	}
+	r.ariClients[server] = cl
+	return cl, nil
+}
+
+// notDueFromListing decides "not due" from the listing alone (cached cert
+// dates and the parsed conf) when no ARI request is needed — the saved
+// ari_retry_after has not passed, or the lineage's CA offers no ARI — so that a
+// lineage that is not due costs no lock, no key parse and no file reads. When in
+// doubt it returns false and the full check runs.
+func (r *renewRun) notDueFromListing(ctx context.Context, li *storage.LineageInfo) bool {
+	o, c := r.e.o, li.Conf
+	if o.force || o.dryRun || c == nil || li.NotAfter.IsZero() {
+		return false
+	}
+	now := r.e.now()
+	if c.ARIRetryAfter.IsZero() || !now.Before(c.ARIRetryAfter) {
+		// ARI would be asked: only a CA without ARI lets us skip that.
+		cl, err := r.ariClient(lineageServer(o, c))
+		if err != nil {
+			return false
+		}
+		dir, err := cl.Directory(ctx)
+		if err != nil || dir.RenewalInfoURL != "" {
+			return false
+		}
+	}
+	in := dueInput{Now: now, NotBefore: li.NotBefore, NotAfter: li.NotAfter, Autorenew: !c.Params.NoAutoRenew}
+	if c.RenewBeforeExpiry != "" {
+		d, err := parseInterval(c.RenewBeforeExpiry)
+		if err != nil {
+			return false
+		}
+		in.RenewBeforeExpiry, in.HasRBE = d, true
+	}
+	due, _ := isDue(in)
+	return !due
 }
