@@ -1,0 +1,351 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+const (
+	shortTimeout = 3 * time.Minute
+	longTimeout  = 15 * time.Minute
+	// coldMax is the largest tree the "first run of the day" (one ARI
+	// request per lineage) is measured on; larger acmectl trees are cloned
+	// with the ARI retry time such a run saves.
+	coldMax = 1000
+)
+
+func (b *bench) runAll(ctx context.Context) error {
+	homes, err := b.issueOne(ctx)
+	if err != nil {
+		return err
+	}
+	many, err := b.issueMany(ctx, homes)
+	if err != nil {
+		return err
+	}
+	for _, n := range b.cfg.sizes {
+		if err := b.renewAndList(ctx, homes, n); err != nil {
+			return err
+		}
+	}
+	return b.renewDue(ctx, many)
+}
+
+// active lists the clients that can run.
+func (b *bench) active() []*client {
+	var cs []*client
+	for _, c := range b.clients {
+		if c.missing == "" {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+// missingRows adds a row per client that cannot run.
+func (b *bench) missingRows(scenario string) {
+	for _, c := range b.clients {
+		if c.missing != "" {
+			b.addRow(&row{scenario: scenario, client: c.name, note: "not measured: " + c.missing})
+		}
+	}
+}
+
+// issueOne is case 1: one certificate with an account that already exists
+// (standalone http-01). The warm-up issuance of base.example registers the
+// account and is the lineage the trees of cases 3 and 4 are cloned from.
+func (b *bench) issueOne(ctx context.Context) (map[string]home, error) {
+	const sc = "1. issue one certificate (existing account, standalone http-01)"
+	homes := map[string]home{}
+	rows := map[string]*row{}
+	for _, c := range b.active() {
+		h := newHome(b.work, "one", c.name)
+		homes[c.name] = h
+		b.logf("%s: warm-up issuance (registers the account)", c.name)
+		if _, err := b.exec(ctx, c, b.certonlyArgs(c, h, baseName, standalone), shortTimeout); err != nil {
+			if c.name == "acmectl" {
+				return nil, fmt.Errorf("acmectl warm-up issuance: %w", err)
+			}
+			c.missing = "warm-up issuance failed: " + firstLine(err.Error())
+			b.logf("%s: %v", c.name, err)
+			delete(homes, c.name)
+			continue
+		}
+		rows[c.name] = b.addRow(&row{scenario: sc, client: c.name, items: 1})
+	}
+	b.missingRows(sc)
+	for i := 0; i < b.cfg.reps; i++ {
+		for _, c := range b.active() {
+			r := rows[c.name]
+			if i > 0 && b.enough(c, r) {
+				continue
+			}
+			s, err := b.exec(ctx, c, b.certonlyArgs(c, homes[c.name], fmt.Sprintf("one%d.example", i), standalone), b.limit(c, shortTimeout))
+			b.record(r, s, err)
+		}
+	}
+	return homes, ctx.Err()
+}
+
+// issueMany is case 2: many new certificates into one config dir, http-01
+// answered from a webroot served on Pebble's port. acmectl runs -parallel
+// certonly processes at once; certbot and lego take a lock / the port per
+// run, so they go one at a time (and issue fewer: cfg.manyPeer).
+func (b *bench) issueMany(ctx context.Context, homes map[string]home) (map[string]home, error) {
+	sc := fmt.Sprintf("2. issue %d certificates (webroot http-01)", b.cfg.many)
+	stop, err := b.serveWebroot()
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	rows := map[string]*row{}
+	last := map[string]home{}
+	for _, c := range b.active() {
+		n, par, note := b.cfg.many, b.cfg.parallel, fmt.Sprintf("%d certonly processes at once on one config dir", b.cfg.parallel)
+		if c.name != "acmectl" {
+			n, par = b.cfg.manyPeer, 1
+			note = fmt.Sprintf("%d certificates, one run at a time (concurrent runs fail on the lock); ratio per certificate", n)
+		}
+		rows[c.name] = b.addRow(&row{scenario: sc, client: c.name, items: n, note: note})
+		_ = par
+	}
+	b.missingRows(sc)
+	for i := 0; i < b.cfg.reps; i++ {
+		for _, c := range b.active() {
+			r := rows[c.name]
+			if i > 0 && b.enough(c, r) {
+				continue
+			}
+			h := newHome(b.work, "many", fmt.Sprintf("%s-%d", c.name, i))
+			if err := copyAccounts(homes[c.name], h); err != nil {
+				return nil, err
+			}
+			par := b.cfg.parallel
+			if c.name != "acmectl" {
+				par = 1
+			}
+			var argss [][]string
+			for k := 0; k < r.items; k++ {
+				argss = append(argss, b.certonlyArgs(c, h, fmt.Sprintf("m%d-%03d.example", i, k), webroot))
+			}
+			s, err := b.execMany(ctx, c, argss, par, b.limit(c, longTimeout))
+			b.record(r, s, err)
+			if err == nil {
+				last[c.name] = h
+			}
+		}
+	}
+	return last, ctx.Err()
+}
+
+// renewAndList is cases 3 and 4 over n lineages cloned from base.example.
+func (b *bench) renewAndList(ctx context.Context, homes map[string]home, n int) error {
+	sc3 := fmt.Sprintf("3. renew, nothing due, %s lineage%s", thousands(n), plural(n))
+	sc3a := fmt.Sprintf("3. renew, nothing due, %s lineage%s, first run of the day", thousands(n), plural(n))
+	sc4 := fmt.Sprintf("4. certificates, %s lineage%s", thousands(n), plural(n))
+	trees := map[string]home{}
+	for _, c := range b.active() {
+		h := newHome(b.work, fmt.Sprintf("tree%d", n), c.name)
+		t0 := time.Now()
+		var err error
+		switch {
+		case c.name == "lego":
+			err = cloneLego(ctx, homes[c.name], h, n)
+		case c.name == "acmectl" && n > coldMax:
+			// What the first run of the day leaves: the CA's ARI answer is
+			// good for 6 h (Pebble's Retry-After).
+			err = cloneCertbot(ctx, homes[c.name], h, n, "[acme_renewal_info]\nari_retry_after = "+
+				time.Now().UTC().Add(6*time.Hour).Format("2006-01-02T15:04:05")+"\n")
+		default:
+			err = cloneCertbot(ctx, homes[c.name], h, n, "")
+		}
+		if err != nil {
+			return fmt.Errorf("clone %d lineages for %s: %w", n, c.name, err)
+		}
+		b.logf("%s: cloned %d lineages in %s", c.name, n, time.Since(t0).Round(time.Millisecond))
+		trees[c.name] = h
+	}
+	r3 := map[string]*row{}
+	r4 := map[string]*row{}
+	// The first renew over a fresh tree asks the CA for ARI per lineage
+	// (acmectl; lego per run); then the answer's Retry-After (6 h at Pebble)
+	// is saved and later runs within it only read the tree.
+	for _, c := range b.active() {
+		if c.name == "lego" || n > coldMax {
+			continue
+		}
+		r := b.addRow(&row{scenario: sc3a, client: c.name, items: 1})
+		if c.name == "certbot" {
+			r.note = "certbot 2.1 has no ARI: same work as any run"
+		} else {
+			r.note = "one ARI request per lineage, then its Retry-After is saved in the conf"
+		}
+		s, err := b.exec(ctx, c, b.renewArgs(c, trees[c.name]), b.limit(c, longTimeout))
+		b.record(r, s, err)
+	}
+	for _, c := range b.active() {
+		r3[c.name] = b.addRow(&row{scenario: sc3, client: c.name, items: 1})
+		if c.name == "lego" && n > 1 {
+			r3[c.name].note = "not measured: lego renew takes one certificate (-d) per run"
+		}
+		r4[c.name] = b.addRow(&row{scenario: sc4, client: c.name, items: 1})
+		if c.name == "lego" {
+			r4[c.name].note = "lego list"
+			if n == 1 {
+				r3[c.name].note = "lego renew -d base.example --days 30 (asks ARI every run)"
+			}
+		}
+	}
+	b.missingRows(sc3)
+	b.missingRows(sc4)
+	for i := 0; i < b.cfg.reps; i++ {
+		for _, c := range b.active() {
+			h := trees[c.name]
+			if r := r3[c.name]; !(c.name == "lego" && n > 1) && (i == 0 || !b.enough(c, r)) {
+				args := b.renewArgs(c, h)
+				if c.name == "lego" {
+					args = b.legoRenewArgs(h, baseName, 30, standalone)
+				}
+				s, err := b.exec(ctx, c, args, b.limit(c, longTimeout))
+				b.record(r, s, err)
+			}
+			if r := r4[c.name]; i == 0 || !b.enough(c, r) {
+				s, err := b.exec(ctx, c, b.listArgs(c, h), b.limit(c, longTimeout))
+				b.record(r, s, err)
+			}
+		}
+	}
+	if !b.cfg.keep {
+		for _, h := range trees {
+			os.RemoveAll(h.dir)
+		}
+	}
+	return ctx.Err()
+}
+
+// renewDue is case 5: renew the lineages of case 2, made due by
+// renew_before_expiry = 100 days (certificates live 90 days).
+func (b *bench) renewDue(ctx context.Context, many map[string]home) error {
+	sc := fmt.Sprintf("5. renew %d due lineages (webroot http-01)", b.cfg.many)
+	stop, err := b.serveWebroot()
+	if err != nil {
+		return err
+	}
+	defer stop()
+	rows := map[string]*row{}
+	names := map[string][]string{}
+	for _, c := range b.active() {
+		h, ok := many[c.name]
+		if !ok {
+			b.addRow(&row{scenario: sc, client: c.name, note: "not measured: case 2 failed"})
+			continue
+		}
+		r := b.addRow(&row{scenario: sc, client: c.name})
+		rows[c.name] = r
+		switch c.name {
+		case "lego":
+			ns, err := legoNames(h)
+			if err != nil {
+				return err
+			}
+			names[c.name] = ns
+			r.items = len(ns)
+			r.note = fmt.Sprintf("%d lineages, lego renew -d NAME --days 100 per lineage; ratio per certificate", len(ns))
+		default:
+			k, err := makeDue(h)
+			if err != nil {
+				return err
+			}
+			r.items = k
+			if c.name == "acmectl" {
+				r.note = fmt.Sprintf("renew --parallel %d", b.cfg.parallel)
+			} else {
+				r.note = fmt.Sprintf("%d lineages, one renew run; ratio per certificate", k)
+			}
+		}
+	}
+	b.missingRows(sc)
+	for i := 0; i < b.cfg.reps; i++ {
+		for _, c := range b.active() {
+			r := rows[c.name]
+			if r == nil || i > 0 && b.enough(c, r) {
+				continue
+			}
+			h := many[c.name]
+			var (
+				s   sample
+				err error
+			)
+			if c.name == "lego" {
+				var argss [][]string
+				for _, n := range names[c.name] {
+					argss = append(argss, b.legoRenewArgs(h, n, 100, webroot))
+				}
+				s, err = b.execMany(ctx, c, argss, 1, b.limit(c, longTimeout))
+			} else {
+				s, err = b.exec(ctx, c, b.renewArgs(c, h), b.limit(c, longTimeout))
+			}
+			b.record(r, s, err)
+		}
+	}
+	return ctx.Err()
+}
+
+// makeDue puts renew_before_expiry = 100 days at the top of every renewal
+// conf under h and returns how many there are.
+func makeDue(h home) (int, error) {
+	confs, err := filepath.Glob(filepath.Join(h.config(), "renewal", "*.conf"))
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range confs {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return 0, err
+		}
+		if err := os.WriteFile(p, append([]byte("renew_before_expiry = 100 days\n"), data...), 0o644); err != nil {
+			return 0, err
+		}
+	}
+	return len(confs), nil
+}
+
+func legoNames(h home) ([]string, error) {
+	crts, err := filepath.Glob(filepath.Join(h.lego(), "certificates", "*.crt"))
+	if err != nil {
+		return nil, err
+	}
+	var ns []string
+	for _, p := range crts {
+		n := strings.TrimSuffix(filepath.Base(p), ".crt")
+		if !strings.HasSuffix(n, ".issuer") {
+			ns = append(ns, n)
+		}
+	}
+	return ns, nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// thousands formats n with commas (10000 → "10,000").
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
