@@ -23,7 +23,16 @@ func tmpName(dir, base string) string {
 // chmod before the data, fsync, rename, fsync of the directory. gid >= 0
 // chowns the file's group (errors ignored: only root may give a file to a
 // group it is not in).
-func writeFileAtomic(path string, data []byte, mode os.FileMode, gid int) (err error) {
+func writeFileAtomic(path string, data []byte, mode os.FileMode, gid int) error {
+	if err := writeFileRenamed(path, data, mode, gid); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// writeFileRenamed is writeFileAtomic without the directory fsync, for several
+// files in one directory that the caller syncs once when all are renamed.
+func writeFileRenamed(path string, data []byte, mode os.FileMode, gid int) (err error) {
 	dir, base := filepath.Split(path)
 	tmp := tmpName(dir, base)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -54,7 +63,7 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, gid int) (err e
 	if err = os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return syncDir(dir)
+	return nil
 }
 
 // symlinkAtomic points link at target by renaming a temporary symlink over it.

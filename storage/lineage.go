@@ -537,17 +537,17 @@ func (t *Tree) writeVersion(dir string, n, prev int, v *Version, pv *parsedVersi
 		if prev > 0 {
 			mode, gid = privkeyMode(file("privkey", prev))
 		}
-		if err := writeFileAtomic(file("privkey", n), v.KeyPEM, mode, gid); err != nil {
+		if err := writeFileRenamed(file("privkey", n), v.KeyPEM, mode, gid); err != nil {
 			return err
 		}
 	}
-	if err := writeFileAtomic(file("chain", n), v.ChainPEM, 0o644, -1); err != nil {
+	if err := writeFileRenamed(file("chain", n), v.ChainPEM, 0o644, -1); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(file("fullchain", n), fullchain(v.CertPEM, v.ChainPEM), 0o644, -1); err != nil {
+	if err := writeFileRenamed(file("fullchain", n), fullchain(v.CertPEM, v.ChainPEM), 0o644, -1); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(file("cert", n), v.CertPEM, 0o644, -1); err != nil {
+	if err := writeFileRenamed(file("cert", n), v.CertPEM, 0o644, -1); err != nil {
 		return err
 	}
 	return syncDir(dir)
