@@ -14,9 +14,13 @@ import (
 const tmpPrefix = ".acmectl-tmp-"
 
 func tmpName(dir, base string) string {
+	return filepath.Join(dir, tmpPrefix+base+"-"+randHex())
+}
+
+func randHex() string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return filepath.Join(dir, tmpPrefix+base+"-"+hex.EncodeToString(b[:]))
+	return hex.EncodeToString(b[:])
 }
 
 // writeFileAtomic writes data to path: a temp file in the same directory,

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -318,7 +319,7 @@ func (t *Tree) readConf(name string) (*RenewalConf, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lineage %s: %w", name, err)
 	}
-	return ParseRenewalConf(p, b)
+	return parseLineageConf(p, b)
 }
 
 // LoadLineage loads the lineage's current version. When the live links
@@ -410,6 +411,10 @@ func fullchain(cert, chain []byte) []byte {
 // CreateLineage writes version 1 of a new lineage: archive/<name>/*1.pem,
 // live/<name>/*.pem links, the README files and renewal/<name>.conf (paths
 // in conf are filled in). It wraps ErrExist when the name is taken.
+// leftoverEntry matches what an interrupted CreateLineage can leave in live/<name>
+// and archive/<name>.
+var leftoverEntry = regexp.MustCompile(`^((cert|chain|fullchain|privkey)[0-9]*\.pem|README|` + regexp.QuoteMeta(tmpPrefix) + `.*)$`)
+
 func (t *Tree) CreateLineage(ctx context.Context, name string, v *Version, conf *RenewalConf) (*Lineage, error) {
 	if err := ValidLineageName(name); err != nil {
 		return nil, err
@@ -429,11 +434,23 @@ func (t *Tree) CreateLineage(ctx context.Context, name string, v *Version, conf 
 	if _, err := os.Lstat(t.RenewalConfPath(name)); err == nil {
 		return nil, fmt.Errorf("create lineage %s: %w", name, ErrExist)
 	}
+	// Leftovers of a create that died before its conf (the conf is written
+	// last) are cleared when everything in them is ours; anything else is an
+	// operator's file and stops the create.
 	for _, d := range []string{t.LiveDir(name), t.ArchiveDir(name)} {
-		if ents, err := os.ReadDir(d); err == nil && len(ents) > 0 {
-			// leftovers of a create that died before its conf: only ours
-			// (temp files, or a complete but conf-less tree) are cleared.
-			return nil, fmt.Errorf("create lineage %s: %s exists and is not empty: %w", name, d, ErrExist)
+		ents, err := os.ReadDir(d)
+		if err != nil || len(ents) == 0 {
+			continue
+		}
+		for _, e := range ents {
+			if !leftoverEntry.MatchString(e.Name()) {
+				return nil, fmt.Errorf("create lineage %s: %s exists and holds %s, which acmectl did not write: %w", name, d, e.Name(), ErrExist)
+			}
+		}
+	}
+	for _, d := range []string{t.LiveDir(name), t.ArchiveDir(name)} {
+		if err := os.RemoveAll(d); err != nil {
+			return nil, fmt.Errorf("create lineage %s: clear the leftovers of an interrupted create: %w", name, err)
 		}
 	}
 	for _, d := range []string{"renewal", "archive", "live"} {
@@ -560,12 +577,98 @@ func (t *Tree) linkVersion(name, archiveDir string, n int) error {
 	if err != nil {
 		return fmt.Errorf("link: %w", err)
 	}
+	target := func(k string) string { return filepath.Join(rel, fmt.Sprintf("%s%d.pem", k, n)) }
+	if err := t.swapLiveDir(name, target); err == nil {
+		return nil
+	} else if !errors.Is(err, errNoExchange) {
+		return err
+	}
+	// Fallback (no renameat2 exchange here, or files of the operator's in
+	// live/<name>): swap each link by renaming a temporary link over it. A
+	// crash between two swaps leaves mixed links, which LoadLineage detects
+	// and the next save repairs.
 	for _, k := range kinds {
-		if err := symlinkAtomic(filepath.Join(rel, fmt.Sprintf("%s%d.pem", k, n)), filepath.Join(live, k+".pem")); err != nil {
+		if err := symlinkAtomic(target(k), filepath.Join(live, k+".pem")); err != nil {
 			return err
 		}
 	}
 	return syncDir(live)
+}
+
+// errNoExchange: the whole-directory swap is not possible; swap link by link.
+var errNoExchange = errors.New("storage: live directory cannot be swapped whole")
+
+// swapLiveDir makes all four live links of a lineage change at one instant: it
+// builds a complete live directory beside the current one and exchanges the two
+// with renameat2(RENAME_EXCHANGE), so a web server reloading at any moment (or a
+// crash at any point) sees the old set or the new set, never a key of one
+// version with the certificate of another. It is used only when live/<name>
+// holds nothing but what acmectl and certbot put there.
+func (t *Tree) swapLiveDir(name string, target func(kind string) string) error {
+	live := t.LiveDir(name)
+	parent := filepath.Dir(live)
+	fi, err := os.Stat(live)
+	if err != nil {
+		return errNoExchange
+	}
+	ents, err := os.ReadDir(live)
+	if err != nil {
+		return errNoExchange
+	}
+	readme := fmt.Appendf(nil, liveREADME, "")
+	for _, e := range ents {
+		switch {
+		case e.Name() == "README":
+			if b, err := os.ReadFile(filepath.Join(live, "README")); err == nil {
+				readme = b
+			}
+		case e.Type()&fs.ModeSymlink != 0 && slices.Contains(kinds[:], strings.TrimSuffix(e.Name(), ".pem")) && strings.HasSuffix(e.Name(), ".pem"):
+		default:
+			return errNoExchange
+		}
+	}
+	prefix := tmpPrefix + "live-" + name + "-"
+	removeTempDirs(parent, prefix)
+	tmp := filepath.Join(parent, prefix+randHex())
+	if err := os.Mkdir(tmp, fi.Mode().Perm()); err != nil {
+		return fmt.Errorf("link: %w", err)
+	}
+	defer os.RemoveAll(tmp) // after the exchange it holds the old links
+	if err := os.Chmod(tmp, fi.Mode().Perm()); err != nil {
+		return fmt.Errorf("link: %w", err)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		_ = os.Lchown(tmp, int(st.Uid), int(st.Gid))
+	}
+	for _, k := range kinds {
+		if err := os.Symlink(target(k), filepath.Join(tmp, k+".pem")); err != nil {
+			return fmt.Errorf("link: %w", err)
+		}
+	}
+	if err := writeFileRenamed(filepath.Join(tmp, "README"), readme, 0o644, -1); err != nil {
+		return fmt.Errorf("link: %w", err)
+	}
+	if err := syncDir(tmp); err != nil {
+		return err
+	}
+	if err := renameExchange(tmp, live); err != nil {
+		return errNoExchange
+	}
+	return syncDir(parent)
+}
+
+// removeTempDirs deletes directories (and files) with prefix that a dead
+// writer left in dir.
+func removeTempDirs(dir, prefix string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), prefix) {
+			os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // SaveVersion writes version N+1 of an existing lineage (N the highest

@@ -186,7 +186,7 @@ func (t *Tree) listOne(name string, ce *cacheEntry) (*LineageInfo, *cacheEntry, 
 		KeyPath: filepath.Join(live, "privkey.pem"),
 	}
 	if ce != nil && t.cacheValid(name, ce) {
-		conf, err := ParseRenewalConf(info.ConfPath, []byte(ce.ConfData))
+		conf, err := parseLineageConf(info.ConfPath, []byte(ce.ConfData))
 		if err == nil {
 			info.Conf = conf
 			fillInfo(info, ce)
@@ -201,7 +201,7 @@ func (t *Tree) listOne(name string, ce *cacheEntry) (*LineageInfo, *cacheEntry, 
 		info.Err = fmt.Errorf("lineage %s: %w", name, err)
 		return info, nil, false
 	}
-	conf, err := ParseRenewalConf(info.ConfPath, data)
+	conf, err := parseLineageConf(info.ConfPath, data)
 	if err != nil {
 		info.Err = err
 		return info, nil, false

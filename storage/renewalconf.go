@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -418,4 +419,24 @@ func cloneSection(s *confSection) *confSection {
 		n.subs = append(n.subs, cloneSection(c))
 	}
 	return n
+}
+
+// parseLineageConf parses a lineage's conf as read from disk and refuses one that
+// cannot describe a lineage: empty (what a full disk or a crash of another tool
+// leaves) or without the four live paths certbot always writes. Renewing from
+// such a file would fall back to defaults (another CA, another key type).
+func parseLineageConf(file string, data []byte) (*RenewalConf, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &ConfError{File: file, Line: 1, Msg: "the file is empty (truncated?): restore it from a backup, or delete the lineage and issue it again"}
+	}
+	c, err := ParseRenewalConf(file, data)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []struct{ key, val string }{{"cert", c.Cert}, {"privkey", c.PrivKey}, {"chain", c.Chain}, {"fullchain", c.Fullchain}} {
+		if strings.TrimSpace(k.val) == "" {
+			return nil, &ConfError{File: file, Line: 1, Msg: fmt.Sprintf("required key %q is missing (truncated or hand-edited?)", k.key)}
+		}
+	}
+	return c, nil
 }
