@@ -83,6 +83,9 @@ func newCertKey(keyType string, rsaBits int, curve string) (crypto.Signer, error
 		}
 		return rsa.GenerateKey(rand.Reader, rsaBits)
 	}
+	if keyType != "ecdsa" && keyType != "" {
+		return nil, fmt.Errorf("key type %q: want ecdsa or rsa", keyType)
+	}
 	var c elliptic.Curve
 	switch curve {
 	case "", "secp256r1":

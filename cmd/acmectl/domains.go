@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"unicode"
 
 	"golang.org/x/net/idna"
 )
@@ -43,33 +44,80 @@ func normalizeDomain(name string) (string, error) {
 	if strings.Contains(name, "*") {
 		return "", fmt.Errorf("%q: a wildcard must be the whole first label (*.example.com)", raw)
 	}
+	// The structural rules first, so the message names the actual fault
+	// rather than the IDNA library's summary of it.
+	// Full stops other scripts use (UTS 46 maps them to ".") count as dots.
+	if err := checkLabels(raw, strings.Split(otherDots.Replace(name), ".")); err != nil {
+		return "", err
+	}
 	ascii, err := idnaProfile.ToASCII(name)
 	if err != nil {
 		return "", fmt.Errorf("%q is not a valid domain name: %v", raw, err)
 	}
 	ascii = strings.ToLower(ascii)
 	labels := strings.Split(ascii, ".")
-	if len(labels) < 2 {
-		return "", fmt.Errorf("%q is not a fully qualified domain name (it needs at least two labels)", raw)
-	}
-	for _, l := range labels {
-		if l == "" {
-			return "", fmt.Errorf("%q is not a fully qualified domain name: it has an empty label", raw)
-		}
-		if len(l) > 63 {
-			return "", fmt.Errorf("%q: label %q is longer than 63 characters", raw, l)
-		}
-		if l[0] == '-' || l[len(l)-1] == '-' {
-			return "", fmt.Errorf("%q: label %q starts or ends with a hyphen", raw, l)
-		}
+	if err := checkLabels(raw, labels); err != nil {
+		return "", err
 	}
 	if len(ascii) > 253 {
 		return "", fmt.Errorf("%q is longer than 253 characters", raw)
+	}
+	for _, l := range labels {
+		if !strings.HasPrefix(l, "xn--") {
+			continue
+		}
+		// IDNA2008 allows letters, marks and digits; the lookup mapping lets
+		// symbols such as emoji through, which CAs refuse.
+		u, err := idna.ToUnicode(l)
+		if err != nil {
+			return "", fmt.Errorf("%q is not a valid domain name: %v", raw, err)
+		}
+		for _, r := range u {
+			if !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) && r != '-' {
+				return "", fmt.Errorf("%q is not a valid domain name: %q is not allowed in an internationalized name", raw, r)
+			}
+		}
 	}
 	if wild {
 		ascii = "*." + ascii
 	}
 	return ascii, nil
+}
+
+// checkLabels applies the hostname rules that hold before and after punycode:
+// at least two labels, none empty, none over 63 bytes, no hyphen at either end.
+func checkLabels(raw string, labels []string) error {
+	if len(labels) < 2 {
+		return fmt.Errorf("%q is not a fully qualified domain name (it needs at least two labels)", raw)
+	}
+	total := len(labels) - 1
+	for _, l := range labels {
+		if l == "" {
+			return fmt.Errorf("%q is not a valid domain name: it has an empty label", raw)
+		}
+		if len(l) > 63 && isASCII(l) {
+			return fmt.Errorf("%q is not a valid domain name: label %q is longer than 63 characters", raw, l)
+		}
+		if l[0] == '-' || l[len(l)-1] == '-' {
+			return fmt.Errorf("%q is not a valid domain name: label %q starts or ends with a hyphen", raw, l)
+		}
+		total += len(l)
+	}
+	if total > 253 && isASCII(strings.Join(labels, "")) {
+		return fmt.Errorf("%q is longer than 253 characters", raw)
+	}
+	return nil
+}
+
+var otherDots = strings.NewReplacer("\u3002", ".", "\uff0e", ".", "\uff61", ".")
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // normalizeDomains splits comma lists, normalizes every name and drops

@@ -41,6 +41,13 @@ type issueResult struct {
 // obtain runs one issuance and saves it (unless --dry-run).
 func obtain(ctx context.Context, e *env, st storage.Storage, p *issuePlan) (*issueResult, error) {
 	o := p.o
+	// Solvers first: a missing webroot, a taken port or a bad DNS credentials
+	// file is reported before anything is registered or ordered.
+	solvers, err := buildSolvers(ctx, e, o, p.domains)
+	if err != nil {
+		return nil, err
+	}
+	defer solvers.release()
 	cl, acct, err := accountClient(ctx, e, st, o.server, o.account, true)
 	if err != nil {
 		return nil, err
@@ -61,7 +68,7 @@ func obtain(ctx context.Context, e *env, st storage.Storage, p *issuePlan) (*iss
 	domains, ips := p.domains, p.ips
 	var cert *acme.Certificate
 	for attempt := 0; ; attempt++ {
-		cert, err = obtainOnce(ctx, e, cl, dir, o, p, key, domains, ips)
+		cert, err = obtainOnce(ctx, e, cl, dir, o, p, key, domains, ips, solvers)
 		if err == nil {
 			break
 		}
@@ -122,16 +129,11 @@ func obtain(ctx context.Context, e *env, st storage.Storage, p *issuePlan) (*iss
 // obtainOnce builds the CSR and solvers and runs the order, retrying once
 // without "replaces" when the CA says the certificate was already replaced.
 func obtainOnce(ctx context.Context, e *env, cl *acme.Client, dir *acme.Directory, o *options, p *issuePlan,
-	key crypto.Signer, domains, ips []string) (*acme.Certificate, error) {
+	key crypto.Signer, domains, ips []string, solvers *solverSet) (*acme.Certificate, error) {
 	csr, err := makeCSR(key, domains, ips, o.mustStaple)
 	if err != nil {
 		return nil, err
 	}
-	solvers, err := buildSolvers(ctx, e, o, domains)
-	if err != nil {
-		return nil, err
-	}
-	defer solvers.release()
 	req := acme.ObtainRequest{
 		Identifiers:    identifiers(domains, ips),
 		CSR:            csr,

@@ -27,17 +27,19 @@ func rotateLogs(dir string, backups int) error {
 	if _, err := os.Stat(cur); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	// Drop the oldest, then shift down.
+	// Drop the oldest, then shift down. Another run may be rotating the same
+	// directory at this moment (cron's renew next to an operator's command): a
+	// file that vanished under us was moved by it, which is no failure.
 	_ = os.Remove(cur + "." + strconv.Itoa(backups))
 	for i := backups - 1; i >= 1; i-- {
 		from := cur + "." + strconv.Itoa(i)
 		if _, err := os.Stat(from); err == nil {
-			if err := os.Rename(from, cur+"."+strconv.Itoa(i+1)); err != nil {
+			if err := os.Rename(from, cur+"."+strconv.Itoa(i+1)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("rotate log %s: %w", from, err)
 			}
 		}
 	}
-	if err := os.Rename(cur, cur+".1"); err != nil {
+	if err := os.Rename(cur, cur+".1"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("rotate log %s: %w", cur, err)
 	}
 	return nil

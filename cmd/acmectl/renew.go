@@ -403,7 +403,22 @@ func lineageOptions(base *options, l *storage.Lineage) (*options, error) {
 		o.rsaKeySize = p.RSAKeySize
 	}
 	if !set(flgCurve) && p.EllipticCurve != "" {
-		o.curve = p.EllipticCurve
+		o.curve = strings.ToLower(p.EllipticCurve)
+	}
+	// A conf is input like the command line: a value we cannot honour is an
+	// error naming the file, never a silent fallback to another key.
+	if o.keyType != "ecdsa" && o.keyType != "rsa" {
+		return nil, fmt.Errorf("%s: key_type = %q: want ecdsa or rsa (fix it with 'acmectl reconfigure --cert-name %s --key-type ecdsa')", l.ConfPath, o.keyType, l.Name)
+	}
+	if o.keyType == "rsa" && (o.rsaKeySize < 2048 || o.rsaKeySize > 8192 || o.rsaKeySize%8 != 0) {
+		return nil, fmt.Errorf("%s: rsa_key_size = %d: want 2048 to 8192", l.ConfPath, o.rsaKeySize)
+	}
+	switch o.curve {
+	case "secp256r1", "secp384r1", "secp521r1", "":
+	default:
+		if o.keyType == "ecdsa" {
+			return nil, fmt.Errorf("%s: elliptic_curve = %q: want secp256r1, secp384r1 or secp521r1", l.ConfPath, o.curve)
+		}
 	}
 	if !set(flgPreHook) {
 		o.preHook = p.PreHook
