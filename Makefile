@@ -47,3 +47,48 @@ demo:
 
 clean:
 	rm -rf dist demo cover.out
+
+# ---- packaging: man page, completions, install, release ----
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+# CERTBOT_LINK=1 also installs $(BINDIR)/certbot -> acmectl.
+CERTBOT_LINK ?= 0
+
+.PHONY: install man completions release
+
+# Generated from the CLI definition by the hidden "acmectl gendocs" command.
+man: build
+	dist/acmectl gendocs --out dist >/dev/null
+	@echo dist/man/acmectl.1
+
+completions: build
+	dist/acmectl gendocs --out dist >/dev/null
+	@ls dist/completions/*
+
+install: build man completions
+	install -D -m 0755 dist/acmectl $(DESTDIR)$(BINDIR)/acmectl
+	install -D -m 0644 dist/man/acmectl.1 $(DESTDIR)$(MANDIR)/man1/acmectl.1
+	install -D -m 0644 dist/completions/acmectl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/acmectl
+	install -D -m 0644 dist/completions/_acmectl $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_acmectl
+	install -D -m 0644 dist/completions/acmectl.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/acmectl.fish
+	@if [ "$(CERTBOT_LINK)" = 1 ]; then \
+	  ln -sfn acmectl $(DESTDIR)$(BINDIR)/certbot && \
+	  ln -sfn acmectl $(DESTDIR)$(PREFIX)/share/bash-completion/completions/certbot && \
+	  echo "$(DESTDIR)$(BINDIR)/certbot -> acmectl"; \
+	fi
+
+# A static binary (CGO_ENABLED=0 in build) with its docs and checksums.
+release: build man completions
+	@out=$$(ldd dist/acmectl 2>&1); echo "ldd dist/acmectl: $$out"; \
+	case "$$out" in *"not a dynamic executable"*) ;; *) echo "dist/acmectl is not static" >&2; exit 1;; esac
+	dist/acmectl --version
+	cd dist && sha256sum acmectl man/acmectl.1 completions/* > SHA256SUMS
+	@echo dist/SHA256SUMS
+
+# The reliability suite (internal/reliability) at soak strength: 1,000 SIGKILLs
+# instead of make test's 100. RELIABILITY_SEED=N replays another kill sequence.
+.PHONY: soak
+soak:
+	RELIABILITY_KILLS=$${RELIABILITY_KILLS:-1000} $(GO) test -count=1 -timeout 90m -v ./internal/reliability/
