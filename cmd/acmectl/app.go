@@ -107,7 +107,7 @@ func newApp() *cli.App {
 		})
 	}
 	app.Commands = append(app.Commands, completionCommand())
-	app.Commands = append(app.Commands, scmCommand())
+	app.Commands = append(app.Commands, scmCommand(), scheduleCommand(), doctorCommand(), gendocsCommand())
 	app.Action = func(c *cli.Context) error {
 		if c.Args().Len() > 0 {
 			return usageErrorf("unknown command %q; see acmectl --help", c.Args().First())

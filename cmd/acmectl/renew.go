@@ -52,6 +52,7 @@ type renewRun struct {
 
 func runRenew(ctx context.Context, e *env) error {
 	o := e.o
+	start := time.Now()
 	if len(o.domains) > 0 {
 		return usageErrorf("renew renews every certificate that is due, or one chosen with --cert-name; to renew by domain names use certonly -d")
 	}
@@ -105,7 +106,26 @@ func runRenew(ctx context.Context, e *env) error {
 		r.hooks.AddPost(o.postHook)
 		r.hooks.Post(ctx, renewed, failed)
 	}
-	return r.summary(outcomes)
+	err = r.summary(outcomes)
+	if !o.dryRun {
+		// For `acmectl schedule status`: when the timer last ran and how it went.
+		lr := schedLastRun{Time: start, Command: "renew", OK: err == nil, Duration: time.Since(start).Round(time.Millisecond).String()}
+		for _, oc := range outcomes {
+			switch oc.status {
+			case "renewed":
+				lr.Renewed = append(lr.Renewed, oc.name)
+			case "failed", "parse-failed":
+				lr.Failed = append(lr.Failed, oc.name)
+			}
+		}
+		if err != nil {
+			lr.Error = oneLine(err.Error())
+		}
+		if werr := schedWriteLastRun(o.workDir, lr); werr != nil {
+			e.log.LogAttrs(ctx, slog.LevelWarn, "could not write the last-run status", slog.String("error", werr.Error()))
+		}
+	}
+	return err
 }
 
 // renewParallel renews up to --parallel lineages at once per CA.

@@ -52,8 +52,11 @@ func acmectlBin(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "acmectl")
-		out, err := exec.Command("go", "build", "-ldflags", "-X main.version=reliability", "-o", binPath,
-			"github.com/acmectl/acmectl/cmd/acmectl").CombinedOutput()
+		// The flags of `make build`, shared with the other harnesses' builds.
+		build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=reliability", "-o", binPath,
+			"github.com/acmectl/acmectl/cmd/acmectl")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := build.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+)
+
+// appWithOps is newApp with the operating commands, whether or not app.go
+// wires them yet.
+func appWithOps() *cli.App {
+	app := newApp()
+	have := map[string]bool{}
+	for _, c := range app.Commands {
+		have[c.Name] = true
+	}
+	for _, c := range []*cli.Command{scheduleCommand(), doctorCommand(), gendocsCommand()} {
+		if !have[c.Name] {
+			app.Commands = append(app.Commands, c)
+		}
+	}
+	return app
+}
+
+func TestWriteDocs(t *testing.T) {
+	out := t.TempDir()
+	var buf bytes.Buffer
+	app := appWithOps()
+	app.Writer = &buf
+	if err := app.Run([]string{"acmectl", "gendocs", "--out", out}); err != nil {
+		t.Fatalf("gendocs: %v", err)
+	}
+	for _, tc := range []struct {
+		file string
+		want []string
+	}{
+		{gendocsFiles.man, []string{`.TH acmectl 1`, "certonly", "renew", "schedule", "doctor", "EXIT STATUS", "/etc/letsencrypt"}},
+		{gendocsFiles.bash, []string{"complete ", "--generate-bash-completion", "acmectl"}},
+		{gendocsFiles.zsh, []string{"#compdef acmectl", "--generate-bash-completion"}},
+		{gendocsFiles.fish, []string{"complete -c acmectl", "__fish_seen_subcommand_from renew", "doctor", "config-dir"}},
+	} {
+		p := filepath.Join(out, tc.file)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Errorf("gendocs did not write %s: %v", tc.file, err)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("%s lacks %q", tc.file, w)
+			}
+		}
+		if !strings.Contains(buf.String(), p) {
+			t.Errorf("gendocs output does not list %s:\n%s", p, buf.String())
+		}
+	}
+	// The hidden command stays out of the docs.
+	man, _ := os.ReadFile(filepath.Join(out, gendocsFiles.man))
+	if strings.Contains(string(man), "gendocs") {
+		t.Errorf("man page documents the hidden gendocs command")
+	}
+	// The bash script parses.
+	if outb, err := exec.Command("bash", "-n", filepath.Join(out, gendocsFiles.bash)).CombinedOutput(); err != nil {
+		t.Errorf("bash -n %s: %v\n%s", gendocsFiles.bash, err, outb)
+	}
+	// The man page renders without warnings.
+	if _, err := exec.LookPath("groff"); err != nil {
+		t.Fatalf("groff is needed (Debian package groff-base): %v", err)
+	}
+	cmd := exec.Command("groff", "-man", "-Tutf8", "-ww", "-z", filepath.Join(out, gendocsFiles.man))
+	if outb, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(outb)) > 0 {
+		t.Errorf("groff -ww: %v\n%s", err, outb)
+	}
+}
+
+// The release build: static (CGO_ENABLED=0), -trimpath, version through
+// ldflags, as make build/release do.
+func TestReleaseBinaryStaticWithVersion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "acmectl")
+	const v = "v9.8.7-release-test"
+	cmd := exec.CommandContext(t.Context(), "go", "build", "-trimpath", "-ldflags", "-s -w -X main.version="+v, "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ldd, err := exec.LookPath("ldd")
+	if err != nil {
+		t.Fatalf("ldd is needed (Debian package libc-bin): %v", err)
+	}
+	out, _ := exec.CommandContext(t.Context(), ldd, bin).CombinedOutput() // exits 1 for a static binary
+	if !strings.Contains(string(out), "not a dynamic executable") {
+		t.Errorf("ldd %s = %q, want \"not a dynamic executable\"", bin, out)
+	}
+	out, err = exec.CommandContext(t.Context(), bin, "--version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), v) {
+		t.Errorf("acmectl --version = %q, %v, want it to contain %s", out, err, v)
+	}
+	// -trimpath: no build-machine paths in the binary.
+	wd, _ := os.Getwd()
+	if b, err := os.ReadFile(bin); err == nil && bytes.Contains(b, []byte(wd)) {
+		t.Errorf("binary contains the build directory %s (no -trimpath?)", wd)
+	}
+}
