@@ -334,12 +334,6 @@ func (c *Client) saveNonce(n string) {
 	c.nonces = append(c.nonces, n)
 }
 
-func (c *Client) clearNonces() {
-	c.mu.Lock()
-	c.nonces = nil
-	c.mu.Unlock()
-}
-
 // nonce returns a pooled nonce, or fetches one with HEAD newNonce when the pool is empty.
 func (c *Client) nonce(ctx context.Context) (string, error) {
 	c.mu.Lock()

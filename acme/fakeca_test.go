@@ -118,7 +118,7 @@ func (f *fakeCA) checkJWS(r *http.Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	jws, err := jose.ParseSigned(string(body), []jose.SignatureAlgorithm{jose.ES256, jose.ES384, jose.ES512, jose.RS256})
+	jws, err := jose.ParseSignedJSON(string(body), []jose.SignatureAlgorithm{jose.ES256, jose.ES384, jose.ES512, jose.RS256})
 	if err != nil {
 		return nil, fmt.Errorf("parse JWS: %w", err)
 	}
@@ -280,10 +280,9 @@ func installOrder(f *fakeCA, name string, challenges []map[string]any, certPEM [
 
 // recordingSolver records calls; fail makes Present fail.
 type recordingSolver struct {
-	mu      sync.Mutex
-	calls   []string
-	fail    error
-	onCheck func()
+	mu    sync.Mutex
+	calls []string
+	fail  error
 }
 
 func (s *recordingSolver) Present(_ context.Context, domain, token, keyAuth string) error {

@@ -317,7 +317,11 @@ func marshalJWK(key crypto.Signer) ([]byte, error) {
 			return nil, fmt.Errorf("account key: unsupported curve")
 		}
 		size := (k.Curve.Params().BitSize + 7) / 8
-		return json.Marshal(jwk{Kty: "EC", Crv: crv, X: b64fixed(k.X, size), Y: b64fixed(k.Y, size), D: b64fixed(k.D, size)})
+		d, err := k.Bytes() // fixed-length big-endian D, as RFC 7518 §6.2.2.1 wants
+		if err != nil {
+			return nil, fmt.Errorf("account key: %w", err)
+		}
+		return json.Marshal(jwk{Kty: "EC", Crv: crv, X: b64fixed(k.X, size), Y: b64fixed(k.Y, size), D: base64.RawURLEncoding.EncodeToString(d)})
 	}
 	return nil, fmt.Errorf("account key: unsupported type %T", key)
 }

@@ -663,9 +663,8 @@ func TestE2EAccountsAndRevoke(t *testing.T) {
 		t.Errorf("rollover: %s", r)
 	}
 	// The lineage follows the new account id.
-	serial := fmt.Sprintf("%x", readCert(t, filepath.Join(tr.config, "live", "rev", "cert.pem")).SerialNumber)
 	tr.mustRun("renew", "--cert-name", "rev", "--force-renewal", "--no-random-sleep-on-renew")
-	serial = fmt.Sprintf("%x", readCert(t, filepath.Join(tr.config, "live", "rev", "cert.pem")).SerialNumber)
+	serial := fmt.Sprintf("%x", readCert(t, filepath.Join(tr.config, "live", "rev", "cert.pem")).SerialNumber)
 	tr.mustRun("revoke", "--cert-name", "rev", "--reason", "superseded", "--delete-after-revoke", "-n")
 	if st := s.CertStatus(t, serial); fmt.Sprint(st["Status"]) != "Revoked" {
 		t.Errorf("pebble status after revoke = %v", st)

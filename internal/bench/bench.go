@@ -243,16 +243,6 @@ func lastLine(b []byte) string {
 	return s
 }
 
-// client returns the client by name (nil when not selected).
-func (b *bench) client(name string) *client {
-	for _, c := range b.clients {
-		if c.name == name {
-			return c
-		}
-	}
-	return nil
-}
-
 // runErr is a failed run with the tail of its output.
 type runErr struct {
 	args   []string

@@ -394,10 +394,9 @@ func TestBadInput(t *testing.T) {
 	eab.SetBehavior(hostileca.EABRequired)
 
 	type prepared struct {
-		b          *box
-		args       []string
-		web, dir   string
-		seed, conf string
+		b        *box
+		args     []string
+		web, dir string
 	}
 	prepare := func(t *testing.T, tc badCase) prepared {
 		b := newBox(t, ca.Bundle)
