@@ -947,3 +947,59 @@ func TestE2EChallengesProfilesCSR(t *testing.T) {
 		t.Errorf("unknown profile: %s", r)
 	}
 }
+
+// TestE2EPreferredChain: --preferred-chain picks the alternate chain whose
+// topmost certificate is issued by the named CA, is saved in the renewal conf
+// and holds on renewal; an unknown name keeps the default chain.
+func TestE2EPreferredChain(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{Env: []string{"PEBBLE_ALTERNATE_ROOTS=1"}})
+	tr := newTree(t, s)
+	block, _ := pem.Decode(s.IssuerRoot(t, 1))
+	if block == nil {
+		t.Fatal("no alternate root")
+	}
+	alt, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := alt.Subject.CommonName
+	topIssuer := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(tr.config, "live", name, "chain.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last *x509.Certificate
+		for rest := b; ; {
+			var blk *pem.Block
+			if blk, rest = pem.Decode(rest); blk == nil {
+				break
+			}
+			if last, err = x509.ParseCertificate(blk.Bytes); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if last == nil {
+			t.Fatalf("%s: empty chain.pem", name)
+		}
+		return last.Issuer.CommonName
+	}
+	base := []string{"certonly", "-n", "--agree-tos", "-m", "e2e@example.com", "--server", s.DirectoryURL}
+	tr.mustRun(append(append(base, "-d", "alt.example.com", "--preferred-chain", want), tr.standalone()...)...)
+	if got := topIssuer("alt.example.com"); got != want {
+		t.Errorf("--preferred-chain %q: chain ends under %q", want, got)
+	}
+	conf, _ := os.ReadFile(filepath.Join(tr.config, "renewal", "alt.example.com.conf"))
+	if !strings.Contains(string(conf), "preferred_chain = "+want) {
+		t.Errorf("renewal conf lacks preferred_chain:\n%s", conf)
+	}
+	tr.mustRun("renew", "--cert-name", "alt.example.com", "--force-renewal", "--no-random-sleep-on-renew")
+	if got := topIssuer("alt.example.com"); got != want {
+		t.Errorf("after renew: chain ends under %q, want %q", got, want)
+	}
+	tr.mustRun(append(append(base, "-d", "dflt.example.com", "--preferred-chain", "No Such Root CA"), tr.standalone()...)...)
+	if got := topIssuer("dflt.example.com"); got == want {
+		t.Errorf("an unknown preference picked the alternate chain")
+	}
+}
