@@ -268,6 +268,23 @@ type scmSettings struct {
 
 // scmClient builds an *scm.Client from flags, the environment and the
 // credentials file, in that order of precedence.
+// scmAccountArgs reads the ACCOUNT_ID argument of a subcommand that takes
+// exactly n arguments, and connects to SCM.
+func scmAccountArgs(c *cli.Context, n int) (int, *scm.Client, error) {
+	id, err := scmArgID(c, 0, "ACCOUNT_ID")
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := scmWantArgs(c, n); err != nil {
+		return 0, nil, err
+	}
+	cl, err := scmClient(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	return id, cl, nil
+}
+
 func scmClient(c *cli.Context) (*scm.Client, error) {
 	var s scmSettings
 	if f := c.String(flgSCMCredentials); f != "" {
@@ -573,14 +590,7 @@ func scmAccountList(c *cli.Context) error {
 }
 
 func scmAccountShow(c *cli.Context) error {
-	id, err := scmArgID(c, 0, "ACCOUNT_ID")
-	if err != nil {
-		return err
-	}
-	if err := scmWantArgs(c, 1); err != nil {
-		return err
-	}
-	cl, err := scmClient(c)
+	id, cl, err := scmAccountArgs(c, 1)
 	if err != nil {
 		return err
 	}
@@ -673,14 +683,7 @@ func scmAccountRename(c *cli.Context) error {
 }
 
 func scmAccountDelete(c *cli.Context) error {
-	id, err := scmArgID(c, 0, "ACCOUNT_ID")
-	if err != nil {
-		return err
-	}
-	if err := scmWantArgs(c, 1); err != nil {
-		return err
-	}
-	cl, err := scmClient(c)
+	id, cl, err := scmAccountArgs(c, 1)
 	if err != nil {
 		return err
 	}
@@ -783,14 +786,7 @@ func scmWithout(all, drop []string) []string {
 }
 
 func scmDomainList(c *cli.Context) error {
-	id, err := scmArgID(c, 0, "ACCOUNT_ID")
-	if err != nil {
-		return err
-	}
-	if err := scmWantArgs(c, 1); err != nil {
-		return err
-	}
-	cl, err := scmClient(c)
+	id, cl, err := scmAccountArgs(c, 1)
 	if err != nil {
 		return err
 	}
@@ -809,14 +805,7 @@ func scmDomainList(c *cli.Context) error {
 }
 
 func scmClientList(c *cli.Context) error {
-	id, err := scmArgID(c, 0, "ACCOUNT_ID")
-	if err != nil {
-		return err
-	}
-	if err := scmWantArgs(c, 1); err != nil {
-		return err
-	}
-	cl, err := scmClient(c)
+	id, cl, err := scmAccountArgs(c, 1)
 	if err != nil {
 		return err
 	}
