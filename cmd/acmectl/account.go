@@ -168,11 +168,7 @@ func accountBody(a *acme.Account) json.RawMessage {
 }
 
 func runRegister(ctx context.Context, e *env) error {
-	st, err := openStore(e)
-	if err != nil {
-		return err
-	}
-	unlock, err := st.LockTree(ctx)
+	st, unlock, err := openLockedStore(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -189,11 +185,7 @@ func runRegister(ctx context.Context, e *env) error {
 }
 
 func runUpdateAccount(ctx context.Context, e *env) error {
-	st, err := openStore(e)
-	if err != nil {
-		return err
-	}
-	unlock, err := st.LockTree(ctx)
+	st, unlock, err := openLockedStore(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -283,11 +275,7 @@ func repointLineages(ctx context.Context, st storage.Storage, oldID, newID strin
 }
 
 func runUnregister(ctx context.Context, e *env) error {
-	st, err := openStore(e)
-	if err != nil {
-		return err
-	}
-	unlock, err := st.LockTree(ctx)
+	st, unlock, err := openLockedStore(ctx, e)
 	if err != nil {
 		return err
 	}

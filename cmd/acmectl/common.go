@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -24,6 +25,20 @@ import (
 
 // openStore opens --config-dir, refusing one that exists but cannot be read
 // or written (a clear error instead of a half-done command).
+// openLockedStore opens the tree and holds certbot's .certbot.lock for the
+// whole command (account commands: no parallel writers wanted).
+func openLockedStore(ctx context.Context, e *env) (*storage.Tree, func(), error) {
+	st, err := openStore(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock, err := st.LockTree(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, unlock, nil
+}
+
 func openStore(e *env) (*storage.Tree, error) {
 	dir := e.o.configDir
 	if fi, err := os.Stat(dir); err == nil {

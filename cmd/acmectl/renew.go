@@ -255,16 +255,11 @@ func (r *renewRun) liveDir(l *storage.Lineage) string {
 // isDue applies certbot's rules, asking the lineage's CA for ARI when the
 // saved ari_retry_after has passed, and saving the new retry time.
 func (r *renewRun) isDue(ctx context.Context, l *storage.Lineage, lo *options) (bool, string, error) {
-	e := r.e
-	in := dueInput{Now: e.now(), NotBefore: l.Cert.NotBefore, NotAfter: l.Cert.NotAfter,
-		Force: lo.force, DryRun: lo.dryRun, Autorenew: l.Conf == nil || !l.Conf.Params.NoAutoRenew}
-	if l.Conf != nil && l.Conf.RenewBeforeExpiry != "" {
-		d, err := parseInterval(l.Conf.RenewBeforeExpiry)
-		if err != nil {
-			return false, "", fmt.Errorf("%s: renew_before_expiry: %w", l.ConfPath, err)
-		}
-		in.RenewBeforeExpiry, in.HasRBE = d, true
+	in, err := confDueInput(l.Conf, l.Cert.NotBefore, l.Cert.NotAfter, r.e.now())
+	if err != nil {
+		return false, "", fmt.Errorf("%s: %w", l.ConfPath, err)
 	}
+	in.Force, in.DryRun = lo.force, lo.dryRun
 	if in.Force || in.DryRun || !in.Autorenew {
 		ok, why := isDue(in)
 		return ok, why, nil
@@ -602,14 +597,24 @@ func (r *renewRun) notDueFromListing(ctx context.Context, li *storage.LineageInf
 			return false
 		}
 	}
-	in := dueInput{Now: now, NotBefore: li.NotBefore, NotAfter: li.NotAfter, Autorenew: !c.Params.NoAutoRenew}
-	if c.RenewBeforeExpiry != "" {
-		d, err := parseInterval(c.RenewBeforeExpiry)
-		if err != nil {
-			return false
-		}
-		in.RenewBeforeExpiry, in.HasRBE = d, true
+	in, err := confDueInput(c, li.NotBefore, li.NotAfter, now)
+	if err != nil {
+		return false
 	}
 	due, _ := isDue(in)
 	return !due
+}
+
+// confDueInput is the due-check input a lineage's conf and certificate dates
+// give (autorenew, renew_before_expiry); ARI and flags are the caller's.
+func confDueInput(c *storage.RenewalConf, notBefore, notAfter, now time.Time) (dueInput, error) {
+	in := dueInput{Now: now, NotBefore: notBefore, NotAfter: notAfter, Autorenew: c == nil || !c.Params.NoAutoRenew}
+	if c != nil && c.RenewBeforeExpiry != "" {
+		d, err := parseInterval(c.RenewBeforeExpiry)
+		if err != nil {
+			return in, fmt.Errorf("renew_before_expiry: %w", err)
+		}
+		in.RenewBeforeExpiry, in.HasRBE = d, true
+	}
+	return in, nil
 }
