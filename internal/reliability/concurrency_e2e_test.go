@@ -205,11 +205,23 @@ func TestE2EConcurrentRenew(t *testing.T) {
 	})
 
 	t.Run("due-once", func(t *testing.T) {
-		// renew_before_expiry = time left + 2 s: due now; a certificate
-		// issued from now on is not due while the test runs (its NotAfter
-		// is later by at least the age of the old one).
+		// Let the certificates age first, so renewed ones end well after
+		// the old ones.
+		oldest := time.Now()
+		for i := range n {
+			if fi, err := os.Stat(filepath.Join(due.config, "archive", fmt.Sprintf("d%d", i), "cert1.pem")); err == nil && fi.ModTime().Before(oldest) {
+				oldest = fi.ModTime()
+			}
+		}
+		if wait := 30*time.Second - time.Since(oldest); wait > 0 {
+			time.Sleep(wait)
+		}
+		// Then renew_before_expiry = time left + 2 s, measured now, just
+		// before the race: the current certificates are due; one issued from
+		// now on ends at least their age (30 s) later, so it is not due while
+		// the test runs. (Measured before the wait, the margin was eaten by
+		// the wait itself and the renewed certificates could be due again.)
 		now := time.Now()
-		oldest := now
 		for i := range n {
 			name := fmt.Sprintf("d%d", i)
 			na := notAfter(t, filepath.Join(due.config, "live", name, "cert.pem"))
@@ -230,13 +242,6 @@ func TestE2EConcurrentRenew(t *testing.T) {
 			if err := os.WriteFile(conf, nb, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if fi, err := os.Stat(filepath.Join(due.config, "archive", name, "cert1.pem")); err == nil && fi.ModTime().Before(oldest) {
-				oldest = fi.ModTime()
-			}
-		}
-		// Let them age so the renewed certificates end well after the old ones.
-		if wait := 30*time.Second - time.Since(oldest); wait > 0 {
-			time.Sleep(wait)
 		}
 		age := time.Since(oldest)
 		start := time.Now()
