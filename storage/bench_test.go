@@ -38,7 +38,7 @@ func BenchmarkListLineages(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				infos, err := tr.ListLineages(context.Background())
-				if err != nil || len(infos) != benchN {
+				if err != nil || len(infos) != benchN || infos[0].Err != nil {
 					b.Fatalf("%d, %v", len(infos), err)
 				}
 			}
@@ -56,7 +56,7 @@ func init() {
 }
 
 // benchTree writes n lineages directly (no fsync) into a fresh tree.
-func benchTree(b *testing.B, n int) *Tree {
+func benchTree(b testing.TB, n int) *Tree {
 	tr := openTree(b)
 	ca := newCA(b)
 	var certs []*Version
@@ -78,7 +78,8 @@ func benchTree(b *testing.B, n int) *Tree {
 			os.WriteFile(filepath.Join(ad, k+"1.pem"), data, 0o600)
 			os.Symlink("../../archive/"+name+"/"+k+"1.pem", filepath.Join(ld, k+".pem"))
 		}
-		c := &RenewalConf{Version: "2.1.0", ArchiveDir: ad, Params: RenewalParams{Server: "https://x/dir", KeyType: "ecdsa", Authenticator: "standalone"}}
+		c := &RenewalConf{Version: "2.1.0", ArchiveDir: ad, Cert: filepath.Join(ld, "cert.pem"), PrivKey: filepath.Join(ld, "privkey.pem"),
+			Chain: filepath.Join(ld, "chain.pem"), Fullchain: filepath.Join(ld, "fullchain.pem"), Params: RenewalParams{Server: fmt.Sprintf("https://ca%d/dir", i/100), KeyType: "ecdsa", Authenticator: "standalone"}}
 		data, _ := c.Marshal()
 		os.WriteFile(tr.RenewalConfPath(name), data, 0o644)
 	}

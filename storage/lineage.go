@@ -310,6 +310,15 @@ func (t *Tree) versionComplete(dir string, n int) error {
 	return KeyMatchesCert(certPEM, keyPEM)
 }
 
+// LoadRenewalConf reads and parses renewal/<name>.conf; a missing one wraps
+// ErrNotFound.
+func (t *Tree) LoadRenewalConf(ctx context.Context, name string) (*RenewalConf, error) {
+	if err := ValidLineageName(name); err != nil {
+		return nil, err
+	}
+	return t.readConf(name)
+}
+
 func (t *Tree) readConf(name string) (*RenewalConf, error) {
 	p := t.RenewalConfPath(name)
 	b, err := readSmall(p)

@@ -217,7 +217,7 @@ func TestListLineages(t *testing.T) {
 	rsaKey := testRSAKey(t)
 	c, ch, k := ca.issue(t, rsaKey, "rsa.example", "127.0.0.1")
 	if _, err := tr.CreateLineage(ctx, "rsa", &Version{CertPEM: c, ChainPEM: ch, KeyPEM: k},
-		&RenewalConf{Params: RenewalParams{KeyType: "rsa", RSAKeySize: 2048}}); err != nil {
+		&RenewalConf{RenewBeforeExpiry: "10 days", Params: RenewalParams{KeyType: "rsa", RSAKeySize: 2048, Account: "acct1", Server: "https://ca.example/dir"}}); err != nil {
 		t.Fatal(err)
 	}
 	ec384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
@@ -248,7 +248,8 @@ func TestListLineages(t *testing.T) {
 		}
 		r := byName["rsa"]
 		if r.Err != nil || r.KeyType != "RSA" || r.KeyBits != 2048 || strings.Join(r.Domains, " ") != "rsa.example 127.0.0.1" ||
-			r.Conf.Params.RSAKeySize != 2048 || r.Issuer != "CN=test root" || r.Serial == "" || r.NotAfter.IsZero() {
+			r.Conf == nil || *r.Conf != (ConfSummary{Server: "https://ca.example/dir", Account: "acct1", RenewBeforeExpiry: "10 days"}) ||
+			len(r.AuthorityKeyID) == 0 || r.Issuer != "CN=test root" || r.Serial == "" || r.NotAfter.IsZero() {
 			t.Errorf("rsa info = %+v", r)
 		}
 		if e := byName["ec"]; e.Err != nil || e.KeyType != "ECDSA" || e.KeyBits != 384 {

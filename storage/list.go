@@ -1,20 +1,19 @@
 package storage
 
 import (
-	"bytes"
 	"context"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
-	"time"
 )
 
 // fileKey identifies one version of a file or directory: when size, mtime
@@ -22,9 +21,9 @@ import (
 // (atomic writes, link swaps) change the inode of the file or the mtime of
 // the directory.
 type fileKey struct {
-	Size    int64  `json:"s"`
-	MtimeNS int64  `json:"m"`
-	Inode   uint64 `json:"i"`
+	Size    int64
+	MtimeNS int64
+	Inode   uint64
 }
 
 func keyOf(fi os.FileInfo) fileKey {
@@ -43,87 +42,53 @@ func statKey(p string) (fileKey, bool) {
 	return keyOf(fi), true
 }
 
-// cacheEntry is what ListLineages learnt about one lineage, valid while the
-// conf, the live dir, the archive dir and the current cert file keep their
-// fileKeys.
-type cacheEntry struct {
-	Conf       fileKey   `json:"conf"`
-	ConfData   string    `json:"conf_data"`
-	Live       fileKey   `json:"live"`
-	Archive    fileKey   `json:"archive"`
-	Cert       fileKey   `json:"cert"`
-	ArchiveDir string    `json:"archive_dir"`
-	Version    int       `json:"version"`
-	Domains    []string  `json:"domains"`
-	CommonName string    `json:"cn,omitempty"`
-	NotBefore  time.Time `json:"not_before"`
-	NotAfter   time.Time `json:"not_after"`
-	Serial     string    `json:"serial"`
-	KeyType    string    `json:"key_type"`
-	KeyBits    int       `json:"key_bits"`
-	Issuer     string    `json:"issuer"`
-}
+func (t *Tree) cachePath() string { return filepath.Join(t.Dir, ".acmectl", "listing.cache") }
 
-type cacheFile struct {
-	Version  int                    `json:"version"`
-	Lineages map[string]*cacheEntry `json:"lineages"`
-}
+// oldCachePath is the gob cache of acmectl before the streamed one; the
+// first listing that writes the new cache removes it.
+func (t *Tree) oldCachePath() string { return filepath.Join(t.Dir, ".acmectl", "cache.json") }
 
-const cacheVersion = 3 // 3: gob (2 was JSON)
-
-func (t *Tree) cachePath() string { return filepath.Join(t.Dir, ".acmectl", "cache.json") }
-
-func (t *Tree) loadCache() map[string]*cacheEntry {
-	if t.opts.NoCache {
-		return nil
-	}
-	b, err := os.ReadFile(t.cachePath())
-	if err != nil {
-		return nil
-	}
-	var c cacheFile
-	if gob.NewDecoder(bytes.NewReader(b)).Decode(&c) != nil || c.Version != cacheVersion {
-		return nil
-	}
-	return c.Lineages
-}
-
-func (t *Tree) saveCache(m map[string]*cacheEntry) {
-	if t.opts.NoCache {
-		return
-	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(cacheFile{Version: cacheVersion, Lineages: m}); err != nil {
-		return
-	}
-	b := buf.Bytes()
-	if err := mkdirs(filepath.Dir(t.cachePath()), 0o700); err != nil {
-		return
-	}
-	if err := writeFileAtomic(t.cachePath(), b, 0o600, -1); err != nil {
-		t.opts.Logger.Debug("listing cache not saved", "error", err)
-	}
-}
-
-// ListLineages lists every renewal/*.conf lineage sorted by name. Each conf
-// is parsed once and each current certificate at most once. What was learnt
-// is cached in <config>/.acmectl/cache.json, keyed by the size, mtime and
-// inode of the conf, the live and archive directories and the current cert,
-// so listing an unchanged lineage costs four stat calls and parses no
-// certificate. A lineage that cannot be used (bad conf, dangling link) is
-// listed with Err set. The error return is for the listing itself.
+// ListLineages lists every lineage sorted by name (WalkLineages collected).
 func (t *Tree) ListLineages(ctx context.Context) ([]*LineageInfo, error) {
+	var out []*LineageInfo
+	err := t.WalkLineages(ctx, nil, func(li *LineageInfo) error {
+		out = append(out, li)
+		return nil
+	})
+	return out, err
+}
+
+// lineageNames returns the sorted names of renewal/*.conf, or those of only
+// that have a conf.
+func (t *Tree) lineageNames(only []string) ([]string, error) {
 	dir := filepath.Join(t.Dir, "renewal")
-	ents, err := os.ReadDir(dir)
+	var names []string
+	if only != nil {
+		for _, n := range only {
+			if ValidLineageName(n) != nil {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(dir, n+".conf")); err == nil {
+				names = append(names, n)
+			}
+		}
+		sort.Strings(names)
+		return slices.Compact(names), nil
+	}
+	f, err := os.Open(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list lineages: %w", err)
 	}
-	var names []string
-	for _, e := range ents {
-		n := e.Name()
+	defer f.Close()
+	all, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("list lineages: %w", err)
+	}
+	names = all[:0]
+	for _, n := range all {
 		if !strings.HasSuffix(n, ".conf") || n[0] == '.' {
 			continue
 		}
@@ -134,68 +99,166 @@ func (t *Tree) ListLineages(ctx context.Context) ([]*LineageInfo, error) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	old := t.loadCache()
-	out := make([]*LineageInfo, len(names))
-	fresh := make([]*cacheEntry, len(names))
-	hits := make([]bool, len(names))
-	work := make(chan int)
+	return names, nil
+}
+
+// listWindow is how many lineages a listing holds at once: it stats and
+// parses one window in parallel, hands it to the caller in order, and moves on.
+const listWindow = 256
+
+// listDirs are the tree's directories, opened once per listing.
+type listDirs struct{ renewal, live, archive *dirHandle }
+
+func (d listDirs) close() {
+	d.renewal.close()
+	d.live.close()
+	d.archive.close()
+}
+
+// WalkLineages calls fn for every lineage (only those named in only, when
+// only is not nil) in name order, and stops at fn's first error, which it
+// returns. A lineage that cannot be used (bad conf, dangling link) has Err
+// set. Memory stays flat in the number of lineages: the tree is read a
+// window at a time.
+//
+// What was learnt is cached in <config>/.acmectl/listing.cache, keyed by the
+// size, mtime and inode of the conf, the live directory and the current cert
+// file, so listing an unchanged lineage costs three stat calls and reads no
+// file of it. A full walk rewrites the cache when something changed,
+// copying the unchanged records before the first change as they are.
+func (t *Tree) WalkLineages(ctx context.Context, only []string, fn func(*LineageInfo) error) error {
+	names, err := t.lineageNames(only)
+	if err != nil {
+		return err
+	}
+	var cr *cacheReader
+	if !t.opts.NoCache {
+		cr = openCacheReader(t.cachePath())
+		defer cr.close()
+	}
+	writeCache := !t.opts.NoCache && only == nil
+	dirs := listDirs{renewal: openDirHandle(filepath.Join(t.Dir, "renewal")),
+		live: openDirHandle(filepath.Join(t.Dir, "live")), archive: openDirHandle(filepath.Join(t.Dir, "archive"))}
+	defer dirs.close()
+
+	var (
+		cw      *cacheWriter
+		changed bool
+		last    *cacheEntry // the last record listed unchanged before any change
+	)
+	defer func() {
+		if cw != nil {
+			cw.abort()
+		}
+	}()
+	change := func() {
+		if changed {
+			return
+		}
+		changed = true
+		if !writeCache {
+			return
+		}
+		w, err := newCacheWriter(t.cachePath(), cr, last)
+		if err != nil {
+			t.opts.Logger.Debug("listing cache not saved", "error", err)
+			return
+		}
+		cw = w
+	}
+	type slot struct {
+		old, fresh *cacheEntry
+		info       *LineageInfo
+		hit        bool
+		skipped    bool // cache records of deleted lineages came before this one
+	}
+	slots := make([]slot, min(listWindow, len(names)))
+	workers := max(4, runtime.GOMAXPROCS(0)*4)
+	for start := 0; start < len(names); start += listWindow {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("list lineages: %w", err)
+		}
+		batch := names[start:min(start+listWindow, len(names))]
+		for i, n := range batch {
+			slots[i] = slot{}
+			slots[i].old, slots[i].skipped = cr.find(n)
+		}
+		listBatch(batch, min(workers, len(batch)), func(i int) {
+			s := &slots[i]
+			s.info, s.fresh, s.hit = t.listOne(dirs, batch[i], s.old)
+		})
+		for i := range batch {
+			s := &slots[i]
+			if (s.skipped && only == nil) || (!s.hit && (s.fresh != nil || s.old != nil)) {
+				change()
+			}
+			if cw != nil && s.fresh != nil {
+				cw.add(s.fresh)
+			}
+			if !changed && s.hit {
+				last = s.old
+			}
+			err := fn(s.info)
+			*s = slot{}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if only == nil && cr.peek() != nil {
+		change() // records of deleted lineages at the end
+	}
+	if cw != nil {
+		if err := cw.commit(); err != nil {
+			t.opts.Logger.Debug("listing cache not saved", "error", err)
+		} else {
+			_ = os.Remove(t.oldCachePath())
+		}
+		cw = nil
+	}
+	return nil
+}
+
+// listBatch runs f(0..len(batch)-1) on up to workers goroutines.
+func listBatch(batch []string, workers int, f func(i int)) {
+	if workers <= 1 {
+		for i := range batch {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := 0; w < max(4, runtime.GOMAXPROCS(0)*4); w++ {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range work {
-				out[i], fresh[i], hits[i] = t.listOne(names[i], old[names[i]])
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(batch) {
+					return
+				}
+				f(i)
 			}
 		}()
 	}
-	for i := range names {
-		if ctx.Err() != nil {
-			break
-		}
-		work <- i
-	}
-	close(work)
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("list lineages: %w", err)
-	}
-	nm := make(map[string]*cacheEntry, len(names))
-	for i, ce := range fresh {
-		if ce != nil {
-			nm[names[i]] = ce
-		}
-	}
-	changed := len(old) != len(nm)
-	for i := range names {
-		if fresh[i] != nil && !hits[i] {
-			changed = true
-		}
-	}
-	if changed {
-		t.saveCache(nm)
-	}
-	return out, nil
 }
 
-func (t *Tree) listOne(name string, ce *cacheEntry) (*LineageInfo, *cacheEntry, bool) {
+func (t *Tree) listOne(dirs listDirs, name string, ce *cacheEntry) (*LineageInfo, *cacheEntry, bool) {
 	live := t.LiveDir(name)
 	info := &LineageInfo{
 		Name: name, ConfPath: t.RenewalConfPath(name),
 		CertPath: filepath.Join(live, "cert.pem"), FullchainPath: filepath.Join(live, "fullchain.pem"),
 		KeyPath: filepath.Join(live, "privkey.pem"),
 	}
-	if ce != nil && t.cacheValid(name, ce) {
-		conf, err := parseLineageConf(info.ConfPath, []byte(ce.ConfData))
-		if err == nil {
-			info.Conf = conf
-			fillInfo(info, ce)
-			return info, ce, true
-		}
+	if ce != nil && t.cacheValid(dirs, ce) {
+		fillInfo(info, ce)
+		return info, ce, true
 	}
 	// slow path: read everything, remember the keys seen before reading
-	confKey, _ := statKey(info.ConfPath)
-	liveKey, _ := statKey(live)
+	confKey, _ := dirs.renewal.key(name + ".conf")
+	liveKey, _ := dirs.live.key(name)
 	data, err := readSmall(info.ConfPath)
 	if err != nil {
 		info.Err = fmt.Errorf("lineage %s: %w", name, err)
@@ -206,20 +269,19 @@ func (t *Tree) listOne(name string, ce *cacheEntry) (*LineageInfo, *cacheEntry, 
 		info.Err = err
 		return info, nil, false
 	}
-	info.Conf = conf
+	info.Conf = conf.Summary()
 	st, err := t.readStateMode(name, false)
 	if err != nil {
 		info.Err = err
 		return info, nil, false
 	}
-	archKey, _ := statKey(st.archiveDir)
 	certPath := filepath.Join(st.archiveDir, "cert"+strconv.Itoa(st.current)+".pem")
 	fi, err := os.Stat(certPath)
 	if err != nil {
 		info.Err = fmt.Errorf("lineage %s: %w (%w)", name, ErrBroken, err)
 		return info, nil, false
 	}
-	b, err := os.ReadFile(certPath)
+	b, err := readSmall(certPath)
 	if err != nil {
 		info.Err = fmt.Errorf("lineage %s: %w", name, err)
 		return info, nil, false
@@ -229,10 +291,13 @@ func (t *Tree) listOne(name string, ce *cacheEntry) (*LineageInfo, *cacheEntry, 
 		info.Err = fmt.Errorf("lineage %s: %s: %w (%w)", name, certPath, ErrBroken, err)
 		return info, nil, false
 	}
-	ce = &cacheEntry{Conf: confKey, ConfData: string(data), Live: liveKey, Archive: archKey, Cert: keyOf(fi),
-		ArchiveDir: st.archiveDir, Version: st.current, CommonName: c.Subject.CommonName,
+	ce = &cacheEntry{Name: name, Conf: confKey, Live: liveKey, Cert: keyOf(fi),
+		Version: st.current, CommonName: c.Subject.CommonName,
 		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), Serial: c.SerialNumber.Text(16),
-		Issuer: c.Issuer.String()}
+		Issuer: c.Issuer.String(), AKI: c.AuthorityKeyId, Sum: *info.Conf}
+	if st.archiveDir != t.ArchiveDir(name) {
+		ce.ArchiveDir = st.archiveDir
+	}
 	ce.Domains = append(ce.Domains, c.DNSNames...)
 	for _, ip := range c.IPAddresses {
 		ce.Domains = append(ce.Domains, ip.String())
@@ -246,26 +311,34 @@ func (t *Tree) listOne(name string, ce *cacheEntry) (*LineageInfo, *cacheEntry, 
 	return info, ce, false
 }
 
-func (t *Tree) cacheValid(name string, ce *cacheEntry) bool {
-	for _, c := range []struct {
-		path string
-		want fileKey
-	}{
-		{t.RenewalConfPath(name), ce.Conf},
-		{t.LiveDir(name), ce.Live},
-		{ce.ArchiveDir, ce.Archive},
-		{filepath.Join(ce.ArchiveDir, "cert"+strconv.Itoa(ce.Version)+".pem"), ce.Cert},
-	} {
-		if k, ok := statKey(c.path); !ok || k != c.want {
-			return false
-		}
+// cacheValid reports whether the conf, the live dir and the current cert
+// file are those the entry was made from. (The archive dir needs no check:
+// the live links, whose change changes the live dir, name the cert file.)
+func (t *Tree) cacheValid(dirs listDirs, ce *cacheEntry) bool {
+	if k, ok := dirs.renewal.key(ce.Name + ".conf"); !ok || k != ce.Conf {
+		return false
 	}
-	return true
+	if k, ok := dirs.live.key(ce.Name); !ok || k != ce.Live {
+		return false
+	}
+	cert := "cert" + strconv.Itoa(ce.Version) + ".pem"
+	var k fileKey
+	var ok bool
+	if ce.ArchiveDir == "" {
+		k, ok = dirs.archive.key(ce.Name + "/" + cert)
+	} else {
+		k, ok = statKey(filepath.Join(ce.ArchiveDir, cert))
+	}
+	return ok && k == ce.Cert
 }
 
+// fillInfo copies the entry into info; the slices are shared (read-only).
 func fillInfo(info *LineageInfo, ce *cacheEntry) {
 	info.Version = ce.Version
-	info.Domains = append([]string(nil), ce.Domains...)
+	info.Domains = ce.Domains
 	info.CommonName, info.NotBefore, info.NotAfter = ce.CommonName, ce.NotBefore, ce.NotAfter
 	info.Serial, info.KeyType, info.KeyBits, info.Issuer = ce.Serial, ce.KeyType, ce.KeyBits, ce.Issuer
+	info.AuthorityKeyID = ce.AKI
+	sum := ce.Sum
+	info.Conf = &sum
 }

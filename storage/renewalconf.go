@@ -209,6 +209,12 @@ func ParseRenewalConf(file string, data []byte) (*RenewalConf, error) {
 	return c, nil
 }
 
+// Summary is what a listing keeps of the conf.
+func (c *RenewalConf) Summary() *ConfSummary {
+	return &ConfSummary{Server: c.Params.Server, Account: c.Params.Account, RenewBeforeExpiry: c.RenewBeforeExpiry,
+		NoAutoRenew: c.Params.NoAutoRenew, ARIRetryAfter: c.ARIRetryAfter}
+}
+
 func findLine(data []byte, key string) int {
 	for i, l := range strings.Split(string(data), "\n") {
 		l = strings.TrimSpace(l)

@@ -64,6 +64,14 @@ type Storage interface {
 	// ListLineages returns every lineage sorted by name. A lineage that
 	// cannot be read appears with Err set; the other entries stay usable.
 	ListLineages(ctx context.Context) ([]*LineageInfo, error)
+	// WalkLineages calls fn for each lineage in name order (only those named
+	// in only, when it is not nil) without holding the whole list; it stops
+	// at fn's first error and returns it.
+	WalkLineages(ctx context.Context, only []string, fn func(*LineageInfo) error) error
+	// LiveDir is live/<name>, where the lineage's current files are linked.
+	LiveDir(name string) string
+	// LoadRenewalConf reads and parses renewal/<name>.conf.
+	LoadRenewalConf(ctx context.Context, name string) (*RenewalConf, error)
 	// SaveRenewalConf rewrites renewal/<name>.conf (e.g. ARI retry-after).
 	SaveRenewalConf(ctx context.Context, name string, conf *RenewalConf) error
 	// DeleteLineage removes live/<name>, archive/<name> and the conf.
@@ -141,6 +149,15 @@ type Lineage struct {
 	ConfPath string
 }
 
+// ConfSummary is the part of a renewal conf a listing keeps: which CA and
+// account the lineage belongs to and what decides whether it is due.
+type ConfSummary struct {
+	Server, Account   string
+	RenewBeforeExpiry string
+	NoAutoRenew       bool
+	ARIRetryAfter     time.Time
+}
+
 // LineageInfo is a lineage's metadata as listed by ListLineages.
 type LineageInfo struct {
 	Name    string
@@ -162,8 +179,12 @@ type LineageInfo struct {
 	// CertPath, FullchainPath, KeyPath are the live link paths.
 	CertPath, FullchainPath, KeyPath string
 	ConfPath                         string
-	// Conf is the parsed renewal conf (nil when it failed to parse).
-	Conf *RenewalConf
+	// Conf is what the listing keeps of the renewal conf (nil when it failed
+	// to parse); LoadRenewalConf or LoadLineage read all of it.
+	Conf *ConfSummary
+	// AuthorityKeyID is the current cert's authority key identifier (with
+	// the serial, its ARI identity).
+	AuthorityKeyID []byte
 	// Err is why this lineage cannot be used (bad conf with file:line,
 	// dangling link, ...); nil when it is fine.
 	Err error

@@ -256,18 +256,24 @@ func runUpdateAccount(ctx context.Context, e *env) error {
 
 // repointLineages rewrites the account of every lineage that used oldID.
 func repointLineages(ctx context.Context, st storage.Storage, oldID, newID string) error {
-	ls, err := st.ListLineages(ctx)
+	var names []string
+	err := st.WalkLineages(ctx, nil, func(li *storage.LineageInfo) error {
+		if li.Conf != nil && li.Conf.Account == oldID {
+			names = append(names, li.Name)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, l := range ls {
-		if l.Conf == nil || l.Conf.Params.Account != oldID {
-			continue
+	for _, n := range names {
+		c, err := st.LoadRenewalConf(ctx, n)
+		if err == nil {
+			c.Params.Account = newID
+			err = st.SaveRenewalConf(ctx, n, c)
 		}
-		c := *l.Conf
-		c.Params.Account = newID
-		if err := st.SaveRenewalConf(ctx, l.Name, &c); err != nil {
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -30,59 +30,72 @@ type certJSON struct {
 	Error         string    `json:"error,omitempty"`
 }
 
-// runCertificates lists lineages in certbot's format, or as JSON.
+// runCertificates lists lineages in certbot's format, or as JSON, as the
+// listing streams by (a tree of 10,000 lineages is never held in memory).
 func runCertificates(ctx context.Context, e *env) error {
 	st, err := openStore(e)
 	if err != nil {
 		return err
 	}
-	infos, err := st.ListLineages(ctx)
+	var only []string
+	if e.o.certName != "" {
+		only = []string{e.o.certName}
+	}
+	names := append(append([]string(nil), e.o.domains...), e.o.ips...)
+	now := e.now()
+	w := e.stdout
+	if e.o.json {
+		n := 0
+		err := st.WalkLineages(ctx, only, func(li *storage.LineageInfo) error {
+			if !lineageMatches(li, names) {
+				return nil
+			}
+			b, err := json.MarshalIndent(certEntryJSON(li, now), "  ", "  ")
+			if err != nil {
+				return err
+			}
+			sep := ",\n  "
+			if n == 0 {
+				sep = "[\n  "
+			}
+			n++
+			fmt.Fprint(w, sep)
+			_, err = w.Write(b)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("list certificates: %w", err)
+		}
+		if n == 0 {
+			fmt.Fprint(w, "[]\n")
+		} else {
+			fmt.Fprint(w, "\n]\n")
+		}
+		return nil
+	}
+	var bad []*storage.LineageInfo
+	good := 0
+	fmt.Fprintf(w, "\n%s\n", dashes)
+	err = st.WalkLineages(ctx, only, func(li *storage.LineageInfo) error {
+		if !lineageMatches(li, names) {
+			return nil
+		}
+		if li.Err != nil {
+			bad = append(bad, li)
+			return nil
+		}
+		if good == 0 {
+			fmt.Fprintln(w, "Found the following certs:")
+		}
+		good++
+		fmt.Fprint(w, formatCert(li, now))
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("list certificates: %w", err)
 	}
-	infos = filterLineages(infos, e.o.certName, append(append([]string(nil), e.o.domains...), e.o.ips...))
-	now := e.now()
-	if e.o.json {
-		out := []certJSON{}
-		for _, li := range infos {
-			j := certJSON{Name: li.Name, Serial: li.Serial, KeyType: li.KeyType, Identifiers: li.Domains,
-				NotBefore: li.NotBefore, NotAfter: li.NotAfter, Issuer: li.Issuer,
-				CertPath: li.CertPath, FullchainPath: li.FullchainPath, KeyPath: li.KeyPath, ConfPath: li.ConfPath}
-			if j.Identifiers == nil {
-				j.Identifiers = []string{}
-			}
-			if li.Conf != nil {
-				j.Server = li.Conf.Params.Server
-			}
-			if li.Err != nil {
-				j.Error = li.Err.Error()
-			} else {
-				j.Valid = now.Before(li.NotAfter)
-				j.DaysLeft = daysLeft(now, li.NotAfter)
-			}
-			out = append(out, j)
-		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	}
-	w := e.stdout
-	var good, bad []*storage.LineageInfo
-	for _, li := range infos {
-		if li.Err != nil {
-			bad = append(bad, li)
-		} else {
-			good = append(good, li)
-		}
-	}
-	fmt.Fprintf(w, "\n%s\n", dashes)
-	if len(good) == 0 {
+	if good == 0 {
 		fmt.Fprintln(w, "No certificates found.")
-	} else {
-		fmt.Fprintln(w, "Found the following certs:")
-		for _, li := range good {
-			fmt.Fprint(w, formatCert(li, now))
-		}
 	}
 	if len(bad) > 0 {
 		fmt.Fprintln(w, "\nThe following renewal configurations were invalid:")
@@ -92,6 +105,25 @@ func runCertificates(ctx context.Context, e *env) error {
 	}
 	fmt.Fprintln(w, dashes)
 	return nil
+}
+
+func certEntryJSON(li *storage.LineageInfo, now time.Time) certJSON {
+	j := certJSON{Name: li.Name, Serial: li.Serial, KeyType: li.KeyType, Identifiers: li.Domains,
+		NotBefore: li.NotBefore, NotAfter: li.NotAfter, Issuer: li.Issuer,
+		CertPath: li.CertPath, FullchainPath: li.FullchainPath, KeyPath: li.KeyPath, ConfPath: li.ConfPath}
+	if j.Identifiers == nil {
+		j.Identifiers = []string{}
+	}
+	if li.Conf != nil {
+		j.Server = li.Conf.Server
+	}
+	if li.Err != nil {
+		j.Error = li.Err.Error()
+	} else {
+		j.Valid = now.Before(li.NotAfter)
+		j.DaysLeft = daysLeft(now, li.NotAfter)
+	}
+	return j
 }
 
 // formatCert is one entry of certbot's `certificates` output.
@@ -122,18 +154,8 @@ func daysLeft(now, notAfter time.Time) int {
 	return int(math.Floor(notAfter.Sub(now).Hours() / 24))
 }
 
-// filterLineages keeps the lineage named certName and those holding every
-// one of names (certbot's --cert-name / -d filters).
-func filterLineages(in []*storage.LineageInfo, certName string, names []string) []*storage.LineageInfo {
-	var out []*storage.LineageInfo
-	for _, li := range in {
-		if certName != "" && li.Name != certName {
-			continue
-		}
-		if len(names) > 0 && !subsetOf(names, li.Domains) {
-			continue
-		}
-		out = append(out, li)
-	}
-	return out
+// lineageMatches reports whether li holds every one of names (certbot's -d
+// filter; none matches all).
+func lineageMatches(li *storage.LineageInfo, names []string) bool {
+	return len(names) == 0 || subsetOf(names, li.Domains)
 }

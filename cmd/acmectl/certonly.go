@@ -171,25 +171,30 @@ func runCertonly(ctx context.Context, e *env) error {
 // findLineageByNames returns the lineage whose certificate has exactly names
 // (subset false) or a strict subset of them (subset true).
 func findLineageByNames(ctx context.Context, st storage.Storage, names []string) (*storage.Lineage, bool, error) {
-	infos, err := st.ListLineages(ctx)
-	if err != nil {
-		return nil, false, fmt.Errorf("list certificates: %w", err)
-	}
-	var subsetName string
-	for _, li := range infos {
+	var exact, subsetName string
+	errFound := errors.New("found")
+	err := st.WalkLineages(ctx, nil, func(li *storage.LineageInfo) error {
 		if li.Err != nil {
-			continue
+			return nil
 		}
 		if sameSet(li.Domains, names) {
-			l, err := st.LoadLineage(ctx, li.Name)
-			if err != nil {
-				return nil, false, err
-			}
-			return l, false, nil
+			exact = li.Name
+			return errFound
 		}
 		if subsetName == "" && subsetOf(li.Domains, names) {
 			subsetName = li.Name
 		}
+		return nil
+	})
+	if err != nil && err != errFound {
+		return nil, false, fmt.Errorf("list certificates: %w", err)
+	}
+	if exact != "" {
+		l, err := st.LoadLineage(ctx, exact)
+		if err != nil {
+			return nil, false, err
+		}
+		return l, false, nil
 	}
 	if subsetName != "" {
 		l, err := st.LoadLineage(ctx, subsetName)

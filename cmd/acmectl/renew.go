@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,15 +23,27 @@ import (
 // the CA sends no Retry-After (certbot: 6 h).
 const ariDefaultRetry = 6 * time.Hour
 
-// renewOutcome is one lineage's result in a renew run.
+// renewOutcome is one lineage's result in a renew run. A run over 10,000
+// lineages keeps 10,000 of these, so one skipped from the listing holds no
+// more than its name, status and expiry.
 type renewOutcome struct {
-	name      string
-	fullchain string
-	status    string // "renewed", "skipped", "failed", "parse-failed"
-	expiry    time.Time
-	names     []string
-	err       error
-	reason    string
+	name         string
+	expiry       int64  // Unix seconds
+	status       string // "renewed", "skipped", "failed", "parse-failed" (constants: no allocation)
+	*outcomeMore        // nil for a lineage the listing alone settled as not due
+}
+
+type outcomeMore struct {
+	names  []string // for the post-hook
+	err    error
+	reason string
+}
+
+func (oc *renewOutcome) more() *outcomeMore {
+	if oc.outcomeMore == nil {
+		oc.outcomeMore = &outcomeMore{}
+	}
+	return oc.outcomeMore
 }
 
 // renewRun is the state shared by the lineages of one renew run.
@@ -50,6 +63,31 @@ type renewRun struct {
 	rndMu      sync.Mutex
 }
 
+// outcomeList keeps outcomes in lineage order in fixed-size chunks (no
+// copying as it grows).
+type outcomeList struct {
+	chunks [][]renewOutcome
+	n      int
+}
+
+const outcomeChunk = 1024
+
+// add reserves the next slot and returns it.
+func (l *outcomeList) add() *renewOutcome {
+	if l.n%outcomeChunk == 0 {
+		l.chunks = append(l.chunks, make([]renewOutcome, outcomeChunk))
+	}
+	oc := &l.chunks[l.n/outcomeChunk][l.n%outcomeChunk]
+	l.n++
+	return oc
+}
+
+func (l *outcomeList) each(f func(oc *renewOutcome)) {
+	for i := 0; i < l.n; i++ {
+		f(&l.chunks[i/outcomeChunk][i%outcomeChunk])
+	}
+}
+
 func runRenew(ctx context.Context, e *env) error {
 	o := e.o
 	start := time.Now()
@@ -60,37 +98,72 @@ func runRenew(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	infos, err := st.ListLineages(ctx)
-	if err != nil {
-		return fmt.Errorf("list certificates: %w", err)
-	}
+	var only []string
 	if o.certName != "" {
-		var sel []*storage.LineageInfo
-		for _, li := range infos {
-			if li.Name == o.certName {
-				sel = append(sel, li)
-			}
-		}
-		if len(sel) == 0 {
-			return fmt.Errorf("no certificate found with name %s (see 'acmectl certificates')", o.certName)
-		}
-		infos = sel
+		only = []string{o.certName}
 	}
 	r := &renewRun{e: e, st: st, hooks: newHooks(o.configDir, o.noDirHooks, e.stderr, e.log), sleep: sleepCtx,
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed))}
 
-	outcomes := make([]*renewOutcome, len(infos))
-	if o.parallel <= 1 {
-		for i, li := range infos {
-			outcomes[i] = r.renewOne(ctx, li)
+	// Lineages are renewed as the listing streams by: one that is not due is
+	// decided from the listing alone; the others run on up to --parallel
+	// goroutines per CA (at most 4×--parallel waiting), or one at a time.
+	var (
+		outcomes outcomeList
+		wg       sync.WaitGroup
+		semMu    sync.Mutex
+		sems     = map[string]chan struct{}{}
+		slots    = make(chan struct{}, 4*max(1, o.parallel))
+	)
+	err = st.WalkLineages(ctx, only, func(li *storage.LineageInfo) error {
+		oc := outcomes.add()
+		if r.renewFromListing(ctx, li, oc) {
+			return nil
 		}
-	} else {
-		r.renewParallel(ctx, infos, outcomes)
+		if o.parallel <= 1 {
+			r.renewOne(ctx, li, oc)
+			return nil
+		}
+		server := lineageServer(o, li.Conf)
+		semMu.Lock()
+		sem := sems[server]
+		if sem == nil {
+			sem = make(chan struct{}, o.parallel)
+			sems[server] = sem
+		}
+		semMu.Unlock()
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			r.failed(oc, li, ctx.Err())
+			return nil
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				r.failed(oc, li, ctx.Err())
+				return
+			}
+			defer func() { <-sem }()
+			r.renewOne(ctx, li, oc)
+		}()
+		return nil
+	})
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("list certificates: %w", err)
+	}
+	if o.certName != "" && outcomes.n == 0 {
+		return fmt.Errorf("no certificate found with name %s (see 'acmectl certificates')", o.certName)
 	}
 
 	var renewed, failed []string
 	attempted := false
-	for _, oc := range outcomes {
+	outcomes.each(func(oc *renewOutcome) {
 		switch oc.status {
 		case "renewed":
 			attempted = true
@@ -101,23 +174,23 @@ func runRenew(ctx context.Context, e *env) error {
 			}
 			failed = append(failed, oc.names...)
 		}
-	}
+	})
 	if attempted {
 		r.hooks.AddPost(o.postHook)
 		r.hooks.Post(ctx, renewed, failed)
 	}
-	err = r.summary(outcomes)
+	err = r.summary(&outcomes)
 	if !o.dryRun {
 		// For `acmectl schedule status`: when the timer last ran and how it went.
 		lr := schedLastRun{Time: start, Command: "renew", OK: err == nil, Duration: time.Since(start).Round(time.Millisecond).String()}
-		for _, oc := range outcomes {
+		outcomes.each(func(oc *renewOutcome) {
 			switch oc.status {
 			case "renewed":
 				lr.Renewed = append(lr.Renewed, oc.name)
 			case "failed", "parse-failed":
 				lr.Failed = append(lr.Failed, oc.name)
 			}
-		}
+		})
 		if err != nil {
 			lr.Error = oneLine(err.Error())
 		}
@@ -128,83 +201,80 @@ func runRenew(ctx context.Context, e *env) error {
 	return err
 }
 
-// renewParallel renews up to --parallel lineages at once per CA.
-func (r *renewRun) renewParallel(ctx context.Context, infos []*storage.LineageInfo, out []*renewOutcome) {
-	sems := map[string]chan struct{}{}
-	for _, li := range infos {
-		s := lineageServer(r.e.o, li.Conf)
-		if sems[s] == nil {
-			sems[s] = make(chan struct{}, r.e.o.parallel)
-		}
-	}
-	var wg sync.WaitGroup
-	for i, li := range infos {
-		sem := sems[lineageServer(r.e.o, li.Conf)]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				out[i] = &renewOutcome{name: li.Name, status: "failed", err: ctx.Err(), fullchain: li.FullchainPath, names: li.Domains}
-				return
-			}
-			defer func() { <-sem }()
-			out[i] = r.renewOne(ctx, li)
-		}()
-	}
-	wg.Wait()
-}
-
-func lineageServer(o *options, conf *storage.RenewalConf) string {
-	if o.set[flgServer] || o.set[flgStaging] || conf == nil || conf.Params.Server == "" {
+func lineageServer(o *options, conf *storage.ConfSummary) string {
+	if o.set[flgServer] || o.set[flgStaging] || conf == nil || conf.Server == "" {
 		return o.server
 	}
-	return conf.Params.Server
+	return conf.Server
 }
 
-// renewOne decides whether one lineage is due and renews it if so. It never
-// panics the run: every failure is an outcome.
-func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo) *renewOutcome {
+// failed records a failure of li in oc and reports it.
+func (r *renewRun) failed(oc *renewOutcome, li *storage.LineageInfo, err error) {
+	r.fail(oc, li.Name, "failed", err)
+	oc.more().names = li.Domains
+}
+
+func (r *renewRun) fail(oc *renewOutcome, name, status string, err error) {
 	e := r.e
-	oc := &renewOutcome{name: li.Name, fullchain: li.FullchainPath, names: li.Domains, expiry: li.NotAfter}
-	fail := func(status string, err error) *renewOutcome {
-		oc.status, oc.err = status, err
-		e.log.LogAttrs(ctx, slog.LevelError, "renewal failed", slog.String("lineage", li.Name), slog.String("error", err.Error()))
-		e.errorf("Failed to renew certificate %s with error: %s\n", li.Name, describeErr(err))
-		return oc
-	}
+	oc.name, oc.status = name, status
+	oc.more().err = err
+	e.log.LogAttrs(context.Background(), slog.LevelError, "renewal failed", slog.String("lineage", name), slog.String("error", err.Error()))
+	e.errorf("Failed to renew certificate %s with error: %s\n", name, describeErr(err))
+}
+
+// renewFromListing starts li's report and settles it when the listing alone
+// decides: a lineage that cannot be read, or one that is not due. It returns
+// false when li needs the full check (renewOne).
+func (r *renewRun) renewFromListing(ctx context.Context, li *storage.LineageInfo, oc *renewOutcome) bool {
+	e := r.e
+	oc.name, oc.expiry = li.Name, li.NotAfter.Unix()
 	if !e.o.quiet {
 		fmt.Fprintf(e.stderr, "\n%s\nProcessing %s\n", dashes, li.ConfPath)
 	}
 	if li.Err != nil {
-		return fail("parse-failed", li.Err)
+		r.fail(oc, li.Name, "parse-failed", li.Err)
+		return true
 	}
 	if r.notDueFromListing(ctx, li) {
 		oc.status = "skipped"
 		if !e.o.quiet {
 			fmt.Fprintln(e.stderr, "Certificate not yet due for renewal")
 		}
-		return oc
+		return true
+	}
+	return false
+}
+
+// renewOne decides whether one lineage is due and renews it if so. It never
+// panics the run: every failure is an outcome.
+func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *renewOutcome) {
+	e := r.e
+	oc.more().names = li.Domains
+	fail := func(status string, err error) {
+		r.fail(oc, li.Name, status, err)
 	}
 	unlock, err := r.st.LockLineage(ctx, li.Name)
 	if err != nil {
-		return fail("failed", err)
+		fail("failed", err)
+		return
 	}
 	defer unlock()
 	l, err := r.st.LoadLineage(ctx, li.Name)
 	if err != nil {
-		return fail("parse-failed", err)
+		fail("parse-failed", err)
+		return
 	}
-	oc.names, oc.expiry = certNames(l.Cert), l.Cert.NotAfter
+	oc.names, oc.expiry = certNames(l.Cert), l.Cert.NotAfter.Unix()
 	lo, err := lineageOptions(e.o, l)
 	if err != nil {
-		return fail("parse-failed", err)
+		fail("parse-failed", err)
+		return
 	}
 
 	due, why, err := r.isDue(ctx, l, lo)
 	if err != nil {
-		return fail("failed", err)
+		fail("failed", err)
+		return
 	}
 	e.log.LogAttrs(ctx, slog.LevelInfo, "renewal decision", slog.String("lineage", li.Name), slog.Bool("due", due), slog.String("reason", why))
 	if !due {
@@ -212,7 +282,7 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo) *renew
 		if !e.o.quiet {
 			fmt.Fprintln(e.stderr, "Certificate not yet due for renewal")
 		}
-		return oc
+		return
 	}
 	oc.reason = why
 	r.sleepOnce.Do(func() {
@@ -229,15 +299,17 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo) *renew
 		_ = r.sleep(ctx, d)
 	})
 	if ctx.Err() != nil {
-		return fail("failed", ctx.Err())
+		fail("failed", ctx.Err())
+		return
 	}
 	r.hooks.Pre(ctx, lo.preHook)
 	r.hooks.AddPost(lo.postHook)
 	res, err := obtain(ctx, e, r.st, &issuePlan{o: lo, name: l.Name, domains: lo.domains, ips: lo.ips, existing: l})
 	if err != nil {
-		return fail("failed", err)
+		fail("failed", err)
+		return
 	}
-	oc.status, oc.names, oc.expiry = "renewed", res.names, res.cert.NotAfter
+	oc.status, oc.names, oc.expiry = "renewed", res.names, res.cert.NotAfter.Unix()
 	if !lo.dryRun || lo.runDeployHooks {
 		live := res.liveDir
 		if live == "" {
@@ -245,7 +317,6 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo) *renew
 		}
 		r.hooks.Deploy(ctx, lo.deployHook, live, res.names)
 	}
-	return oc
 }
 
 func (r *renewRun) liveDir(l *storage.Lineage) string {
@@ -255,7 +326,11 @@ func (r *renewRun) liveDir(l *storage.Lineage) string {
 // isDue applies certbot's rules, asking the lineage's CA for ARI when the
 // saved ari_retry_after has passed, and saving the new retry time.
 func (r *renewRun) isDue(ctx context.Context, l *storage.Lineage, lo *options) (bool, string, error) {
-	in, err := confDueInput(l.Conf, l.Cert.NotBefore, l.Cert.NotAfter, r.e.now())
+	var sum *storage.ConfSummary
+	if l.Conf != nil {
+		sum = l.Conf.Summary()
+	}
+	in, err := confDueInput(sum, l.Cert.NotBefore, l.Cert.NotAfter, r.e.now())
 	if err != nil {
 		return false, "", fmt.Errorf("%s: %w", l.ConfPath, err)
 	}
@@ -467,32 +542,35 @@ func lineageOptions(base *options, l *storage.Lineage) (*options, error) {
 
 // summary prints certbot's end-of-run report and returns an error when any
 // lineage failed.
-func (r *renewRun) summary(outcomes []*renewOutcome) error {
+func (r *renewRun) summary(outcomes *outcomeList) error {
 	e := r.e
-	var renewed, skipped, failed, parseFailed []*renewOutcome
-	for _, oc := range outcomes {
+	var renewed, failed, parseFailed []*renewOutcome
+	skipped := 0
+	outcomes.each(func(oc *renewOutcome) {
 		switch oc.status {
 		case "renewed":
 			renewed = append(renewed, oc)
 		case "skipped":
-			skipped = append(skipped, oc)
+			skipped++
 		case "failed":
 			failed = append(failed, oc)
 		default:
 			parseFailed = append(parseFailed, oc)
 		}
-	}
+	})
 	dry := e.o.dryRun
 	if e.o.quiet && len(renewed)+len(failed)+len(parseFailed) == 0 {
 		return nil
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "\n%s\n", dashes)
-	if len(skipped) > 0 {
+	if skipped > 0 {
 		fmt.Fprintln(w, "The following certificates are not due for renewal yet:")
-		for _, oc := range skipped {
-			fmt.Fprintf(w, "  %s expires on %s (skipped)\n", oc.fullchain, oc.expiry.UTC().Format("2006-01-02"))
-		}
+		outcomes.each(func(oc *renewOutcome) {
+			if oc.status == "skipped" {
+				fmt.Fprintf(w, "  %s expires on %s (skipped)\n", r.fullchain(oc), time.Unix(oc.expiry, 0).UTC().Format("2006-01-02"))
+			}
+		})
 	}
 	sim := ""
 	if dry {
@@ -508,27 +586,27 @@ func (r *renewRun) summary(outcomes []*renewOutcome) error {
 			fmt.Fprintln(w, "Congratulations, all renewals succeeded:")
 		}
 		for _, oc := range renewed {
-			fmt.Fprintf(w, "  %s (success)\n", oc.fullchain)
+			fmt.Fprintf(w, "  %s (success)\n", r.fullchain(oc))
 		}
 	case len(renewed) == 0:
 		fmt.Fprintf(w, "All %srenewals failed. The following certificates could not be renewed:\n", sim)
 		for _, oc := range failed {
-			fmt.Fprintf(w, "  %s (failure)\n", oc.fullchain)
+			fmt.Fprintf(w, "  %s (failure)\n", r.fullchain(oc))
 		}
 	default:
 		fmt.Fprintf(w, "The following %srenewals succeeded:\n", sim)
 		for _, oc := range renewed {
-			fmt.Fprintf(w, "  %s (success)\n", oc.fullchain)
+			fmt.Fprintf(w, "  %s (success)\n", r.fullchain(oc))
 		}
 		fmt.Fprintf(w, "\nThe following %srenewals failed:\n", sim)
 		for _, oc := range failed {
-			fmt.Fprintf(w, "  %s (failure)\n", oc.fullchain)
+			fmt.Fprintf(w, "  %s (failure)\n", r.fullchain(oc))
 		}
 	}
 	if len(parseFailed) > 0 {
 		fmt.Fprintf(w, "\nAdditionally, the following renewal configurations were invalid:\n")
 		for _, oc := range parseFailed {
-			fmt.Fprintf(w, "  %s (parsefail)\n", firstNonEmpty(oc.fullchain, oc.name))
+			fmt.Fprintf(w, "  %s (parsefail)\n", r.fullchain(oc))
 		}
 	}
 	fmt.Fprintln(w, dashes)
@@ -544,6 +622,11 @@ func (r *renewRun) summary(outcomes []*renewOutcome) error {
 		return fmt.Errorf("%d renew failure(s), %d parse failure(s) (%s)", len(failed), len(parseFailed), strings.Join(names, ", "))
 	}
 	return nil
+}
+
+// fullchain is the lineage's live fullchain.pem, as certbot's summary names it.
+func (r *renewRun) fullchain(oc *renewOutcome) string {
+	return filepath.Join(r.st.LiveDir(oc.name), "fullchain.pem")
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -607,8 +690,8 @@ func (r *renewRun) notDueFromListing(ctx context.Context, li *storage.LineageInf
 
 // confDueInput is the due-check input a lineage's conf and certificate dates
 // give (autorenew, renew_before_expiry); ARI and flags are the caller's.
-func confDueInput(c *storage.RenewalConf, notBefore, notAfter, now time.Time) (dueInput, error) {
-	in := dueInput{Now: now, NotBefore: notBefore, NotAfter: notAfter, Autorenew: c == nil || !c.Params.NoAutoRenew}
+func confDueInput(c *storage.ConfSummary, notBefore, notAfter, now time.Time) (dueInput, error) {
+	in := dueInput{Now: now, NotBefore: notBefore, NotAfter: notAfter, Autorenew: c == nil || !c.NoAutoRenew}
 	if c != nil && c.RenewBeforeExpiry != "" {
 		d, err := parseInterval(c.RenewBeforeExpiry)
 		if err != nil {

@@ -274,8 +274,8 @@ func checkTreeAgainstCertbot(t *testing.T, e *certbotEnv, tr *storage.Tree, serv
 			in.FullchainPath != w.certPath || in.KeyPath != w.keyPath {
 			t.Errorf("lineage %s: storage %s %s %q %s %s\n certbot %+v", in.Name, in.Serial, in.KeyType, in.Domains, in.FullchainPath, in.KeyPath, w)
 		}
-		if in.Conf.Params.Account != a.ID {
-			t.Errorf("lineage %s account %q, want %q", in.Name, in.Conf.Params.Account, a.ID)
+		if in.Conf.Account != a.ID {
+			t.Errorf("lineage %s account %q, want %q", in.Name, in.Conf.Account, a.ID)
 		}
 		l, err := tr.LoadLineage(ctx, in.Name)
 		if err != nil {
