@@ -25,14 +25,20 @@ type RenewalInfo struct {
 // ARICertID returns the certificate's RFC 9773 §4.1 identifier:
 // base64url(AKI keyIdentifier) "." base64url(DER serial number bytes).
 func ARICertID(cert *x509.Certificate) (string, error) {
-	if len(cert.AuthorityKeyId) == 0 {
+	return ARICertIDOf(cert.AuthorityKeyId, cert.SerialNumber)
+}
+
+// ARICertIDOf is ARICertID from the certificate's authority key identifier
+// and serial number (as a listing keeps them, without the certificate).
+func ARICertIDOf(authorityKeyID []byte, serial *big.Int) (string, error) {
+	if len(authorityKeyID) == 0 {
 		return "", errors.New("acme: certificate has no authority key identifier: no ARI CertID")
 	}
-	if cert.SerialNumber == nil || cert.SerialNumber.Sign() <= 0 {
+	if serial == nil || serial.Sign() <= 0 {
 		return "", errors.New("acme: certificate has no positive serial number")
 	}
-	return base64.RawURLEncoding.EncodeToString(cert.AuthorityKeyId) + "." +
-		base64.RawURLEncoding.EncodeToString(serialDER(cert.SerialNumber)), nil
+	return base64.RawURLEncoding.EncodeToString(authorityKeyID) + "." +
+		base64.RawURLEncoding.EncodeToString(serialDER(serial)), nil
 }
 
 // serialDER is the content octets of the DER INTEGER (with a leading 0x00 when the
@@ -57,6 +63,18 @@ func (c *Client) RenewalInfo(ctx context.Context, cert *x509.Certificate) (*Rene
 	id, err := ARICertID(cert)
 	if err != nil {
 		return nil, err
+	}
+	return c.RenewalInfoByID(ctx, id)
+}
+
+// RenewalInfoByID is RenewalInfo for the certificate whose ARICertID is id.
+func (c *Client) RenewalInfoByID(ctx context.Context, id string) (*RenewalInfo, error) {
+	dir, err := c.Directory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if dir.RenewalInfoURL == "" {
+		return nil, ErrNoARI
 	}
 	url := strings.TrimSuffix(dir.RenewalInfoURL, "/") + "/" + id
 	resp, err := c.get(ctx, url, 64<<10)

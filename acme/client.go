@@ -65,6 +65,7 @@ type Client struct {
 	hc     *http.Client
 	dir    *Directory
 	nonces []string
+	dirMu  sync.Mutex // held while the directory is fetched: one fetch for concurrent first callers
 }
 
 const (
@@ -180,6 +181,14 @@ func (c *Client) Directory(ctx context.Context) (*Directory, error) {
 	}
 	if c.DirectoryURL == "" {
 		return nil, errors.New("acme: no directory URL")
+	}
+	c.dirMu.Lock()
+	defer c.dirMu.Unlock()
+	c.mu.Lock()
+	d = c.dir
+	c.mu.Unlock()
+	if d != nil {
+		return d, nil
 	}
 	for attempt := 1; ; attempt++ {
 		resp, err := c.get(ctx, c.DirectoryURL, maxJSONBody)
@@ -357,9 +366,13 @@ func (c *Client) nonce(ctx context.Context) (string, error) {
 		if c.UserAgent != "" {
 			req.Header.Set("User-Agent", c.UserAgent)
 		}
+		start := time.Now()
 		resp, err := c.httpClient().Do(req)
 		if err == nil {
 			resp.Body.Close()
+			c.logger().LogAttrs(ctx, slog.LevelDebug, "acme request",
+				slog.String("method", req.Method), slog.String("url", req.URL.String()),
+				slog.Int("status", resp.StatusCode), slog.Duration("took", time.Since(start)))
 			if n := resp.Header.Get("Replay-Nonce"); n != "" && resp.StatusCode < 400 {
 				return n, nil
 			}

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 	"unicode"
 )
 
@@ -498,6 +499,12 @@ func (t *Tree) CreateLineage(ctx context.Context, name string, v *Version, conf 
 }
 
 func (t *Tree) writeConf(name, archiveDir string, conf *RenewalConf) error {
+	return t.writeConfMode(name, archiveDir, conf, true)
+}
+
+// writeConfMode writes the conf; durable also fsyncs the directory after the
+// rename (without, a crash may keep the old conf, never a partial one).
+func (t *Tree) writeConfMode(name, archiveDir string, conf *RenewalConf, durable bool) error {
 	c := *conf
 	c.ArchiveDir = archiveDir
 	live := t.LiveDir(name)
@@ -515,7 +522,11 @@ func (t *Tree) writeConf(name, archiveDir string, conf *RenewalConf) error {
 	if fi, err := os.Stat(p); err == nil {
 		mode = fi.Mode().Perm() // certbot copies the old file's permissions
 	}
-	if err := writeFileAtomic(p, b, mode, -1); err != nil {
+	write := writeFileAtomic
+	if !durable {
+		write = writeFileRenamed
+	}
+	if err := write(p, b, mode, -1); err != nil {
 		return err
 	}
 	*conf = c
@@ -822,6 +833,34 @@ func (t *Tree) SaveRenewalConf(ctx context.Context, name string, conf *RenewalCo
 	}
 	if err := t.writeConf(name, dir, conf); err != nil {
 		return fmt.Errorf("save renewal conf %s: %w", name, err)
+	}
+	return nil
+}
+
+// SetARIRetryAfter records in renewal/<name>.conf ([acme_renewal_info]
+// ari_retry_after) when to ask the CA for the lineage's renewal window next,
+// reading the conf under the lineage's lock. The directory is not fsynced:
+// a crash may lose the new time (the CA is then asked again), never the conf.
+func (t *Tree) SetARIRetryAfter(ctx context.Context, name string, at time.Time) error {
+	if err := ValidLineageName(name); err != nil {
+		return err
+	}
+	unlock, err := t.lockWrite(ctx, name)
+	if err != nil {
+		return fmt.Errorf("save ari_retry_after %s: %w", name, err)
+	}
+	defer unlock()
+	conf, err := t.readConf(name)
+	if err != nil {
+		return fmt.Errorf("save ari_retry_after: %w", err)
+	}
+	conf.ARIRetryAfter = at.UTC().Truncate(time.Second)
+	dir := conf.ArchiveDir
+	if dir == "" {
+		dir = t.ArchiveDir(name)
+	}
+	if err := t.writeConfMode(name, dir, conf, false); err != nil {
+		return fmt.Errorf("save ari_retry_after %s: %w", name, err)
 	}
 	return nil
 }

@@ -375,6 +375,18 @@ func TestRenewalConfOnDisk(t *testing.T) {
 	if got := mode(t, p); got != 0o640 {
 		t.Errorf("conf mode after rewrite = %o, want 0640 kept", got)
 	}
+	// SetARIRetryAfter changes that one value and keeps the rest
+	if err := tr.SetARIRetryAfter(ctx, "w.example", time.Date(2031, 6, 7, 8, 9, 10, 500, time.FixedZone("x", 3600))); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := os.ReadFile(p)
+	if want := strings.Replace(string(b), "ari_retry_after = 2030-01-02T03:04:05", "ari_retry_after = 2031-06-07T07:09:10", 1); string(b2) != want {
+		t.Errorf("after SetARIRetryAfter:\n%s\nwant:\n%s", b2, want)
+	}
+	if err := tr.SetARIRetryAfter(ctx, "nope.example", time.Now()); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SetARIRetryAfter of a missing lineage: %v", err)
+	}
+	os.WriteFile(p, b, 0o640)
 	// a truncated conf: error names file and line, other lineages load
 	if _, err := tr.CreateLineage(ctx, "other", ca.version(t, "other.example"), nil); err != nil {
 		t.Fatal(err)

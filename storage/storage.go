@@ -74,6 +74,9 @@ type Storage interface {
 	LoadRenewalConf(ctx context.Context, name string) (*RenewalConf, error)
 	// SaveRenewalConf rewrites renewal/<name>.conf (e.g. ARI retry-after).
 	SaveRenewalConf(ctx context.Context, name string, conf *RenewalConf) error
+	// SetARIRetryAfter saves when to ask the CA for the lineage's ARI
+	// window next ([acme_renewal_info] ari_retry_after in its conf).
+	SetARIRetryAfter(ctx context.Context, name string, at time.Time) error
 	// DeleteLineage removes live/<name>, archive/<name> and the conf.
 	DeleteLineage(ctx context.Context, name string) error
 	// LockLineage holds the lineage's lock until unlock is called.

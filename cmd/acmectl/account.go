@@ -66,15 +66,33 @@ func findAccount(ctx context.Context, e *env, st storage.Storage, server, id str
 // accountClient returns a client logged in to server with an existing or new
 // account. With allowRegister false, a missing account is an error.
 func accountClient(ctx context.Context, e *env, st storage.Storage, server, accountID string, allowRegister bool) (*acme.Client, *storage.Account, error) {
+	// The account and its client are reused within one command (renew runs
+	// many issuances against one CA); a lookup that found nothing is not.
+	ck := server + "\n" + accountID
+	e.acctMu.Lock()
+	c, ok := e.acctClients[ck]
+	e.acctMu.Unlock()
+	if ok {
+		return c.cl, c.a, nil
+	}
 	a, err := findAccount(ctx, e, st, server, accountID)
 	if err != nil {
 		return nil, nil, err
 	}
 	if a != nil {
+		e.acctMu.Lock()
+		defer e.acctMu.Unlock()
+		if c, ok := e.acctClients[ck]; ok {
+			return c.cl, c.a, nil
+		}
 		cl, err := e.newClient(server, a.Key, a.URL)
 		if err != nil {
 			return nil, nil, err
 		}
+		if e.acctClients == nil {
+			e.acctClients = map[string]acctClient{}
+		}
+		e.acctClients[ck] = acctClient{cl, a}
 		return cl, a, nil
 	}
 	if !allowRegister {

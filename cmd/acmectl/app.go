@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/acmectl/acmectl/acme"
+	"github.com/acmectl/acmectl/storage"
 )
 
 func init() {
@@ -41,6 +44,16 @@ type env struct {
 	hcOnce sync.Once
 	hc     *http.Client
 	hcErr  error
+
+	// One account client per CA and account for the whole command, so a
+	// renew run fetches the directory once and keeps the nonces it is given.
+	acctMu      sync.Mutex
+	acctClients map[string]acctClient
+}
+
+type acctClient struct {
+	cl *acme.Client
+	a  *storage.Account
 }
 
 // handler is one command's implementation; it returns errors, never exits.

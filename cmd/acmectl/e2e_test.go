@@ -599,6 +599,30 @@ func TestE2ERenewMany(t *testing.T) {
 	if !strings.Contains(r.stdout, "The following renewals failed:") || !strings.Contains(r.stdout, filepath.Join("live", "broken", "fullchain.pem")+" (failure)") {
 		t.Errorf("summary:\n%s", r.stdout)
 	}
+	// One account client for the whole run: the directory is fetched once for
+	// ARI and once for the account, and nonces are reused between renewals
+	// (one HEAD per renewal running at once at most), not 2 requests more
+	// per renewal.
+	lg, err := os.ReadFile(filepath.Join(tr.logs, "letsencrypt.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirGets, heads int
+	for _, line := range strings.Split(string(lg), "\n") {
+		if !strings.Contains(line, "acme request") {
+			continue
+		}
+		if strings.Contains(line, "method=GET") && strings.Contains(line, "url="+s.DirectoryURL+" ") {
+			dirGets++
+		}
+		if strings.Contains(line, "method=HEAD") {
+			heads++
+		}
+	}
+	t.Logf("dirGets %d heads %d", dirGets, heads)
+	if dirGets > 2 || heads > 4 || dirGets == 0 {
+		t.Errorf("renew of %d lineages at one CA: %d directory GETs (want 1-2), %d newNonce HEADs (want at most 4)", len(due), dirGets, heads)
+	}
 }
 
 // TestE2EDryRunAndJSON: --dry-run uses the lineage's CA and saves nothing;

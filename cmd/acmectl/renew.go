@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"math/rand/v2"
 	"path/filepath"
 	"sort"
@@ -117,11 +118,12 @@ func runRenew(ctx context.Context, e *env) error {
 	)
 	err = st.WalkLineages(ctx, only, func(li *storage.LineageInfo) error {
 		oc := outcomes.add()
-		if r.renewFromListing(ctx, li, oc) {
+		done, ask := r.renewFromListing(ctx, li, oc)
+		if done {
 			return nil
 		}
 		if o.parallel <= 1 {
-			r.renewOne(ctx, li, oc)
+			r.process(ctx, li, oc, ask)
 			return nil
 		}
 		server := lineageServer(o, li.Conf)
@@ -149,7 +151,7 @@ func runRenew(ctx context.Context, e *env) error {
 				return
 			}
 			defer func() { <-sem }()
-			r.renewOne(ctx, li, oc)
+			r.process(ctx, li, oc, ask)
 		}()
 		return nil
 	})
@@ -223,9 +225,9 @@ func (r *renewRun) fail(oc *renewOutcome, name, status string, err error) {
 }
 
 // renewFromListing starts li's report and settles it when the listing alone
-// decides: a lineage that cannot be read, or one that is not due. It returns
-// false when li needs the full check (renewOne).
-func (r *renewRun) renewFromListing(ctx context.Context, li *storage.LineageInfo, oc *renewOutcome) bool {
+// decides: a lineage that cannot be read, or one that is not due. Otherwise
+// it returns false, with what to ask the CA first when only ARI can tell.
+func (r *renewRun) renewFromListing(ctx context.Context, li *storage.LineageInfo, oc *renewOutcome) (bool, *ariAsk) {
 	e := r.e
 	oc.name, oc.expiry = li.Name, li.NotAfter.Unix()
 	if !e.o.quiet {
@@ -233,21 +235,39 @@ func (r *renewRun) renewFromListing(ctx context.Context, li *storage.LineageInfo
 	}
 	if li.Err != nil {
 		r.fail(oc, li.Name, "parse-failed", li.Err)
-		return true
+		return true, nil
 	}
-	if r.notDueFromListing(ctx, li) {
-		oc.status = "skipped"
-		if !e.o.quiet {
-			fmt.Fprintln(e.stderr, "Certificate not yet due for renewal")
+	notDue, ask := r.fromListing(ctx, li)
+	if notDue {
+		r.skip(oc)
+		return true, nil
+	}
+	return false, ask
+}
+
+func (r *renewRun) skip(oc *renewOutcome) {
+	oc.status = "skipped"
+	if !r.e.o.quiet {
+		fmt.Fprintln(r.e.stderr, "Certificate not yet due for renewal")
+	}
+}
+
+// process settles a lineage the listing could not: it asks the CA for ARI
+// first when that is all that is missing, then runs the full check.
+func (r *renewRun) process(ctx context.Context, li *storage.LineageInfo, oc *renewOutcome, ask *ariAsk) {
+	var known *ariKnown
+	if ask != nil {
+		if r.checkARI(ctx, li, oc, ask) {
+			return
 		}
-		return true
+		known = ask.known
 	}
-	return false
+	r.renewOne(ctx, li, oc, known)
 }
 
 // renewOne decides whether one lineage is due and renews it if so. It never
 // panics the run: every failure is an outcome.
-func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *renewOutcome) {
+func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *renewOutcome, known *ariKnown) {
 	e := r.e
 	oc.more().names = li.Domains
 	fail := func(status string, err error) {
@@ -271,7 +291,7 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *re
 		return
 	}
 
-	due, why, err := r.isDue(ctx, l, lo)
+	due, why, err := r.isDue(ctx, l, lo, known)
 	if err != nil {
 		fail("failed", err)
 		return
@@ -324,8 +344,9 @@ func (r *renewRun) liveDir(l *storage.Lineage) string {
 }
 
 // isDue applies certbot's rules, asking the lineage's CA for ARI when the
-// saved ari_retry_after has passed, and saving the new retry time.
-func (r *renewRun) isDue(ctx context.Context, l *storage.Lineage, lo *options) (bool, string, error) {
+// saved ari_retry_after has passed, and saving the new retry time. known is
+// the CA's answer for the listed certificate when it was just asked.
+func (r *renewRun) isDue(ctx context.Context, l *storage.Lineage, lo *options, known *ariKnown) (bool, string, error) {
 	var sum *storage.ConfSummary
 	if l.Conf != nil {
 		sum = l.Conf.Summary()
@@ -339,7 +360,10 @@ func (r *renewRun) isDue(ctx context.Context, l *storage.Lineage, lo *options) (
 		ok, why := isDue(in)
 		return ok, why, nil
 	}
-	if l.Conf == nil || l.Conf.ARIRetryAfter.IsZero() || !in.Now.Before(l.Conf.ARIRetryAfter) {
+	switch {
+	case known != nil && l.Cert.SerialNumber.Text(16) == known.serial:
+		in.ARITime = known.pick
+	case l.Conf == nil || l.Conf.ARIRetryAfter.IsZero() || !in.Now.Before(l.Conf.ARIRetryAfter):
 		in.ARITime = r.ariTime(ctx, l, lo)
 	}
 	ok, why := isDue(in)
@@ -350,19 +374,36 @@ func (r *renewRun) isDue(ctx context.Context, l *storage.Lineage, lo *options) (
 // point in it (zero when the CA has no ARI or the request failed). The next
 // time to ask is saved in [acme_renewal_info].
 func (r *renewRun) ariTime(ctx context.Context, l *storage.Lineage, lo *options) time.Time {
-	e := r.e
 	cl, err := r.ariClient(lo.server)
 	if err != nil {
 		return time.Time{}
 	}
-	retry := ariDefaultRetry
-	var pick time.Time
-	ri, err := cl.RenewalInfo(ctx, l.Cert)
+	pick, retry, ok := r.askARI(ctx, l.Name, func() (*acme.RenewalInfo, error) { return cl.RenewalInfo(ctx, l.Cert) })
+	if ok && !lo.dryRun && l.Conf != nil {
+		at := r.e.now().Add(retry).UTC().Truncate(time.Second)
+		if err := r.st.SetARIRetryAfter(ctx, l.Name, at); err != nil {
+			r.e.log.LogAttrs(ctx, slog.LevelWarn, "could not save ari_retry_after", slog.String("lineage", l.Name), slog.String("error", err.Error()))
+		} else {
+			c := *l.Conf
+			c.ARIRetryAfter = at
+			l.Conf = &c
+		}
+	}
+	return pick
+}
+
+// askARI runs one renewal-info request and returns a random point in the
+// CA's window (zero when the request failed) and how long until the next
+// request; ok is false when the CA has no ARI (nothing to save).
+func (r *renewRun) askARI(ctx context.Context, lineage string, fetch func() (*acme.RenewalInfo, error)) (pick time.Time, retry time.Duration, ok bool) {
+	e := r.e
+	retry = ariDefaultRetry
+	ri, err := fetch()
 	switch {
 	case errors.Is(err, acme.ErrNoARI):
-		return time.Time{}
+		return time.Time{}, 0, false
 	case err != nil:
-		e.log.LogAttrs(ctx, slog.LevelWarn, "renewal info request failed", slog.String("lineage", l.Name), slog.String("error", err.Error()))
+		e.log.LogAttrs(ctx, slog.LevelWarn, "renewal info request failed", slog.String("lineage", lineage), slog.String("error", err.Error()))
 	default:
 		r.rndMu.Lock()
 		pick = ariPick(ri.Start, ri.End, r.rnd)
@@ -370,22 +411,13 @@ func (r *renewRun) ariTime(ctx context.Context, l *storage.Lineage, lo *options)
 		if ri.RetryAfter > 0 {
 			retry = ri.RetryAfter
 		}
-		e.log.LogAttrs(ctx, slog.LevelInfo, "renewal window", slog.String("lineage", l.Name),
+		e.log.LogAttrs(ctx, slog.LevelInfo, "renewal window", slog.String("lineage", lineage),
 			slog.Time("window_start", ri.Start), slog.Time("window_end", ri.End), slog.Time("chosen", pick))
 		if ri.ExplanationURL != "" {
 			e.log.LogAttrs(ctx, slog.LevelWarn, "the CA explains its renewal window", slog.String("explanation_url", ri.ExplanationURL))
 		}
 	}
-	if !lo.dryRun && l.Conf != nil {
-		c := *l.Conf
-		c.ARIRetryAfter = e.now().Add(retry).UTC().Truncate(time.Second)
-		if err := r.st.SaveRenewalConf(ctx, l.Name, &c); err != nil {
-			e.log.LogAttrs(ctx, slog.LevelWarn, "could not save ari_retry_after", slog.String("lineage", l.Name), slog.String("error", err.Error()))
-		} else {
-			l.Conf = &c
-		}
-	}
-	return pick
+	return pick, retry, true
 }
 
 // lineageOptions merges the lineage's saved renewal parameters under the
@@ -658,34 +690,89 @@ func (r *renewRun) ariClient(server string) (*acme.Client, error) {
 	return cl, nil
 }
 
-// notDueFromListing decides "not due" from the listing alone (cached cert
-// dates and the parsed conf) when no ARI request is needed — the saved
-// ari_retry_after has not passed, or the lineage's CA offers no ARI — so that a
-// lineage that is not due costs no lock, no key parse and no file reads. When in
-// doubt it returns false and the full check runs.
-func (r *renewRun) notDueFromListing(ctx context.Context, li *storage.LineageInfo) bool {
+// ariAsk is a lineage the listing leaves to the CA's ARI answer.
+type ariAsk struct {
+	in    dueInput
+	cl    *acme.Client
+	id    string    // ARI CertID of the listed certificate
+	known *ariKnown // the answer, once asked
+}
+
+// ariKnown is the CA's answer for one certificate (by serial).
+type ariKnown struct {
+	serial string
+	pick   time.Time
+}
+
+// fromListing decides "not due" from the listing alone (cached cert dates and
+// conf summary) when no ARI request is needed — the saved ari_retry_after has
+// not passed, or the lineage's CA offers no ARI — so that a lineage that is
+// not due costs no lock, no key parse and no file reads. When only the CA's
+// ARI answer is missing it returns what to ask (checkARI asks without loading
+// the lineage). Otherwise, or when in doubt, the full check runs.
+func (r *renewRun) fromListing(ctx context.Context, li *storage.LineageInfo) (notDue bool, ask *ariAsk) {
 	o, c := r.e.o, li.Conf
 	if o.force || o.dryRun || c == nil || li.NotAfter.IsZero() {
-		return false
+		return false, nil
 	}
 	now := r.e.now()
-	if c.ARIRetryAfter.IsZero() || !now.Before(c.ARIRetryAfter) {
-		// ARI would be asked: only a CA without ARI lets us skip that.
-		cl, err := r.ariClient(lineageServer(o, c))
-		if err != nil {
-			return false
-		}
-		dir, err := cl.Directory(ctx)
-		if err != nil || dir.RenewalInfoURL != "" {
-			return false
-		}
-	}
 	in, err := confDueInput(c, li.NotBefore, li.NotAfter, now)
 	if err != nil {
-		return false
+		return false, nil
+	}
+	if in.Autorenew && (c.ARIRetryAfter.IsZero() || !now.Before(c.ARIRetryAfter)) {
+		server := o.server
+		if !o.set[flgServer] && !o.set[flgStaging] && c.Server != "" {
+			if server, err = resolveServer(c.Server); err != nil {
+				return false, nil
+			}
+		}
+		cl, err := r.ariClient(server)
+		if err != nil {
+			return false, nil
+		}
+		dir, err := cl.Directory(ctx)
+		if err != nil {
+			return false, nil
+		}
+		if dir.RenewalInfoURL != "" {
+			serial, ok := new(big.Int).SetString(li.Serial, 16)
+			if !ok {
+				return false, nil
+			}
+			id, err := acme.ARICertIDOf(li.AuthorityKeyID, serial)
+			if err != nil {
+				return false, nil
+			}
+			return false, &ariAsk{in: in, cl: cl, id: id}
+		}
 	}
 	due, _ := isDue(in)
-	return !due
+	return !due, nil
+}
+
+// checkARI asks the CA for the listed certificate's renewal window, saves
+// when to ask next, and settles li as not due when it is not — without
+// loading or locking the lineage but for the conf update. It returns false
+// when li is due (ask.known then holds the answer for renewOne).
+func (r *renewRun) checkARI(ctx context.Context, li *storage.LineageInfo, oc *renewOutcome, ask *ariAsk) bool {
+	pick, retry, ok := r.askARI(ctx, li.Name, func() (*acme.RenewalInfo, error) { return ask.cl.RenewalInfoByID(ctx, ask.id) })
+	if ok {
+		at := r.e.now().Add(retry)
+		if err := r.st.SetARIRetryAfter(ctx, li.Name, at); err != nil {
+			r.e.log.LogAttrs(ctx, slog.LevelWarn, "could not save ari_retry_after", slog.String("lineage", li.Name), slog.String("error", err.Error()))
+		}
+	}
+	in := ask.in
+	in.ARITime = pick
+	due, why := isDue(in)
+	r.e.log.LogAttrs(ctx, slog.LevelInfo, "renewal decision", slog.String("lineage", li.Name), slog.Bool("due", due), slog.String("reason", why))
+	if due {
+		ask.known = &ariKnown{serial: li.Serial, pick: pick}
+		return false
+	}
+	r.skip(oc)
+	return true
 }
 
 // confDueInput is the due-check input a lineage's conf and certificate dates

@@ -96,7 +96,8 @@ func newBench(ctx context.Context, cfg *config, log io.Writer) (b *bench, err er
 	}
 	b.logf("building acmectl")
 	a := &client{name: "acmectl", bin: filepath.Join(bin, "acmectl"), version: "this tree"}
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", a.bin, "./cmd/acmectl")
+	// Built as `make build` builds the release binary.
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", a.bin, "./cmd/acmectl")
 	build.Dir = b.repo
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if o, err := build.CombinedOutput(); err != nil {
