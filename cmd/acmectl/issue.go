@@ -308,9 +308,18 @@ func renewalConf(o *options, prev *storage.RenewalConf, accountID string) *stora
 	p.PrefChalls = o.prefChalls
 	p.WebrootPath, p.WebrootMap = nil, nil
 	if o.authenticator == "webroot" {
+		// Saved as certbot would: domain keys in their ASCII (punycode) form,
+		// one per domain, so certbot renews with the same map.
+		m := map[string]string{}
+		for d, r := range o.webrootMap {
+			if n, err := normalizeDomain(d); err == nil {
+				d = n
+			}
+			m[d] = r
+		}
 		seen := map[string]bool{}
-		for _, d := range sortedKeys(o.webrootMap) {
-			r := o.webrootMap[d]
+		for _, d := range sortedKeys(m) {
+			r := m[d]
 			p.WebrootMap = append(p.WebrootMap, storage.KV{Key: d, Value: r})
 			if !seen[r] {
 				seen[r] = true

@@ -590,4 +590,11 @@ func TestRenewalConfFromOptions(t *testing.T) {
 	if b, err := c2.Marshal(); err != nil || !strings.Contains(string(b), "[[webroot_map]]") {
 		t.Errorf("Marshal: %v\n%s", err, b)
 	}
+	// Unicode names are saved in the ASCII form certbot matches -d against.
+	o3 := o2
+	o3.webrootMap = map[string]string{"Bücher.Example": "/www/b", "*.bücher.example": "/www/w"}
+	p3 := renewalConf(&o3, nil, "acct").Params
+	if want := []storage.KV{{Key: "*.xn--bcher-kva.example", Value: "/www/w"}, {Key: "xn--bcher-kva.example", Value: "/www/b"}}; !reflect.DeepEqual(p3.WebrootMap, want) {
+		t.Errorf("webroot_map of Unicode names = %v, want %v", p3.WebrootMap, want)
+	}
 }

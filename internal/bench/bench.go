@@ -63,6 +63,7 @@ type bench struct {
 	pebble  *pebbletest.Server
 	proxy   *faultproxy.Proxy
 	webroot string
+	runwrap string // internal/bench/runwrap, which measures each client process
 	rows    []*row
 	machine string
 	// loadStart is the load average when the run began (other work on the
@@ -93,6 +94,12 @@ func newBench(ctx context.Context, cfg *config, log io.Writer) (b *bench, err er
 	bin := filepath.Join(b.work, "bin")
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return nil, err
+	}
+	b.runwrap = filepath.Join(bin, "runwrap")
+	rw := exec.CommandContext(ctx, "go", "build", "-o", b.runwrap, "./internal/bench/runwrap")
+	rw.Dir = b.repo
+	if o, err := rw.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build runwrap: %v\n%s", err, o)
 	}
 	b.logf("building acmectl")
 	a := &client{name: "acmectl", bin: filepath.Join(bin, "acmectl"), version: "this tree"}
@@ -289,19 +296,29 @@ func (b *bench) exec(ctx context.Context, c *client, args []string, timeout time
 func (b *bench) execNoReset(parent context.Context, c *client, args []string, timeout time.Duration) (sample, error) {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
+	// The client runs under runwrap (see there: the rusage of a child of
+	// this process would carry this process's own peak RSS).
+	stats, err := os.CreateTemp(b.work, "rusage-")
+	if err != nil {
+		return sample{}, err
+	}
+	stats.Close()
+	defer os.Remove(stats.Name())
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, c.bin, args...)
+	cmd := exec.CommandContext(ctx, b.runwrap, append([]string{stats.Name(), c.bin}, args...)...)
 	cmd.Env = append(os.Environ(), c.env...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Stdin = nil // /dev/null: not a terminal, like cron
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) } // the client too
 	cmd.WaitDelay = 5 * time.Second
 	t0 := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	s := sample{wall: time.Since(t0)}
-	if ps := cmd.ProcessState; ps != nil {
-		s.cpu = ps.UserTime() + ps.SystemTime()
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			s.rssKiB = ru.Maxrss
+	if line, rerr := os.ReadFile(stats.Name()); rerr == nil && len(line) > 0 {
+		var wall, user, sys int64
+		if n, _ := fmt.Sscanf(string(line), "%d %d %d %d", &wall, &user, &sys, &s.rssKiB); n == 4 {
+			s.wall, s.cpu = time.Duration(wall), time.Duration(user+sys)
 		}
 	}
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil {

@@ -64,7 +64,9 @@ func (b *bench) markdown(total time.Duration) string {
 	fmt.Fprintf(&w, "acmectl, certbot and lego on the same work against a local Pebble (PEBBLE_VA_NOSLEEP=1) on loopback,\n")
 	fmt.Fprintf(&w, "clients interleaved, medians of up to %d runs per case. `× acmectl` is the client's wall time divided by\n", b.cfg.reps)
 	fmt.Fprintf(&w, "acmectl's, per certificate where the counts differ; `CPU × acmectl` is the same for CPU time (user+sys),\n")
-	fmt.Fprintf(&w, "which other load on the host disturbs less. Peak RSS is the largest process's maxrss (rusage). Requests are\n")
+	fmt.Fprintf(&w, "which other load on the host disturbs less. Peak RSS is the largest process's maxrss (rusage), taken by a\n")
+	fmt.Fprintf(&w, "small wrapper process (`internal/bench/runwrap`): the rusage of a direct child would include the benchmark's own\n")
+	fmt.Fprintf(&w, "peak, since Linux carries the parent's high-water mark into a vfork-started child at exec. Requests are\n")
 	fmt.Fprintf(&w, "those that reached the CA, counted by a proxy in front of Pebble. A certbot or lego case stops repeating\n")
 	fmt.Fprintf(&w, "once its runs took %s in total (`runs`), and one of their runs is stopped after %s (then marked ≥).\n\n", b.cfg.peerBudget, b.cfg.peerLimit)
 
