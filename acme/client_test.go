@@ -38,6 +38,38 @@ func TestObtainHappyPathAndCleanup(t *testing.T) {
 	}
 }
 
+// TestMakeCSRAtFinalize: with MakeCSR the CSR is asked for only once the
+// authorizations are done (the key is generated meanwhile), once; its error
+// stops the issuance before finalize.
+func TestMakeCSRAtFinalize(t *testing.T) {
+	f := newFakeCA(t)
+	c, _ := fakeClient(t, f)
+	csr, key := csrFor(t, "a.example")
+	o := installOrder(f, "a.example", []map[string]any{httpChallenge(f, "http-01", "tok_1")}, issueLeaf(t, key.Public(), "a.example"))
+	s := &recordingSolver{}
+	calls := 0
+	cert, err := c.Obtain(t.Context(), ObtainRequest{Identifiers: DNSIdentifiers("a.example"), Solvers: map[string]Solver{"http-01": s},
+		MakeCSR: func(context.Context) ([]byte, error) {
+			calls++
+			if got := strings.Join(s.Calls(), "|"); got != "present a.example tok_1|cleanup a.example tok_1" {
+				t.Errorf("CSR asked for before the authorization was done (solver calls %q)", got)
+			}
+			return csr, nil
+		}})
+	if err != nil || calls != 1 || o.finalizeHits != 1 || len(cert.PEM) == 0 {
+		t.Fatalf("Obtain: %v; MakeCSR calls %d, finalize hits %d", err, calls, o.finalizeHits)
+	}
+
+	f2 := newFakeCA(t)
+	c2, _ := fakeClient(t, f2)
+	o2 := installOrder(f2, "a.example", []map[string]any{httpChallenge(f2, "http-01", "tok_1")}, issueLeaf(t, key.Public(), "a.example"))
+	_, err = c2.Obtain(t.Context(), ObtainRequest{Identifiers: DNSIdentifiers("a.example"), Solvers: map[string]Solver{"http-01": &recordingSolver{}},
+		MakeCSR: func(context.Context) ([]byte, error) { return nil, errors.New("no entropy") }})
+	if err == nil || !strings.Contains(err.Error(), "no entropy") || o2.finalizeHits != 0 {
+		t.Errorf("MakeCSR failure: err %v, finalize hits %d", err, o2.finalizeHits)
+	}
+}
+
 func TestValidAuthorizationNeverReachesSolver(t *testing.T) {
 	f := newFakeCA(t)
 	c, _ := fakeClient(t, f)

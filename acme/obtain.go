@@ -19,6 +19,10 @@ type ObtainRequest struct {
 	Identifiers []Identifier
 	// CSR is the DER certificate request; its key must be the certificate key.
 	CSR []byte
+	// MakeCSR, when CSR is nil, is called for the CSR when finalization needs
+	// it, so the certificate key can be generated while the order is
+	// authorized (an RSA 4096 key takes a second or more).
+	MakeCSR func(ctx context.Context) ([]byte, error)
 	// Solvers answer challenges, keyed by challenge type ("http-01", "dns-01", "tls-alpn-01").
 	Solvers map[string]Solver
 	// Preference orders challenge types; empty means http-01, dns-01, tls-alpn-01.
@@ -68,9 +72,29 @@ func (c *Client) Obtain(ctx context.Context, req ObtainRequest) (*Certificate, e
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	csr, err := x509.ParseCertificateRequest(req.CSR)
-	if err != nil {
-		return nil, fmt.Errorf("acme: parse CSR: %w", err)
+	var csr *x509.CertificateRequest
+	getCSR := func() error {
+		if csr != nil {
+			return nil
+		}
+		if req.CSR == nil && req.MakeCSR != nil {
+			der, err := req.MakeCSR(ctx)
+			if err != nil {
+				return fmt.Errorf("acme: make CSR: %w", err)
+			}
+			req.CSR = der
+		}
+		c, err := x509.ParseCertificateRequest(req.CSR)
+		if err != nil {
+			return fmt.Errorf("acme: parse CSR: %w", err)
+		}
+		csr = c
+		return nil
+	}
+	if req.MakeCSR == nil || req.CSR != nil {
+		if err := getCSR(); err != nil {
+			return nil, err
+		}
 	}
 	want, err := identifierSet(req.Identifiers)
 	if err != nil {
@@ -101,6 +125,9 @@ func (c *Client) Obtain(ctx context.Context, req ObtainRequest) (*Certificate, e
 		}
 	}
 
+	if err := getCSR(); err != nil {
+		return nil, err
+	}
 	if order.Status != StatusValid {
 		if order, err = c.FinalizeOrder(ctx, order, req.CSR); err != nil {
 			return nil, err

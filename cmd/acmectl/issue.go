@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/acmectl/acmectl/acme"
@@ -57,18 +58,36 @@ func obtain(ctx context.Context, e *env, st storage.Storage, p *issuePlan) (*iss
 		return nil, err
 	}
 
-	var key crypto.Signer
+	// The certificate key is generated while the order is authorized; the
+	// CSR waits for it at finalization.
 	reuse := false
+	var keyOf func() (crypto.Signer, error)
 	if p.existing != nil && p.existing.Key != nil && o.reuseKey && !o.newKey && keyMatches(p.existing.Key, o) {
-		key, reuse = p.existing.Key, true
-	} else if key, err = newCertKey(o.keyType, o.rsaKeySize, o.curve); err != nil {
-		return nil, fmt.Errorf("generate certificate key: %w", err)
+		reuse = true
+		keyOf = func() (crypto.Signer, error) { return p.existing.Key, nil }
+	} else {
+		type keyResult struct {
+			key crypto.Signer
+			err error
+		}
+		ch := make(chan keyResult, 1)
+		go func() {
+			k, err := newCertKey(o.keyType, o.rsaKeySize, o.curve)
+			ch <- keyResult{k, err}
+		}()
+		keyOf = sync.OnceValues(func() (crypto.Signer, error) {
+			r := <-ch
+			if r.err != nil {
+				return nil, fmt.Errorf("generate certificate key: %w", r.err)
+			}
+			return r.key, nil
+		})
 	}
 
 	domains, ips := p.domains, p.ips
 	var cert *acme.Certificate
 	for attempt := 0; ; attempt++ {
-		cert, err = obtainOnce(ctx, e, cl, dir, o, p, key, domains, ips, solvers)
+		cert, err = obtainOnce(ctx, e, cl, dir, o, p, keyOf, domains, ips, solvers)
 		if err == nil {
 			break
 		}
@@ -101,6 +120,10 @@ func obtain(ctx context.Context, e *env, st storage.Storage, p *issuePlan) (*iss
 
 	v := &storage.Version{CertPEM: leafPEM, ChainPEM: chainPEM, ReuseKey: reuse}
 	if !reuse {
+		key, err := keyOf()
+		if err != nil {
+			return nil, err
+		}
 		if v.KeyPEM, err = keyPEM(key); err != nil {
 			return nil, err
 		}
@@ -129,14 +152,16 @@ func obtain(ctx context.Context, e *env, st storage.Storage, p *issuePlan) (*iss
 // obtainOnce builds the CSR and solvers and runs the order, retrying once
 // without "replaces" when the CA says the certificate was already replaced.
 func obtainOnce(ctx context.Context, e *env, cl *acme.Client, dir *acme.Directory, o *options, p *issuePlan,
-	key crypto.Signer, domains, ips []string, solvers *solverSet) (*acme.Certificate, error) {
-	csr, err := makeCSR(key, domains, ips, o.mustStaple)
-	if err != nil {
-		return nil, err
-	}
+	keyOf func() (crypto.Signer, error), domains, ips []string, solvers *solverSet) (*acme.Certificate, error) {
 	req := acme.ObtainRequest{
-		Identifiers:    identifiers(domains, ips),
-		CSR:            csr,
+		Identifiers: identifiers(domains, ips),
+		MakeCSR: func(context.Context) ([]byte, error) {
+			key, err := keyOf()
+			if err != nil {
+				return nil, err
+			}
+			return makeCSR(key, domains, ips, o.mustStaple)
+		},
 		Solvers:        solvers.solvers,
 		Preference:     solvers.preference,
 		PreferredChain: o.preferredChain,
