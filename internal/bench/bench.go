@@ -126,10 +126,12 @@ func newBench(ctx context.Context, cfg *config, log io.Writer) (b *bench, err er
 		// One 90-day profile: nothing is due right after issuance for any of
 		// the three clients, and renew_before_expiry = 100 days makes it due.
 		Profiles: map[string]pebbletest.Profile{"default": {Description: "90 days", ValidityPeriod: 90 * 24 * 3600}},
+		LogFile:  filepath.Join(mkdir(b.work, "pebble"), "pebble.log"),
 	}, mkdir(b.work, "pebble"))
 	if err != nil {
 		return nil, fmt.Errorf("start pebble: %w", err)
 	}
+	b.logf("pebble log: %s", filepath.Join(b.work, "pebble", "pebble.log"))
 	mod, err := pebbletest.ModuleDir()
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ package pebbletest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -27,6 +28,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 const (
@@ -44,6 +47,9 @@ type Profile struct {
 // Options choose how one Pebble is configured. The zero value starts an open
 // (no EAB) Pebble with PEBBLE_VA_NOSLEEP=1, -strict, and challtestsrv as its DNS.
 type Options struct {
+	// LogFile, when set, receives both processes' logs instead of memory (a
+	// long benchmark would otherwise hold every line Pebble printed).
+	LogFile string
 	// EAB maps key IDs to base64url HMAC keys. Non-empty makes EAB required.
 	EAB map[string]string
 	// Env adds environment variables for Pebble (PEBBLE_WFE_NONCEREJECT=50, ...).
@@ -85,6 +91,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	logs     bytes.Buffer
+	logFile  *os.File
 	procs    []*exec.Cmd
 	stop     func()
 	stopOnce sync.Once
@@ -219,6 +226,21 @@ func Start(t testing.TB, opts Options) *Server {
 // Launch is Start for callers that are not tests (benchmarks, the demo): dir
 // holds the generated config; the caller must call Stop.
 func Launch(opts Options, dir string) (*Server, error) {
+	// The DNS port is chosen free, then bound by challtestsrv: another
+	// process starting at the same moment can take it in between (tests run
+	// packages in parallel). Such a server is detected and started again.
+	for attempt := 1; ; attempt++ {
+		s, err := launchOnce(opts, dir)
+		if errors.Is(err, errNotOurDNS) && attempt < 3 {
+			continue
+		}
+		return s, err
+	}
+}
+
+var errNotOurDNS = errors.New("the DNS port answers, but not from our challtestsrv")
+
+func launchOnce(opts Options, dir string) (_ *Server, retErr error) {
 	bin, err := Binaries()
 	if err != nil {
 		return nil, err
@@ -228,6 +250,16 @@ func Launch(opts Options, dir string) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{EAB: opts.EAB}
+	if opts.LogFile != "" {
+		if s.logFile, err = os.OpenFile(opts.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if retErr != nil {
+				s.logFile.Close()
+			}
+		}()
+	}
 	port := func() int {
 		if err != nil {
 			return 0
@@ -351,7 +383,43 @@ func Launch(opts Options, dir string) (*Server, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	if s.ChallSrvURL != "" {
+		if err := s.checkOwnDNS(); err != nil {
+			return fail(err)
+		}
+	}
 	return s, nil
+}
+
+// checkOwnDNS asks the DNS port, over TCP (as Pebble's VA does) and UDP, for
+// a name only our challtestsrv knows.
+func (s *Server) checkOwnDNS() error {
+	var rb [8]byte
+	_, _ = rand.Read(rb[:])
+	probe := fmt.Sprintf("probe-%x.pebbletest.", rb)
+	if err := s.ChallSrvErr("add-a", map[string]any{"host": probe, "addresses": []string{"127.0.0.42"}}); err != nil {
+		return err
+	}
+	defer s.ChallSrvErr("clear-a", map[string]any{"host": probe})
+	for _, network := range []string{"tcp", "udp"} {
+		m := new(dns.Msg)
+		m.SetQuestion(probe, dns.TypeA)
+		c := &dns.Client{Net: network, Timeout: 3 * time.Second}
+		r, _, err := c.Exchange(m, s.DNSAddr)
+		if err != nil {
+			return fmt.Errorf("%w (%s %s: %v)", errNotOurDNS, network, s.DNSAddr, err)
+		}
+		ok := false
+		for _, rr := range r.Answer {
+			if a, isA := rr.(*dns.A); isA && a.A.String() == "127.0.0.42" {
+				ok = true
+			}
+		}
+		if !ok {
+			return fmt.Errorf("%w (%s %s)", errNotOurDNS, network, s.DNSAddr)
+		}
+	}
+	return nil
 }
 
 // Stop ends Pebble and challtestsrv and waits for them.
@@ -360,6 +428,11 @@ func (s *Server) Stop() {
 		if s.stop != nil {
 			s.stop()
 		}
+		s.mu.Lock()
+		if s.logFile != nil {
+			s.logFile.Close()
+		}
+		s.mu.Unlock()
 	})
 }
 
@@ -390,6 +463,9 @@ func (s *Server) HTTPClient() *http.Client {
 func (s *Server) Logs() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.logFile != nil {
+		return "(in " + s.logFile.Name() + ")\n"
+	}
 	return s.logs.String()
 }
 
@@ -403,6 +479,10 @@ func (w prefixWriter) Write(p []byte) (int, error) {
 	defer w.s.mu.Unlock()
 	for _, line := range strings.SplitAfter(string(p), "\n") {
 		if line == "" {
+			continue
+		}
+		if w.s.logFile != nil {
+			w.s.logFile.WriteString(w.prefix + line)
 			continue
 		}
 		w.s.logs.WriteString(w.prefix + line)

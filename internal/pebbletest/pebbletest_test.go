@@ -2,7 +2,9 @@ package pebbletest
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"testing"
 )
 
@@ -30,4 +32,31 @@ func TestStartServesDirectory(t *testing.T) {
 		t.Error("no issuer root")
 	}
 	s.ChallSrv(t, "set-txt", map[string]string{"host": "_acme-challenge.a.example.", "value": "x"})
+}
+
+// TestOwnDNSCheck: a DNS port held by another process (what a port race
+// between parallel test binaries leaves) is told apart from ours.
+func TestOwnDNSCheck(t *testing.T) {
+	s := Start(t, Options{})
+	if err := s.checkOwnDNS(); err != nil {
+		t.Fatalf("our own challtestsrv: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close() // what Pebble's VA saw: EOF
+		}
+	}()
+	other := &Server{DNSAddr: ln.Addr().String(), ChallSrvURL: s.ChallSrvURL}
+	if err := other.checkOwnDNS(); !errors.Is(err, errNotOurDNS) {
+		t.Errorf("a foreign server on the DNS port: %v, want errNotOurDNS", err)
+	}
 }
