@@ -139,24 +139,16 @@ type recReader struct {
 	prev *cacheEntry
 }
 
-func (r *recReader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = errBadRecord
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
+func (r *recReader) uvarint() uint64 { return readVar(r, binary.Uvarint) }
+func (r *recReader) varint() int64   { return readVar(r, binary.Varint) }
 
-func (r *recReader) varint() int64 {
+// readVar decodes one varint with dec; after the first error every read
+// returns zero and r.err stays set.
+func readVar[T uint64 | int64](r *recReader, dec func([]byte) (T, int)) T {
 	if r.err != nil {
 		return 0
 	}
-	v, n := binary.Varint(r.b)
+	v, n := dec(r.b)
 	if n <= 0 {
 		r.err = errBadRecord
 		return 0
