@@ -56,8 +56,8 @@
 // WalkLineages (and ListLineages, which collects it) reads each renewal conf
 // and each current certificate once. What a listing needs of them is kept in
 // <config>/.acmectl/listing.cache keyed by the size, mtime and inode of the
-// conf, the live directory and the cert file, so a listing over an unchanged
-// tree costs three stat calls per lineage and parses nothing. The cache is a
+// conf, the live and archive directories and the cert file, so a listing over
+// an unchanged tree costs four stat calls per lineage and parses nothing. The cache is a
 // stream of checksummed records in name order, read and rewritten a window
 // at a time: memory stays flat in the number of lineages.
 package storage

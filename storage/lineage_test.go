@@ -302,6 +302,14 @@ func TestListCacheInvalidation(t *testing.T) {
 	if infos[0].Domains[0] != "two.example" {
 		t.Errorf("after replacing cert1.pem, domains = %v (stale cache)", infos[0].Domains)
 	}
+	// a key deleted from the archive: the lineage is listed as broken
+	if err := os.Remove(filepath.Join(tr.Dir, "archive/c/privkey1.pem")); err != nil {
+		t.Fatal(err)
+	}
+	infos, _ = tr.ListLineages(ctx)
+	if !errors.Is(infos[0].Err, ErrBroken) {
+		t.Errorf("after deleting privkey1.pem, listed with err %v, want ErrBroken", infos[0].Err)
+	}
 }
 
 func TestMixedLinksRepair(t *testing.T) {
@@ -398,5 +406,16 @@ func TestRenewalConfOnDisk(t *testing.T) {
 	}
 	if _, err := tr.LoadLineage(ctx, "other"); err != nil {
 		t.Errorf("other lineage after a broken one: %v", err)
+	}
+}
+
+func TestLineagePathsAreJoined(t *testing.T) {
+	for _, c := range []struct{ base, name string }{
+		{"/etc/letsencrypt", "a.example"}, {"/", "a.example"}, {"/etc/letsencrypt", "../x"}, {"/etc/letsencrypt", ".."},
+		{"/etc/letsencrypt", ""}, {"/etc/letsencrypt", "a/b"}, {"/etc/letsencrypt", "*.example"},
+	} {
+		if got, want := under(c.base, "live", c.name), filepath.Join(c.base, "live", c.name); got != want {
+			t.Errorf("under(%q, live, %q) = %q, want %q", c.base, c.name, got, want)
+		}
 	}
 }

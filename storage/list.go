@@ -122,9 +122,9 @@ func (d listDirs) close() {
 // window at a time.
 //
 // What was learnt is cached in <config>/.acmectl/listing.cache, keyed by the
-// size, mtime and inode of the conf, the live directory and the current cert
-// file, so listing an unchanged lineage costs three stat calls and reads no
-// file of it. A full walk rewrites the cache when something changed,
+// size, mtime and inode of the conf, the live and archive directories and
+// the current cert file, so listing an unchanged lineage costs four stat
+// calls and reads no file of it. A full walk rewrites the cache when something changed,
 // copying the unchanged records before the first change as they are.
 func (t *Tree) WalkLineages(ctx context.Context, only []string, fn func(*LineageInfo) error) error {
 	names, err := t.lineageNames(only)
@@ -246,11 +246,10 @@ func listBatch(batch []string, workers int, f func(i int)) {
 }
 
 func (t *Tree) listOne(dirs listDirs, name string, ce *cacheEntry) (*LineageInfo, *cacheEntry, bool) {
-	live := t.LiveDir(name)
+	live := t.LiveDir(name) + string(filepath.Separator)
 	info := &LineageInfo{
 		Name: name, ConfPath: t.RenewalConfPath(name),
-		CertPath: filepath.Join(live, "cert.pem"), FullchainPath: filepath.Join(live, "fullchain.pem"),
-		KeyPath: filepath.Join(live, "privkey.pem"),
+		CertPath: live + "cert.pem", FullchainPath: live + "fullchain.pem", KeyPath: live + "privkey.pem",
 	}
 	if ce != nil && t.cacheValid(dirs, ce) {
 		fillInfo(info, ce)
@@ -275,6 +274,7 @@ func (t *Tree) listOne(dirs listDirs, name string, ce *cacheEntry) (*LineageInfo
 		info.Err = err
 		return info, nil, false
 	}
+	archKey, _ := statKey(st.archiveDir)
 	certPath := filepath.Join(st.archiveDir, "cert"+strconv.Itoa(st.current)+".pem")
 	fi, err := os.Stat(certPath)
 	if err != nil {
@@ -291,7 +291,7 @@ func (t *Tree) listOne(dirs listDirs, name string, ce *cacheEntry) (*LineageInfo
 		info.Err = fmt.Errorf("lineage %s: %s: %w (%w)", name, certPath, ErrBroken, err)
 		return info, nil, false
 	}
-	ce = &cacheEntry{Name: name, Conf: confKey, Live: liveKey, Cert: keyOf(fi),
+	ce = &cacheEntry{Name: name, Conf: confKey, Live: liveKey, Archive: archKey, Cert: keyOf(fi),
 		Version: st.current, CommonName: c.Subject.CommonName,
 		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), Serial: c.SerialNumber.Text(16),
 		Issuer: c.Issuer.String(), AKI: c.AuthorityKeyId, Sum: *info.Conf}
@@ -311,9 +311,9 @@ func (t *Tree) listOne(dirs listDirs, name string, ce *cacheEntry) (*LineageInfo
 	return info, ce, false
 }
 
-// cacheValid reports whether the conf, the live dir and the current cert
-// file are those the entry was made from. (The archive dir needs no check:
-// the live links, whose change changes the live dir, name the cert file.)
+// cacheValid reports whether the conf, the live dir (links replaced), the
+// archive dir (files added, removed or renamed over) and the current cert
+// file (rewritten in place) are those the entry was made from.
 func (t *Tree) cacheValid(dirs listDirs, ce *cacheEntry) bool {
 	if k, ok := dirs.renewal.key(ce.Name + ".conf"); !ok || k != ce.Conf {
 		return false
@@ -322,14 +322,16 @@ func (t *Tree) cacheValid(dirs listDirs, ce *cacheEntry) bool {
 		return false
 	}
 	cert := "cert" + strconv.Itoa(ce.Version) + ".pem"
-	var k fileKey
-	var ok bool
+	var arch, k fileKey
+	var ok, ok2 bool
 	if ce.ArchiveDir == "" {
-		k, ok = dirs.archive.key(ce.Name + "/" + cert)
+		arch, ok = dirs.archive.key(ce.Name)
+		k, ok2 = dirs.archive.key(ce.Name + "/" + cert)
 	} else {
-		k, ok = statKey(filepath.Join(ce.ArchiveDir, cert))
+		arch, ok = statKey(ce.ArchiveDir)
+		k, ok2 = statKey(filepath.Join(ce.ArchiveDir, cert))
 	}
-	return ok && k == ce.Cert
+	return ok && ok2 && arch == ce.Archive && k == ce.Cert
 }
 
 // fillInfo copies the entry into info; the slices are shared (read-only).

@@ -27,29 +27,30 @@ import (
 
 const (
 	cacheMagic   = "acmectl-list\n"
-	cacheVersion = 4 // 4: streamed records (3 was one gob map)
+	cacheVersion = 5 // 5: the archive dir's key; 4: streamed records (3 was one gob map)
 	maxRecord    = 64 << 10
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // cacheEntry is what a listing learnt about one lineage, valid while the
-// conf, the live dir and the current cert file keep their fileKeys.
+// conf, the live dir, the archive dir and the current cert file keep their
+// fileKeys.
 type cacheEntry struct {
-	Name             string
-	Conf, Live, Cert fileKey
-	ArchiveDir       string // "" when it is <config>/archive/<name>
-	Version          int
-	Domains          []string
-	CommonName       string
-	NotBefore        time.Time
-	NotAfter         time.Time
-	Serial           string
-	KeyType          string
-	KeyBits          int
-	Issuer           string
-	AKI              []byte
-	Sum              ConfSummary
+	Name                      string
+	Conf, Live, Archive, Cert fileKey
+	ArchiveDir                string // "" when it is <config>/archive/<name>
+	Version                   int
+	Domains                   []string
+	CommonName                string
+	NotBefore                 time.Time
+	NotAfter                  time.Time
+	Serial                    string
+	KeyType                   string
+	KeyBits                   int
+	Issuer                    string
+	AKI                       []byte
+	Sum                       ConfSummary
 
 	end int64 // offset just past this record in the file it was read from
 }
@@ -101,6 +102,7 @@ func (w *recWriter) encode(out []byte, e *cacheEntry) []byte {
 	w.str(e.Name, "", false)
 	w.key(e.Conf)
 	w.key(e.Live)
+	w.key(e.Archive)
 	w.key(e.Cert)
 	w.str(e.ArchiveDir, "", false)
 	w.uvarint(uint64(e.Version))
@@ -206,7 +208,7 @@ func (r *recReader) decode(payload []byte) (*cacheEntry, error) {
 	}
 	e := &cacheEntry{}
 	e.Name = r.str("")
-	e.Conf, e.Live, e.Cert = r.key(), r.key(), r.key()
+	e.Conf, e.Live, e.Archive, e.Cert = r.key(), r.key(), r.key(), r.key()
 	e.ArchiveDir = r.str("")
 	e.Version = int(r.uvarint())
 	nd := r.uvarint()

@@ -75,11 +75,23 @@ func Open(configDir string, opts *Options) (*Tree, error) {
 }
 
 // LiveDir, ArchiveDir and RenewalConfPath are the paths of one lineage.
-func (t *Tree) LiveDir(name string) string    { return filepath.Join(t.Dir, "live", name) }
-func (t *Tree) ArchiveDir(name string) string { return filepath.Join(t.Dir, "archive", name) }
+func (t *Tree) LiveDir(name string) string    { return t.under("live", name) }
+func (t *Tree) ArchiveDir(name string) string { return t.under("archive", name) }
 func (t *Tree) RenewalConfPath(name string) string {
-	return filepath.Join(t.Dir, "renewal", name+".conf")
+	return t.under("renewal", name+".conf")
 }
+
+// under is filepath.Join(t.Dir, dir, name) without its Clean for the plain
+// names lineages have (a listing of 10,000 lineages builds 50,000 paths).
+func under(base, dir, name string) string {
+	if name == "" || name == "." || name == ".." || strings.ContainsRune(name, filepath.Separator) || strings.ContainsRune(name, '/') ||
+		strings.HasSuffix(base, string(filepath.Separator)) {
+		return filepath.Join(base, dir, name)
+	}
+	return base + string(filepath.Separator) + dir + string(filepath.Separator) + name
+}
+
+func (t *Tree) under(dir, name string) string { return under(t.Dir, dir, name) }
 
 // AccountsDir is accounts/<server-path>, certbot's directory for server's
 // accounts (configuration.server_path: host[:port] + path of the URL).

@@ -658,7 +658,7 @@ func (r *renewRun) summary(outcomes *outcomeList) error {
 
 // fullchain is the lineage's live fullchain.pem, as certbot's summary names it.
 func (r *renewRun) fullchain(oc *renewOutcome) string {
-	return filepath.Join(r.st.LiveDir(oc.name), "fullchain.pem")
+	return r.st.LiveDir(oc.name) + string(filepath.Separator) + "fullchain.pem"
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
