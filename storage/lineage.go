@@ -827,14 +827,20 @@ func (t *Tree) SaveRenewalConf(ctx context.Context, name string, conf *RenewalCo
 	if _, err := os.Stat(t.RenewalConfPath(name)); err != nil {
 		return fmt.Errorf("save renewal conf %s: %w", name, ErrNotFound)
 	}
+	if err := t.rewriteConf(name, conf, true); err != nil {
+		return fmt.Errorf("save renewal conf %s: %w", name, err)
+	}
+	return nil
+}
+
+// rewriteConf writes an existing lineage's conf, keeping its archive_dir
+// (archive/<name> when it has none). The caller holds the write locks.
+func (t *Tree) rewriteConf(name string, conf *RenewalConf, durable bool) error {
 	dir := conf.ArchiveDir
 	if dir == "" {
 		dir = t.ArchiveDir(name)
 	}
-	if err := t.writeConf(name, dir, conf); err != nil {
-		return fmt.Errorf("save renewal conf %s: %w", name, err)
-	}
-	return nil
+	return t.writeConfMode(name, dir, conf, durable)
 }
 
 // SetARIRetryAfter records in renewal/<name>.conf ([acme_renewal_info]
@@ -855,11 +861,7 @@ func (t *Tree) SetARIRetryAfter(ctx context.Context, name string, at time.Time) 
 		return fmt.Errorf("save ari_retry_after: %w", err)
 	}
 	conf.ARIRetryAfter = at.UTC().Truncate(time.Second)
-	dir := conf.ArchiveDir
-	if dir == "" {
-		dir = t.ArchiveDir(name)
-	}
-	if err := t.writeConfMode(name, dir, conf, false); err != nil {
+	if err := t.rewriteConf(name, conf, false); err != nil {
 		return fmt.Errorf("save ari_retry_after %s: %w", name, err)
 	}
 	return nil

@@ -58,14 +58,7 @@ func NewStandalone(address string, port int) *Standalone {
 	return &Standalone{Address: address, Port: port}
 }
 
-func (s *Standalone) addr() string {
-	port := s.Port
-	if port == 0 {
-		port = DefaultPort
-	}
-	host := strings.TrimSuffix(strings.TrimPrefix(s.Address, "["), "]")
-	return net.JoinHostPort(host, strconv.Itoa(port))
-}
+func (s *Standalone) addr() string { return portuse.HostPort(s.Address, s.Port, DefaultPort) }
 
 func (s *Standalone) logger() *slog.Logger {
 	if s.Logger == nil {

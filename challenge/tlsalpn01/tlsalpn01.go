@@ -165,12 +165,7 @@ func (s *Standalone) startLocked(ctx context.Context) error {
 	if s.ln != nil {
 		return nil
 	}
-	port := s.Port
-	if port == 0 {
-		port = DefaultPort
-	}
-	host := strings.TrimSuffix(strings.TrimPrefix(s.Address, "["), "]")
-	ln, err := portuse.Listen(ctx, net.JoinHostPort(host, strconv.Itoa(port)))
+	ln, err := portuse.Listen(ctx, portuse.HostPort(s.Address, s.Port, DefaultPort))
 	if err != nil {
 		return fmt.Errorf("tls-alpn-01 standalone: %w", err)
 	}

@@ -721,11 +721,9 @@ func (r *renewRun) fromListing(ctx context.Context, li *storage.LineageInfo) (no
 		return false, nil
 	}
 	if in.Autorenew && (c.ARIRetryAfter.IsZero() || !now.Before(c.ARIRetryAfter)) {
-		server := o.server
-		if !o.set[flgServer] && !o.set[flgStaging] && c.Server != "" {
-			if server, err = resolveServer(c.Server); err != nil {
-				return false, nil
-			}
+		server, err := resolveServer(lineageServer(o, c))
+		if err != nil {
+			return false, nil
 		}
 		cl, err := r.ariClient(server)
 		if err != nil {

@@ -38,6 +38,16 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// HostPort is the listen address of a standalone solver: address may be empty
+// (every address) or a bracketed IPv6 literal; port 0 means defaultPort.
+func HostPort(address string, port, defaultPort int) string {
+	if port == 0 {
+		port = defaultPort
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(address, "["), "]")
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
 // Listen listens on TCP addr ("host:port"; an empty host means every IPv4 and
 // IPv6 address). A port that is in use comes back as *Error.
 func Listen(ctx context.Context, addr string) (net.Listener, error) {
