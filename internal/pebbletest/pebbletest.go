@@ -260,12 +260,25 @@ func launchOnce(opts Options, dir string) (_ *Server, retErr error) {
 			}
 		}()
 	}
+	// Each probe listener is closed before the next is opened, so the kernel
+	// may hand out a number twice: every port of one launch is distinct.
+	used := map[int]bool{opts.HTTPPort: true, opts.TLSPort: true}
+	distinct := func(free func() (int, error)) (int, error) {
+		for range 20 {
+			p, err := free()
+			if err != nil || !used[p] {
+				used[p] = true
+				return p, err
+			}
+		}
+		return 0, errors.New("no distinct free port")
+	}
 	port := func() int {
 		if err != nil {
 			return 0
 		}
 		var p int
-		p, err = freePort()
+		p, err = distinct(freePort)
 		return p
 	}
 	s.HTTPPort, s.TLSPort = opts.HTTPPort, opts.TLSPort
@@ -310,7 +323,7 @@ func launchOnce(opts Options, dir string) (_ *Server, retErr error) {
 	if opts.DNSServer != "" {
 		s.DNSAddr = opts.DNSServer
 	} else {
-		dnsPort, err := freeUDPPort()
+		dnsPort, err := distinct(freeUDPPort)
 		if err != nil {
 			return fail(err)
 		}
