@@ -292,4 +292,3 @@ func selfCheck(ctx context.Context, addr, domain, token, keyAuth string, limit t
 		t.Reset(50 * time.Millisecond)
 	}
 }
-

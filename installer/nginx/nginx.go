@@ -46,11 +46,11 @@ type Nginx struct {
 	tree *Tree
 	lock *installer.Lock
 
-	mu      sync.Mutex
-	pending []challenge // presented, in order
-	applied bool        // the temporary checkpoint holds them and nginx was reloaded
+	mu       sync.Mutex
+	pending  []challenge // presented, in order
+	applied  bool        // the temporary checkpoint holds them and nginx was reloaded
 	applyErr error
-	probes  map[string]string // token → host:port to check locally
+	probes   map[string]string // token → host:port to check locally
 }
 
 type challenge struct{ domain, token, keyAuth string }
