@@ -19,6 +19,7 @@ import (
 // directory, chmod, write, sync, rename, sync the directory). An existing file
 // keeps its mode; a new one gets mode.
 func WriteFile(path string, data []byte, mode fs.FileMode) error {
+	path = RealPath(path)
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
 	}
@@ -60,6 +61,18 @@ func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
 		d.Close()
 	}
 	return nil
+}
+
+// RealPath resolves symlinks (sites-enabled/x → sites-available/x), so a write
+// changes the file and keeps the link; a path that does not resolve is returned
+// as is.
+func RealPath(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		if abs, err := filepath.Abs(r); err == nil {
+			return abs
+		}
+	}
+	return p
 }
 
 // copyFile copies src over dst atomically with src's mode and times (Python's

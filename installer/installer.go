@@ -150,8 +150,10 @@ type InstallOptions struct {
 // Install returns how many checkpoints it finalized.
 func Install(ctx context.Context, in Installer, names []string, l Lineage, opts InstallOptions, reload bool) (checkpoints int, err error) {
 	fail := func(err error, saved int) (int, error) {
+		// Recover may fail only to reread a configuration that is still broken;
+		// the rollback that follows repairs it and rereads it.
 		rerr := in.Recover(ctx)
-		if saved > 0 && rerr == nil {
+		if saved > 0 {
 			rerr = in.Rollback(ctx, saved)
 		}
 		if rerr == nil && reload {

@@ -77,7 +77,7 @@ func (r *Reverter) AddFiles(temp bool, notes string, files ...string) error {
 			return err
 		}
 		for _, f := range files {
-			if slices.Contains(protected, f) {
+			if slices.Contains(protected, RealPath(f)) {
 				return fmt.Errorf("checkpoint: attempting to overwrite challenge file %s", f)
 			}
 		}
@@ -91,6 +91,7 @@ func (r *Reverter) AddFiles(temp bool, notes string, files ...string) error {
 	}
 	var added []string
 	for _, f := range files {
+		f = RealPath(f)
 		if slices.Contains(existing, f) || slices.Contains(added, f) {
 			continue
 		}
