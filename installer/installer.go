@@ -113,8 +113,8 @@ type Installer interface {
 	// ErrAlreadyPresent and changes nothing.
 	Enhance(ctx context.Context, names []string, e Enhancement, l Lineage) error
 	// Save finalizes the in-progress checkpoint under title (certbot's
-	// finalize_checkpoint). Nothing to save is not an error.
-	Save(title string) error
+	// finalize_checkpoint) and reports whether there was one to finalize.
+	Save(title string) (saved bool, err error)
 
 	// ConfigTest runs nginx -t / apache2ctl configtest.
 	ConfigTest(ctx context.Context) error
@@ -167,10 +167,12 @@ func Install(ctx context.Context, in Installer, names []string, l Lineage, opts 
 	if err := in.Deploy(ctx, names, l); err != nil {
 		return fail(fmt.Errorf("could not install certificate: %w", err), 0)
 	}
-	if err := in.Save("Deployed ACME Certificate"); err != nil {
+	saved := 0
+	if ok, err := in.Save("Deployed ACME Certificate"); err != nil {
 		return fail(err, 0)
+	} else if ok {
+		saved++
 	}
-	saved := 1
 	if reload || len(opts.Enhancements) > 0 {
 		if err := in.ConfigTest(ctx); err != nil {
 			return fail(fmt.Errorf("the configuration with the new certificate failed the test, restored: %w", err), saved)
@@ -180,10 +182,11 @@ func Install(ctx context.Context, in Installer, names []string, l Lineage, opts 
 		if err := in.Enhance(ctx, names, e, l); err != nil && !errors.Is(err, ErrAlreadyPresent) {
 			return fail(fmt.Errorf("unable to set the %s enhancement: %w", e, err), saved)
 		}
-		if err := in.Save("Add enhancement " + enhancementLabel(e)); err != nil {
+		if ok, err := in.Save("Add enhancement " + enhancementLabel(e)); err != nil {
 			return fail(err, saved)
+		} else if ok {
+			saved++
 		}
-		saved++
 		if err := in.ConfigTest(ctx); err != nil {
 			return fail(fmt.Errorf("the configuration with enhancement %s failed the test, restored: %w", e, err), saved)
 		}

@@ -162,6 +162,10 @@ func (r *Reverter) Finalize(title string) error {
 	if _, err := os.Stat(cp); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
+	return r.finalize(cp, title)
+}
+
+func (r *Reverter) finalize(cp, title string) error {
 	changes := filepath.Join(cp, "CHANGES_SINCE")
 	old, err := os.ReadFile(changes)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -380,11 +380,14 @@ func (a *Apache) Rollback(ctx context.Context, k int) error {
 }
 
 // Save implements installer.Installer.
-func (a *Apache) Save(title string) error {
-	if err := a.rev.Finalize(title); err != nil {
-		return fmt.Errorf("apache: %w", err)
+func (a *Apache) Save(title string) (bool, error) {
+	if !a.rev.Pending() {
+		return false, nil
 	}
-	return nil
+	if err := a.rev.Finalize(title); err != nil {
+		return false, fmt.Errorf("apache: %w", err)
+	}
+	return true, nil
 }
 
 // write checkpoints and writes every changed file; new files are registered

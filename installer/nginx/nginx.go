@@ -230,11 +230,14 @@ func (n *Nginx) Rollback(ctx context.Context, k int) error {
 }
 
 // Save implements installer.Installer.
-func (n *Nginx) Save(title string) error {
-	if err := n.rev.Finalize(title); err != nil {
-		return fmt.Errorf("nginx: %w", err)
+func (n *Nginx) Save(title string) (bool, error) {
+	if !n.rev.Pending() {
+		return false, nil
 	}
-	return nil
+	if err := n.rev.Finalize(title); err != nil {
+		return false, fmt.Errorf("nginx: %w", err)
+	}
+	return true, nil
 }
 
 // write saves every changed file into the checkpoint and then writes it. On a

@@ -21,6 +21,7 @@ import (
 // testServer is one nginx of Debian's started by the test on loopback ports with
 // its own server root; it is stopped when the test ends.
 type testServer struct {
+	bin                      string
 	root, configDir, workDir string
 	httpPort, httpsPort      int
 	cmd                      *exec.Cmd
@@ -31,7 +32,7 @@ func (s *testServer) http() string  { return "127.0.0.1:" + strconv.Itoa(s.httpP
 func (s *testServer) https() string { return "127.0.0.1:" + strconv.Itoa(s.httpsPort) }
 
 func (s *testServer) installer() *Nginx {
-	return New(Config{ServerRoot: s.root, ConfigDir: s.configDir, WorkDir: s.workDir, HTTPPort: s.httpPort, HTTPSPort: s.httpsPort})
+	return New(Config{Ctl: s.bin, ServerRoot: s.root, ConfigDir: s.configDir, WorkDir: s.workDir, HTTPPort: s.httpPort, HTTPSPort: s.httpsPort})
 }
 
 // writeSites lays out a configuration with an exact-name block, a wildcard
@@ -115,16 +116,16 @@ func startNginx(t *testing.T) *testServer {
 		}
 	}
 	dir := t.TempDir()
-	s := &testServer{root: filepath.Join(dir, "nginx"), configDir: filepath.Join(dir, "letsencrypt"), workDir: filepath.Join(dir, "work"),
+	s := &testServer{bin: bin, root: filepath.Join(dir, "nginx"), configDir: filepath.Join(dir, "letsencrypt"), workDir: filepath.Join(dir, "work"),
 		httpPort: itest.FreePort(t), httpsPort: itest.FreePort(t)}
 	for s.httpsPort == s.httpPort {
 		s.httpsPort = itest.FreePort(t)
 	}
 	writeSites(t, s.root, s.httpPort)
-	t.Setenv("PATH", filepath.Dir(bin)+":"+os.Getenv("PATH"))
 	var out bytes.Buffer
 	s.cmd = exec.Command(bin, "-p", s.root, "-c", filepath.Join(s.root, "nginx.conf"))
 	s.cmd.Stdout, s.cmd.Stderr = &out, &out
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start nginx: %v", err)
 	}
@@ -171,6 +172,7 @@ func mustBody(t *testing.T, scheme, addr, host, path string, status int, want st
 // --redirect gives a 301 to https, --hsts the header; rollback restores every
 // file byte for byte.
 func TestNginxDeployEnhanceRollback(t *testing.T) {
+	t.Parallel()
 	s := startNginx(t)
 	ctx := t.Context()
 	before := itest.Snapshot(t, s.root)
@@ -249,7 +251,7 @@ func TestNginxDeployEnhanceRollback(t *testing.T) {
 	if err := n.Enhance(ctx, []string{"a.test", "x.wild.test"}, installer.Redirect, l2); !errors.Is(err, installer.ErrAlreadyPresent) {
 		t.Errorf("second redirect: %v, want ErrAlreadyPresent", err)
 	}
-	if err := n.Save("Deployed ACME Certificate"); err != nil {
+	if ok, err := n.Save("Deployed ACME Certificate"); err != nil || ok { // the same paths again: nothing to save
 		t.Fatal(err)
 	}
 	if got := itest.Snapshot(t, s.root); got[filepath.Join(s.root, "sites-enabled/a.test")] != a {
@@ -278,6 +280,7 @@ func TestNginxDeployEnhanceRollback(t *testing.T) {
 // copy of the default server for an unknown name) while authenticating, and
 // nothing of it is left after CleanUp.
 func TestNginxChallenge(t *testing.T) {
+	t.Parallel()
 	s := startNginx(t)
 	ctx := t.Context()
 	before := itest.Snapshot(t, s.root)
@@ -320,6 +323,7 @@ func TestNginxChallenge(t *testing.T) {
 // with both places named; an options file nginx rejects makes the test fail
 // after the edit, which is rolled back byte for byte, and nginx keeps serving.
 func TestNginxBrokenEditRolledBack(t *testing.T) {
+	t.Parallel()
 	s := startNginx(t)
 	ctx := t.Context()
 	l, _ := itest.Lineage(t, s.configDir, "a.test", "a.test")
