@@ -327,3 +327,35 @@ func TestApacheBrokenEditRolledBack(t *testing.T) {
 	itest.SameFiles(t, before, itest.Snapshot(t, s.root))
 	mustBody(t, "http", s.http(), "a.test", "/", 200, "a site\n")
 }
+
+// TestCertbotRollsBackOurApache: `certbot rollback --installer apache` reads
+// the checkpoints our installer made (twin file, site link, ports.conf, the
+// a2dismod undo commands) and restores the server root byte for byte.
+func TestCertbotRollsBackOurApache(t *testing.T) {
+	if _, err := exec.LookPath("certbot"); err != nil {
+		t.Fatalf("certbot is required (Debian packages certbot, python3-certbot-apache): %v", err)
+	}
+	s := startApache(t)
+	ctx := t.Context()
+	before := itest.Snapshot(t, s.root)
+	l, _ := itest.Lineage(t, s.configDir, "a.test", "a.test")
+	a := s.installer()
+	if err := a.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, err := installer.Install(ctx, a, []string{"a.test"}, l, installer.InstallOptions{Enhancements: []installer.Enhancement{installer.Redirect, installer.HSTS}}, true)
+	if err != nil || n != 3 {
+		t.Fatalf("Install = %d, %v", n, err)
+	}
+	a.Close()
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, "certbot", "--config-dir", s.configDir, "--work-dir", s.workDir, "--logs-dir", filepath.Join(s.rt, "le-logs"), "-n",
+		"rollback", "--checkpoints", "3", "--installer", "apache", "--apache-server-root", s.root,
+		"--apache-vhost-root", filepath.Join(s.root, "sites-available"), "--apache-challenge-location", s.root, "--apache-logs-root", s.rt)
+	cmd.Env = append(os.Environ(), append(s.env, "APACHE_CONFDIR="+s.root)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("certbot rollback: %v\n%s", err, out)
+	}
+	itest.SameFiles(t, before, itest.Snapshot(t, s.root))
+}
