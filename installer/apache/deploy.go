@@ -210,8 +210,7 @@ func (a *Apache) enableSite(orig *VHost, twin string) error {
 		return nil // beside a file Apache already includes by glob
 	}
 	link := filepath.Join(enabled, filepath.Base(twin))
-	if t, err := os.Readlink(link); err == nil && installer.RealPath(link) == twin {
-		_ = t
+	if _, err := os.Readlink(link); err == nil && installer.RealPath(link) == twin {
 		return nil
 	}
 	if err := a.rev.AddNewFiles(false, link); err != nil {

@@ -145,14 +145,6 @@ func splitArgs(s string) []string {
 	return out
 }
 
-// quote writes an argument for a configuration line.
-func quote(a string) string {
-	if a == "" || strings.ContainsAny(a, " \t\"") {
-		return `"` + strings.ReplaceAll(a, `"`, `\"`) + `"`
-	}
-	return a
-}
-
 // newLine builds "indent Name args\n".
 func newLine(f *File, indent, name string, args ...string) *Node {
 	parts := append([]string{name}, args...)

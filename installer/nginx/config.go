@@ -266,27 +266,6 @@ func (v *VHost) listening(port string, ssl bool) bool {
 	return false
 }
 
-func (v *VHost) ipv6() bool {
-	for _, a := range v.Addrs {
-		if a.IPv6 {
-			return true
-		}
-	}
-	return false
-}
-
-func (v *VHost) ipv4() bool {
-	if len(v.Addrs) == 0 {
-		return true
-	}
-	for _, a := range v.Addrs {
-		if !a.IPv6 && !a.Unix {
-			return true
-		}
-	}
-	return false
-}
-
 // find returns the first directive named name in the vhost (including included
 // files' directives).
 func (v *VHost) find(name string) *Directive {

@@ -106,3 +106,19 @@ func TestBestMatch(t *testing.T) {
 		t.Errorf("inWildcardScope")
 	}
 }
+
+// FuzzParse: no panic, and whatever parses dumps back byte for byte.
+func FuzzParse(f *testing.F) {
+	f.Add(tricky)
+	f.Add("server { listen 80; }\n")
+	f.Add("a '\\'' \"x;\" ${v}x; # c\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		b, err := Parse(src, &File{Path: "f"})
+		if err != nil {
+			return
+		}
+		if got := b.Dump(); got != src {
+			t.Fatalf("round trip:\n%q\n%q", src, got)
+		}
+	})
+}
