@@ -45,8 +45,11 @@ type Config struct {
 	HTTPPort          int    // --http-01-port
 	HTTPSPort         int    // --https-port
 	StaplingCache     string // SSLStaplingCache argument; certbot's shmcb:/var/run/apache2/stapling_cache(128000)
-	Logger            *slog.Logger
-	ReloadWait        time.Duration
+	// Env adds environment variables for apache2ctl, a2enmod and a2dismod
+	// (APACHE_STATE_DIRECTORY, ...); APACHE_CONFDIR is set from ServerRoot.
+	Env        []string
+	Logger     *slog.Logger
+	ReloadWait time.Duration
 }
 
 // Apache implements installer.Installer for Apache httpd.
@@ -57,6 +60,7 @@ type Apache struct {
 	files   map[string]*File
 	vhosts  []*VHost
 	modules map[string]bool
+	pidPath string
 
 	mu       sync.Mutex
 	pending  []challenge
@@ -165,9 +169,9 @@ func (a *Apache) OptionsFile() string {
 // scripts read APACHE_CONFDIR).
 func (a *Apache) env() []string {
 	if filepath.Clean(a.cfg.ServerRoot) == "/etc/apache2" {
-		return nil
+		return a.cfg.Env
 	}
-	return []string{"APACHE_CONFDIR=" + a.cfg.ServerRoot}
+	return append([]string{"APACHE_CONFDIR=" + a.cfg.ServerRoot}, a.cfg.Env...)
 }
 
 func (a *Apache) run(ctx context.Context, argv ...string) (string, error) {
@@ -217,20 +221,26 @@ var (
 	pidRE    = regexp.MustCompile(`(?m)^PidFile: "?([^"\n]+)"?`)
 )
 
-// load asks Apache which virtual hosts and modules it runs and parses the files
-// holding the virtual hosts.
+// load asks Apache (one run: DUMP_VHOSTS, DUMP_MODULES, DUMP_RUN_CFG) which
+// virtual hosts and modules it runs and where its pid file is, and parses the
+// files holding the virtual hosts.
 func (a *Apache) load(ctx context.Context) error {
-	out, err := a.run(ctx, a.cfg.Ctl, "-t", "-D", "DUMP_VHOSTS")
+	out, err := a.run(ctx, a.cfg.Ctl, "-t", "-D", "DUMP_VHOSTS", "-D", "DUMP_MODULES", "-D", "DUMP_RUN_CFG")
 	if err != nil {
-		return fmt.Errorf("apache: list virtual hosts: %w", err)
-	}
-	mods, err := a.run(ctx, a.cfg.Ctl, "-t", "-D", "DUMP_MODULES")
-	if err != nil {
-		return fmt.Errorf("apache: list modules: %w", err)
+		return fmt.Errorf("apache: list virtual hosts and modules: %w", err)
 	}
 	a.modules = map[string]bool{}
-	for _, m := range moduleRE.FindAllStringSubmatch(mods, -1) {
+	for _, m := range moduleRE.FindAllStringSubmatch(out, -1) {
 		a.modules[m[1]] = true
+	}
+	if m := pidRE.FindStringSubmatch(out); m != nil {
+		a.pidPath = m[1]
+		if !filepath.IsAbs(a.pidPath) {
+			a.pidPath = filepath.Join(a.cfg.ServerRoot, a.pidPath)
+		}
+	}
+	if i := strings.Index(out, "ServerRoot:"); i >= 0 {
+		out = out[:i] // DUMP_RUN_CFG names files too; the vhosts come before it
 	}
 	a.files = map[string]*File{}
 	a.vhosts = nil
@@ -329,26 +339,13 @@ func walk(ns []*Node, fn func(*Node)) {
 	}
 }
 
-// pidFile reads Apache's PidFile from DUMP_RUN_CFG.
-func (a *Apache) pidFile(ctx context.Context) string {
-	out, _ := a.run(ctx, a.cfg.Ctl, "-t", "-D", "DUMP_RUN_CFG")
-	if m := pidRE.FindStringSubmatch(out); m != nil {
-		p := m[1]
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(a.cfg.ServerRoot, p)
-		}
-		return p
-	}
-	return ""
-}
-
 // Reload implements installer.Installer: configtest, then apache2ctl graceful,
 // then a wait for the new generation of children.
 func (a *Apache) Reload(ctx context.Context) error {
 	if err := a.ConfigTest(ctx); err != nil {
 		return err
 	}
-	master := installer.ReadPID(a.pidFile(ctx))
+	master := installer.ReadPID(a.pidPath)
 	before := installer.Children(master)
 	if _, err := a.run(ctx, a.cfg.Ctl, "graceful"); err != nil {
 		return fmt.Errorf("apache: reload failed: %w", err)
@@ -448,7 +445,7 @@ func (a *Apache) enableMod(ctx context.Context, mod string, temp bool) error {
 		}
 		undo := []string{a.cfg.Dismod, "-q", "-f", m}
 		if e := a.env(); e != nil {
-			undo = append([]string{"env", e[0]}, undo...)
+			undo = append(append([]string{"env"}, e...), undo...)
 		}
 		if err := a.rev.AddUndoCommand(temp, undo...); err != nil {
 			return fmt.Errorf("apache: %w", err)

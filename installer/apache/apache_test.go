@@ -21,19 +21,20 @@ import (
 // testServer is Debian's apache2 on loopback ports with a copy of
 // /etc/apache2 as its ServerRoot (the machine's is only read).
 type testServer struct {
-	root, rt, configDir, workDir string
-	httpPort, httpsPort          int
-	env                          []string
-	cmd                          *exec.Cmd
-	done                         chan error
-	out                          bytes.Buffer
+	root, rt, configDir, workDir, state string
+	httpPort, httpsPort                 int
+	env                                 []string
+	cmd                                 *exec.Cmd
+	done                                chan error
+	out                                 bytes.Buffer
 }
 
 func (s *testServer) http() string  { return "127.0.0.1:" + strconv.Itoa(s.httpPort) }
 func (s *testServer) https() string { return "127.0.0.1:" + strconv.Itoa(s.httpsPort) }
 
 func (s *testServer) installer() *Apache {
-	return New(Config{ServerRoot: s.root, ConfigDir: s.configDir, WorkDir: s.workDir, HTTPPort: s.httpPort, HTTPSPort: s.httpsPort,
+	return New(Config{Ctl: "/usr/sbin/apache2ctl", Enmod: "/usr/sbin/a2enmod", Dismod: "/usr/sbin/a2dismod", Env: []string{"APACHE_STATE_DIRECTORY=" + s.state},
+		ServerRoot: s.root, ConfigDir: s.configDir, WorkDir: s.workDir, HTTPPort: s.httpPort, HTTPSPort: s.httpsPort,
 		StaplingCache: "shmcb:" + s.rt + "/stapling_cache(128000)"})
 }
 
@@ -72,7 +73,7 @@ func startApache(t *testing.T) *testServer {
 	dir := t.TempDir()
 	openDirs(t, dir)
 	s := &testServer{root: filepath.Join(dir, "apache2"), rt: filepath.Join(dir, "rt"), configDir: filepath.Join(dir, "letsencrypt"),
-		workDir: filepath.Join(dir, "work"), httpPort: itest.FreePort(t), httpsPort: itest.FreePort(t)}
+		workDir: filepath.Join(dir, "work"), state: filepath.Join(dir, "state"), httpPort: itest.FreePort(t), httpsPort: itest.FreePort(t)}
 	for s.httpsPort == s.httpPort {
 		s.httpsPort = itest.FreePort(t)
 	}
@@ -123,8 +124,6 @@ func startApache(t *testing.T) *testServer {
 			t.Fatal(err)
 		}
 	}
-	t.Setenv("APACHE_STATE_DIRECTORY", filepath.Join(dir, "state"))
-	t.Setenv("PATH", "/usr/sbin:"+os.Getenv("PATH"))
 	s.cmd = exec.Command(bin, "-d", s.root, "-D", "FOREGROUND")
 	s.cmd.Env = append(os.Environ(), s.env...)
 	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
@@ -180,6 +179,7 @@ func mustBody(t *testing.T, scheme, addr, host, path string, status int, want st
 // certificate by SNI, redirects with 301, sends HSTS; rollback restores the
 // server root byte for byte (modules and links included).
 func TestApacheDeployEnhanceRollback(t *testing.T) {
+	t.Parallel()
 	s := startApache(t)
 	ctx := t.Context()
 	before := itest.Snapshot(t, s.root)
@@ -256,6 +256,7 @@ func TestApacheDeployEnhanceRollback(t *testing.T) {
 // TestApacheChallenge: the key authorization answers for a named vhost while
 // authenticating; afterwards the server root is as before.
 func TestApacheChallenge(t *testing.T) {
+	t.Parallel()
 	s := startApache(t)
 	ctx := t.Context()
 	before := itest.Snapshot(t, s.root)
@@ -291,6 +292,7 @@ func TestApacheChallenge(t *testing.T) {
 // naming both; a broken options file fails configtest and everything is
 // restored byte for byte while apache keeps serving.
 func TestApacheBrokenEditRolledBack(t *testing.T) {
+	t.Parallel()
 	s := startApache(t)
 	ctx := t.Context()
 	l, _ := itest.Lineage(t, s.configDir, "a.test", "a.test")
@@ -332,6 +334,7 @@ func TestApacheBrokenEditRolledBack(t *testing.T) {
 // the checkpoints our installer made (twin file, site link, ports.conf, the
 // a2dismod undo commands) and restores the server root byte for byte.
 func TestCertbotRollsBackOurApache(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("certbot"); err != nil {
 		t.Fatalf("certbot is required (Debian packages certbot, python3-certbot-apache): %v", err)
 	}
@@ -353,7 +356,7 @@ func TestCertbotRollsBackOurApache(t *testing.T) {
 	cmd := exec.CommandContext(cctx, "certbot", "--config-dir", s.configDir, "--work-dir", s.workDir, "--logs-dir", filepath.Join(s.rt, "le-logs"), "-n",
 		"rollback", "--checkpoints", "3", "--installer", "apache", "--apache-server-root", s.root,
 		"--apache-vhost-root", filepath.Join(s.root, "sites-available"), "--apache-challenge-location", s.root, "--apache-logs-root", s.rt)
-	cmd.Env = append(os.Environ(), append(s.env, "APACHE_CONFDIR="+s.root)...)
+	cmd.Env = append(os.Environ(), append(s.env, "APACHE_CONFDIR="+s.root, "APACHE_STATE_DIRECTORY="+s.state, "PATH=/usr/sbin:/usr/bin:/sbin:/bin")...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("certbot rollback: %v\n%s", err, out)
 	}
