@@ -33,6 +33,7 @@ func TestImportGraph(t *testing.T) {
 		{"../../challenge/...", nil, []string{mod + "acme", mod + "storage", mod + "cmd", mod + "scm"}},
 		{"../../storage/...", nil, []string{mod + "acme", mod + "challenge", mod + "cmd", mod + "scm"}},
 		{"../../scm/...", nil, []string{mod + "acme", mod + "challenge", mod + "storage", mod + "cmd"}},
+		{"../../installer/...", []string{mod + "installer"}, nil}, // standard library only; the solver shape without acme
 	}
 	for _, tc := range tests {
 		for _, d := range deps(t, tc.pattern) {
