@@ -289,3 +289,57 @@ func (st *state) takeAction(t taken) error {
 	}
 	return nil
 }
+
+// Match is what one word of a command line is, read without applying it.
+type Match struct {
+	// Option is the option the word ends with (the last of a cluster such
+	// as -qd); nil for an unknown or ambiguous option.
+	Option *Option
+	// Flag is the option string matched ("--preferred-challenges" for
+	// "--preferred-chal=dns").
+	Flag string
+	// Value is the value attached with "=" or to a short option.
+	Value    string
+	HasValue bool
+	// NeedsValue: the option takes the next word as its value.
+	NeedsValue bool
+}
+
+// Classify reads word as argparse would (exact option, --opt=value, an
+// unambiguous prefix, a short cluster) without applying anything. It
+// reports false for a word that is a value. Completion uses it; it never
+// fails: an ambiguous prefix is an option with a nil Option.
+func (p *Parser) Classify(word string) (Match, bool) {
+	f, err := p.parseOptional(word)
+	if err != nil {
+		return Match{Flag: word}, true
+	}
+	if f == nil {
+		return Match{}, false
+	}
+	if f.opt == nil {
+		return Match{Flag: f.flag}, true
+	}
+	opt, flag, explicit := f.opt, f.flag, f.explicit
+	for explicit != nil && !opt.TakesValue() && flag[1] != '-' && *explicit != "" {
+		next := "-" + (*explicit)[:1]
+		o, ok := p.byFlag[next]
+		if !ok {
+			return Match{Flag: flag}, true
+		}
+		rest := (*explicit)[1:]
+		opt, flag = o, next
+		if rest == "" {
+			explicit = nil
+		} else {
+			explicit = &rest
+		}
+	}
+	m := Match{Option: opt, Flag: flag}
+	if explicit != nil {
+		m.Value, m.HasValue = *explicit, true
+	} else {
+		m.NeedsValue = opt.TakesValue()
+	}
+	return m, true
+}
