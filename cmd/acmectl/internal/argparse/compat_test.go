@@ -1,0 +1,37 @@
+package argparse
+
+import (
+	"slices"
+	"testing"
+)
+
+// acmectlOnly are the options acmectl has and certbot does not (flags.go
+// at e5320a1); phase 2 adds them to Certbot() from the parameter table.
+var acmectlOnly = []string{"--ca-bundle", "--eab-hmac-key-file", "--json", "--dns", "--dns-propagation-seconds",
+	"--dns-credentials", "--tls-alpn", "--tls-alpn-01-port", "--tls-alpn-01-address", "--parallel",
+	"--autorenew", "--rollover-key", "--renew-before-expiry"}
+
+func TestPrefixConflicts(t *testing.T) {
+	base := MustNew(Certbot())
+	if got := PrefixConflicts(base, base); len(got) != 0 {
+		t.Fatalf("PrefixConflicts(certbot, certbot) = %q, want none", got)
+	}
+	spec := Certbot()
+	for _, f := range acmectlOnly {
+		spec.Options = append(spec.Options, Option{Flags: []string{f}, Dest: f[2:], Action: Store})
+	}
+	got := PrefixConflicts(base, MustNew(spec))
+	// Abbreviations certbot users may type that acmectl's own options would
+	// break; phase 2 must rename those options or keep them out of prefix
+	// matching.
+	for _, want := range []string{
+		"--renew-b: --renew-by-default → --renew-by-default, --renew-before-expiry",
+		"--auto: --auto-hsts → --auto-hsts, --autorenew",
+		"--eab-hmac-k: --eab-hmac-key → --eab-hmac-key, --eab-hmac-key-file",
+	} {
+		if !slices.Contains(got, want) {
+			t.Errorf("PrefixConflicts missed %q", want)
+		}
+	}
+	t.Logf("%d abbreviations certbot resolves that acmectl's extra options would break, e.g. %q", len(got), got[:min(5, len(got))])
+}
