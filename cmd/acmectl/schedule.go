@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/urfave/cli/v2"
 )
@@ -121,6 +122,18 @@ func schedShellQuote(w string) string {
 		return w
 	}
 	return "'" + strings.ReplaceAll(strings.ReplaceAll(w, "'", `'\''`), "%", `'\%'`) + "'"
+}
+
+// schedCheckWord refuses a value with a control character (C0, DEL, C1):
+// in a cron line a newline starts another entry, and systemd splits
+// ExecStart= at a newline too.
+func schedCheckWord(flag, v string) error {
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return usageErrorf("schedule install: %s %q contains a control character (%U); the path must be one line of printable characters", flag, v, r)
+		}
+	}
+	return nil
 }
 
 // schedServiceUnit is acmectl-renew.service.
@@ -456,6 +469,14 @@ type schedInstallOpts struct {
 func (s *scheduler) install(ctx context.Context, o schedInstallOpts) ([]string, error) {
 	if !filepath.IsAbs(o.binary) {
 		return nil, usageErrorf("schedule install: --binary must be an absolute path, not %q", o.binary)
+	}
+	if err := schedCheckWord("--binary", o.binary); err != nil {
+		return nil, err
+	}
+	for i := 1; i < len(o.extra); i += 2 {
+		if err := schedCheckWord(o.extra[i-1], o.extra[i]); err != nil {
+			return nil, err
+		}
 	}
 	var did []string
 	cmdline := schedCommandLine(o.binary, o.extra)

@@ -780,3 +780,39 @@ func TestScheduleInstallAsksOnTerminal(t *testing.T) {
 		t.Errorf("asked or disabled without a terminal:\n%s", errb.String())
 	}
 }
+
+// Issue 16 item 8: a control character in anything that goes into the unit
+// or the cron line (a newline in --config-dir would add a cron entry of its
+// own) is refused with a one-line usage error naming the flag, before
+// anything is written.
+func TestScheduleInstallRefusesControlCharacters(t *testing.T) {
+	for _, systemd := range []bool{true, false} {
+		for _, flag := range []string{"binary", "config-dir", "work-dir", "logs-dir", "ca-bundle"} {
+			for _, bad := range []string{"\n", "\r", "\t", "\x00", "\x1b", "\x7f", "\u0085"} {
+				name := fmt.Sprintf("systemd=%v/--%s/%q", systemd, flag, bad)
+				t.Run(name, func(t *testing.T) {
+					root := schedRoot(t, systemd)
+					before := snapshot(t, root)
+					value := "/tmp/x" + bad + "* * * * * root touch /tmp/pwn #"
+					args := []string{"install", "--root", root, "-n"}
+					if flag != "binary" {
+						args = append(args, "--binary", "/usr/bin/acmectl")
+					}
+					args = append(args, "--"+flag, value)
+					_, _, err := runSchedule(t, args...)
+					if err == nil || exitCode(err) != exitUsage {
+						t.Fatalf("schedule %q = %v, want a usage error", args, err)
+					}
+					msg := err.Error()
+					if !strings.Contains(msg, "--"+flag+" ") || !strings.Contains(msg, "control character") || strings.ContainsAny(msg, "\n\r") {
+						t.Errorf("error %q: want one line naming --%s and the control character", msg, flag)
+					}
+					after := snapshot(t, root)
+					if len(after) != len(before) {
+						t.Errorf("files written although the input was refused: %v", after)
+					}
+				})
+			}
+		}
+	}
+}
