@@ -42,18 +42,18 @@ func runOnboardIssue(c *cli.Context, r onboardIssue) error {
 	return fmt.Errorf("no command %s", r.command())
 }
 
-// run parses r.CertonlyFlags with the flags of s (certbot's parser rules:
-// aliases, -nv), sets the onboarding's server, names, default lineage name
-// and e-mail on them as if given (cli.ini cannot override them; validation
-// is the command's own), then calls s's handler with the EAB credentials set
-// on the validated options. Nothing is re-run: the user's flags are the
-// only words parsed, and the key is never one of them.
+// run parses r.CertonlyFlags with the flags of s (urfave/cli's parser, as
+// for the command itself: aliases, -nv), sets the onboarding's server,
+// names, default lineage name and e-mail on them as if given (cli.ini cannot
+// override them; validation is the command's own), then calls s's handler
+// with the EAB credentials set on the validated options. The app is not run
+// again: the user's flags are the only words parsed, never the key.
 func (r onboardIssue) run(c *cli.Context, s commandSpec) error {
 	ob := r.Onboarding
-	var argv []string // onboard's -d come before the user's flags (certbot's -w/-d pairing)
+	var order []string // onboard's -d come before the user's flags (certbot's -w/-d pairing)
 	if !r.RegisterOnly {
 		for _, d := range ob.Domains {
-			argv = append(argv, "-d", d)
+			order = append(order, "-d", d)
 		}
 	}
 	cmd := &cli.Command{
@@ -66,7 +66,7 @@ func (r onboardIssue) run(c *cli.Context, s commandSpec) error {
 			if err := r.preset(cc); err != nil {
 				return err
 			}
-			return invokeWith(cc, s, append(argv, r.CertonlyFlags...), func(o *options) error {
+			return invokeWith(cc, s, append(order, r.CertonlyFlags...), func(o *options) error {
 				eab, err := loadEAB(ob.EAB.KeyID, string(ob.EAB.HMACKey), "", cc.String(flgEABAlg))
 				o.eab = eab
 				return err
