@@ -199,17 +199,29 @@ func runApp(app *cli.App, args []string) error {
 // invoke merges cli.ini, validates the options, opens the log and runs the
 // handler under a context cancelled by SIGINT/SIGTERM.
 func invoke(c *cli.Context, s commandSpec) error {
-	warnings, err := applyConfig(c, c.String(flgConfig))
-	if err != nil {
-		return &usageError{err}
-	}
 	argv, _ := c.App.Metadata["argv"].([]string)
 	if argv == nil {
 		argv = os.Args
 	}
+	return invokeWith(c, s, argv, nil)
+}
+
+// invokeWith is invoke with the command line argv (for the order of -w and
+// -d) given, and adjust, when not nil, having the last word on the validated
+// options: scm onboard hands its EAB credentials over that way, never in argv.
+func invokeWith(c *cli.Context, s commandSpec, argv []string, adjust func(*options) error) error {
+	warnings, err := applyConfig(c, c.String(flgConfig))
+	if err != nil {
+		return &usageError{err}
+	}
 	o, err := loadOptions(c, s.name, argv)
 	if err != nil {
 		return err
+	}
+	if adjust != nil {
+		if err := adjust(o); err != nil {
+			return err
+		}
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()

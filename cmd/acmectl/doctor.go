@@ -15,11 +15,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,6 +32,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/acmectl/acmectl/challenge/dns01"
+	"github.com/acmectl/acmectl/schedule"
 	"github.com/acmectl/acmectl/storage"
 )
 
@@ -362,7 +365,7 @@ func (d *doctor) checkWebroot(l *doctorLineage, conf *storage.RenewalConf, cert 
 			}
 		}
 	}
-	for _, w := range schedSorted(roots) {
+	for _, w := range slices.Sorted(maps.Keys(roots)) {
 		fi, err := os.Stat(w)
 		switch {
 		case err != nil:
@@ -783,7 +786,7 @@ func runDoctor(c *cli.Context) error {
 	}
 	writeDoctorReport(w, shown)
 	if !c.Bool(flgQuiet) {
-		fmt.Fprintf(w, "\n%s\n", (&scheduler{root: c.String(flgSchedRoot), staged: true}).summary())
+		fmt.Fprintf(w, "\n%s\n", renewalSummary((&schedule.Host{Root: c.String(flgSchedRoot), Staged: true}).Renewal()))
 	}
 	return doctorSummary(ls)
 }

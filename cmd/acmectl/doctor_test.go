@@ -31,6 +31,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/acmectl/acmectl/internal/pebbletest"
+	"github.com/acmectl/acmectl/schedule"
+	"github.com/acmectl/acmectl/schedule/scheduletest"
 	"github.com/acmectl/acmectl/storage"
 )
 
@@ -227,7 +229,7 @@ func TestDoctorHealthyTree(t *testing.T) {
 		t.Errorf("FAIL in a healthy report:\n%s", out)
 	}
 	// Who renews: reported for --root (hidden; "/" by default).
-	root := schedRoot(t, true)
+	root := scheduletest.Root(t, true)
 	out, _ = runDoctorCmd(t, "--config-dir", f.config, "--ca-bundle", f.bundle, "--root", root)
 	if !strings.Contains(out, "Scheduled renewal: none, so nothing renews these certificates; run: acmectl schedule install") {
 		t.Errorf("doctor does not report the missing schedule:\n%s", out)
@@ -628,14 +630,14 @@ func TestE2ESwitchFromCertbotAndBack(t *testing.T) {
 	}
 
 	// Take over scheduling from certbot (staged root with Debian's certbot units).
-	root := certbotRoot(t, true)
+	root := scheduletest.CertbotRoot(t, true)
 	if out, err := e.acmectl("schedule", "install", "--root", root, "-n", "--replace-certbot", "--binary", "/usr/bin/acmectl"); err != nil {
 		t.Fatalf("schedule install: %v\n%s", err, out)
 	}
-	if f := (&scheduler{root: root, staged: true}).findCertbot(); certbotActive(f) {
+	if f := (&schedule.Host{Root: root, Staged: true}).Certbot(); schedule.CertbotActive(f) {
 		t.Errorf("certbot still scheduled after --replace-certbot: %v", f)
 	}
-	exec := schedUnitValue(readFile(t, filepath.Join(root, "etc/systemd/system/acmectl-renew.service")), "ExecStart")
+	exec := schedule.UnitValue(readFile(t, filepath.Join(root, "etc/systemd/system/acmectl-renew.service")), "ExecStart")
 	if !strings.Contains(exec, "renew -q --config-dir "+e.config) {
 		t.Errorf("ExecStart = %q, want renew -q with the config dir", exec)
 	}
@@ -652,7 +654,7 @@ func TestE2ESwitchFromCertbotAndBack(t *testing.T) {
 	if out, err := e.acmectl("schedule", "remove", "--root", root, "--restore-certbot"); err != nil {
 		t.Fatalf("schedule remove: %v\n%s", err, out)
 	}
-	if f := (&scheduler{root: root, staged: true}).findCertbot(); !certbotActive(f) {
+	if f := (&schedule.Host{Root: root, Staged: true}).Certbot(); !schedule.CertbotActive(f) {
 		t.Errorf("certbot not scheduled after --restore-certbot: %v", f)
 	}
 	if out, err := e.certbot("renew", "--force-renewal", "--cert-name", name, "--no-random-sleep-on-renew"); err != nil {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/acmectl/acmectl/internal/pebbletest"
+	"github.com/acmectl/acmectl/schedule"
 )
 
 // The end-to-end tests build acmectl once and drive the binary against a
@@ -295,7 +296,7 @@ func productNotesFlow(t *testing.T, s *pebbletest.Server, tr *tree) {
 		t.Errorf("archive version 2: %v", err)
 	}
 	// The run's outcome is left for `acmectl schedule status`.
-	if last, err := schedReadLastRun(tr.work); err != nil || last == nil || !last.OK || len(last.Renewed) != 1 || last.Renewed[0] != "web" {
+	if last, err := schedule.ReadLastRun(tr.work); err != nil || last == nil || !last.OK || last.Version == "" || len(last.Renewed) != 1 || last.Renewed[0] != "web" {
 		t.Errorf("last-run status = %+v, %v; want ok with web renewed", last, err)
 	}
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/acmectl/acmectl/acme"
+	"github.com/acmectl/acmectl/schedule"
 	"github.com/acmectl/acmectl/storage"
 )
 
@@ -184,7 +185,7 @@ func runRenew(ctx context.Context, e *env) error {
 	err = r.summary(&outcomes)
 	if !o.dryRun {
 		// For `acmectl schedule status`: when the timer last ran and how it went.
-		lr := schedLastRun{Time: start, Command: "renew", OK: err == nil, Duration: time.Since(start).Round(time.Millisecond).String()}
+		lr := schedule.LastRun{Time: start, Command: "renew", Version: version, OK: err == nil, Duration: time.Since(start).Round(time.Millisecond).String()}
 		outcomes.each(func(oc *renewOutcome) {
 			switch oc.status {
 			case "renewed":
@@ -196,7 +197,7 @@ func runRenew(ctx context.Context, e *env) error {
 		if err != nil {
 			lr.Error = oneLine(err.Error())
 		}
-		if werr := schedWriteLastRun(o.workDir, lr); werr != nil {
+		if werr := schedule.WriteLastRun(o.workDir, lr); werr != nil {
 			e.log.LogAttrs(ctx, slog.LevelWarn, "could not write the last-run status", slog.String("error", werr.Error()))
 		}
 	}

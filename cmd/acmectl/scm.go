@@ -1,16 +1,14 @@
 package main
 
-// acmectl scm: Sectigo Certificate Manager (SCM) ACME accounts, their domains
-// and clients, and `scm onboard`, which goes from nothing to a certificate:
-// find or create the SCM ACME account, assign the missing domains, read the
-// account's EAB credentials and run `certonly` (or `register`) in-process with
-// them, so the HMAC key never appears in a process list.
+// acmectl scm: the front-end of package scm (flags, credentials precedence,
+// tables, JSON, warnings, exit codes) for Sectigo Certificate Manager (SCM)
+// ACME accounts, their domains and clients, and `scm onboard`, which goes
+// from nothing to a certificate: scm.Onboard finds or creates the SCM ACME
+// account, assigns the missing domains and returns its EAB credentials in
+// memory; runOnboardIssue (scm_issue.go) then registers and issues with
+// them in this process, so the HMAC key never appears in an argv.
 
 import (
-	"bufio"
-	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,7 +54,10 @@ const (
 )
 
 // scmCommand is `acmectl scm` and its subcommands.
-func scmCommand() *cli.Command {
+func scmCommand() *cli.Command { return scmCommandWith(runOnboardIssue) }
+
+// scmCommandWith is scmCommand with issue as the last step of scm onboard.
+func scmCommandWith(issue func(*cli.Context, onboardIssue) error) *cli.Command {
 	return scmMarkUsageErrors(&cli.Command{
 		Name:  "scm",
 		Usage: "manage Sectigo Certificate Manager ACME accounts and onboard a server",
@@ -212,14 +213,15 @@ A --cert-name after "--" replaces the default (the account name). --server,
 					&cli.StringSliceFlag{Name: flgDomains, Aliases: []string{"d", "domain"}, Usage: "domain; repeat or comma-separate", Required: true},
 					&cli.StringFlag{Name: flgEmail, Aliases: []string{"m"}, Usage: "ACME account e-mail, passed to certonly/register"},
 					&cli.BoolFlag{Name: flgSCMNoCert, Usage: "register the ACME account only (acmectl register), obtain no certificate"}),
-				Action: scmOnboard,
+				Action: func(c *cli.Context) error { return scmOnboard(c, issue) },
 			},
 		},
 	})
 }
 
-// scmMarkUsageErrors makes flag errors of cmd and its subcommands usage
-// errors (exit code 2), as the rest of the app does.
+// scmMarkUsageErrors makes flag errors of cmd and its subcommands, and the
+// scm package's input errors, usage errors (exit code 2), as the rest of the
+// app does.
 func scmMarkUsageErrors(cmd *cli.Command) *cli.Command {
 	cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
 		name := cmd.HelpName // "acmectl scm account list" once the app ran Setup
@@ -227,6 +229,9 @@ func scmMarkUsageErrors(cmd *cli.Command) *cli.Command {
 			name = cmd.Name
 		}
 		return usageErrorf("%s: %w", name, err)
+	}
+	if act := cmd.Action; act != nil {
+		cmd.Action = func(c *cli.Context) error { return scmUsage(act(c)) }
 	}
 	for _, sub := range cmd.Subcommands {
 		scmMarkUsageErrors(sub)
@@ -258,16 +263,6 @@ func scmConnFlags() []cli.Flag {
 	}
 }
 
-// scmSettings are the resolved connection settings.
-type scmSettings struct {
-	url, login, customerURI string
-	password                scm.Secret
-	clientCert, clientKey   string
-	caBundle                string
-}
-
-// scmClient builds an *scm.Client from flags, the environment and the
-// credentials file, in that order of precedence.
 // scmAccountArgs reads the ACCOUNT_ID argument of a subcommand that takes
 // exactly n arguments, and connects to SCM.
 func scmAccountArgs(c *cli.Context, n int) (int, *scm.Client, error) {
@@ -285,82 +280,60 @@ func scmAccountArgs(c *cli.Context, n int) (int, *scm.Client, error) {
 	return id, cl, nil
 }
 
+// scmClient builds an *scm.Client from flags, the environment and the
+// credentials file, in that order of precedence.
 func scmClient(c *cli.Context) (*scm.Client, error) {
-	var s scmSettings
+	var s scm.Credentials
 	if f := c.String(flgSCMCredentials); f != "" {
 		var err error
-		if s, err = readSCMCredentials(f); err != nil {
+		if s, err = scm.ReadCredentialsFile(f); err != nil {
 			return nil, err
 		}
 	}
-	override := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
+	for _, o := range []struct {
+		dst  *string
+		flag string
+	}{{&s.URL, flgSCMURL}, {&s.Login, flgSCMLogin}, {&s.CustomerURI, flgSCMCustomerURI},
+		{&s.ClientCert, flgSCMClientCert}, {&s.ClientKey, flgSCMClientKey}, {&s.CABundle, flgSCMCABundle}} {
+		if v := c.String(o.flag); v != "" {
+			*o.dst = v
 		}
 	}
-	override(&s.url, c.String(flgSCMURL))
-	override(&s.login, c.String(flgSCMLogin))
-	override(&s.customerURI, c.String(flgSCMCustomerURI))
-	override(&s.clientCert, c.String(flgSCMClientCert))
-	override(&s.clientKey, c.String(flgSCMClientKey))
-	override(&s.caBundle, c.String(flgSCMCABundle))
 	if f := c.String(flgSCMPassFile); f != "" {
-		data, err := scmReadPrivateFile(f, "--"+flgSCMPassFile)
+		data, err := scm.ReadPrivateFile(f, "--"+flgSCMPassFile)
 		if err != nil {
 			return nil, err
 		}
 		line, _, _ := strings.Cut(string(data), "\n")
-		s.password = scm.Secret(strings.TrimRight(line, "\r"))
-		if s.password == "" {
+		if s.Password = scm.Secret(strings.TrimRight(line, "\r")); s.Password == "" {
 			return nil, usageErrorf("password file %s is empty", f)
 		}
 	} else if p := os.Getenv(envSCMPassword); p != "" {
-		s.password = scm.Secret(p)
+		s.Password = scm.Secret(p)
 	}
-	if s.url == "" {
-		s.url = scm.DefaultBaseURL
+	if s.URL == "" {
+		s.URL = scm.DefaultBaseURL
 	}
-	useCert := s.clientCert != "" || s.clientKey != ""
+	useCert := s.ClientCert != "" || s.ClientKey != ""
 	switch {
-	case s.login == "":
+	case s.Login == "":
 		return nil, usageErrorf("no SCM login: pass --%s, set %s or put login = ... in --%s", flgSCMLogin, envSCMLogin, flgSCMCredentials)
-	case s.customerURI == "":
+	case s.CustomerURI == "":
 		return nil, usageErrorf("no SCM customer URI: pass --%s, set %s or put customer_uri = ... in --%s", flgSCMCustomerURI, envSCMCustomerURI, flgSCMCredentials)
-	case useCert && (s.clientCert == "" || s.clientKey == ""):
+	case useCert && (s.ClientCert == "" || s.ClientKey == ""):
 		return nil, usageErrorf("client-certificate authentication needs both --%s and --%s", flgSCMClientCert, flgSCMClientKey)
-	case !useCert && s.password == "":
+	case !useCert && s.Password == "":
 		return nil, usageErrorf("no SCM password: pass --%s, set %s, put password = ... in --%s, or use --%s/--%s", flgSCMPassFile, envSCMPassword, flgSCMCredentials, flgSCMClientCert, flgSCMClientKey)
 	}
-	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
-	if s.caBundle != "" {
-		pem, err := os.ReadFile(s.caBundle)
-		if err != nil {
-			return nil, fmt.Errorf("read SCM CA bundle: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, usageErrorf("SCM CA bundle %s holds no PEM certificate", s.caBundle)
-		}
-		tlsConfig.RootCAs = pool
-	}
-	if useCert {
-		if _, err := scmReadPrivateFile(s.clientKey, "--"+flgSCMClientKey); err != nil {
-			return nil, err
-		}
-		cert, err := tls.LoadX509KeyPair(s.clientCert, s.clientKey)
-		if err != nil {
-			return nil, fmt.Errorf("load SCM client certificate %s: %w", s.clientCert, err)
-		}
-		tlsConfig.Certificates = []tls.Certificate{cert}
+	tlsConfig, err := s.TLSConfig("--" + flgSCMClientKey)
+	if err != nil {
+		return nil, err
 	}
 	return &scm.Client{
-		BaseURL:     s.url,
-		Login:       s.login,
-		CustomerURI: s.customerURI,
-		Password:    s.password,
+		BaseURL:     s.URL,
+		Login:       s.Login,
+		CustomerURI: s.CustomerURI,
+		Password:    s.Password,
 		ClientCert:  useCert,
 		HTTPClient:  scm.NewHTTPClient(tlsConfig),
 		Timeout:     c.Duration(flgSCMTimeout),
@@ -368,61 +341,15 @@ func scmClient(c *cli.Context) (*scm.Client, error) {
 	}, nil
 }
 
-// scmReadPrivateFile reads a file holding a secret, refusing one that other
-// users can read.
-func scmReadPrivateFile(path, what string) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+// scmUsage makes the errors the scm package blames on the input (a bad
+// credentials file, domain or server name) usage errors: exit code 2.
+func scmUsage(err error) error {
+	var ie *scm.InputError
+	var se *scm.UnknownServerError
+	if errors.As(err, &ie) || errors.As(err, &se) {
+		return &usageError{err}
 	}
-	if fi.Mode().Perm()&0o007 != 0 {
-		return nil, usageErrorf("%s %s is accessible by other users (mode %04o); run: chmod 600 %s", what, path, fi.Mode().Perm(), path)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return data, nil
-}
-
-// readSCMCredentials parses a credentials file of "key = value" lines.
-func readSCMCredentials(path string) (scmSettings, error) {
-	var s scmSettings
-	data, err := scmReadPrivateFile(path, "credentials file")
-	if err != nil {
-		return s, err
-	}
-	sc := bufio.NewScanner(strings.NewReader(string(data)))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return s, usageErrorf("credentials file %s line %d: want key = value", path, n)
-		}
-		v = strings.TrimSpace(v)
-		switch strings.NewReplacer("-", "", "_", "").Replace(strings.ToLower(strings.TrimSpace(k))) {
-		case "login":
-			s.login = v
-		case "password":
-			s.password = scm.Secret(v)
-		case "customeruri":
-			s.customerURI = v
-		case "url", "scmurl", "baseurl":
-			s.url = v
-		case "clientcert":
-			s.clientCert = v
-		case "clientkey":
-			s.clientKey = v
-		case "cabundle":
-			s.caBundle = v
-		default:
-			return s, usageErrorf("credentials file %s line %d: unknown key %q (want login, password, customer_uri, url, client_cert, client_key, ca_bundle)", path, n, strings.TrimSpace(k))
-		}
-	}
-	return s, nil
+	return err
 }
 
 // scmArgID parses positional argument i as an SCM id.
@@ -601,39 +528,6 @@ func scmAccountShow(c *cli.Context) error {
 	return scmPrintAccount(c, a, c.Bool(flgSCMShowSecrets))
 }
 
-// scmResolveServer finds the tenant's ACME server named by v: an SCM server
-// name or URL, or an acmectl --server alias.
-func scmResolveServer(ctx context.Context, cl *scm.Client, v string) (*scm.Server, error) {
-	ss, err := cl.ListServers(ctx, scm.ServerFilter{})
-	if err != nil {
-		return nil, err
-	}
-	want := v
-	if !strings.Contains(v, "://") {
-		for i := range ss {
-			if ss[i].Matches(v) {
-				return &ss[i], nil
-			}
-		}
-	}
-	if u, err := resolveServer(v); err == nil {
-		want = u
-	}
-	for i := range ss {
-		if ss[i].Matches(want) {
-			return &ss[i], nil
-		}
-	}
-	var avail []string
-	for _, s := range ss {
-		avail = append(avail, fmt.Sprintf("%q (%s)", s.Name, s.URL))
-	}
-	if len(avail) == 0 {
-		avail = []string{"none"}
-	}
-	return nil, usageErrorf("ACME server %q is not one of this SCM tenant's servers: %s", v, strings.Join(avail, ", "))
-}
-
 func scmAccountCreate(c *cli.Context) error {
 	if err := scmWantArgs(c, 0); err != nil {
 		return err
@@ -642,7 +536,7 @@ func scmAccountCreate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	srv, err := scmResolveServer(c.Context, cl, c.String(flgSCMACMEServer))
+	srv, err := cl.FindServer(c.Context, c.String(flgSCMACMEServer), resolveServer)
 	if err != nil {
 		return err
 	}
@@ -694,35 +588,12 @@ func scmAccountDelete(c *cli.Context) error {
 	return nil
 }
 
-// normalizeSCMDomains splits comma lists, lower-cases, drops a trailing dot
-// and duplicates, and refuses what cannot be a domain name.
-func normalizeSCMDomains(in []string) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	for _, item := range in {
-		for _, d := range strings.Split(item, ",") {
-			d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
-			if d == "" {
-				continue
-			}
-			if len(d) > 253 || strings.ContainsAny(d, " \t/\\:@?#") || strings.Contains(d, "..") || strings.HasPrefix(d, ".") {
-				return nil, usageErrorf("%q is not a valid domain name", d)
-			}
-			if !seen[d] {
-				seen[d] = true
-				out = append(out, d)
-			}
-		}
-	}
-	return out, nil
-}
-
 func scmDomainChange(c *cli.Context, add bool) error {
 	id, err := scmArgID(c, 0, "ACCOUNT_ID")
 	if err != nil {
 		return err
 	}
-	domains, err := normalizeSCMDomains(append(c.StringSlice(flgSCMDomain), c.Args().Slice()[1:]...))
+	domains, err := scm.NormalizeDomains(append(c.StringSlice(flgSCMDomain), c.Args().Slice()[1:]...))
 	if err != nil {
 		return err
 	}
@@ -740,7 +611,7 @@ func scmDomainChange(c *cli.Context, add bool) error {
 	}
 	var de *scm.DomainError
 	if errors.As(err, &de) {
-		done := scmWithout(domains, de.Domains)
+		done := scm.Without(domains, de.Domains)
 		if len(done) > 0 {
 			fmt.Fprintf(c.App.Writer, "%s: %s\n", map[bool]string{true: "Added", false: "Removed"}[add], strings.Join(done, ", "))
 		}
@@ -769,20 +640,6 @@ func scmDomainWarning(c *cli.Context, de *scm.DomainError) error {
 	fmt.Fprintf(c.App.ErrWriter, "WARNING: SCM did not remove %d domain(s) from ACME account %d: %s\n",
 		len(de.Domains), de.AccountID, strings.Join(de.Domains, ", "))
 	return fmt.Errorf("domains not removed from SCM ACME account %d: %s", de.AccountID, strings.Join(de.Domains, ", "))
-}
-
-func scmWithout(all, drop []string) []string {
-	d := map[string]bool{}
-	for _, x := range drop {
-		d[strings.ToLower(x)] = true
-	}
-	var out []string
-	for _, x := range all {
-		if !d[strings.ToLower(x)] {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 func scmDomainList(c *cli.Context) error {
@@ -870,7 +727,10 @@ func scmArgHasFlag(args []string, names ...string) (string, bool) {
 	return "", false
 }
 
-func scmOnboard(c *cli.Context) error {
+// scmOnboard is "acmectl scm onboard": the SCM side through scm.Onboard,
+// then certonly (or register) in this process with the EAB credentials in
+// memory (runOnboardIssue); the HMAC key never reaches an argv.
+func scmOnboard(c *cli.Context, issue func(*cli.Context, onboardIssue) error) error {
 	pass := c.Args().Slice()
 	if len(pass) > 0 && pass[0] == "--" {
 		pass = pass[1:]
@@ -881,129 +741,52 @@ func scmOnboard(c *cli.Context) error {
 	if len(pass) > 0 && !strings.HasPrefix(pass[0], "-") {
 		return usageErrorf("unexpected argument %q: certonly flags go after \"--\"", pass[0])
 	}
-	domains, err := normalizeSCMDomains(c.StringSlice(flgDomains))
-	if err != nil {
+	req := scm.OnboardRequest{OrganizationID: c.Int(flgSCMOrgID), AccountName: strings.TrimSpace(c.String(flgSCMName)),
+		Server: c.String(flgServer), ServerAlias: resolveServer, Domains: c.StringSlice(flgDomains)}
+	domains, err := scm.NormalizeDomains(req.Domains)
+	switch {
+	case err != nil:
 		return err
-	}
-	if len(domains) == 0 {
+	case len(domains) == 0:
 		return usageErrorf("no domains: pass -d DOMAIN")
-	}
-	name := strings.TrimSpace(c.String(flgSCMName))
-	org := c.Int(flgSCMOrgID)
-	if name == "" {
+	case req.AccountName == "":
 		return usageErrorf("--%s is empty", flgSCMName)
-	}
-	if org <= 0 {
-		return usageErrorf("--%s %d: want a positive SCM organization id", flgSCMOrgID, org)
+	case req.OrganizationID <= 0:
+		return usageErrorf("--%s %d: want a positive SCM organization id", flgSCMOrgID, req.OrganizationID)
 	}
 	cl, err := scmClient(c)
 	if err != nil {
 		return err
 	}
-	ctx, out := c.Context, c.App.ErrWriter
-
-	srv, err := scmResolveServer(ctx, cl, c.String(flgServer))
+	out := c.App.ErrWriter
+	req.Progress = func(ev scm.OnboardEvent) { writeOnboardEvent(out, ev) }
+	ob, err := cl.Onboard(c.Context, req)
+	var de *scm.DomainError
+	if errors.As(err, &de) {
+		return scmDomainWarning(c, de)
+	}
 	if err != nil {
 		return err
 	}
-	// 1. find or create the SCM ACME account
-	list, err := cl.ListAccounts(ctx, scm.AccountFilter{OrganizationID: org, Name: name})
-	if err != nil {
-		return fmt.Errorf("find SCM ACME account %q: %w", name, err)
-	}
-	var found []scm.Account
-	for _, a := range list {
-		if a.Name == name && a.OrganizationID == org && srv.Matches(a.ACMEServer) {
-			found = append(found, a)
-		}
-	}
-	var acct *scm.Account
-	switch len(found) {
-	case 0:
-		acct, err = cl.CreateAccount(ctx, scm.AccountRequest{Name: name, ACMEServer: srv.URL, OrganizationID: org})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "Created SCM ACME account %q (id %d) on %s.\n", acct.Name, acct.ID, srv.URL)
-	case 1:
-		acct, err = cl.GetAccount(ctx, found[0].ID)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "Using SCM ACME account %q (id %d, status %s).\n", acct.Name, acct.ID, scmOrDash(acct.Status))
-	default:
-		ids := make([]string, 0, len(found))
-		for _, a := range found {
-			ids = append(ids, strconv.Itoa(a.ID))
-		}
-		return fmt.Errorf("several SCM ACME accounts are named %q in organization %d on %s (ids %s); rename or delete the extra ones", name, org, srv.URL, strings.Join(ids, ", "))
-	}
-	// 2. add the domains it lacks
-	have, err := cl.ListDomains(ctx, acct.ID, scm.DomainFilter{})
-	if err != nil {
-		return err
-	}
-	haveSet := map[string]bool{}
-	for _, d := range have {
-		haveSet[strings.TrimSuffix(strings.ToLower(d.Name), ".")] = true
-	}
-	var missing []string
-	for _, d := range domains {
-		if !haveSet[d] {
-			missing = append(missing, d)
-		}
-	}
-	if len(missing) > 0 {
-		err := cl.AddDomains(ctx, acct.ID, missing)
-		var de *scm.DomainError
-		if errors.As(err, &de) {
-			return scmDomainWarning(c, de)
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "Added to SCM ACME account %d: %s\n", acct.ID, strings.Join(missing, ", "))
-	} else {
-		fmt.Fprintf(out, "All %d domain(s) already assigned to SCM ACME account %d.\n", len(domains), acct.ID)
-	}
-	// 3. EAB credentials
-	if acct.MACID == "" || acct.MACKey == "" {
-		return fmt.Errorf("SCM ACME account %d has no EAB credentials (macId/macKey); check it in the SCM portal", acct.ID)
-	}
-	// 4. hand over to certonly/register in this process (the key stays out of /proc)
-	cmd := "certonly"
-	if c.Bool(flgSCMNoCert) {
-		cmd = "register"
-	}
-	argv := []string{"acmectl", cmd, "--" + flgServer, srv.URL, "--" + flgEABKid, acct.MACID, "--" + flgEABHMACKey + "=" + string(acct.MACKey)}
-	if cmd == "certonly" {
-		for _, d := range domains {
-			argv = append(argv, "-d", d)
-		}
-		if _, ok := scmArgHasFlag(pass, flgCertName); !ok {
-			argv = append(argv, "--"+flgCertName, name)
-		}
-	}
-	if e := c.String(flgEmail); e != "" {
-		argv = append(argv, "--"+flgEmail, e)
-	}
-	argv = append(argv, pass...)
-	fmt.Fprintf(out, "Running acmectl %s with the EAB credentials of SCM ACME account %d (key id %s).\n", cmd, acct.ID, acct.MACID)
-	// The app's handlers read the raw argv from Metadata["argv"] (see runApp).
-	if c.App.Metadata == nil {
-		c.App.Metadata = map[string]any{}
-	}
-	prev, had := c.App.Metadata["argv"]
-	c.App.Metadata["argv"] = argv
-	defer func() {
-		if had {
-			c.App.Metadata["argv"] = prev
-		} else {
-			delete(c.App.Metadata, "argv")
-		}
-	}()
-	if err := c.App.RunContext(ctx, argv); err != nil {
-		return fmt.Errorf("scm onboard: %s: %w", cmd, err)
+	r := onboardIssue{Onboarding: ob, RegisterOnly: c.Bool(flgSCMNoCert), Email: c.String(flgEmail), CertonlyFlags: pass}
+	fmt.Fprintf(out, "Running acmectl %s with the EAB credentials of SCM ACME account %d (key id %s).\n", r.command(), ob.Account.ID, ob.EAB.KeyID)
+	if err := issue(c, r); err != nil {
+		return fmt.Errorf("scm onboard: %s: %w", r.command(), err)
 	}
 	return nil
+}
+
+// writeOnboardEvent prints one step of scm.Onboard.
+func writeOnboardEvent(w io.Writer, ev scm.OnboardEvent) {
+	a := ev.Account
+	switch ev.Step {
+	case scm.StepAccountCreated:
+		fmt.Fprintf(w, "Created SCM ACME account %q (id %d) on %s.\n", a.Name, a.ID, ev.Server.URL)
+	case scm.StepAccountFound:
+		fmt.Fprintf(w, "Using SCM ACME account %q (id %d, status %s).\n", a.Name, a.ID, scmOrDash(a.Status))
+	case scm.StepDomainsAdded:
+		fmt.Fprintf(w, "Added to SCM ACME account %d: %s\n", a.ID, strings.Join(ev.Domains, ", "))
+	case scm.StepDomainsPresent:
+		fmt.Fprintf(w, "All %d domain(s) already assigned to SCM ACME account %d.\n", len(ev.Domains), a.ID)
+	}
 }

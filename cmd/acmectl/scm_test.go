@@ -16,20 +16,20 @@ import (
 	"github.com/acmectl/acmectl/scm/scmtest"
 )
 
-// scmRun is one run of a minimal app holding scmCommand() and stand-ins for
-// certonly and register that record the argv they receive.
+// scmRun is one run of a minimal app holding scmCommand, whose onboard
+// hands over to a recorder instead of certonly/register.
 type scmRun struct {
 	stdout, stderr string
 	err            error
-	handoff        [][]string // argv of each certonly/register call, command first
+	handoff        []onboardIssue // each hand-over of scm onboard
 }
 
 func runSCMApp(t *testing.T, args ...string) scmRun {
 	t.Helper()
 	var out, errb bytes.Buffer
 	var r scmRun
-	record := func(c *cli.Context) error {
-		r.handoff = append(r.handoff, append([]string{c.Command.Name}, c.Args().Slice()...))
+	record := func(_ *cli.Context, req onboardIssue) error {
+		r.handoff = append(r.handoff, req)
 		return nil
 	}
 	app := &cli.App{
@@ -37,15 +37,20 @@ func runSCMApp(t *testing.T, args ...string) scmRun {
 		Writer:         &out,
 		ErrWriter:      &errb,
 		ExitErrHandler: func(*cli.Context, error) {},
-		Commands: []*cli.Command{
-			scmCommand(),
-			{Name: "certonly", SkipFlagParsing: true, Action: record},
-			{Name: "register", SkipFlagParsing: true, Action: record},
-		},
+		Commands:       []*cli.Command{scmCommandWith(record)},
 	}
 	r.err = app.RunContext(t.Context(), append([]string{"acmectl"}, args...))
 	r.stdout, r.stderr = out.String(), errb.String()
 	return r
+}
+
+// handoffString renders a hand-over for comparisons: the command, the
+// server, the EAB key id and key, the names, the lineage name, the e-mail
+// and the certonly flags.
+func handoffString(r onboardIssue) string {
+	ob := r.Onboarding
+	return strings.Join([]string{r.command(), ob.Server.URL, ob.EAB.KeyID, string(ob.EAB.HMACKey),
+		strings.Join(ob.Domains, ","), ob.CertName, r.Email, strings.Join(r.CertonlyFlags, " ")}, "|")
 }
 
 // setSCMEnv points the SCM_* variables at s with its default credentials.
@@ -133,6 +138,19 @@ func TestSCMAccountCommands(t *testing.T) {
 	if r.err != nil || json.Unmarshal([]byte(r.stdout), &v) != nil || v.MACKey != key {
 		t.Errorf("show --show-secrets --json: %v %s", r.err, r.stdout)
 	}
+}
+
+// rename, list and delete, on an account that create made.
+func TestSCMAccountRenameListDelete(t *testing.T) {
+	s := scmtest.New(t, scmtest.Options{})
+	setSCMEnv(t, s)
+	const key = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
+	s.PresetEAB("web-prod-01", "kid-web", key)
+
+	if r := runSCMApp(t, "scm", "account", "create", "--org-id", "1823", "--name", "web-prod-01", "--acme-server", "sectigo-ov"); r.err != nil {
+		t.Fatalf("create: %v", r.err)
+	}
+	var r scmRun
 
 	// rename, list
 	if r = runSCMApp(t, "scm", "account", "rename", "101", "web-prod-02"); r.err != nil || !strings.Contains(r.stdout, `Renamed SCM ACME account 101 to "web-prod-02"`) {
@@ -159,6 +177,10 @@ func TestSCMAccountCommands(t *testing.T) {
 		t.Errorf("show deleted: %v, want a 404 naming the account", r.err)
 	}
 
+}
+
+func TestSCMAccountErrors(t *testing.T) {
+	setSCMEnv(t, scmtest.New(t, scmtest.Options{}))
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -386,18 +408,25 @@ func TestSCMClientCertCLI(t *testing.T) {
 	}
 }
 
-func TestSCMOnboard(t *testing.T) {
-	const key = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
+const onboardKey = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
+
+// onboardSCM starts a fake SCM that refuses refused.example and hands out
+// kid-1/onboardKey for web-prod-01, and returns the onboard command line.
+func onboardSCM(t *testing.T) (*scmtest.Server, []string) {
 	s := scmtest.New(t, scmtest.Options{NotAddedDomains: []string{"refused.example"}})
 	setSCMEnv(t, s)
-	s.PresetEAB("web-prod-01", "kid-1", key)
-	base := []string{"scm", "onboard", "--org-id", "1823", "--name", "web-prod-01", "--server", "sectigo-ov", "-d", "a.example", "-d", "b.example,www.a.example"}
+	s.PresetEAB("web-prod-01", "kid-1", onboardKey)
+	return s, []string{"scm", "onboard", "--org-id", "1823", "--name", "web-prod-01", "--server", "sectigo-ov", "-d", "a.example", "-d", "b.example,www.a.example"}
+}
+
+func TestSCMOnboard(t *testing.T) {
+	s, base := onboardSCM(t)
 
 	r := runSCMApp(t, append(base, "--email", "ops@a.example", "--", "--standalone", "--agree-tos", "-n", "--config-dir", "/x")...)
 	if r.err != nil {
 		t.Fatalf("onboard: %v\n%s", r.err, r.stderr)
 	}
-	scmNoSecrets(t, r, key)
+	scmNoSecrets(t, r, onboardKey)
 	if s.Count("POST", `^/api/acme/v2/account$`) != 1 || s.Count("POST", `/domain$`) != 1 {
 		t.Errorf("first run: want 1 account create and 1 domain add; log %+v", s.Requests())
 	}
@@ -405,11 +434,9 @@ func TestSCMOnboard(t *testing.T) {
 	if strings.Join(a.Domains, ",") != "a.example,b.example,www.a.example" || a.ACMEServer != "https://acme.sectigo.com/v2/OV" {
 		t.Errorf("account after onboard = %+v", a)
 	}
-	want := []string{"certonly", "--server", "https://acme.sectigo.com/v2/OV", "--eab-kid", "kid-1", "--eab-hmac-key=" + key,
-		"-d", "a.example", "-d", "b.example", "-d", "www.a.example", "--cert-name", "web-prod-01", "--email", "ops@a.example",
-		"--standalone", "--agree-tos", "-n", "--config-dir", "/x"}
-	if len(r.handoff) != 1 || strings.Join(r.handoff[0], " ") != strings.Join(want, " ") {
-		t.Errorf("handoff = %q\nwant      %q", r.handoff, want)
+	want := "certonly|https://acme.sectigo.com/v2/OV|kid-1|" + onboardKey + "|a.example,b.example,www.a.example|web-prod-01|ops@a.example|--standalone --agree-tos -n --config-dir /x"
+	if len(r.handoff) != 1 || handoffString(r.handoff[0]) != want || !r.handoff[0].Onboarding.Created {
+		t.Errorf("handoff = %v\nwant      %q", r.handoff, want)
 	}
 	if !strings.Contains(r.stderr, "Created SCM ACME account") || !strings.Contains(r.stderr, "key id kid-1") {
 		t.Errorf("onboard progress:\n%s", r.stderr)
@@ -429,8 +456,8 @@ func TestSCMOnboard(t *testing.T) {
 	if !strings.Contains(r.stderr, "Using SCM ACME account") || !strings.Contains(r.stderr, "already assigned") {
 		t.Errorf("second run output:\n%s", r.stderr)
 	}
-	if got := strings.Join(r.handoff[0], " "); !strings.HasSuffix(got, "-d www.a.example --cert-name mine --standalone") {
-		t.Errorf("second handoff (user --cert-name replaces the default) = %s", got)
+	if got := handoffString(r.handoff[0]); !strings.HasSuffix(got, "|a.example,b.example,www.a.example|web-prod-01||--cert-name mine --standalone") || r.handoff[0].Onboarding.Created {
+		t.Errorf("second handoff (the user's --cert-name goes to certonly) = %s", got)
 	}
 
 	// one more domain: only that one is added
@@ -449,14 +476,20 @@ func TestSCMOnboard(t *testing.T) {
 	if strings.Join(posts, "|") != `POST {"domains":[{"name":"c.example"}]}` {
 		t.Errorf("third run changes = %q", posts)
 	}
-	if len(r.handoff) != 1 || strings.Join(r.handoff[0], " ") != "register --server https://acme.sectigo.com/v2/OV --eab-kid kid-1 --eab-hmac-key="+key {
-		t.Errorf("--no-certificate handoff = %q", r.handoff)
+	if len(r.handoff) != 1 || handoffString(r.handoff[0]) != "register|https://acme.sectigo.com/v2/OV|kid-1|"+onboardKey+"|a.example,b.example,www.a.example,c.example|web-prod-01||" {
+		t.Errorf("--no-certificate handoff = %v", r.handoff)
 	}
 
+}
+
+// scm onboard against refused domains and accounts that exist already.
+func TestSCMOnboardExisting(t *testing.T) {
+	s, base := onboardSCM(t)
+
 	// a refused domain: warning, non-zero, no certonly
-	r = runSCMApp(t, append(base, "-d", "refused.example")...)
+	r := runSCMApp(t, append(base, "-d", "refused.example")...)
 	if r.err == nil || !strings.Contains(r.err.Error(), "refused.example") || len(r.handoff) != 0 {
-		t.Errorf("refused domain: err %v, handoff %q", r.err, r.handoff)
+		t.Errorf("refused domain: err %v, handoff %v", r.err, r.handoff)
 	}
 	if !strings.Contains(r.stderr, "WARNING: SCM did not add 1 domain(s) to ACME account 101: refused.example") {
 		t.Errorf("refused domain warning:\n%s", r.stderr)
@@ -467,14 +500,19 @@ func TestSCMOnboard(t *testing.T) {
 	old := s.AddAccount(scmtest.Account{Name: "legacy", ACMEServer: "OV ACME Server", OrganizationID: 1823, Domains: []string{"l.example"}})
 	s.ResetRequests()
 	r = runSCMApp(t, "scm", "onboard", "--org-id", "1823", "--name", "legacy", "--server", "https://acme.sectigo.com/v2/OV", "-d", "l.example")
-	if r.err != nil || s.Count("POST", ".") != 0 || !strings.Contains(r.stderr, "id "+strconv.Itoa(old)) || len(r.handoff) != 1 || r.handoff[0][4] != "kid-legacy" {
-		t.Errorf("legacy onboard: %v %q %s", r.err, r.handoff, r.stderr)
+	if r.err != nil || s.Count("POST", ".") != 0 || !strings.Contains(r.stderr, "id "+strconv.Itoa(old)) || len(r.handoff) != 1 || r.handoff[0].Onboarding.EAB.KeyID != "kid-legacy" {
+		t.Errorf("legacy onboard: %v %v %s", r.err, r.handoff, r.stderr)
 	}
 	// a same-named account on another server is not taken
 	r = runSCMApp(t, "scm", "onboard", "--org-id", "1823", "--name", "legacy", "--server", "sectigo-dv", "-d", "l.example")
 	if r.err != nil || s.Count("POST", `^/api/acme/v2/account$`) != 1 {
 		t.Errorf("onboard on DV with an OV account of that name should create a new one: %v", r.err)
 	}
+
+}
+
+func TestSCMOnboardBadInput(t *testing.T) {
+	_, base := onboardSCM(t)
 
 	for _, tc := range []struct {
 		name string
@@ -492,14 +530,14 @@ func TestSCMOnboard(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runSCMApp(t, tc.args...)
 			if r.err == nil || !strings.Contains(r.err.Error(), tc.want) || len(r.handoff) != 0 {
-				t.Errorf("err = %v (handoff %q), want %q", r.err, r.handoff, tc.want)
+				t.Errorf("err = %v (handoff %v), want %q", r.err, r.handoff, tc.want)
 			}
 		})
 	}
 
 	// wrong credentials: 401 Unknown user, nothing handed over, password not shown
 	t.Setenv(envSCMPassword, "not-the-password")
-	r = runSCMApp(t, base...)
+	r := runSCMApp(t, base...)
 	if !errors.Is(r.err, scm.ErrUnauthorized) || !strings.Contains(r.err.Error(), "Unknown user") || len(r.handoff) != 0 {
 		t.Errorf("onboard with a wrong password: %v", r.err)
 	}

@@ -32,7 +32,8 @@ func TestImportGraph(t *testing.T) {
 		{"../../acme/...", []string{mod + "acme", "github.com/go-jose/go-jose/v4", "golang.org/x/"}, nil},
 		{"../../challenge/...", nil, []string{mod + "acme", mod + "storage", mod + "cmd", mod + "scm"}},
 		{"../../storage/...", nil, []string{mod + "acme", mod + "challenge", mod + "cmd", mod + "scm"}},
-		{"../../scm/...", nil, []string{mod + "acme", mod + "challenge", mod + "storage", mod + "cmd"}},
+		{"../../scm/...", nil, []string{mod + "acme", mod + "challenge", mod + "storage", mod + "cmd", "github.com/urfave/cli"}},
+		{"../../schedule/...", nil, []string{mod + "cmd", "github.com/urfave/cli"}},
 		{"../../installer/...", []string{mod + "installer"}, nil}, // standard library only; the solver shape without acme
 	}
 	for _, tc := range tests {
