@@ -694,7 +694,8 @@ func removeTempDirs(dir, prefix string) {
 // SaveVersion writes version N+1 of an existing lineage (N the highest
 // version in archive/), swaps the live links to it, rewrites the renewal
 // conf (conf nil keeps the current one, with paths refreshed), and prunes
-// archive/ to the current and Options.KeepVersions previous versions. With
+// archive/ to the current and Options.KeepVersions previous versions (5, as
+// certbot 2.3+ does) plus those Options.KeepVersion pins. With
 // v.ReuseKey the new privkey file is a symlink to the previous key.
 // A lineage left half-linked by a dead writer is repaired first.
 func (t *Tree) SaveVersion(ctx context.Context, name string, v *Version, conf *RenewalConf) (*Lineage, error) {
@@ -734,14 +735,17 @@ func (t *Tree) SaveVersion(ctx context.Context, name string, v *Version, conf *R
 	if err := t.writeConf(name, st.archiveDir, conf); err != nil {
 		return nil, fmt.Errorf("save lineage %s: %w", name, err)
 	}
-	t.prune(st.archiveDir, n)
+	t.prune(name, st.archiveDir, n)
 	t.opts.Logger.Info("lineage saved", slog.String("lineage", name), slog.Int("version", n))
 	return t.LoadLineage(ctx, name)
 }
 
-// prune keeps versions current-KeepVersions..current and newer ones; a
-// privkey file a kept symlink points at is kept.
-func (t *Tree) prune(dir string, current int) {
+// prune keeps versions current-KeepVersions..current and newer ones (the
+// versions certbot's RenewableCert.truncate keeps), every version
+// Options.KeepVersion pins, and a privkey file a kept symlink points at
+// (reuse-key links of older certbots). It runs only after the live links
+// point at current, so no live link points at a version it removes.
+func (t *Tree) prune(name, dir string, current int) {
 	if t.opts.KeepVersions < 0 {
 		return
 	}
@@ -749,6 +753,18 @@ func (t *Tree) prune(dir string, current int) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return
+	}
+	pinned := map[int]bool{}
+	isPinned := func(n int) bool {
+		if t.opts.KeepVersion == nil {
+			return false
+		}
+		p, ok := pinned[n]
+		if !ok {
+			p = t.opts.KeepVersion(name, n)
+			pinned[n] = p
+		}
+		return p
 	}
 	keepKey := map[string]bool{}
 	var del []string
@@ -758,7 +774,7 @@ func (t *Tree) prune(dir string, current int) {
 			continue
 		}
 		n, _ := strconv.Atoi(m[2])
-		if n >= cut {
+		if n >= cut || isPinned(n) {
 			if m[1] == "privkey" {
 				if l, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil {
 					keepKey[filepath.Base(l)] = true

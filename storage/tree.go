@@ -25,8 +25,15 @@ type Options struct {
 	// NoCache disables the listing metadata cache file.
 	NoCache bool
 	// KeepVersions is how many versions before the current one SaveVersion
-	// keeps in archive/ (certbot keeps 5). Negative keeps all.
+	// keeps in archive/. Zero means 5, certbot's rule since 2.3.0
+	// (renewal.renew_cert calls RenewableCert.truncate(), which keeps the
+	// current and 5 previous versions; certbot 2.1 keeps every version).
+	// Negative keeps all.
 	KeepVersions int
+	// KeepVersion, when set, is asked before a version is pruned and keeps
+	// every file of the versions it reports true for: the version an
+	// in-flight order record of the lineage points to, for one.
+	KeepVersion func(lineage string, version int) bool
 }
 
 // Tree is certbot's configuration directory (--config-dir). It implements
