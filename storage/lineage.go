@@ -552,10 +552,17 @@ func privkeyMode(prev string) (os.FileMode, int) {
 }
 
 // writeVersion writes archive files of version n; prev is the version the
-// key is reused from or whose key mode is carried over (0: none).
-func (t *Tree) writeVersion(dir string, n, prev int, v *Version, pv *parsedVersion) error {
+// key is reused from or whose key mode is carried over (0: none). When a
+// write fails (a full disk, EIO) the files of version n written so far are
+// removed again: a version is in archive/ whole or not at all.
+func (t *Tree) writeVersion(dir string, n, prev int, v *Version, pv *parsedVersion) (err error) {
 	removeTemps(dir)
 	file := func(k string, m int) string { return filepath.Join(dir, fmt.Sprintf("%s%d.pem", k, m)) }
+	defer func() {
+		if err != nil {
+			removeVersion(dir, n)
+		}
+	}()
 	// a dead writer's partial files of this version go first
 	for _, k := range kinds {
 		os.Remove(file(k, n))
@@ -722,7 +729,7 @@ func (t *Tree) SaveVersion(ctx context.Context, name string, v *Version, conf *R
 	if v.ReuseKey && !keyMatches(pv.cert, old.Key) {
 		return nil, fmt.Errorf("save lineage %s: reuse key: previous key does not match the new certificate", name)
 	}
-	n := st.maxVersion + 1
+	n := t.removeIncomplete(name, st) + 1
 	if err := t.writeVersion(st.archiveDir, n, st.current, v, pv); err != nil {
 		return nil, fmt.Errorf("save lineage %s: %w", name, err)
 	}
@@ -738,6 +745,48 @@ func (t *Tree) SaveVersion(ctx context.Context, name string, v *Version, conf *R
 	t.prune(name, st.archiveDir, n)
 	t.opts.Logger.Info("lineage saved", slog.String("lineage", name), slog.Int("version", n))
 	return t.LoadLineage(ctx, name)
+}
+
+// removeVersion deletes every file of version n in dir (and the temporary
+// files of a write that failed), then syncs dir; errors are ignored: what
+// stays is found again by the next save (removeIncomplete).
+func removeVersion(dir string, n int) {
+	for _, k := range kinds {
+		os.Remove(filepath.Join(dir, fmt.Sprintf("%s%d.pem", k, n)))
+	}
+	removeTemps(dir)
+	_ = syncDir(dir)
+}
+
+// removeIncomplete deletes the versions above the current one that lack one
+// of their four files — what a writer that died or hit a full disk left, a
+// key without its certificate — unless Options.KeepVersion pins them, and
+// returns the highest version number left in archive/. A complete version
+// that was never linked (certbot's pending deployment) stays.
+func (t *Tree) removeIncomplete(name string, st *lineageState) int {
+	ents, err := os.ReadDir(st.archiveDir)
+	if err != nil {
+		return st.maxVersion
+	}
+	have := map[int]int{}
+	for _, e := range ents {
+		if m := archiveFileRE.FindStringSubmatch(e.Name()); m != nil {
+			n, _ := strconv.Atoi(m[2])
+			have[n]++
+		}
+	}
+	top := st.current
+	for n, c := range have {
+		switch {
+		case n <= st.current:
+		case c < len(kinds) && (t.opts.KeepVersion == nil || !t.opts.KeepVersion(name, n)):
+			removeVersion(st.archiveDir, n)
+			t.opts.Logger.Info("incomplete version removed", slog.String("lineage", name), slog.Int("version", n))
+		default:
+			top = max(top, n)
+		}
+	}
+	return top
 }
 
 // prune keeps versions current-KeepVersions..current and newer ones (the
