@@ -42,22 +42,35 @@ const liveREADME = "This directory contains your keys and certificates.\n\n" +
 	"We recommend not moving these files. For more information, see the Certbot\n" +
 	"User Guide at https://certbot.eff.org/docs/using.html#where-are-my-certificates.\n"
 
-// ValidLineageName refuses names that are not safe as one path component:
-// empty, longer than 200 bytes, containing '/', '\\', NUL or control
-// characters, starting with '.' or '-', or "..". Errors wrap ErrBadName.
+// ValidLineageName refuses names that are not safe as one path component,
+// saying what is wrong: empty, longer than 200 bytes, containing a slash, a
+// backslash, NUL or another control character (or invalid UTF-8), starting
+// with '.' (".", ".." and hidden names) or with '-'. Errors wrap ErrBadName;
+// a leading '-' also wraps ErrNameIsFlag, a usage error (the CLI exits 2).
 func ValidLineageName(name string) error {
-	bad := func(why string) error { return fmt.Errorf("lineage name %q: %s: %w", name, why, ErrBadName) }
+	shown := `"` + name + `"`
+	for _, r := range name {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			shown = strconv.Quote(name)
+			break
+		}
+	}
+	bad := func(why string) error { return fmt.Errorf("lineage name %s: %s: %w", shown, why, ErrBadName) }
 	switch {
 	case name == "":
 		return bad("empty")
 	case len(name) > 200:
 		return bad("longer than 200 bytes")
-	case strings.ContainsAny(name, "/\\\x00"):
-		return bad("contains '/', '\\' or NUL")
+	case strings.ContainsRune(name, '/'):
+		return bad("contains a slash ('/'); a lineage name is one directory name under live/, archive/ and renewal/")
+	case strings.ContainsRune(name, '\\'):
+		return bad("contains a backslash ('\\'); a lineage name is one directory name under live/, archive/ and renewal/, and a backslash separates directories where certbot runs on Windows")
+	case strings.ContainsRune(name, 0):
+		return bad("contains NUL")
 	case name[0] == '.':
-		return bad("starts with '.'")
+		return bad("starts with '.' (\".\", \"..\" and hidden names are refused)")
 	case name[0] == '-':
-		return bad("starts with '-'")
+		return fmt.Errorf("lineage name %s: a command line would read it as an option; start it with a letter or digit: %w", shown, ErrNameIsFlag)
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) || r == unicode.ReplacementChar {
