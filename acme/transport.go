@@ -25,7 +25,9 @@ var ErrPlainHTTP = errors.New("acme: plain http is refused except on loopback (1
 // same way, so a caller renewing many lineages can skip the CA's other
 // lineages for the rest of a run. HTTP error answers (4xx, 5xx problems), a
 // refused redirect and a cancellation by the caller are not ErrCAUnreachable.
-// Test with errors.Is; the error names the request and the cause.
+// A request cut off by a deadline is, whichever context set it: a caller
+// whose own deadline passed (ctx.Err() != nil on its side) should report
+// that instead. Test with errors.Is; the error names the request and the cause.
 var ErrCAUnreachable = errors.New("acme: the CA is unreachable")
 
 // plainHTTP reports whether u is http:// to a host that is not loopback.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,6 +23,10 @@ var lockKinds = []struct {
 		func(tr *Tree) (func(), error) { return tr.LockTree(context.Background()) }},
 	{"lineage", func(tr *Tree) string { return filepath.Join(tr.Dir, ".acmectl", "locks", "a.example.lock") },
 		func(tr *Tree) (func(), error) { return tr.LockLineage(context.Background(), "a.example") }},
+	{"work dir", func(tr *Tree) string { return filepath.Join(filepath.Dir(tr.Dir), "work", ".certbot.lock") },
+		func(tr *Tree) (func(), error) {
+			return tr.LockDir(context.Background(), filepath.Join(filepath.Dir(tr.Dir), "work"))
+		}},
 }
 
 // A lock file that is a symbolic link is refused with an error naming it: the
@@ -173,5 +178,32 @@ func TestLockNotRegularRefused(t *testing.T) {
 				t.Fatal("lock on a FIFO blocked")
 			}
 		})
+	}
+}
+
+// LockDir takes certbot's lock on a work or logs dir: certbot's lockf is
+// refused while it is held, and the file goes on release, as certbot's does.
+func TestLockDirExcludesCertbot(t *testing.T) {
+	tr := openTree(t)
+	work := filepath.Join(t.TempDir(), "work")
+	unlock, err := tr.LockDir(context.Background(), work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	py := `import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o600)
+try:
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except OSError:
+    print("busy"); sys.exit(0)
+print("locked")
+`
+	lp := filepath.Join(work, ".certbot.lock")
+	if b, err := exec.Command("python3", "-c", py, lp).Output(); err != nil || string(b) != "busy\n" {
+		t.Errorf("certbot-style lockf on %s while LockDir holds it: %q %v, want busy", lp, b, err)
+	}
+	unlock()
+	if _, err := os.Lstat(lp); !os.IsNotExist(err) {
+		t.Errorf("%s not removed on release: %v", lp, err)
 	}
 }

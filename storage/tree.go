@@ -143,6 +143,18 @@ func (t *Tree) LockTree(ctx context.Context) (unlock func(), err error) {
 	return t.acquire(ctx, filepath.Join(t.Dir, ".certbot.lock"), true)
 }
 
+// LockDir holds <dir>/.certbot.lock, the lock certbot also takes on its
+// --work-dir and --logs-dir, until unlock is called; the file is removed on
+// release, as certbot does. Like every lock here it is opened with
+// O_NOFOLLOW: a link at that path is refused with ErrLockFileUnsafe.
+func (t *Tree) LockDir(ctx context.Context, dir string) (unlock func(), err error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return t.acquire(ctx, filepath.Join(abs, ".certbot.lock"), true)
+}
+
 // LockLineage holds the lineage's lock (<config>/.acmectl/locks/<name>.lock)
 // until unlock is called. Write methods on the same lineage through this
 // Tree proceed (the lock is re-entrant per Tree); other Trees and processes

@@ -174,14 +174,15 @@ func (cd *challengeDir) openBeneath(root string, rootFd int, rel string) (int, e
 		return -1, err
 	}
 	var walked []string // components of cur under root, none a link
-	links := 0
+	links, races := 0, 0
 	for i := 0; i < len(comps); i++ {
 		c := comps[i]
 		p := filepath.Join(append([]string{root}, append(walked, c)...)...)
 		fd, err := unix.Openat(cur, c, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if errors.Is(err, unix.ENOENT) {
 			fd, err = cd.mkdirAt(cur, c, p)
-			if errors.Is(err, unix.EEXIST) { // made meanwhile by someone else: look again
+			if errors.Is(err, unix.EEXIST) && races < 10 { // made meanwhile by someone else: look again
+				races++
 				i--
 				continue
 			}
