@@ -41,6 +41,9 @@
 // the error then wraps ErrLocked and names the holder's pid when the kernel or
 // the lock file tells it.
 //
+// LockDir takes the same .certbot.lock on a work or logs directory, as
+// certbot does on all three.
+//
 // Lock files are opened with O_NOFOLLOW: a lock path (or .acmectl,
 // .acmectl/locks) that is a symbolic link or not a regular file is refused
 // with ErrLockFileUnsafe naming it, where certbot's lock.py follows the link.
