@@ -98,7 +98,8 @@ var defaultHTTPClient = &http.Client{
 
 // httpClient returns a copy of the caller's client (never modified) whose
 // redirect policy refuses to follow a CA elsewhere: ACME uses no redirects, and a
-// signed request must not be replayed to another host.
+// signed request must not be replayed to another host. Its transport refuses
+// plain http off loopback and marks transport failures (transport.go).
 func (c *Client) httpClient() *http.Client {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -109,6 +110,7 @@ func (c *Client) httpClient() *http.Client {
 		}
 		cp := *base
 		cp.CheckRedirect = refuseRedirect
+		cp.Transport = newGuardTransport(base.Transport)
 		c.hc = &cp
 	}
 	return c.hc
@@ -181,6 +183,9 @@ func (c *Client) Directory(ctx context.Context) (*Directory, error) {
 	}
 	if c.DirectoryURL == "" {
 		return nil, errors.New("acme: no directory URL")
+	}
+	if err := checkDirectoryURL(c.DirectoryURL); err != nil {
+		return nil, err
 	}
 	c.dirMu.Lock()
 	defer c.dirMu.Unlock()
@@ -294,13 +299,13 @@ func (c *Client) do(req *http.Request, limit int64) (*response, error) {
 	if err != nil {
 		c.logger().LogAttrs(req.Context(), slog.LevelDebug, "acme request failed",
 			slog.String("method", req.Method), slog.String("url", req.URL.String()), slog.Any("error", err))
-		return nil, err
+		return nil, classifyTransportError(req, err)
 	}
 	defer resp.Body.Close()
 	c.saveNonce(resp.Header.Get("Replay-Nonce"))
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("read response from %s: %w", req.URL, err)
+		return nil, classifyTransportError(req, fmt.Errorf("read response from %s: %w", req.URL, err))
 	}
 	c.logger().LogAttrs(req.Context(), slog.LevelDebug, "acme request",
 		slog.String("method", req.Method), slog.String("url", req.URL.String()),

@@ -133,6 +133,46 @@ func (c *Client) httpClient() *http.Client {
 
 var defaultHTTPClient = NewHTTPClient(nil)
 
+// ErrRedirect is wrapped by the error of a request the server redirected to
+// another scheme or host: the client does not follow such a redirect, because
+// Go's http.Client would carry the login/password headers, the request body
+// of a 307/308 and the TLS client certificate to the new host.
+var ErrRedirect = errors.New("scm: refusing redirect to another scheme or host")
+
+// guardedClient is the caller's *http.Client (unchanged: a shallow copy) with
+// a CheckRedirect that refuses any redirect leaving the scheme and host of the
+// first request, then applies the caller's own policy, if any, or Go's
+// default limit of 10 redirects.
+func (c *Client) guardedClient() *http.Client {
+	hc := *c.httpClient()
+	next := hc.CheckRedirect
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		first := via[0].URL
+		if !strings.EqualFold(req.URL.Scheme, first.Scheme) || !strings.EqualFold(req.URL.Host, first.Host) {
+			return fmt.Errorf("%w: %s redirected to %s (credentials are not sent there; if that is the right server, set the SCM URL to it)",
+				ErrRedirect, first.Scheme+"://"+first.Host, req.URL.Scheme+"://"+req.URL.Host)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &hc
+}
+
+// isLoopbackHost reports whether host (no port, no brackets) is "localhost"
+// or a loopback IP address (127.0.0.0/8, ::1).
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func (c *Client) logger() *slog.Logger {
 	if c.Logger != nil {
 		return c.Logger
@@ -174,6 +214,11 @@ func (c *Client) endpoint(p string, q url.Values) (string, error) {
 	}
 	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
 		return "", fmt.Errorf("scm: base url %q: want an absolute http(s) url such as %s", c.baseURL(), DefaultBaseURL)
+	}
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		// The password header (or the account data of a POST) would cross the
+		// network in clear text.
+		return "", fmt.Errorf("scm: base url %q: plain http is allowed only on loopback (127.0.0.0/8, ::1, localhost); use https", c.baseURL())
 	}
 	base := strings.TrimSuffix(u.Path, "/")
 	if c.ClientCert {
@@ -264,7 +309,7 @@ func retryableError(err error) bool {
 	var cv *tls.CertificateVerificationError
 	var ua x509.UnknownAuthorityError
 	var hn x509.HostnameError
-	return !errors.Is(err, errTooLarge) && !errors.As(err, &cv) && !errors.As(err, &ua) && !errors.As(err, &hn)
+	return !errors.Is(err, errTooLarge) && !errors.Is(err, ErrRedirect) && !errors.As(err, &cv) && !errors.As(err, &ua) && !errors.As(err, &hn)
 }
 
 var errTooLarge = errors.New("response body too large")
@@ -290,7 +335,7 @@ func (c *Client) once(ctx context.Context, method, u, p string, body []byte) (*r
 	if c.UserAgent != "" {
 		req.Header.Set("User-Agent", c.UserAgent)
 	}
-	resp, err := c.httpClient().Do(req)
+	resp, err := c.guardedClient().Do(req)
 	if err != nil {
 		// *url.Error carries the URL (no credentials: they travel in headers).
 		return nil, fmt.Errorf("scm: %s %s: %w", method, p, err)

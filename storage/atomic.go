@@ -23,6 +23,10 @@ func randHex() string {
 	return hex.EncodeToString(b[:])
 }
 
+// testWriteFault, set by tests, is asked before each temporary file is
+// written; an error it returns is what the write returns (ENOSPC, EIO).
+var testWriteFault func(tmp string) error
+
 // writeFileAtomic writes data to path: a temp file in the same directory,
 // chmod before the data, fsync, rename, fsync of the directory. gid >= 0
 // chowns the file's group (errors ignored: only root may give a file to a
@@ -54,6 +58,11 @@ func writeFileRenamed(path string, data []byte, mode os.FileMode, gid int) (err 
 	}
 	if err = f.Chmod(mode); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if testWriteFault != nil {
+		if err = testWriteFault(tmp); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
 	}
 	if _, err = f.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -41,6 +41,14 @@
 // the error then wraps ErrLocked and names the holder's pid when the kernel or
 // the lock file tells it.
 //
+// LockDir takes the same .certbot.lock on a work or logs directory, as
+// certbot does on all three.
+//
+// Lock files are opened with O_NOFOLLOW: a lock path (or .acmectl,
+// .acmectl/locks) that is a symbolic link or not a regular file is refused
+// with ErrLockFileUnsafe naming it, where certbot's lock.py follows the link.
+// An existing lock file is never truncated unless it holds only a pid.
+//
 // What the locks do not guarantee: they are advisory, so a process that does
 // not take them (an editor, rm, a certbot older than 0.15) is not stopped.
 // fcntl locks are unreliable on some network file systems (old NFS). The

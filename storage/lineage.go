@@ -42,22 +42,35 @@ const liveREADME = "This directory contains your keys and certificates.\n\n" +
 	"We recommend not moving these files. For more information, see the Certbot\n" +
 	"User Guide at https://certbot.eff.org/docs/using.html#where-are-my-certificates.\n"
 
-// ValidLineageName refuses names that are not safe as one path component:
-// empty, longer than 200 bytes, containing '/', '\\', NUL or control
-// characters, starting with '.' or '-', or "..". Errors wrap ErrBadName.
+// ValidLineageName refuses names that are not safe as one path component,
+// saying what is wrong: empty, longer than 200 bytes, containing a slash, a
+// backslash, NUL or another control character (or invalid UTF-8), starting
+// with '.' (".", ".." and hidden names) or with '-'. Errors wrap ErrBadName;
+// a leading '-' also wraps ErrNameIsFlag, a usage error (the CLI exits 2).
 func ValidLineageName(name string) error {
-	bad := func(why string) error { return fmt.Errorf("lineage name %q: %s: %w", name, why, ErrBadName) }
+	shown := `"` + name + `"`
+	for _, r := range name {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			shown = strconv.Quote(name)
+			break
+		}
+	}
+	bad := func(why string) error { return fmt.Errorf("lineage name %s: %s: %w", shown, why, ErrBadName) }
 	switch {
 	case name == "":
 		return bad("empty")
 	case len(name) > 200:
 		return bad("longer than 200 bytes")
-	case strings.ContainsAny(name, "/\\\x00"):
-		return bad("contains '/', '\\' or NUL")
+	case strings.ContainsRune(name, '/'):
+		return bad("contains a slash ('/'); a lineage name is one directory name under live/, archive/ and renewal/")
+	case strings.ContainsRune(name, '\\'):
+		return bad("contains a backslash ('\\'); a lineage name is one directory name under live/, archive/ and renewal/, and a backslash separates directories where certbot runs on Windows")
+	case strings.ContainsRune(name, 0):
+		return bad("contains NUL")
 	case name[0] == '.':
-		return bad("starts with '.'")
+		return bad("starts with '.' (\".\", \"..\" and hidden names are refused)")
 	case name[0] == '-':
-		return bad("starts with '-'")
+		return fmt.Errorf("lineage name %s: a command line would read it as an option; start it with a letter or digit: %w", shown, ErrNameIsFlag)
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) || r == unicode.ReplacementChar {
@@ -552,10 +565,17 @@ func privkeyMode(prev string) (os.FileMode, int) {
 }
 
 // writeVersion writes archive files of version n; prev is the version the
-// key is reused from or whose key mode is carried over (0: none).
-func (t *Tree) writeVersion(dir string, n, prev int, v *Version, pv *parsedVersion) error {
+// key is reused from or whose key mode is carried over (0: none). When a
+// write fails (a full disk, EIO) the files of version n written so far are
+// removed again: a version is in archive/ whole or not at all.
+func (t *Tree) writeVersion(dir string, n, prev int, v *Version, pv *parsedVersion) (err error) {
 	removeTemps(dir)
 	file := func(k string, m int) string { return filepath.Join(dir, fmt.Sprintf("%s%d.pem", k, m)) }
+	defer func() {
+		if err != nil {
+			removeVersion(dir, n)
+		}
+	}()
 	// a dead writer's partial files of this version go first
 	for _, k := range kinds {
 		os.Remove(file(k, n))
@@ -694,7 +714,8 @@ func removeTempDirs(dir, prefix string) {
 // SaveVersion writes version N+1 of an existing lineage (N the highest
 // version in archive/), swaps the live links to it, rewrites the renewal
 // conf (conf nil keeps the current one, with paths refreshed), and prunes
-// archive/ to the current and Options.KeepVersions previous versions. With
+// archive/ to the current and Options.KeepVersions previous versions (5, as
+// certbot 2.3+ does) plus those Options.KeepVersion pins. With
 // v.ReuseKey the new privkey file is a symlink to the previous key.
 // A lineage left half-linked by a dead writer is repaired first.
 func (t *Tree) SaveVersion(ctx context.Context, name string, v *Version, conf *RenewalConf) (*Lineage, error) {
@@ -721,7 +742,7 @@ func (t *Tree) SaveVersion(ctx context.Context, name string, v *Version, conf *R
 	if v.ReuseKey && !keyMatches(pv.cert, old.Key) {
 		return nil, fmt.Errorf("save lineage %s: reuse key: previous key does not match the new certificate", name)
 	}
-	n := st.maxVersion + 1
+	n := t.removeIncomplete(name, st) + 1
 	if err := t.writeVersion(st.archiveDir, n, st.current, v, pv); err != nil {
 		return nil, fmt.Errorf("save lineage %s: %w", name, err)
 	}
@@ -734,14 +755,59 @@ func (t *Tree) SaveVersion(ctx context.Context, name string, v *Version, conf *R
 	if err := t.writeConf(name, st.archiveDir, conf); err != nil {
 		return nil, fmt.Errorf("save lineage %s: %w", name, err)
 	}
-	t.prune(st.archiveDir, n)
+	t.prune(name, st.archiveDir, n)
 	t.opts.Logger.Info("lineage saved", slog.String("lineage", name), slog.Int("version", n))
 	return t.LoadLineage(ctx, name)
 }
 
-// prune keeps versions current-KeepVersions..current and newer ones; a
-// privkey file a kept symlink points at is kept.
-func (t *Tree) prune(dir string, current int) {
+// removeVersion deletes every file of version n in dir (and the temporary
+// files of a write that failed), then syncs dir; errors are ignored: what
+// stays is found again by the next save (removeIncomplete).
+func removeVersion(dir string, n int) {
+	for _, k := range kinds {
+		os.Remove(filepath.Join(dir, fmt.Sprintf("%s%d.pem", k, n)))
+	}
+	removeTemps(dir)
+	_ = syncDir(dir)
+}
+
+// removeIncomplete deletes the versions above the current one that lack one
+// of their four files — what a writer that died or hit a full disk left, a
+// key without its certificate — unless Options.KeepVersion pins them, and
+// returns the highest version number left in archive/. A complete version
+// that was never linked (certbot's pending deployment) stays.
+func (t *Tree) removeIncomplete(name string, st *lineageState) int {
+	ents, err := os.ReadDir(st.archiveDir)
+	if err != nil {
+		return st.maxVersion
+	}
+	have := map[int]int{}
+	for _, e := range ents {
+		if m := archiveFileRE.FindStringSubmatch(e.Name()); m != nil {
+			n, _ := strconv.Atoi(m[2])
+			have[n]++
+		}
+	}
+	top := st.current
+	for n, c := range have {
+		switch {
+		case n <= st.current:
+		case c < len(kinds) && (t.opts.KeepVersion == nil || !t.opts.KeepVersion(name, n)):
+			removeVersion(st.archiveDir, n)
+			t.opts.Logger.Info("incomplete version removed", slog.String("lineage", name), slog.Int("version", n))
+		default:
+			top = max(top, n)
+		}
+	}
+	return top
+}
+
+// prune keeps versions current-KeepVersions..current and newer ones (the
+// versions certbot's RenewableCert.truncate keeps), every version
+// Options.KeepVersion pins, and a privkey file a kept symlink points at
+// (reuse-key links of older certbots). It runs only after the live links
+// point at current, so no live link points at a version it removes.
+func (t *Tree) prune(name, dir string, current int) {
 	if t.opts.KeepVersions < 0 {
 		return
 	}
@@ -749,6 +815,18 @@ func (t *Tree) prune(dir string, current int) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return
+	}
+	pinned := map[int]bool{}
+	isPinned := func(n int) bool {
+		if t.opts.KeepVersion == nil {
+			return false
+		}
+		p, ok := pinned[n]
+		if !ok {
+			p = t.opts.KeepVersion(name, n)
+			pinned[n] = p
+		}
+		return p
 	}
 	keepKey := map[string]bool{}
 	var del []string
@@ -758,7 +836,7 @@ func (t *Tree) prune(dir string, current int) {
 			continue
 		}
 		n, _ := strconv.Atoi(m[2])
-		if n >= cut {
+		if n >= cut || isPinned(n) {
 			if m[1] == "privkey" {
 				if l, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil {
 					keepKey[filepath.Base(l)] = true

@@ -36,6 +36,9 @@ func (t *Tree) acquire(ctx context.Context, path string, remove bool) (func(), e
 	t.mu.Unlock()
 
 	deadline := time.Now().Add(t.opts.LockTimeout)
+	if err := noSymlinkDirs(t.Dir, filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
 	if err := mkdirs(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
@@ -108,10 +111,60 @@ func (t *Tree) releaser(path string) func() {
 	}
 }
 
+// ErrLockFileUnsafe: a lock file (or a directory acmectl keeps lock files in)
+// is a symbolic link or not a regular file. acmectl does not follow it, so a
+// link planted at a lock path cannot make root create, lock or write another
+// file.
+var ErrLockFileUnsafe = errors.New("unsafe lock file")
+
+// maxLockContent is the size of the largest lock file this package rewrites:
+// a pid and a newline.
+const maxLockContent = 32
+
 // tryLock returns the locked file, or nil and a description of the holder.
+//
+// The file is opened with O_NOFOLLOW and O_NONBLOCK and must be a regular
+// file. certbot's lock.py opens it with O_CREAT|O_WRONLY, which follows a
+// link (locking, and for a dangling link creating, its target); acmectl
+// refuses instead (ErrLockFileUnsafe). Neither writes an existing file that
+// is not a lock file: acmectl puts its pid into a lock file it created, or
+// into one that holds nothing but a pid (an earlier run's), so a waiting
+// process can name the holder; any other content stays untouched.
 func tryLock(path string) (*os.File, string, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if fi, err := os.Lstat(path); err == nil {
+		if err := lockFileKind(path, fi.Mode()); err != nil {
+			return nil, "", err
+		}
+	}
+	const flags = unix.O_RDWR | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
+	created := true
+	fd, err := unix.Open(path, flags|unix.O_CREAT|unix.O_EXCL, 0o600)
+	if errors.Is(err, unix.EEXIST) {
+		created = false
+		fd, err = unix.Open(path, flags, 0)
+		if errors.Is(err, unix.ENOENT) {
+			return nil, "a process that just released it", nil
+		}
+	}
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EISDIR) {
+		fi, lerr := os.Lstat(path)
+		if lerr == nil {
+			if kerr := lockFileKind(path, fi.Mode()); kerr != nil {
+				return nil, "", kerr
+			}
+		}
+	}
 	if err != nil {
+		return nil, "", &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, "", err
+	}
+	if err := lockFileKind(path, fi.Mode()); err != nil {
+		f.Close()
 		return nil, "", err
 	}
 	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: 0, Len: 0}
@@ -126,16 +179,80 @@ func tryLock(path string) (*os.File, string, error) {
 	}
 	// certbot removes its lock file on release: make sure we locked the
 	// file that is at path now, else retry.
-	fi1, err1 := f.Stat()
-	fi2, err2 := os.Stat(path)
-	if err1 != nil || err2 != nil || !os.SameFile(fi1, fi2) {
+	fi2, err2 := os.Lstat(path)
+	if err2 != nil || !os.SameFile(fi, fi2) {
 		f.Close()
 		return nil, "a process that just released it", nil
 	}
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	if created || holdsOnlyPid(f, fi) {
+		if err := f.Truncate(0); err == nil {
+			_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+		}
 	}
 	return f, "", nil
+}
+
+// lockFileKind refuses a lock path that is a symbolic link or anything but a
+// regular file, naming it and what is wrong.
+func lockFileKind(path string, m os.FileMode) error {
+	switch {
+	case m&os.ModeSymlink != 0:
+		target, _ := os.Readlink(path)
+		return fmt.Errorf("%w: %s is a symbolic link (to %q); acmectl does not follow links at lock paths: remove it", ErrLockFileUnsafe, path, target)
+	case !m.IsRegular():
+		return fmt.Errorf("%w: %s is not a regular file (%s); remove it", ErrLockFileUnsafe, path, m.Type())
+	}
+	return nil
+}
+
+// holdsOnlyPid reports whether the open lock file f is one a lock left
+// behind: a single link, at most maxLockContent bytes, only digits and
+// white space (empty included).
+func holdsOnlyPid(f *os.File, fi os.FileInfo) bool {
+	if fi.Size() > maxLockContent {
+		return false
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Nlink != 1 {
+		return false
+	}
+	b := make([]byte, maxLockContent+1)
+	n, _ := f.ReadAt(b, 0)
+	if n > maxLockContent {
+		return false
+	}
+	for _, c := range b[:n] {
+		if (c < '0' || c > '9') && c != '\n' && c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// noSymlinkDirs refuses a directory between base (exclusive: the config dir
+// itself may be a link, e.g. /etc/letsencrypt -> /srv/letsencrypt) and dir
+// (inclusive) that is a symbolic link or not a directory. Missing ones are
+// fine: mkdirs creates them.
+func noSymlinkDirs(base, dir string) error {
+	rel, err := filepath.Rel(base, dir)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return nil
+	}
+	p := base
+	for _, c := range strings.Split(rel, string(filepath.Separator)) {
+		p = filepath.Join(p, c)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return nil
+		}
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			return fmt.Errorf("%w: %s is a symbolic link (to %q); acmectl keeps its lock files in a real directory: remove the link", ErrLockFileUnsafe, p, target)
+		case !fi.IsDir():
+			return fmt.Errorf("%w: %s is not a directory", ErrLockFileUnsafe, p)
+		}
+	}
+	return nil
 }
 
 func describeHolder(f *os.File) string {

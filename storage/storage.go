@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -19,6 +20,10 @@ var (
 	ErrLocked = errors.New("storage: locked")
 	// ErrBadName: a lineage name or server path component is refused.
 	ErrBadName = errors.New("storage: bad name")
+	// ErrNameIsFlag: a name starts with '-' (it also wraps ErrBadName). On a
+	// command line that is a usage error: the CLI exits 2, as argparse does
+	// for certbot --cert-name -x.
+	ErrNameIsFlag = fmt.Errorf("%w: starts with '-'", ErrBadName)
 	// ErrBroken: a lineage is on disk but unusable (dangling link, missing
 	// archive file, key not matching the certificate).
 	ErrBroken = errors.New("storage: broken lineage")

@@ -25,8 +25,15 @@ type Options struct {
 	// NoCache disables the listing metadata cache file.
 	NoCache bool
 	// KeepVersions is how many versions before the current one SaveVersion
-	// keeps in archive/ (certbot keeps 5). Negative keeps all.
+	// keeps in archive/. Zero means 5, certbot's rule since 2.3.0
+	// (renewal.renew_cert calls RenewableCert.truncate(), which keeps the
+	// current and 5 previous versions; certbot 2.1 keeps every version).
+	// Negative keeps all.
 	KeepVersions int
+	// KeepVersion, when set, is asked before a version is pruned and keeps
+	// every file of the versions it reports true for: the version an
+	// in-flight order record of the lineage points to, for one.
+	KeepVersion func(lineage string, version int) bool
 }
 
 // Tree is certbot's configuration directory (--config-dir). It implements
@@ -134,6 +141,18 @@ func ServerPath(server string) (string, error) {
 // it here to keep certbot out for a whole command.
 func (t *Tree) LockTree(ctx context.Context) (unlock func(), err error) {
 	return t.acquire(ctx, filepath.Join(t.Dir, ".certbot.lock"), true)
+}
+
+// LockDir holds <dir>/.certbot.lock, the lock certbot also takes on its
+// --work-dir and --logs-dir, until unlock is called; the file is removed on
+// release, as certbot does. Like every lock here it is opened with
+// O_NOFOLLOW: a link at that path is refused with ErrLockFileUnsafe.
+func (t *Tree) LockDir(ctx context.Context, dir string) (unlock func(), err error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return t.acquire(ctx, filepath.Join(abs, ".certbot.lock"), true)
 }
 
 // LockLineage holds the lineage's lock (<config>/.acmectl/locks/<name>.lock)

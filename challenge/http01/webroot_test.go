@@ -136,17 +136,6 @@ func TestWebrootFailures(t *testing.T) {
 			}
 			return root
 		}, "tok", "is not a directory"},
-		{"symlink planted at the token path", func(t *testing.T) string {
-			root := t.TempDir()
-			dir := filepath.Join(root, ".well-known", "acme-challenge")
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(filepath.Join(t.TempDir(), "victim"), filepath.Join(dir, "tok")); err != nil {
-				t.Fatal(err)
-			}
-			return root
-		}, "tok", "too many levels of symbolic links"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
