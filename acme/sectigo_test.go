@@ -144,7 +144,11 @@ func (l *solverLog) solverFor(_ context.Context, typ string, id Identifier, wild
 	return l.give[typ], nil
 }
 
-func (l *solverLog) Asked() []string { l.mu.Lock(); defer l.mu.Unlock(); return append([]string(nil), l.asked...) }
+func (l *solverLog) Asked() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.asked...)
+}
 
 // TestSolverForOnlyForPendingAuthorizations: SolverFor is consulted (and
 // Present called) for the pending authorization only; with every name
@@ -387,7 +391,10 @@ func TestFinalizeHeldOpen(t *testing.T) {
 	}
 
 	// An ordinary request is bounded by RequestTimeout.
-	f.handle("/acct/1", func(w http.ResponseWriter, r *http.Request, _ []byte) { time.Sleep(time.Second); writeJSON(w, 200, map[string]any{}) })
+	f.handle("/acct/1", func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		time.Sleep(time.Second)
+		writeJSON(w, 200, map[string]any{})
+	})
 	start := time.Now()
 	if _, err := c.GetAccount(t.Context()); err == nil || time.Since(start) > 900*time.Millisecond*max5xxTries {
 		t.Errorf("a held account fetch: err %v after %v", err, time.Since(start))
