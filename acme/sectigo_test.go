@@ -498,20 +498,20 @@ func TestBeforeFinalizeRecordsFirst(t *testing.T) {
 // sent only for an order still ready after the grace period.
 func TestResumeOrder(t *testing.T) {
 	csr, key := csrFor(t, "a.example")
-	old := time.Now().Add(-time.Hour)
+	old, recent := time.Hour, time.Duration(0) // age of the record
 	for _, tc := range []struct {
 		name       string
 		states     []string // the order's status at each fetch (the last repeats)
 		httpStatus int
 		names      []string
-		recorded   time.Time
+		recorded   time.Duration
 		finalizes  int
 		want       string // "" success, "notresumable", "other"
 	}{
 		{name: "valid", states: []string{StatusValid}, recorded: old},
 		{name: "processing", states: []string{StatusProcessing, StatusProcessing, StatusValid}, recorded: old},
 		{name: "ready long after the record", states: []string{StatusReady}, recorded: old, finalizes: 1},
-		{name: "ready within grace then processing", states: []string{StatusReady, StatusReady, StatusProcessing, StatusValid}, recorded: time.Now()},
+		{name: "ready within grace then processing", states: []string{StatusReady, StatusReady, StatusProcessing, StatusValid}, recorded: recent},
 		{name: "invalid", states: []string{StatusInvalid}, recorded: old, want: "notresumable"},
 		{name: "pending", states: []string{StatusPending}, recorded: old, want: "notresumable"},
 		{name: "expired", states: []string{"expired"}, recorded: old, want: "notresumable"},
@@ -548,7 +548,7 @@ func TestResumeOrder(t *testing.T) {
 				}
 				writeJSON(w, 200, o)
 			})
-			cert, err := c.ResumeOrder(t.Context(), ResumeRequest{OrderURL: f.url("/order/1"), CSR: csr, RecordedAt: tc.recorded, ReadyGrace: 300 * time.Millisecond})
+			cert, err := c.ResumeOrder(t.Context(), ResumeRequest{OrderURL: f.url("/order/1"), CSR: csr, RecordedAt: time.Now().Add(-tc.recorded), ReadyGrace: 5 * time.Second})
 			switch tc.want {
 			case "":
 				if err != nil || len(cert.PEM) == 0 {
