@@ -191,7 +191,11 @@ func TestHeldFinalizeAndResume(t *testing.T) {
 	c.IssuanceTimeout = 700 * time.Millisecond
 	var mu sync.Mutex
 	var statuses []string
-	c.OnWait = func(p acme.WaitProgress) { mu.Lock(); statuses = append(statuses, string(p.Kind)+":"+p.Status); mu.Unlock() }
+	c.OnWait = func(p acme.WaitProgress) {
+		mu.Lock()
+		statuses = append(statuses, string(p.Kind)+":"+p.Status)
+		mu.Unlock()
+	}
 	csr, _ := csrFor(t, "a.example")
 	var recorded string
 	_, err := c.Obtain(t.Context(), acme.ObtainRequest{Identifiers: acme.DNSIdentifiers("a.example"), CSR: csr, SolverFor: noSolver,
