@@ -66,7 +66,8 @@ type Client struct {
 	OrderTimeout time.Duration
 	// IssuanceTimeout bounds finalization — the finalize request, which the
 	// CA may hold open, and the polls until the order is valid — when ctx
-	// allows longer (certbot's --issuance-timeout). Zero means only ctx.
+	// allows longer (certbot's --issuance-timeout). Zero means 90 s,
+	// certbot's default.
 	IssuanceTimeout time.Duration
 	// RequestTimeout bounds one ordinary HTTP exchange (all but finalize).
 	// Zero means 45 s, certbot's socket timeout.

@@ -198,13 +198,19 @@ func (e *OrderInFlightError) Error() string {
 
 func (e *OrderInFlightError) Unwrap() error { return e.Err }
 
-// issuanceContext applies IssuanceTimeout to ctx.
+// issuanceContext applies IssuanceTimeout (default 90 s) to ctx.
 func (c *Client) issuanceContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if c.IssuanceTimeout > 0 {
-		return context.WithTimeout(ctx, c.IssuanceTimeout)
+	d := c.IssuanceTimeout
+	if d <= 0 {
+		d = 90 * time.Second
 	}
-	return context.WithCancel(ctx)
+	return context.WithTimeout(ctx, d)
 }
+
+// maxPollFailures is how many polls of a finalized order in a row may fail
+// (each already retried by post) before the CA counts as unreachable and the
+// order is left in flight for a later run.
+const maxPollFailures = 3
 
 // FinalizeOrder sends the CSR (DER) to the order's finalize URL (§7.4) and waits
 // until the order is valid, honouring Retry-After. The whole is bounded by
@@ -270,12 +276,13 @@ func (c *Client) WaitOrder(ctx context.Context, url string) (*Order, error) {
 // waitFinalized polls an order finalize was sent for until it is valid. o's
 // status is the last known one (empty: unknown, fetch first); cause is why
 // the outcome is unknown (nil after a normal answer). Transient fetch errors
-// (transport, 5xx) do not end the wait; only the deadline does.
+// (transport, 5xx) do not end the wait unless maxPollFailures come in a row.
 func (c *Client) waitFinalized(ctx context.Context, o *Order, cause error) (*Order, error) {
 	p := c.newPoller(WaitOrder, o.URL, "")
 	cur := o
 	status := o.Status
 	var lastErr error
+	failures := 0
 	for {
 		if cur != nil {
 			status = cur.Status
@@ -309,14 +316,14 @@ func (c *Client) waitFinalized(ctx context.Context, o *Order, cause error) (*Ord
 			if errors.As(err, &pr) && pr.Status < 500 && pr.Status != 0 && !IsProblem(err, ProblemRateLimited) {
 				return nil, errors.Join(cause, err)
 			}
-			if ctx.Err() != nil {
+			if failures++; ctx.Err() != nil || failures >= maxPollFailures {
 				return nil, &OrderInFlightError{OrderURL: o.URL, Status: status, Err: errors.Join(cause, err)}
 			}
 			c.logger().LogAttrs(ctx, slog.LevelWarn, "order poll failed; polling again", attrOrderURL(o.URL), attrErr(err))
 			cur, lastErr = nil, err
 			continue
 		}
-		cur, lastErr = next, nil
+		cur, lastErr, failures = next, nil, 0
 	}
 }
 

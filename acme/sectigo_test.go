@@ -722,3 +722,31 @@ func TestDropChainIssuer(t *testing.T) {
 		})
 	}
 }
+
+// TestFinalizedOrderUnreachable: when the order cannot be fetched several
+// times in a row after a lost finalize answer, the order is left in flight
+// at once (the next run resumes it) instead of polling a dead CA until the
+// deadline; finalize is still sent once.
+func TestFinalizedOrderUnreachable(t *testing.T) {
+	f := newFakeCA(t)
+	c, _ := fakeClient(t, f)
+	csr, key := csrFor(t, "a.example")
+	m := installMulti(f, []string{"a.example"}, []authzSpec{{name: "a.example", status: StatusValid, challenges: preValidated(f, 0)}}, issueLeaf(t, key.Public(), "a.example"))
+	f.handle("/order/1/finalize", func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		m.mu.Lock()
+		m.finalizes++
+		m.mu.Unlock()
+		problem(w, 503, "urn:ietf:params:acme:error:serverInternal", "overloaded")
+	})
+	f.handle("/order/1", func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		problem(w, 503, "urn:ietf:params:acme:error:serverInternal", "overloaded")
+	})
+	_, err := c.Obtain(t.Context(), ObtainRequest{Identifiers: DNSIdentifiers("a.example"), CSR: csr})
+	var inflight *OrderInFlightError
+	if !errors.As(err, &inflight) {
+		t.Fatalf("err = %v, want an OrderInFlightError", err)
+	}
+	if m.finalizeCount() != 1 || f.count("POST /order/1") > maxPollFailures*max5xxTries {
+		t.Errorf("finalize sent %d times, order fetched %d times", m.finalizeCount(), f.count("POST /order/1"))
+	}
+}
