@@ -253,8 +253,9 @@ func TestValidAuthorizationWithWildcardFlag(t *testing.T) {
 			if status == StatusPending {
 				ch = pendingChallenges(f, 0, "dns-01")
 			}
-			installMulti(f, []string{"some.valid.example"}, []authzSpec{{name: "some.valid.example", wildcard: true, status: status, challenges: ch}},
+			m := installMulti(f, []string{"some.valid.example"}, []authzSpec{{name: "some.valid.example", wildcard: true, status: status, challenges: ch}},
 				issueLeaf(t, key.Public(), "some.valid.example"))
+			m.status = StatusPending // Sectigo: "pending" although the authorization is valid
 			_, err := c.Obtain(t.Context(), ObtainRequest{Identifiers: DNSIdentifiers("some.valid.example"), CSR: csr, Solvers: map[string]Solver{"dns-01": &recordingSolver{}}})
 			if status == StatusValid && err != nil {
 				t.Fatalf("Obtain: %v", err)
