@@ -31,7 +31,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -397,10 +396,6 @@ func (s *Server) withOrder(w http.ResponseWriter, acct *account, n int, f func(o
 	f(s.orders[n])
 }
 
-type jwsBody struct {
-	Protected, Payload, Signature string
-}
-
 // parseJWS checks the nonce and the url header and returns the parsed JWS.
 func (s *Server) parseJWS(w http.ResponseWriter, r *http.Request) (*jose.JSONWebSignature, []byte, bool) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -408,7 +403,7 @@ func (s *Server) parseJWS(w http.ResponseWriter, r *http.Request) (*jose.JSONWeb
 		s.problem(w, http.StatusBadRequest, "malformed", "read body")
 		return nil, nil, false
 	}
-	jws, err := jose.ParseSigned(string(body), []jose.SignatureAlgorithm{jose.ES256, jose.ES384, jose.ES512, jose.RS256})
+	jws, err := jose.ParseSignedJSON(string(body), []jose.SignatureAlgorithm{jose.ES256, jose.ES384, jose.ES512, jose.RS256})
 	if err != nil || len(jws.Signatures) != 1 {
 		s.problem(w, http.StatusBadRequest, "malformed", "The JWS Protected Header MUST be present")
 		return nil, nil, false
@@ -503,8 +498,9 @@ func (s *Server) newAccount(w http.ResponseWriter, r *http.Request, cfg Config) 
 			s.problem(w, http.StatusBadRequest, "externalAccountRequired", `The request must include a value for the "externalAccountBinding" field`)
 			return
 		}
-		if kid, err = checkEAB(req.ExternalAccountBinding, cfg.EAB, jwk, s.URL+r.URL.Path); err != nil {
-			s.problem(w, http.StatusBadRequest, "malformed", "[External Account Binding] "+err.Error())
+		var detail string
+		if kid, detail = checkEAB(req.ExternalAccountBinding, cfg.EAB, jwk, s.URL+r.URL.Path); detail != "" {
+			s.problem(w, http.StatusBadRequest, "malformed", "[External Account Binding] "+detail)
 			return
 		}
 	}
@@ -525,34 +521,34 @@ func (s *Server) newAccount(w http.ResponseWriter, r *http.Request, cfg Config) 
 }
 
 // checkEAB verifies the inner JWS of an external account binding (RFC 8555
-// §7.3.4) and returns its key ID.
-func checkEAB(raw json.RawMessage, keys map[string][]byte, outer *jose.JSONWebKey, url string) (string, error) {
-	inner, err := jose.ParseSigned(string(raw), []jose.SignatureAlgorithm{jose.HS256, jose.HS384, jose.HS512})
+// §7.3.4) and returns its key ID, or the problem detail the CA sends.
+func checkEAB(raw json.RawMessage, keys map[string][]byte, outer *jose.JSONWebKey, url string) (kid, detail string) {
+	inner, err := jose.ParseSignedJSON(string(raw), []jose.SignatureAlgorithm{jose.HS256, jose.HS384, jose.HS512})
 	if err != nil || len(inner.Signatures) != 1 {
-		return "", errors.New("Invalid JWS")
+		return "", "Invalid JWS"
 	}
 	h := inner.Signatures[0].Protected
 	key, ok := keys[h.KeyID]
 	if !ok {
-		return "", errors.New("Unknown key identifier")
+		return "", "Unknown key identifier"
 	}
 	if u, _ := h.ExtraHeaders["url"].(string); u != url {
-		return "", errors.New("url mismatch")
+		return "", "url mismatch"
 	}
 	payload, err := inner.Verify(key)
 	if err != nil {
-		return "", errors.New("Invalid MAC on JWS request")
+		return "", "Invalid MAC on JWS request" // win-acme/win-acme#2565
 	}
 	var got jose.JSONWebKey
 	if err := got.UnmarshalJSON(payload); err != nil {
-		return "", errors.New("Invalid JWK in payload")
+		return "", "Invalid JWK in payload"
 	}
 	a, _ := got.Thumbprint(crypto.SHA256)
 	b, _ := outer.Thumbprint(crypto.SHA256)
 	if !bytes.Equal(a, b) {
-		return "", errors.New("The JWK does not match the account key")
+		return "", "The JWK does not match the account key"
 	}
-	return h.KeyID, nil
+	return h.KeyID, ""
 }
 
 func (s *Server) newOrder(w http.ResponseWriter, acct *account, payload []byte, cfg Config) {
