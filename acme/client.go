@@ -69,6 +69,12 @@ type Client struct {
 	// allows longer (certbot's --issuance-timeout). Zero means 90 s,
 	// certbot's default.
 	IssuanceTimeout time.Duration
+	// ReadyGrace is how long after a finalize request whose answer never
+	// came (transport error, time-out) an order still "ready" is polled
+	// before it is left in flight (*OrderInFlightError) for a later run:
+	// the CA may be working on it and show "ready" meanwhile. Zero means
+	// 30 s; the issuance deadline bounds it too.
+	ReadyGrace time.Duration
 	// RequestTimeout bounds one ordinary HTTP exchange (all but finalize).
 	// Zero means 45 s, certbot's socket timeout.
 	RequestTimeout time.Duration

@@ -231,6 +231,7 @@ func (c *Client) FinalizeOrder(ctx context.Context, o *Order, csrDER []byte) (*O
 	defer cancel()
 	payload := map[string]string{"csr": base64.RawURLEncoding.EncodeToString(csrDER)}
 	for attempt := 1; ; attempt++ {
+		sent := time.Now()
 		stop := c.heartbeat(ctx, WaitFinalize, o.URL, o.Status)
 		resp, err := c.post(ctx, o.FinalizeURL, payload, postOpts{noReplay: true, long: true})
 		stop()
@@ -238,13 +239,13 @@ func (c *Client) FinalizeOrder(ctx context.Context, o *Order, csrDER []byte) (*O
 			next, derr := decodeOrder(resp)
 			if derr != nil {
 				// The CA acted; learn the outcome by polling.
-				return c.waitFinalized(ctx, &Order{URL: o.URL, FinalizeURL: o.FinalizeURL}, derr)
+				return c.waitFinalized(ctx, &Order{URL: o.URL, FinalizeURL: o.FinalizeURL}, derr, time.Time{})
 			}
 			next.URL = o.URL
 			if next.Status == StatusValid && next.CertificateURL != "" {
 				return next, nil
 			}
-			return c.waitFinalized(ctx, next, nil)
+			return c.waitFinalized(ctx, next, nil, time.Time{})
 		}
 		if IsProblem(err, ProblemOrderNotReady) && attempt == 1 {
 			// Nothing was issued; wait for the authorizations to settle, then retry once.
@@ -255,29 +256,39 @@ func (c *Client) FinalizeOrder(ctx context.Context, o *Order, csrDER []byte) (*O
 			if cur.Status == StatusReady {
 				continue
 			}
-			return c.waitFinalized(ctx, cur, nil)
+			return c.waitFinalized(ctx, cur, nil, time.Time{})
 		}
 		var p *Problem
 		if errors.As(err, &p) && p.Status < 500 {
 			return nil, fmt.Errorf("finalize order %s: %w", o.URL, err)
 		}
-		// Transport error, time-out or 5xx: the CA may have acted. Poll, never re-finalize.
+		// Transport error, time-out or 5xx: the CA may have acted. Poll, never
+		// re-finalize. With no answer at all the CA may still be working on
+		// it (showing "ready" meanwhile), so a ready order is polled for
+		// ReadyGrace after the request was sent; after a 5xx answer a ready
+		// order means the finalize did not take, and it is left for a later
+		// run (ResumeOrder finalizes it once) after one check.
+		readyUntil := time.Now()
+		if !errors.As(err, &p) {
+			readyUntil = sent.Add(c.readyGrace())
+		}
 		c.logger().LogAttrs(ctx, slog.LevelWarn, "finalize outcome unknown; polling the order", attrOrderURL(o.URL), attrErr(err))
-		return c.waitFinalized(ctx, &Order{URL: o.URL, FinalizeURL: o.FinalizeURL}, fmt.Errorf("finalize order %s: %w", o.URL, err))
+		return c.waitFinalized(ctx, &Order{URL: o.URL, FinalizeURL: o.FinalizeURL}, fmt.Errorf("finalize order %s: %w", o.URL, err), readyUntil)
 	}
 }
 
 // WaitOrder polls a finalized order while it is ready or processing and
 // returns it once valid. Errors as FinalizeOrder's (it never sends finalize).
 func (c *Client) WaitOrder(ctx context.Context, url string) (*Order, error) {
-	return c.waitFinalized(ctx, &Order{URL: url}, nil)
+	return c.waitFinalized(ctx, &Order{URL: url}, nil, time.Time{})
 }
 
 // waitFinalized polls an order finalize was sent for until it is valid. o's
 // status is the last known one (empty: unknown, fetch first); cause is why
-// the outcome is unknown (nil after a normal answer). Transient fetch errors
+// the outcome is unknown (nil after a normal answer); a "ready" order is
+// polled only until readyUntil when it is not zero. Transient fetch errors
 // (transport, 5xx) do not end the wait unless maxPollFailures come in a row.
-func (c *Client) waitFinalized(ctx context.Context, o *Order, cause error) (*Order, error) {
+func (c *Client) waitFinalized(ctx context.Context, o *Order, cause error, readyUntil time.Time) (*Order, error) {
 	p := c.newPoller(WaitOrder, o.URL, "")
 	cur := o
 	status := o.Status
@@ -299,6 +310,10 @@ func (c *Client) waitFinalized(ctx context.Context, o *Order, cause error) (*Ord
 				return nil, fmt.Errorf("acme: order %s is invalid", cur.URL)
 			case StatusPending:
 				return nil, errors.Join(cause, fmt.Errorf("acme: order %s is pending again after finalize: its authorizations are no longer valid", cur.URL))
+			case StatusReady:
+				if !readyUntil.IsZero() && !time.Now().Before(readyUntil) {
+					return nil, &OrderInFlightError{OrderURL: o.URL, Status: StatusReady, Err: cause}
+				}
 			}
 		}
 		var ra time.Duration

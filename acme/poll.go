@@ -52,6 +52,13 @@ func (c *Client) maxPollWait() time.Duration {
 	return 60 * time.Second
 }
 
+func (c *Client) readyGrace() time.Duration {
+	if c.ReadyGrace > 0 {
+		return c.ReadyGrace
+	}
+	return 30 * time.Second
+}
+
 func (c *Client) progressInterval() time.Duration {
 	if c.ProgressInterval > 0 {
 		return c.ProgressInterval

@@ -128,7 +128,7 @@ func (c *Client) ResumeOrder(ctx context.Context, req ResumeRequest) (*Certifica
 		}
 	case StatusProcessing:
 		ictx, cancel := c.issuanceContext(ctx)
-		o, err = c.waitFinalized(ictx, o, nil)
+		o, err = c.waitFinalized(ictx, o, nil, time.Time{})
 		cancel()
 		if err != nil {
 			return nil, err

@@ -751,3 +751,46 @@ func TestFinalizedOrderUnreachable(t *testing.T) {
 		t.Errorf("finalize sent %d times, order fetched %d times", m.finalizeCount(), f.count("POST /order/1"))
 	}
 }
+
+// TestFinalizeReadyGrace: after a finalize with no answer, an order that
+// stays "ready" is polled for ReadyGrace, not the whole issuance deadline;
+// after a 5xx answer it is checked once. Either way it is left in flight
+// with finalize sent once.
+func TestFinalizeReadyGrace(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer func(w http.ResponseWriter)
+		polls  func(n int) bool
+	}{
+		{"no answer", func(w http.ResponseWriter) { conn, _, _ := w.(http.Hijacker).Hijack(); conn.Close() }, func(n int) bool { return n > 2 }},
+		{"500", func(w http.ResponseWriter) { problem(w, 500, "urn:ietf:params:acme:error:serverInternal", "oops") }, func(n int) bool { return n == 1 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeCA(t)
+			c, _ := fakeClient(t, f)
+			c.Sleep = nil
+			c.PollInterval, c.MaxPollInterval = 10*time.Millisecond, 50*time.Millisecond
+			c.ReadyGrace, c.IssuanceTimeout = 300*time.Millisecond, time.Minute
+			csr, _ := csrFor(t, "a.example")
+			m := installMulti(f, []string{"a.example"}, []authzSpec{{name: "a.example", status: StatusValid, challenges: preValidated(f, 0)}}, nil)
+			f.handle("/order/1/finalize", func(w http.ResponseWriter, r *http.Request, _ []byte) {
+				m.mu.Lock()
+				m.finalizes++
+				m.mu.Unlock()
+				tc.answer(w)
+			})
+			start := time.Now()
+			_, err := c.Obtain(t.Context(), ObtainRequest{Identifiers: DNSIdentifiers("a.example"), CSR: csr})
+			var inflight *OrderInFlightError
+			if !errors.As(err, &inflight) || inflight.Status != StatusReady {
+				t.Fatalf("err = %v, want an OrderInFlightError (ready)", err)
+			}
+			if d := time.Since(start); d > 20*time.Second {
+				t.Errorf("took %v: the ready order was polled to the issuance deadline", d)
+			}
+			if n := f.count("POST /order/1"); !tc.polls(n) || m.finalizeCount() != 1 {
+				t.Errorf("order polled %d times, finalize sent %d times", n, m.finalizeCount())
+			}
+		})
+	}
+}
