@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -54,6 +55,9 @@ func (c *Client) Register(ctx context.Context, req AccountRequest) (*Account, er
 	}
 	acct, err := c.newAccount(ctx, dir, w)
 	if err != nil {
+		if req.EAB != nil && isEABAlreadyBound(err) {
+			err = &EABBoundError{KeyID: req.EAB.KeyID, Err: err}
+		}
 		return nil, fmt.Errorf("register account: %w", err)
 	}
 	c.logger().LogAttrs(ctx, slog.LevelInfo, "account registered", slog.String("account_url", acct.URL))
@@ -179,4 +183,44 @@ func mustJSON(v any) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// ErrEABAlreadyBound: the CA says the EAB key ID is already bound to another
+// ACME account key. Test with errors.Is; the error is an *EABBoundError.
+var ErrEABAlreadyBound = errors.New("acme: the EAB key ID is already bound to another ACME account")
+
+// EABBoundError is returned by Register when the CA refuses the binding
+// because the key ID already belongs to another account key. Sectigo (and
+// ZeroSSL) bind a key ID to the first account key that uses it: a second
+// server with the same credentials, or a rebuild that lost its account key,
+// gets "[External Account Binding] The account is not awaiting external
+// account binding" (certbot/certbot#8944, win-acme/win-acme#1904,
+// cert-manager/cert-manager#2882). The way out is the first account key, a
+// fresh key ID, or the CA enabling EAB reuse.
+type EABBoundError struct {
+	KeyID string
+	Err   error // the CA's *Problem
+}
+
+func (e *EABBoundError) Error() string {
+	return fmt.Sprintf("acme: the EAB key ID %s is already bound to another ACME account key; use that account's key, or get a new EAB key ID from the CA (%v)", e.KeyID, e.Err)
+}
+
+func (e *EABBoundError) Unwrap() []error { return []error{ErrEABAlreadyBound, e.Err} }
+
+// isEABAlreadyBound recognises the CA's refusal of a key ID already used.
+func isEABAlreadyBound(err error) bool {
+	var p *Problem
+	if !errors.As(err, &p) {
+		return false
+	}
+	d := strings.ToLower(p.Detail)
+	switch {
+	case strings.Contains(d, "not awaiting external account binding"):
+		return true // Sectigo, ZeroSSL
+	case strings.Contains(d, "external account") || strings.Contains(d, "eab"):
+		return strings.Contains(d, "already bound") || strings.Contains(d, "already used") ||
+			strings.Contains(d, "already been used") || strings.Contains(d, "already in use") || strings.Contains(d, "already associated")
+	}
+	return false
 }

@@ -65,17 +65,23 @@ func (c *Client) Accept(ctx context.Context, ch *Challenge) error {
 // WaitAuthorization polls an authorization while it is pending (challenges being
 // validated, including "processing" challenges) and returns it once valid. An
 // invalid authorization is an *AuthorizationError carrying the challenge's problem.
+//
+// The CA's Retry-After spaces the polls but one wait is capped at
+// MaxPollWait (Sectigo sends 300 s: grindsa/acme2certifier#122).
 func (c *Client) WaitAuthorization(ctx context.Context, url string) (*Authorization, error) {
-	p := c.newPoller()
+	p := c.newPoller(WaitAuthorization, url, "")
 	var retryAfter time.Duration
+	status := ""
 	for {
-		if err := p.wait(ctx, retryAfter, "authorization "+url); err != nil {
+		if err := p.wait(ctx, retryAfter, status); err != nil {
 			return nil, err
 		}
 		a, err := c.GetAuthorization(ctx, url)
 		if err != nil {
 			return nil, err
 		}
+		p.ident = identKey(a.Identifier, a.Wildcard)[len(a.Identifier.Type)+1:]
+		status = a.Status
 		switch a.Status {
 		case StatusValid:
 			return a, nil

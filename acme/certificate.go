@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 )
 
 // Certificate is an issued certificate with the chain the CA served.
@@ -18,6 +19,10 @@ type Certificate struct {
 	PEM []byte
 	// Alternates are the other chains the CA offers (Link rel="alternate").
 	Alternates []string
+	// ExtraNames are the names in the certificate that were not requested
+	// (accepted by the ExtraNamesPolicy), sorted; a caller shows them as a
+	// warning.
+	ExtraNames []string
 }
 
 // Leaf returns the parsed first certificate.
@@ -134,4 +139,40 @@ func (c *Client) selectChain(ctx context.Context, def *Certificate, preferred st
 	}
 	c.logger().LogAttrs(ctx, slog.LevelInfo, "no chain matches the preferred issuer; keeping the default", slog.String("preferred_chain", preferred))
 	return def, nil
+}
+
+// DropChainIssuer removes from a PEM chain (leaf first, as served) every
+// certificate above the leaf that is issued by, or is, the CA whose common
+// name is issuerCN (compared case-insensitively), for --chain-drop-issuer.
+// Sectigo serves chains ending in a cross-sign by the legacy root "AAA
+// Certificate Services" and offers no alternate chain (win-acme/win-acme#2653),
+// so --preferred-chain cannot avoid it; dropping the cross-signed certificate
+// leaves a chain that ends at an intermediate issued by a root modern trust
+// stores hold (old clients that only trust AAA then fail).
+//
+// It returns the chain re-encoded and how many certificates were dropped (0
+// and the chain unchanged when none matched). The leaf is never dropped: a
+// leaf issued by issuerCN itself is an error.
+func DropChainIssuer(chainPEM []byte, issuerCN string) ([]byte, int, error) {
+	cn := strings.TrimSpace(issuerCN)
+	if cn == "" {
+		return nil, 0, errors.New("acme: drop chain issuer: empty common name")
+	}
+	certs, err := ParseChain(chainPEM)
+	if err != nil {
+		return nil, 0, err
+	}
+	if strings.EqualFold(certs[0].Issuer.CommonName, cn) {
+		return nil, 0, fmt.Errorf("acme: drop chain issuer %q: it issued the certificate itself; nothing can be dropped", cn)
+	}
+	var out bytes.Buffer
+	dropped := 0
+	for i, c := range certs {
+		if i > 0 && (strings.EqualFold(c.Issuer.CommonName, cn) || strings.EqualFold(c.Subject.CommonName, cn)) {
+			dropped++
+			continue
+		}
+		pem.Encode(&out, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	}
+	return out.Bytes(), dropped, nil
 }

@@ -37,8 +37,12 @@ type Client struct {
 	// DirectoryURL is the directory itself, used as given (Sectigo answers 403 to
 	// ".../directory", so nothing is appended).
 	DirectoryURL string
-	// HTTPClient carries the caller's timeouts and trust; nil means a client with
-	// conservative timeouts and the system roots. It is never modified.
+	// HTTPClient carries the caller's trust and proxy settings; nil means the
+	// system roots. It is never modified. Leave its Timeout and its
+	// transport's ResponseHeaderTimeout zero: this package bounds every
+	// request itself (RequestTimeout, and the issuance deadline for finalize,
+	// which a CA may hold open for minutes: esnet/acme-proxy#22), and a
+	// client-wide timeout would end such a finalize early.
 	HTTPClient *http.Client
 	// UserAgent is sent on every request ("acmectl/<version>").
 	UserAgent string
@@ -53,8 +57,32 @@ type Client struct {
 	// processing order; it doubles up to MaxPollInterval. A Retry-After from the
 	// CA takes precedence. Zero means 50 ms and 5 s.
 	PollInterval, MaxPollInterval time.Duration
+	// MaxPollWait caps one wait between two polls, also when the CA's
+	// Retry-After asks for more (Sectigo sends 300 s on authorizations). Zero
+	// means 60 s. No wait runs past the deadline: the last check is made
+	// just before it.
+	MaxPollWait time.Duration
 	// OrderTimeout bounds a whole Obtain when ctx has no earlier deadline. Zero means 15 min.
 	OrderTimeout time.Duration
+	// IssuanceTimeout bounds finalization — the finalize request, which the
+	// CA may hold open, and the polls until the order is valid — when ctx
+	// allows longer (certbot's --issuance-timeout). Zero means 90 s,
+	// certbot's default.
+	IssuanceTimeout time.Duration
+	// ReadyGrace is how long after a finalize request whose answer never
+	// came (transport error, time-out) an order still "ready" is polled
+	// before it is left in flight (*OrderInFlightError) for a later run:
+	// the CA may be working on it and show "ready" meanwhile. Zero means
+	// 30 s; the issuance deadline bounds it too.
+	ReadyGrace time.Duration
+	// RequestTimeout bounds one ordinary HTTP exchange (all but finalize).
+	// Zero means 45 s, certbot's socket timeout.
+	RequestTimeout time.Duration
+	// OnWait, if set, is told of every wait between polls and, every
+	// ProgressInterval (zero: 10 s), of a finalize request still held open.
+	// It is called from several goroutines at once and must not block.
+	OnWait           func(WaitProgress)
+	ProgressInterval time.Duration
 	// MaxRetryAfter: a Retry-After longer than this on a 5xx or 429 is not slept
 	// through; the error is returned with the time instead. Zero means 60 s.
 	MaxRetryAfter time.Duration
@@ -86,13 +114,13 @@ func (c *Client) logger() *slog.Logger {
 
 var discardLogger = slog.New(slog.DiscardHandler)
 
+// defaultHTTPClient has no whole-request or response-header timeout: requests
+// are bounded by their contexts (requestContext).
 var defaultHTTPClient = &http.Client{
-	Timeout: 5 * time.Minute,
 	Transport: &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		TLSHandshakeTimeout:   30 * time.Second,
-		ResponseHeaderTimeout: 5 * time.Minute,
-		IdleConnTimeout:       90 * time.Second,
+		Proxy:               http.ProxyFromEnvironment,
+		TLSHandshakeTimeout: 30 * time.Second,
+		IdleConnTimeout:     90 * time.Second,
 	},
 }
 
@@ -238,11 +266,14 @@ func (c *Client) get(ctx context.Context, url string, limit int64) (*response, e
 	var lastErr error
 	backoff := 250 * time.Millisecond
 	for attempt := 1; attempt <= max5xxTries; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		rctx, cancel := c.requestContext(ctx, false)
+		req, err := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
 		if err != nil {
+			cancel()
 			return nil, err
 		}
 		resp, err := c.do(req, limit)
+		cancel()
 		if err == nil && resp.status < 400 {
 			return resp, nil
 		}
@@ -364,8 +395,10 @@ func (c *Client) nonce(ctx context.Context) (string, error) {
 	}
 	var lastErr error
 	for attempt := 1; attempt <= max5xxTries; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodHead, dir.NewNonceURL, nil)
+		rctx, cancel := c.requestContext(ctx, false)
+		req, err := http.NewRequestWithContext(rctx, http.MethodHead, dir.NewNonceURL, nil)
 		if err != nil {
+			cancel()
 			return "", err
 		}
 		if c.UserAgent != "" {
@@ -373,6 +406,7 @@ func (c *Client) nonce(ctx context.Context) (string, error) {
 		}
 		start := time.Now()
 		resp, err := c.httpClient().Do(req)
+		cancel()
 		if err == nil {
 			resp.Body.Close()
 			c.logger().LogAttrs(ctx, slog.LevelDebug, "acme request",

@@ -15,4 +15,17 @@
 // CA — never finalize, which after any doubt is followed by polling the order so a
 // second certificate is never minted. A rateLimited problem is returned at once as
 // a *RateLimitError that says when to retry.
+//
+// Timing: every request is bounded by its context — RequestTimeout (45 s) for
+// ordinary ones, the issuance deadline (IssuanceTimeout) for finalize, which a
+// CA may hold open for minutes. Polls honour Retry-After as the minimum
+// spacing, capped at MaxPollWait and never past the deadline, and are reported
+// through OnWait.
+//
+// Behaviours of real CAs (Sectigo above all) are handled where they are met:
+// solvers are asked for only for pending authorizations (SolverFor), a
+// finalized order is recorded before finalize (BeforeFinalize) and can be
+// resumed (ResumeOrder), an EAB key ID bound to another account key is an
+// *EABBoundError, and a certificate naming a free extra www./base name is
+// accepted with Certificate.ExtraNames set.
 package acme

@@ -133,6 +133,7 @@ type postOpts struct {
 	key      crypto.Signer // signing key; nil = c.Key
 	useJWK   bool          // embed the JWK instead of kid
 	noReplay bool          // never re-sign after a transport error or 5xx (finalize)
+	long     bool          // may be held open: bounded by ctx's deadline, not RequestTimeout (finalize)
 	limit    int64         // body limit; 0 = maxJSONBody
 	accept   string        // Accept header (certificate download)
 }
@@ -179,8 +180,10 @@ func (c *Client) post(ctx context.Context, url string, payload any, o postOpts) 
 		if err != nil {
 			return nil, err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(string(jws)))
+		rctx, cancel := c.requestContext(ctx, o.long)
+		req, err := http.NewRequestWithContext(rctx, http.MethodPost, url, strings.NewReader(string(jws)))
 		if err != nil {
+			cancel()
 			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/jose+json")
@@ -188,6 +191,7 @@ func (c *Client) post(ctx context.Context, url string, payload any, o postOpts) 
 			req.Header.Set("Accept", o.accept)
 		}
 		resp, err := c.do(req, limit)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil || o.noReplay || errors.Is(err, errRedirect) {
 				return nil, err

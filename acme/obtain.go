@@ -25,6 +25,19 @@ type ObtainRequest struct {
 	MakeCSR func(ctx context.Context) ([]byte, error)
 	// Solvers answer challenges, keyed by challenge type ("http-01", "dns-01", "tls-alpn-01").
 	Solvers map[string]Solver
+	// SolverFor, when set, is asked for a solver when a pending authorization
+	// needs one that Solvers does not hold. It is called after the order is
+	// created and never for an authorization that is already valid, so
+	// nothing is prepared (no listener bound, no webroot file written, no
+	// hook run) when nothing is pending: with Sectigo's pre-validated names
+	// that is the usual case (acmesh-official/acme.sh PR #4150). It is asked
+	// per pending authorization, for the types the CA offers there in
+	// Preference order (a wildcard: dns-01 only), and may return the same
+	// Solver for several. (nil, nil) means "none of this type": the next type
+	// is tried; when no type is left the authorization fails with a
+	// *NoSolverError. An error ends the issuance before anything is presented.
+	// It may be called concurrently for different authorizations.
+	SolverFor func(ctx context.Context, challengeType string, id Identifier, wildcard bool) (Solver, error)
 	// Preference orders challenge types; empty means http-01, dns-01, tls-alpn-01.
 	Preference []string
 	// Profile is sent when the directory lists profiles (see NewOrder).
@@ -34,9 +47,80 @@ type ObtainRequest struct {
 	NotBefore, NotAfter time.Time
 	// PreferredChain picks the chain whose topmost issuer CN matches (certbot's --preferred-chain).
 	PreferredChain string
-	// OnOrder, if set, is called with the order URL right after it is created
-	// (so a caller can record it and poll rather than re-order after a crash).
-	OnOrder func(orderURL string)
+	// ExtraNames decides about names in the certificate that were not
+	// requested; the zero value accepts only the names a CA's product adds
+	// for free (see ExtraNamesRelated).
+	ExtraNames ExtraNamesPolicy
+	// BeforeFinalize, if set, is called once with the order URL and the CSR
+	// (DER) just before finalize is sent, so the caller can record them with
+	// the certificate key and resume the order (ResumeOrder) after a crash or
+	// a lost answer instead of ordering anew: Sectigo mints a certificate per
+	// finalized order (esnet/acme-proxy#56). If it fails, finalize is not
+	// sent and Obtain returns its error.
+	BeforeFinalize func(ctx context.Context, orderURL string, csr []byte) error
+}
+
+// ExtraNamesPolicy decides about names in an issued certificate that were not
+// requested. A certificate lacking a requested name, or for another key, is
+// always refused.
+type ExtraNamesPolicy int
+
+const (
+	// ExtraNamesRelated accepts only the names a CA's product adds for free:
+	// "www." + a requested name, a requested "www." name without it, and the
+	// base name of a requested wildcard (Sectigo's single-domain and wildcard
+	// products do this through resellers). Any other extra name is refused as
+	// a hostile or broken CA.
+	ExtraNamesRelated ExtraNamesPolicy = iota
+	// ExtraNamesAny accepts any superset of the requested names.
+	ExtraNamesAny
+	// ExtraNamesRefuse accepts exactly the requested names.
+	ExtraNamesRefuse
+)
+
+// NoSolverError: a pending authorization offers no challenge the client can
+// answer. It is decided after the order is created, from what the CA offers
+// for that authorization (rmbolger/Posh-ACME#691: a name Sectigo used to
+// pre-validate came back pending with dns-01), and is wrapped in an
+// *AuthorizationError.
+type NoSolverError struct {
+	Identifier Identifier
+	Wildcard   bool
+	// Offered are the challenge types the CA offers for the authorization.
+	Offered []string
+	// Configured are the types the client holds solvers for (Solvers), and
+	// Declined those SolverFor was asked for and had none.
+	Configured, Declined []string
+}
+
+func (e *NoSolverError) Error() string {
+	name := e.Identifier.Value
+	if e.Wildcard {
+		name = "*." + strings.TrimPrefix(name, "*.")
+	}
+	have := append(append([]string(nil), e.Configured...), e.Declined...)
+	sort.Strings(have)
+	conf := "none"
+	if len(have) > 0 {
+		conf = strings.Join(have, ", ")
+	}
+	offered := strings.Join(e.Offered, ", ")
+	if offered == "" {
+		offered = "no challenge"
+	}
+	known := false
+	for _, t := range e.Offered {
+		if t == ChallengeHTTP01 || t == ChallengeDNS01 || t == ChallengeTLSALPN01 {
+			known = true
+		}
+	}
+	switch {
+	case !known:
+		return fmt.Sprintf("acme: %s needs validation, but the CA offers only %s, which no client answers (complete the domain validation at the CA); configured: %s", name, offered, conf)
+	case e.Wildcard:
+		return fmt.Sprintf("acme: the wildcard %s needs a dns-01 solver (the CA offers %s; configured: %s)", name, offered, conf)
+	}
+	return fmt.Sprintf("acme: no configured solver for %s (the CA offers %s; configured: %s)", name, offered, conf)
 }
 
 // DefaultPreference is the challenge order used when ObtainRequest.Preference is empty.
@@ -109,9 +193,6 @@ func (c *Client) Obtain(ctx context.Context, req ObtainRequest) (*Certificate, e
 	if err != nil {
 		return nil, err
 	}
-	if req.OnOrder != nil {
-		req.OnOrder(order.URL)
-	}
 	if err := checkOrderIdentifiers(order, want); err != nil {
 		return nil, err
 	}
@@ -129,20 +210,34 @@ func (c *Client) Obtain(ctx context.Context, req ObtainRequest) (*Certificate, e
 		return nil, err
 	}
 	if order.Status != StatusValid {
+		if req.BeforeFinalize != nil {
+			if err := req.BeforeFinalize(ctx, order.URL, req.CSR); err != nil {
+				return nil, fmt.Errorf("record order %s before finalize: %w", order.URL, err)
+			}
+		}
 		if order, err = c.FinalizeOrder(ctx, order, req.CSR); err != nil {
 			return nil, err
 		}
 	}
+	return c.download(ctx, order, csr, want, req.PreferredChain, req.ExtraNames)
+}
+
+// download fetches the certificate of a valid order, picks the chain and
+// checks it against the request.
+func (c *Client) download(ctx context.Context, order *Order, csr *x509.CertificateRequest, want map[string]bool, preferred string, extra ExtraNamesPolicy) (*Certificate, error) {
 	cert, err := c.FetchCertificate(ctx, order.CertificateURL)
 	if err != nil {
 		return nil, err
 	}
-	if cert, err = c.selectChain(ctx, cert, req.PreferredChain); err != nil {
+	if cert, err = c.selectChain(ctx, cert, preferred); err != nil {
 		return nil, err
 	}
 	cert.OrderURL = order.URL
-	if err := checkIssued(cert, csr, want); err != nil {
+	if cert.ExtraNames, err = checkIssued(cert, csr, want, extra); err != nil {
 		return nil, err
+	}
+	if len(cert.ExtraNames) > 0 {
+		c.logger().LogAttrs(ctx, slog.LevelWarn, "the certificate names more than was requested", slog.String("extra_names", strings.Join(cert.ExtraNames, ",")))
 	}
 	c.logger().LogAttrs(ctx, slog.LevelInfo, "certificate issued", attrOrderURL(order.URL), attrURL(cert.URL))
 	return cert, nil
@@ -169,7 +264,15 @@ func (c *Client) authorize(ctx context.Context, order *Order, want map[string]bo
 	for _, a := range authzs {
 		key := identKey(a.Identifier, a.Wildcard)
 		if !want[key] {
-			return fmt.Errorf("acme: the CA sent an authorization for %q, which was not requested: refused", a.Identifier.Value)
+			// Sectigo marks pre-validated authorizations "wildcard": true
+			// whatever was ordered (grindsa/acme2certifier#122). A valid
+			// authorization needs no solver, so the flag does not matter:
+			// match it on the name alone.
+			if a.Status != StatusValid || !want[identKey(a.Identifier, !a.Wildcard)] {
+				return fmt.Errorf("acme: the CA sent an authorization for %q, which was not requested: refused", a.Identifier.Value)
+			}
+			c.logger().LogAttrs(ctx, slog.LevelInfo, "valid authorization with a wildcard flag that does not match the order; accepted",
+				attrIdentifier(a.Identifier.Value), slog.Bool("wildcard", a.Wildcard))
 		}
 		switch a.Status {
 		case StatusValid:
@@ -180,7 +283,7 @@ func (c *Client) authorize(ctx context.Context, order *Order, want map[string]bo
 			planErrs = append(planErrs, &AuthorizationError{Identifier: a.Identifier, URL: a.URL, Err: a.failure()})
 			continue
 		}
-		p, err := c.pickChallenge(a, prefs, req.Solvers)
+		p, err := c.pickChallenge(ctx, a, prefs, req)
 		if err != nil {
 			planErrs = append(planErrs, &AuthorizationError{Identifier: a.Identifier, URL: a.URL, Err: err})
 			continue
@@ -295,8 +398,8 @@ func (c *Client) solve(ctx context.Context, pending []pendingChallenge) error {
 	return nil
 }
 
-func (c *Client) pickChallenge(a *Authorization, prefs []string, solvers map[string]Solver) (pendingChallenge, error) {
-	var offered []string
+func (c *Client) pickChallenge(ctx context.Context, a *Authorization, prefs []string, req ObtainRequest) (pendingChallenge, error) {
+	var offered, declined []string
 	for _, ch := range a.Challenges {
 		offered = append(offered, ch.Type)
 	}
@@ -304,33 +407,46 @@ func (c *Client) pickChallenge(a *Authorization, prefs []string, solvers map[str
 		if a.Wildcard && typ != ChallengeDNS01 {
 			continue
 		}
-		s := solvers[typ]
+		var ch *Challenge
+		for i := range a.Challenges {
+			if a.Challenges[i].Type == typ {
+				ch = &a.Challenges[i]
+				break
+			}
+		}
+		if ch == nil {
+			continue
+		}
+		s := req.Solvers[typ]
+		if s == nil && req.SolverFor != nil {
+			var err error
+			if s, err = req.SolverFor(ctx, typ, a.Identifier, a.Wildcard); err != nil {
+				return pendingChallenge{}, fmt.Errorf("prepare the %s challenge: %w", typ, err)
+			}
+			if s == nil {
+				declined = append(declined, typ)
+			}
+		}
 		if s == nil {
 			continue
 		}
-		for _, ch := range a.Challenges {
-			if ch.Type != typ {
-				continue
-			}
-			if ch.URL == "" {
-				return pendingChallenge{}, fmt.Errorf("acme: %s challenge has no URL", typ)
-			}
-			ka, err := KeyAuthorization(c.Key.Public(), ch.Token)
-			if err != nil {
-				return pendingChallenge{}, err
-			}
-			return pendingChallenge{authz: a, ch: ch, solver: s, keyAuth: ka}, nil
+		if ch.URL == "" {
+			return pendingChallenge{}, fmt.Errorf("acme: %s challenge has no URL", typ)
 		}
+		ka, err := KeyAuthorization(c.Key.Public(), ch.Token)
+		if err != nil {
+			return pendingChallenge{}, err
+		}
+		return pendingChallenge{authz: a, ch: *ch, solver: s, keyAuth: ka}, nil
 	}
 	var have []string
-	for typ := range solvers {
-		have = append(have, typ)
+	for typ, s := range req.Solvers {
+		if s != nil {
+			have = append(have, typ)
+		}
 	}
 	sort.Strings(have)
-	if a.Wildcard {
-		return pendingChallenge{}, fmt.Errorf("acme: a wildcard name needs a dns-01 solver (the CA offers %s; configured: %s)", strings.Join(offered, ", "), strings.Join(have, ", "))
-	}
-	return pendingChallenge{}, fmt.Errorf("acme: no configured solver for the challenges offered (the CA offers %s; configured: %s)", strings.Join(offered, ", "), strings.Join(have, ", "))
+	return pendingChallenge{}, &NoSolverError{Identifier: a.Identifier, Wildcard: a.Wildcard, Offered: offered, Configured: have, Declined: declined}
 }
 
 func (c *Client) cleanUp(ctx context.Context, presented []pendingChallenge) {
@@ -409,23 +525,24 @@ func checkOrderIdentifiers(o *Order, want map[string]bool) error {
 	return nil
 }
 
-// checkIssued verifies the leaf is for our key and exactly our identifiers.
-func checkIssued(cert *Certificate, csr *x509.CertificateRequest, want map[string]bool) error {
+// checkIssued verifies the leaf is for our key and names every requested
+// identifier; it returns the extra names policy lets through (sorted).
+func checkIssued(cert *Certificate, csr *x509.CertificateRequest, want map[string]bool, policy ExtraNamesPolicy) ([]string, error) {
 	chain, err := ParseChain(cert.PEM)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	leaf := chain[0]
 	lk, err := x509.MarshalPKIXPublicKey(leaf.PublicKey)
 	if err != nil {
-		return fmt.Errorf("acme: issued certificate key: %w", err)
+		return nil, fmt.Errorf("acme: issued certificate key: %w", err)
 	}
 	ck, err := x509.MarshalPKIXPublicKey(csr.PublicKey)
 	if err != nil {
-		return fmt.Errorf("acme: CSR key: %w", err)
+		return nil, fmt.Errorf("acme: CSR key: %w", err)
 	}
 	if !bytes.Equal(lk, ck) {
-		return errors.New("acme: the issued certificate is not for the requested key: refused")
+		return nil, errors.New("acme: the issued certificate is not for the requested key: refused")
 	}
 	got := map[string]bool{}
 	for _, n := range leaf.DNSNames {
@@ -434,15 +551,40 @@ func checkIssued(cert *Certificate, csr *x509.CertificateRequest, want map[strin
 	for _, ip := range leaf.IPAddresses {
 		got[identKey(Identifier{Type: "ip", Value: ip.String()}, false)] = true
 	}
+	var missing, extra []string
 	for k := range want {
 		if !got[k] {
-			return fmt.Errorf("acme: the issued certificate does not cover %s: refused", strings.SplitN(k, ":", 2)[1])
+			missing = append(missing, strings.SplitN(k, ":", 2)[1])
 		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, fmt.Errorf("acme: the issued certificate does not cover %s: refused", strings.Join(missing, ", "))
 	}
 	for k := range got {
-		if !want[k] {
-			return fmt.Errorf("acme: the issued certificate names %s, which was not requested: refused", strings.SplitN(k, ":", 2)[1])
+		if want[k] {
+			continue
 		}
+		name := strings.SplitN(k, ":", 2)[1]
+		if policy == ExtraNamesRefuse || policy == ExtraNamesRelated && !relatedName(k, want) {
+			return nil, fmt.Errorf("acme: the issued certificate names %s, which was not requested: refused", name)
+		}
+		extra = append(extra, name)
 	}
-	return nil
+	sort.Strings(extra)
+	return extra, nil
+}
+
+// relatedName reports whether the dns key k is a name a CA's product adds
+// for free to the requested ones: www.<name>, <name> for www.<name>, or the
+// base name of *.<name>.
+func relatedName(k string, want map[string]bool) bool {
+	n, ok := strings.CutPrefix(k, "dns:")
+	if !ok {
+		return false
+	}
+	if base, ok := strings.CutPrefix(n, "www."); ok && want["dns:"+base] {
+		return true
+	}
+	return want["dns:www."+n] || want["dns:*."+n]
 }

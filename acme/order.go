@@ -175,29 +175,77 @@ func (c *Client) GetOrder(ctx context.Context, url string) (*Order, error) {
 	return o, nil
 }
 
+// OrderInFlightError is returned when a finalize request was sent but the
+// order was not valid by the deadline: the CA may have accepted it and may
+// still issue (Sectigo can take minutes: esnet/acme-proxy#22, #56). The order
+// must not be finalized again nor ordered anew — that can mint a second
+// certificate — but resumed later with ResumeOrder.
+type OrderInFlightError struct {
+	OrderURL string
+	// Status is the order's last known status ("ready", "processing", or ""
+	// when the CA never answered).
+	Status string
+	Err    error
+}
+
+func (e *OrderInFlightError) Error() string {
+	st := e.Status
+	if st == "" {
+		st = "unknown"
+	}
+	return fmt.Sprintf("acme: order %s was finalized but is not valid yet (status %s); not re-sending finalize, resume the order later: %v", e.OrderURL, st, e.Err)
+}
+
+func (e *OrderInFlightError) Unwrap() error { return e.Err }
+
+// issuanceContext applies IssuanceTimeout (default 90 s) to ctx.
+func (c *Client) issuanceContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := c.IssuanceTimeout
+	if d <= 0 {
+		d = 90 * time.Second
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// maxPollFailures is how many polls of a finalized order in a row may fail
+// (each already retried by post) before the CA counts as unreachable and the
+// order is left in flight for a later run.
+const maxPollFailures = 3
+
 // FinalizeOrder sends the CSR (DER) to the order's finalize URL (§7.4) and waits
-// until the order is valid, honouring Retry-After. Finalize is sent at most once:
-// after a transport error or a server error the order is polled instead, because a
-// second finalize can mint a second certificate (Sectigo). If the order is still
-// "ready" after such an error, the error is returned and nothing is re-sent.
+// until the order is valid, honouring Retry-After. The whole is bounded by
+// IssuanceTimeout (and ctx); the finalize request itself may be held open by
+// the CA until shortly before that deadline.
+//
+// Finalize is sent at most once. After a transport error, a time-out or a
+// server error the outcome is unknown, so the order is polled instead — while
+// it is "ready" (Sectigo may show that for a while), then "processing" —
+// until it is valid or the deadline passes, because a second finalize can
+// mint a second certificate (esnet/acme-proxy#56, go-acme/lego#1183).
+//
+// Errors: *OrderInFlightError when finalize was (or may have been) accepted
+// and the order was not valid in time; *Problem for a refused finalize
+// (badCSR, ...); an error naming the order when it became invalid.
 func (c *Client) FinalizeOrder(ctx context.Context, o *Order, csrDER []byte) (*Order, error) {
+	ctx, cancel := c.issuanceContext(ctx)
+	defer cancel()
 	payload := map[string]string{"csr": base64.RawURLEncoding.EncodeToString(csrDER)}
 	for attempt := 1; ; attempt++ {
-		resp, err := c.post(ctx, o.FinalizeURL, payload, postOpts{noReplay: true})
+		sent := time.Now()
+		stop := c.heartbeat(ctx, WaitFinalize, o.URL, o.Status)
+		resp, err := c.post(ctx, o.FinalizeURL, payload, postOpts{noReplay: true, long: true})
+		stop()
 		if err == nil {
 			next, derr := decodeOrder(resp)
 			if derr != nil {
 				// The CA acted; learn the outcome by polling.
-				return c.WaitOrder(ctx, o.URL)
+				return c.waitFinalized(ctx, &Order{URL: o.URL, FinalizeURL: o.FinalizeURL}, derr, time.Time{})
 			}
 			next.URL = o.URL
 			if next.Status == StatusValid && next.CertificateURL != "" {
 				return next, nil
 			}
-			return c.waitOrderFrom(ctx, next)
-		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("finalize order %s: %w", o.URL, err)
+			return c.waitFinalized(ctx, next, nil, time.Time{})
 		}
 		if IsProblem(err, ProblemOrderNotReady) && attempt == 1 {
 			// Nothing was issued; wait for the authorizations to settle, then retry once.
@@ -208,53 +256,90 @@ func (c *Client) FinalizeOrder(ctx context.Context, o *Order, csrDER []byte) (*O
 			if cur.Status == StatusReady {
 				continue
 			}
-			return c.waitOrderFrom(ctx, cur)
+			return c.waitFinalized(ctx, cur, nil, time.Time{})
 		}
 		var p *Problem
 		if errors.As(err, &p) && p.Status < 500 {
 			return nil, fmt.Errorf("finalize order %s: %w", o.URL, err)
 		}
-		// Transport error or 5xx: the CA may have acted. Poll, never re-finalize.
+		// Transport error, time-out or 5xx: the CA may have acted. Poll, never
+		// re-finalize. With no answer at all the CA may still be working on
+		// it (showing "ready" meanwhile), so a ready order is polled for
+		// ReadyGrace after the request was sent; after a 5xx answer a ready
+		// order means the finalize did not take, and it is left for a later
+		// run (ResumeOrder finalizes it once) after one check.
+		readyUntil := time.Now()
+		if !errors.As(err, &p) {
+			readyUntil = sent.Add(c.readyGrace())
+		}
 		c.logger().LogAttrs(ctx, slog.LevelWarn, "finalize outcome unknown; polling the order", attrOrderURL(o.URL), attrErr(err))
-		cur, gerr := c.GetOrder(ctx, o.URL)
-		if gerr != nil {
-			return nil, errors.Join(fmt.Errorf("finalize order %s: %w", o.URL, err), gerr)
-		}
-		if cur.Status == StatusReady || cur.Status == StatusPending {
-			return nil, fmt.Errorf("finalize order %s: %w (the order is still %s; not re-sending finalize)", o.URL, err, cur.Status)
-		}
-		return c.waitOrderFrom(ctx, cur)
+		return c.waitFinalized(ctx, &Order{URL: o.URL, FinalizeURL: o.FinalizeURL}, fmt.Errorf("finalize order %s: %w", o.URL, err), readyUntil)
 	}
 }
 
-// WaitOrder polls a finalized order while it is processing and returns it once
-// valid; an invalid order (or one not finalized) is an error.
+// WaitOrder polls a finalized order while it is ready or processing and
+// returns it once valid. Errors as FinalizeOrder's (it never sends finalize).
 func (c *Client) WaitOrder(ctx context.Context, url string) (*Order, error) {
-	o, err := c.GetOrder(ctx, url)
-	if err != nil {
-		return nil, err
-	}
-	return c.waitOrderFrom(ctx, o)
+	return c.waitFinalized(ctx, &Order{URL: url}, nil, time.Time{})
 }
 
-func (c *Client) waitOrderFrom(ctx context.Context, o *Order) (*Order, error) {
-	o, err := c.pollOrder(ctx, o, StatusProcessing)
-	if err != nil {
-		return nil, err
-	}
-	switch o.Status {
-	case StatusValid:
-		if o.CertificateURL == "" {
-			return nil, fmt.Errorf("acme: order %s is valid but has no certificate URL", o.URL)
+// waitFinalized polls an order finalize was sent for until it is valid. o's
+// status is the last known one (empty: unknown, fetch first); cause is why
+// the outcome is unknown (nil after a normal answer); a "ready" order is
+// polled only until readyUntil when it is not zero. Transient fetch errors
+// (transport, 5xx) do not end the wait unless maxPollFailures come in a row.
+func (c *Client) waitFinalized(ctx context.Context, o *Order, cause error, readyUntil time.Time) (*Order, error) {
+	p := c.newPoller(WaitOrder, o.URL, "")
+	cur := o
+	status := o.Status
+	var lastErr error
+	failures := 0
+	for {
+		if cur != nil {
+			status = cur.Status
+			switch cur.Status {
+			case StatusValid:
+				if cur.CertificateURL == "" {
+					return nil, fmt.Errorf("acme: order %s is valid but has no certificate URL", cur.URL)
+				}
+				return cur, nil
+			case StatusInvalid:
+				if cur.Error != nil {
+					return nil, fmt.Errorf("order %s is invalid: %w", cur.URL, cur.Error)
+				}
+				return nil, fmt.Errorf("acme: order %s is invalid", cur.URL)
+			case StatusPending:
+				return nil, errors.Join(cause, fmt.Errorf("acme: order %s is pending again after finalize: its authorizations are no longer valid", cur.URL))
+			case StatusReady:
+				if !readyUntil.IsZero() && !time.Now().Before(readyUntil) {
+					return nil, &OrderInFlightError{OrderURL: o.URL, Status: StatusReady, Err: cause}
+				}
+			}
 		}
-		return o, nil
-	case StatusInvalid:
-		if o.Error != nil {
-			return nil, fmt.Errorf("order %s is invalid: %w", o.URL, o.Error)
+		var ra time.Duration
+		if cur != nil {
+			ra = cur.RetryAfter
 		}
-		return nil, fmt.Errorf("acme: order %s is invalid", o.URL)
+		if cur != nil && cur.Status != "" || lastErr != nil {
+			if err := p.wait(ctx, ra, status); err != nil {
+				return nil, &OrderInFlightError{OrderURL: o.URL, Status: status, Err: errors.Join(cause, lastErr, err)}
+			}
+		}
+		next, err := c.GetOrder(ctx, o.URL)
+		if err != nil {
+			var pr *Problem
+			if errors.As(err, &pr) && pr.Status < 500 && pr.Status != 0 && !IsProblem(err, ProblemRateLimited) {
+				return nil, errors.Join(cause, err)
+			}
+			if failures++; ctx.Err() != nil || failures >= maxPollFailures {
+				return nil, &OrderInFlightError{OrderURL: o.URL, Status: status, Err: errors.Join(cause, err)}
+			}
+			c.logger().LogAttrs(ctx, slog.LevelWarn, "order poll failed; polling again", attrOrderURL(o.URL), attrErr(err))
+			cur, lastErr = nil, err
+			continue
+		}
+		cur, lastErr, failures = next, nil, 0
 	}
-	return nil, fmt.Errorf("acme: order %s is %s: the CA has not accepted a finalize request", o.URL, o.Status)
 }
 
 // waitOrderStatus polls while the order's status is one of while.
@@ -267,9 +352,9 @@ func (c *Client) waitOrderStatus(ctx context.Context, url string, while ...strin
 }
 
 func (c *Client) pollOrder(ctx context.Context, o *Order, while ...string) (*Order, error) {
-	p := c.newPoller()
+	p := c.newPoller(WaitOrder, o.URL, "")
 	for contains(while, o.Status) {
-		if err := p.wait(ctx, o.RetryAfter, "order "+o.URL+" ("+o.Status+")"); err != nil {
+		if err := p.wait(ctx, o.RetryAfter, o.Status); err != nil {
 			return nil, err
 		}
 		next, err := c.GetOrder(ctx, o.URL)
@@ -288,47 +373,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// poller spaces polls: Retry-After when the CA sends one, else an interval that
-// starts short (so a fast CA costs no idle time) and doubles to a ceiling.
-type poller struct {
-	c        *Client
-	interval time.Duration
-	max      time.Duration
-	n        int
-}
-
-func (c *Client) newPoller() *poller {
-	p := &poller{c: c, interval: c.PollInterval, max: c.MaxPollInterval}
-	if p.interval <= 0 {
-		p.interval = 50 * time.Millisecond
-	}
-	if p.max <= 0 {
-		p.max = 5 * time.Second
-	}
-	return p
-}
-
-// wait sleeps before the next poll. A wait that would pass ctx's deadline returns
-// an error naming what was awaited instead of sleeping in vain.
-func (p *poller) wait(ctx context.Context, retryAfter time.Duration, what string) error {
-	d := p.interval
-	if retryAfter > 0 {
-		d = retryAfter
-	} else {
-		p.interval *= 2
-		if p.interval > p.max {
-			p.interval = p.max
-		}
-	}
-	p.n++
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-		return fmt.Errorf("acme: gave up waiting for %s after %d polls: the next check (in %s) is past the deadline", what, p.n, d.Round(time.Millisecond))
-	}
-	p.c.logger().LogAttrs(ctx, slog.LevelDebug, "waiting", slog.String("for", what), attrRetryIn(d))
-	if err := p.c.sleep(ctx, d); err != nil {
-		return fmt.Errorf("waiting for %s: %w", what, err)
-	}
-	return nil
 }

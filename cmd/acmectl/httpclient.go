@@ -15,13 +15,15 @@ var version = "dev"
 
 func defaultUserAgent() string { return "acmectl/" + version }
 
-// HTTP timeouts. The whole-request timeout bounds one exchange, not an
-// issuance (--issuance-timeout does that).
+// HTTP timeouts of the connection. There is no whole-request or
+// response-header timeout here: package acme bounds each request with its
+// context (45 s, certbot's socket timeout, for ordinary requests) and a
+// finalize by the issuance deadline, because Sectigo can hold a finalize open
+// for minutes (esnet/acme-proxy#22); a fixed header timeout ended it at 45 s
+// while the CA went on to mint a certificate nobody collected.
 const (
-	dialTimeout           = 30 * time.Second
-	tlsHandshakeTimeout   = 30 * time.Second
-	responseHeaderTimeout = 45 * time.Second // certbot's socket timeout
-	requestTimeout        = 90 * time.Second
+	dialTimeout         = 30 * time.Second
+	tlsHandshakeTimeout = 30 * time.Second
 )
 
 // newHTTPClient builds the client every CA request goes through: timeouts,
@@ -42,14 +44,13 @@ func newHTTPClient(caBundle string) (*http.Client, error) {
 		}
 	}
 	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:   tlsHandshakeTimeout,
-		ResponseHeaderTimeout: responseHeaderTimeout,
-		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConnsPerHost:   8,
-		ForceAttemptHTTP2:     true,
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout: tlsHandshakeTimeout,
+		IdleConnTimeout:     90 * time.Second,
+		MaxIdleConnsPerHost: 8,
+		ForceAttemptHTTP2:   true,
 	}
-	return &http.Client{Transport: tr, Timeout: requestTimeout}, nil
+	return &http.Client{Transport: tr}, nil
 }

@@ -153,8 +153,21 @@ func TestE2EFaultMatrix(t *testing.T) {
 				} else {
 					completed++
 				}
-				if got := p.Count(faultproxy.Finalize, http.MethodPost); got > 1 {
-					t.Errorf("finalize sent %d times for one order", got)
+				// Per order: a request of the previous case may be logged late
+				// (a huge answer still being written when the client hung up).
+				perOrder := map[string]int{}
+				for _, e := range p.Log() {
+					if e.Step == faultproxy.Finalize && e.Method == http.MethodPost {
+						perOrder[e.Path]++
+					}
+				}
+				for path, got := range perOrder {
+					if got > 1 {
+						t.Errorf("finalize sent %d times for one order (%s)", got, path)
+					}
+				}
+				if got := p.Count(faultproxy.Finalize, http.MethodPost); got > len(perOrder) {
+					t.Logf("%d finalize requests logged for %d orders (one of a previous case logged late)", got, len(perOrder))
 				}
 				if len(sol.tokens) != 0 {
 					t.Errorf("challenge tokens left in flight: %d", len(sol.tokens))
