@@ -446,3 +446,80 @@ func parseLineageConf(file string, data []byte) (*RenewalConf, error) {
 	}
 	return c, nil
 }
+
+// ParamValue returns the [renewalparams] value of key, whether RenewalParams
+// has a field for it or not: a field's value when set (a non-empty string, a
+// non-zero int, a non-nil list; a bool always, as True or False), else the
+// entry as read. The engine's parameter table reads every key through it.
+func (c *RenewalConf) ParamValue(key string) (Value, bool) {
+	p := &c.Params
+	for _, f := range paramStrings {
+		if f.key == key {
+			v := *f.get(p)
+			return Scalar(v), v != ""
+		}
+	}
+	for _, f := range paramInts {
+		if f.key == key {
+			n := *f.get(p)
+			return Scalar(strconv.Itoa(n)), n != 0
+		}
+	}
+	for _, f := range paramBools {
+		if f.key == key {
+			if *f.get(p) != f.neg {
+				return Scalar("True"), true
+			}
+			return Scalar("False"), true
+		}
+	}
+	for _, f := range paramLists {
+		if f.key == key {
+			l := *f.get(p)
+			return List(l...), l != nil
+		}
+	}
+	return c.Param(key)
+}
+
+// SetParamValue sets key in [renewalparams]: the RenewalParams field when
+// there is one, else the raw entry. A zero Value (no items, not a list)
+// removes the key.
+func (c *RenewalConf) SetParamValue(key string, v Value) {
+	p := &c.Params
+	zero := len(v.Items) == 0 && !v.List
+	for _, f := range paramStrings {
+		if f.key == key {
+			*f.get(p) = strings.Join(v.Items, ",")
+			return
+		}
+	}
+	for _, f := range paramInts {
+		if f.key == key {
+			n, _ := strconv.Atoi(strings.TrimSpace(v.String()))
+			*f.get(p) = n
+			return
+		}
+	}
+	for _, f := range paramBools {
+		if f.key == key {
+			b, _ := parseBool(v)
+			*f.get(p) = b != f.neg
+			return
+		}
+	}
+	for _, f := range paramLists {
+		if f.key == key {
+			*f.get(p) = nil
+			if !zero {
+				*f.get(p) = append([]string{}, v.Items...)
+			}
+			return
+		}
+	}
+	if zero {
+		c.DeleteParam(key)
+		return
+	}
+	c.SetParam(key, v)
+}

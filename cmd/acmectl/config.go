@@ -1,13 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/acmectl/acmectl/internal/kv"
+	"github.com/acmectl/acmectl/manager"
 )
 
 // iniEntry is one "key = value" line of a cli.ini.
@@ -24,51 +26,26 @@ type iniEntry struct {
 // value "[a, b]" is a list. Keys are long flag names without "--"; "_" is
 // read as "-".
 func parseCLIIni(name string, data string) ([]iniEntry, error) {
-	var out []iniEntry
-	sc := bufio.NewScanner(strings.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if n == 1 {
-			line = strings.TrimPrefix(line, "\ufeff")
+	entries, err := kv.Parse(strings.NewReader(data), kv.Options{Separators: "=: \t", BareKeys: true, InlineComments: true, Unquote: true})
+	if err != nil {
+		var le *kv.LineError
+		if errors.As(err, &le) {
+			return nil, fmt.Errorf("%s:%d: %s", name, le.Line, le.Msg)
 		}
-		if line == "" || line[0] == '#' || line[0] == ';' || line == "---" ||
-			(line[0] == '[' && strings.HasSuffix(line, "]")) {
-			continue
-		}
-		key, value := line, ""
-		if i := strings.IndexAny(line, "=: \t"); i >= 0 {
-			key, value = strings.TrimSpace(line[:i]), strings.TrimSpace(line[i+1:])
-			// "key : value" / "key = value" after a space.
-			if len(value) > 0 && (value[0] == '=' || value[0] == ':') && !strings.ContainsAny(line[:i+1], "=:") {
-				value = strings.TrimSpace(value[1:])
-			}
-		}
-		value = stripInlineComment(value)
-		if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
-			value = value[1 : len(value)-1]
-		}
-		key = strings.ReplaceAll(strings.TrimLeft(key, "-"), "_", "-")
-		if key == "" {
-			return nil, fmt.Errorf("%s:%d: no key before the value", name, n)
-		}
-		out = append(out, iniEntry{Key: strings.ToLower(key), Value: value, File: name, Line: n})
-	}
-	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	return out, nil
-}
-
-func stripInlineComment(v string) string {
-	for i := 1; i < len(v); i++ {
-		if (v[i] == '#' || v[i] == ';') && (v[i-1] == ' ' || v[i-1] == '\t') {
-			return strings.TrimSpace(v[:i])
+	var out []iniEntry
+	for _, e := range entries {
+		if e.Key == "---" {
+			continue
 		}
+		key := strings.ReplaceAll(strings.TrimLeft(e.Key, "-"), "_", "-")
+		if key == "" {
+			return nil, fmt.Errorf("%s:%d: no key before the value", name, e.Line)
+		}
+		out = append(out, iniEntry{Key: strings.ToLower(key), Value: e.Value, File: name, Line: e.Line})
 	}
-	return v
+	return out, nil
 }
 
 // iniBool reports whether a cli.ini value turns a flag on, and whether it is a
@@ -165,33 +142,33 @@ func applyConfig(c flagSetter, explicit string) (warnings []string, err error) {
 	}
 	for _, key := range order {
 		e := merged[key]
-		spec, ok := specByName[key]
+		spec, ok := manager.ParamByName[key]
 		if !ok || key == flgConfig {
 			warnings = append(warnings, fmt.Sprintf("%s:%d: unknown option %q ignored", e.File, e.Line, e.Key))
 			continue
 		}
-		if c.IsSet(spec.name) {
+		if c.IsSet(spec.Name) {
 			continue // the command line wins
 		}
-		switch spec.kind {
-		case 'b':
+		switch spec.Kind {
+		case manager.KindBool, manager.KindCount:
 			on, isBool := iniBool(e.Value)
 			if !isBool {
 				return warnings, fmt.Errorf("%s:%d: %s takes true or false, not %q", e.File, e.Line, e.Key, e.Value)
 			}
 			if on {
-				if err := c.Set(spec.name, "true"); err != nil {
+				if err := c.Set(spec.Name, "true"); err != nil {
 					return warnings, fmt.Errorf("%s:%d: %s: %w", e.File, e.Line, e.Key, err)
 				}
 			}
-		case 'l':
+		case manager.KindList:
 			for _, item := range iniList(e.Value) {
-				if err := c.Set(spec.name, item); err != nil {
+				if err := c.Set(spec.Name, item); err != nil {
 					return warnings, fmt.Errorf("%s:%d: %s: %w", e.File, e.Line, e.Key, err)
 				}
 			}
 		default:
-			if err := c.Set(spec.name, e.Value); err != nil {
+			if err := c.Set(spec.Name, e.Value); err != nil {
 				return warnings, fmt.Errorf("%s:%d: %s: %w", e.File, e.Line, e.Key, err)
 			}
 		}

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"time"
 )
 
 const logFileName = "letsencrypt.log"
@@ -128,11 +127,8 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // newLogger logs everything (debug) to file and the -v level to stderr.
 // Secrets never reach it: the acme package redacts EAB keys and logs no bodies,
 // and acmectl logs no key material.
-func newLogger(file io.Writer, stderr io.Writer, quiet bool, verbose int, progress bool) *slog.Logger {
+func newLogger(file io.Writer, stderr io.Writer, quiet bool, verbose int) *slog.Logger {
 	var hs teeHandler
-	if progress && !quiet && verbose < 2 {
-		hs = append(hs, newProgressHandler(stderr))
-	}
 	if file != nil {
 		hs = append(hs, slog.NewTextHandler(file, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -147,59 +143,3 @@ func newLogger(file io.Writer, stderr io.Writer, quiet bool, verbose int, progre
 	}))
 	return slog.New(hs)
 }
-
-// progressHandler shows long waits on a terminal: the acme package logs each
-// wait ("waiting", for=..., retry_in=...) at debug level; this prints one
-// updating line with what is awaited, the time elapsed and the next check.
-// It is installed only when stderr is a terminal and -q is off.
-type progressHandler struct {
-	w     io.Writer
-	now   func() time.Time
-	mu    *sync.Mutex
-	start map[string]time.Time
-	last  map[string]time.Time
-}
-
-func newProgressHandler(w io.Writer) *progressHandler {
-	return &progressHandler{w: w, now: time.Now, mu: &sync.Mutex{}, start: map[string]time.Time{}, last: map[string]time.Time{}}
-}
-
-func (p *progressHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelDebug }
-
-func (p *progressHandler) Handle(_ context.Context, r slog.Record) error {
-	if r.Message != "waiting" {
-		return nil
-	}
-	var what string
-	var next time.Duration
-	r.Attrs(func(a slog.Attr) bool {
-		switch a.Key {
-		case "for":
-			what = a.Value.String()
-		case "retry_in":
-			if a.Value.Kind() == slog.KindDuration {
-				next = a.Value.Duration()
-			}
-		}
-		return true
-	})
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	t0, ok := p.start[what]
-	if !ok {
-		t0 = p.now()
-		p.start[what] = t0
-	}
-	now := p.now()
-	elapsed := now.Sub(t0)
-	if elapsed < 2*time.Second || now.Sub(p.last[what]) < 5*time.Second {
-		return nil // short waits are not worth a line; one line per 5 s at most
-	}
-	p.last[what] = now
-	_, err := fmt.Fprintf(p.w, "Waiting for %s: %s elapsed, next check in %s\n", what,
-		elapsed.Round(time.Second), next.Round(100*time.Millisecond))
-	return err
-}
-
-func (p *progressHandler) WithAttrs([]slog.Attr) slog.Handler { return p }
-func (p *progressHandler) WithGroup(string) slog.Handler      { return p }

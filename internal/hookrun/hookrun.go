@@ -57,6 +57,9 @@ type Runner struct {
 	Secrets []string
 	// Redact lists secret values replaced by "[redacted]" in captured output.
 	Redact []string
+	// Combined captures stderr into Stdout, interleaved as written (pre,
+	// deploy and post hooks, whose output is shown as one block).
+	Combined bool
 	// Logger gets one Info record per run (name, duration, redacted output).
 	// Nil discards.
 	Logger *slog.Logger
@@ -70,6 +73,8 @@ type Result struct {
 	// Err is nil on exit status 0; otherwise it names the hook and says
 	// why (exit status, timeout, cancellation), with the stderr.
 	Err error
+	// Cause is the process error behind Err ("exit status 1").
+	Cause error
 }
 
 // Output is stdout and stderr together, trimmed.
@@ -133,6 +138,9 @@ func (r *Runner) run(ctx context.Context, name, what, path string, args, vars []
 	c.Env = r.Environ(vars)
 	var stdout, stderr limitedBuffer
 	c.Stdout, c.Stderr = &stdout, &stderr
+	if r.Combined {
+		c.Stderr = &stdout
+	}
 	// Kill the whole process group on timeout, so that a hook's children die
 	// too, and do not wait forever for pipes held by a background grandchild.
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -152,6 +160,7 @@ func (r *Runner) run(ctx context.Context, name, what, path string, args, vars []
 	logger.LogAttrs(ctx, slog.LevelInfo, "ran "+name, slog.Duration("duration", res.Duration),
 		slog.String("stdout", strings.TrimSpace(res.Stdout)), slog.String("stderr", strings.TrimSpace(res.Stderr)))
 	if err != nil {
+		res.Cause = err
 		res.Err = describe(ctx, err, name, what, timeout, start, strings.TrimSpace(res.Stderr))
 	}
 	return res
