@@ -28,7 +28,7 @@ func readCSR(path string) (*x509.CertificateRequest, error) {
 	}
 	csr, err := pemutil.ParseCSR(b)
 	if err != nil {
-		return nil, Usagef("--csr %s: %v", path, err)
+		return nil, Usagef("--csr %s: %w", path, err)
 	}
 	return csr, nil
 }

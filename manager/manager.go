@@ -153,7 +153,7 @@ func OpenTree(c *Config, log *slog.Logger) (*storage.Tree, error) {
 			return nil, fmt.Errorf("config directory %s is not a directory; pass --config-dir", dir)
 		}
 		if _, err := os.ReadDir(dir); err != nil {
-			return nil, fmt.Errorf("config directory %s is not readable (%v); run as root or pass --config-dir", dir, errors.Unwrap(err))
+			return nil, fmt.Errorf("config directory %s is not readable (%w); run as root or pass --config-dir", dir, errors.Unwrap(err))
 		}
 	} else if errors.Is(err, fs.ErrPermission) {
 		return nil, fmt.Errorf("config directory %s is not accessible: permission denied; run as root or pass --config-dir", dir)

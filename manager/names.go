@@ -54,7 +54,7 @@ func NormalizeDomain(name string) (string, error) {
 	}
 	ascii, err := idnaProfile.ToASCII(name)
 	if err != nil {
-		return "", fmt.Errorf("%q is not a valid domain name: %v", raw, err)
+		return "", fmt.Errorf("%q is not a valid domain name: %w", raw, err)
 	}
 	ascii = strings.ToLower(ascii)
 	labels := strings.Split(ascii, ".")
@@ -72,7 +72,7 @@ func NormalizeDomain(name string) (string, error) {
 		// symbols such as emoji through, which CAs refuse.
 		u, err := idna.ToUnicode(l)
 		if err != nil {
-			return "", fmt.Errorf("%q is not a valid domain name: %v", raw, err)
+			return "", fmt.Errorf("%q is not a valid domain name: %w", raw, err)
 		}
 		for _, r := range u {
 			if !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) && r != '-' {

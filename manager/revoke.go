@@ -40,7 +40,7 @@ func (m *Manager) Revoke(ctx context.Context) (*RevokeResult, error) {
 			return nil, Usagef("--key-path: %w", err)
 		}
 		if certKey, err = pemutil.ParsePrivateKey(b); err != nil {
-			return nil, Usagef("--key-path %s: %v", c.KeyPath, err)
+			return nil, Usagef("--key-path %s: %w", c.KeyPath, err)
 		}
 		if cl, err = m.newClient(t.server, certKey, ""); err != nil {
 			return nil, err
@@ -80,7 +80,7 @@ func (m *Manager) revokeTarget(ctx context.Context) (*revokeTarget, error) {
 		return nil, Usagef("--cert-path: %w", err)
 	}
 	if t.cert, err = pemutil.ParseCertPEMOrDER(b); err != nil {
-		return nil, Usagef("--cert-path %s is not a certificate: %v", t.path, err)
+		return nil, Usagef("--cert-path %s is not a certificate: %w", t.path, err)
 	}
 	t.lineage = lineageOfPath(c.ConfigDir, t.path)
 	if t.lineage != "" && !c.setByUser("server", "staging") {

@@ -132,6 +132,8 @@ func (r *Runner) run(ctx context.Context, name, what, path string, args, vars []
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	start := time.Now()
+	name, what = r.redact(name), r.redact(what)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c := exec.CommandContext(ctx, path, args...)
@@ -147,7 +149,6 @@ func (r *Runner) run(ctx context.Context, name, what, path string, args, vars []
 	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
 	c.WaitDelay = WaitDelay
 
-	start := time.Now()
 	err := c.Run()
 	if errors.Is(err, exec.ErrWaitDelay) && c.ProcessState != nil && c.ProcessState.Success() {
 		err = nil
