@@ -183,4 +183,3 @@ func accountBody(a *acme.Account) json.RawMessage {
 	b, _ := json.Marshal(body)
 	return b
 }
-

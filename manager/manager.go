@@ -19,6 +19,11 @@ import (
 	"github.com/acmectl/acmectl/storage"
 )
 
+// Store is where the engine keeps accounts and lineages: certbot's tree
+// (storage.Tree, OpenTree) or any other implementation of the interface —
+// a shared store for a cluster sits behind the same engine.
+type Store = storage.Storage
+
 // Prompter asks the operator. The engine asks only through it, and only
 // when Interactive is true; otherwise it fails naming the flag to pass
 // (NeedFlag). A nil Prompter is never interactive.
@@ -37,7 +42,7 @@ type Prompter interface {
 // the run) and is safe for concurrent use.
 type Manager struct {
 	Config *Config
-	Store  storage.Storage
+	Store  Store
 	// Log receives the engine's structured log; nil discards.
 	Log *slog.Logger
 	// Observer receives events; nil drops them.

@@ -55,7 +55,7 @@ func (m *Manager) Revoke(ctx context.Context) (*RevokeResult, error) {
 }
 
 type revokeTarget struct {
-	cert                          *x509.Certificate
+	cert                           *x509.Certificate
 	lineage, server, account, path string
 }
 
