@@ -182,7 +182,7 @@ func runApp(app *cli.App, args []string) error {
 // invoke merges cli.ini, validates the options, opens the log and runs the
 // handler under a context cancelled by SIGINT/SIGTERM.
 func invoke(c *cli.Context, s commandSpec) error {
-	warnings, err := applyConfig(c, c.String(flgConfig))
+	warnings, err := manager.ApplyCLIIni(c, c.String(flgConfig))
 	if err != nil {
 		return &usageError{err}
 	}

@@ -33,13 +33,11 @@ const (
 const (
 	envEABHMACKey   = manager.EnvEABHMACKey
 	envCABundle     = manager.EnvCABundle
-	envXDGConfig    = "XDG_CONFIG_HOME"
-	envSystemConfig = "ACMECTL_SYSTEM_CLI_INI" // overrides /etc/letsencrypt/cli.ini (tests, packagers)
+	envSystemConfig = manager.EnvSystemCLIIni
 
 	defaultConfigDir = manager.DefaultConfigDir
 	defaultWorkDir   = manager.DefaultWorkDir
 	defaultLogsDir   = manager.DefaultLogsDir
-	defaultSystemINI = "/etc/letsencrypt/cli.ini"
 )
 
 // commandFlags builds fresh flag values for command cmd from the parameter

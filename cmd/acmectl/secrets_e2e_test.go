@@ -33,7 +33,9 @@ func TestE2EHooksGetNoSecrets(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(deployDir, "dump"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	hook := func(name string) string { return "env > " + filepath.Join(dump, name+".env") + "; env; echo " + envEABHMACKey + "=$" + envEABHMACKey }
+	hook := func(name string) string {
+		return "env > " + filepath.Join(dump, name+".env") + "; env; echo " + envEABHMACKey + "=$" + envEABHMACKey
+	}
 	r := tr.certonly("secrets", []string{"secrets.example.com"}, "--eab-kid", testEABKid,
 		"--pre-hook", hook("pre"), "--deploy-hook", hook("deploy"), "--post-hook", hook("post"))
 	if r.code != 0 {

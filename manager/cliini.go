@@ -1,4 +1,4 @@
-package main
+package manager
 
 import (
 	"errors"
@@ -9,7 +9,13 @@ import (
 	"strings"
 
 	"github.com/acmectl/acmectl/internal/kv"
-	"github.com/acmectl/acmectl/manager"
+)
+
+// DefaultSystemCLIIni is certbot's system-wide cli.ini; EnvSystemCLIIni
+// overrides its path (tests, packagers; empty: none).
+const (
+	DefaultSystemCLIIni = "/etc/letsencrypt/cli.ini"
+	EnvSystemCLIIni     = "ACMECTL_SYSTEM_CLI_INI"
 )
 
 // iniEntry is one "key = value" line of a cli.ini.
@@ -76,20 +82,20 @@ func iniList(v string) []string {
 	return out
 }
 
-// configFiles lists the cli.ini files certbot reads, lowest precedence first:
+// CLIIniFiles lists the cli.ini files certbot reads, lowest precedence first:
 // /etc/letsencrypt/cli.ini, $XDG_CONFIG_HOME/letsencrypt/cli.ini (or
 // ~/.config/...), then -c FILE. Missing default files are skipped; a missing
 // -c file is an error.
-func configFiles(explicit string) []string {
-	sys := defaultSystemINI
-	if v, ok := os.LookupEnv(envSystemConfig); ok {
+func CLIIniFiles(explicit string) []string {
+	sys := DefaultSystemCLIIni
+	if v, ok := os.LookupEnv(EnvSystemCLIIni); ok {
 		sys = v
 	}
 	files := []string{}
 	if sys != "" {
 		files = append(files, sys)
 	}
-	xdg := os.Getenv(envXDGConfig)
+	xdg := os.Getenv("XDG_CONFIG_HOME")
 	if xdg == "" {
 		if home, err := os.UserHomeDir(); err == nil {
 			xdg = filepath.Join(home, ".config")
@@ -104,20 +110,20 @@ func configFiles(explicit string) []string {
 	return files
 }
 
-// flagSetter is the part of *cli.Context the config loader needs.
-type flagSetter interface {
+// FlagSetter is the part of *cli.Context the config loader needs.
+type FlagSetter interface {
 	IsSet(name string) bool
 	Set(name, value string) error
 }
 
-// applyConfig sets every flag named in the cli.ini files that the command
+// ApplyCLIIni sets every flag named in the cli.ini files that the command
 // line did not set. Later files override earlier ones; the command line wins.
 // Unknown keys are returned as warnings (certbot plugins add keys acmectl
 // does not have), not errors.
-func applyConfig(c flagSetter, explicit string) (warnings []string, err error) {
+func ApplyCLIIni(c FlagSetter, explicit string) (warnings []string, err error) {
 	merged := map[string]iniEntry{}
 	var order []string
-	for _, f := range configFiles(explicit) {
+	for _, f := range CLIIniFiles(explicit) {
 		b, rerr := os.ReadFile(f)
 		if rerr != nil {
 			if f != explicit && errors.Is(rerr, fs.ErrNotExist) {
@@ -142,8 +148,8 @@ func applyConfig(c flagSetter, explicit string) (warnings []string, err error) {
 	}
 	for _, key := range order {
 		e := merged[key]
-		spec, ok := manager.ParamByName[key]
-		if !ok || key == flgConfig {
+		spec, ok := ParamByName[key]
+		if !ok || key == "config" {
 			warnings = append(warnings, fmt.Sprintf("%s:%d: unknown option %q ignored", e.File, e.Line, e.Key))
 			continue
 		}
@@ -151,7 +157,7 @@ func applyConfig(c flagSetter, explicit string) (warnings []string, err error) {
 			continue // the command line wins
 		}
 		switch spec.Kind {
-		case manager.KindBool, manager.KindCount:
+		case KindBool, KindCount:
 			on, isBool := iniBool(e.Value)
 			if !isBool {
 				return warnings, fmt.Errorf("%s:%d: %s takes true or false, not %q", e.File, e.Line, e.Key, e.Value)
@@ -161,7 +167,7 @@ func applyConfig(c flagSetter, explicit string) (warnings []string, err error) {
 					return warnings, fmt.Errorf("%s:%d: %s: %w", e.File, e.Line, e.Key, err)
 				}
 			}
-		case manager.KindList:
+		case KindList:
 			for _, item := range iniList(e.Value) {
 				if err := c.Set(spec.Name, item); err != nil {
 					return warnings, fmt.Errorf("%s:%d: %s: %w", e.File, e.Line, e.Key, err)
