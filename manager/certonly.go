@@ -193,6 +193,8 @@ func (m *Manager) issueWithHooks(ctx context.Context, p *issuePlan) (*CertonlyRe
 	if !c.DryRun || c.RunDeployHooks {
 		h.Deploy(ctx, p.name, c.DeployHook, res.LiveDir, res.Names)
 	}
+	m.install(ctx, h, p.name, res)
+	m.reloadInstaller(ctx, h)
 	h.Post(ctx, res.Names, nil)
 	return &CertonlyResult{IssueResult: res, HookFailures: h.Failures()}, nil
 }

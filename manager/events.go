@@ -30,10 +30,9 @@ func (f ObserverFunc) Event(e Event) { f(e) }
 // EventKind says what happened; it is also the "event" of the JSON form.
 type EventKind string
 
-// Event kinds, in the order a run emits them.
+// Event kinds of one issuance (certonly, renew, reconfigure), in the order a
+// run emits them.
 const (
-	// EventLineageStarted: renew began with a lineage (Lineage, ConfPath).
-	EventLineageStarted EventKind = "lineage_started"
 	// EventRandomDelay: a non-interactive renew sleeps Delay first (once).
 	EventRandomDelay EventKind = "random_delay"
 	// EventIssuing: an order is about to be placed for Names; Renewal says
@@ -52,6 +51,14 @@ const (
 	EventCertificateSaved EventKind = "certificate_saved"
 	// EventHook: a hook ran (Hook); Hook.Err is set when it failed.
 	EventHook EventKind = "hook"
+	// EventReconfigureTest: reconfigure runs its test issuance against Server.
+	EventReconfigureTest EventKind = "reconfigure_test"
+)
+
+// Event kinds of a renew run's lineages.
+const (
+	// EventLineageStarted: renew began with a lineage (Lineage, ConfPath).
+	EventLineageStarted EventKind = "lineage_started"
 	// EventLineageSkipped: not due (Reason says why).
 	EventLineageSkipped EventKind = "lineage_skipped"
 	// EventLineageRenewed: a renewal (or dry run) succeeded.
@@ -59,8 +66,6 @@ const (
 	// EventLineageFailed: the lineage failed (Err, Failures per name);
 	// ParseFailed when its conf or files could not be read.
 	EventLineageFailed EventKind = "lineage_failed"
-	// EventReconfigureTest: reconfigure runs its test issuance against Server.
-	EventReconfigureTest EventKind = "reconfigure_test"
 )
 
 // Event is one thing that happened in a run. Only the fields its Kind names

@@ -43,6 +43,28 @@ type hooks struct {
 	dirPre   bool
 	post     []string
 	failures int
+	deployed bool // the installer deployed at least one lineage
+}
+
+// installed reports an installer step as a hook run of kind "installer".
+func (h *hooks) installed(lineage, step string, err error) {
+	h.mu.Lock()
+	if err != nil {
+		h.failures++
+	} else if step == "deploy" {
+		h.deployed = true
+	}
+	h.mu.Unlock()
+	if err != nil {
+		h.m.emit(Event{Kind: EventHook, Lineage: lineage, Err: err,
+			Hook: &HookResult{Kind: "installer", Name: "installer " + step, Err: err, Cause: err, Lineage: lineage}})
+	}
+}
+
+func (h *hooks) deployedAny() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.deployed
 }
 
 // newHooks returns the hook state of one run.

@@ -52,6 +52,11 @@ type Manager struct {
 	// HTTPClient carries every CA request; nil builds one from
 	// Config.CABundle (NewHTTPClient).
 	HTTPClient *http.Client
+	// Installer deploys saved certificates and reloads the server once per
+	// run; nil installs nothing. Authenticators adds authenticators by name
+	// (an installer's "nginx").
+	Installer      Installer
+	Authenticators map[string]Authenticator
 	// Terminal says an operator runs this at a terminal (certbot:
 	// stdin is a TTY): renew then skips its random delay.
 	Terminal bool

@@ -179,6 +179,7 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 			failed = append(failed, oc.Names()...)
 		}
 	})
+	m.reloadInstaller(ctx, r.hooks)
 	if attempted {
 		r.hooks.AddPost(c.PostHook)
 		r.hooks.Post(ctx, renewed, failed)
@@ -351,6 +352,7 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 		}
 		r.hooks.Deploy(ctx, l.Name, lc.DeployHook, live, res.Names)
 	}
+	m.install(ctx, r.hooks, l.Name, res)
 }
 
 // load reads the lineage (under its lock) and merges its saved parameters.

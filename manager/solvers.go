@@ -119,6 +119,15 @@ func (m *Manager) buildSolvers(ctx context.Context, o *Config, domains []string)
 		}
 		set.solvers[acme.ChallengeDNS01] = s
 		set.preference = []string{acme.ChallengeDNS01}
+	case m.Authenticators[a] != nil:
+		sv, pref, release, err := m.Authenticators[a](ctx, o, domains)
+		if err != nil {
+			return nil, err
+		}
+		set.solvers, set.release = sv, release
+		if len(set.preference) == 0 {
+			set.preference = pref
+		}
 	case a == "":
 		return nil, NeedFlag("no way to answer the CA's challenges was chosen", needAuthenticator)
 	default:
