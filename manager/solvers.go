@@ -52,88 +52,114 @@ func (m *Manager) buildSolvers(ctx context.Context, o *Config, domains []string)
 			return nil, Usagef("%s is a wildcard: wildcards need the dns-01 challenge (--dns PROVIDER or --manual --preferred-challenges dns)", d)
 		}
 	}
+	var err error
 	switch a := o.Authenticator; {
 	case a == "standalone":
-		unlock := m.ports.lock(fmt.Sprintf("http:%s:%d", o.HTTP01Addr, o.HTTP01Port))
-		s := http01.NewStandalone(o.HTTP01Addr, o.HTTP01Port)
-		s.Logger = m.log()
-		if err := s.Start(ctx); err != nil {
-			unlock()
-			return nil, fmt.Errorf("standalone http-01 server on port %d: %w", o.HTTP01Port, err)
-		}
-		set.solvers[acme.ChallengeHTTP01] = s
-		set.release = func() { s.Close(); unlock() }
-		set.preference = []string{acme.ChallengeHTTP01}
+		err = m.standaloneSolver(ctx, o, set)
 	case a == "tls-alpn":
-		unlock := m.ports.lock(fmt.Sprintf("tls:%s:%d", o.TLSALPNAddr, o.TLSALPNPort))
-		s := tlsalpn01.NewStandalone(o.TLSALPNAddr, o.TLSALPNPort)
-		if err := s.Start(ctx); err != nil {
-			unlock()
-			return nil, fmt.Errorf("tls-alpn-01 server on port %d: %w", o.TLSALPNPort, err)
-		}
-		set.solvers[acme.ChallengeTLSALPN01] = s
-		set.release = func() { s.Close(); unlock() }
-		set.preference = []string{acme.ChallengeTLSALPN01}
+		err = m.tlsALPNSolver(ctx, o, set)
 	case a == "webroot":
-		roots := map[string]string{}
-		for d, r := range o.WebrootMap {
-			if n, err := NormalizeDomain(d); err == nil {
-				roots[strings.TrimPrefix(n, "*.")] = r
-			}
-			roots[strings.ToLower(d)] = r
-		}
-		for _, d := range domains {
-			if _, ok := roots[d]; !ok {
-				return nil, Usagef("no webroot for %s; give -w PATH before -d %s, or --webroot-map", d, d)
-			}
-		}
-		w, err := http01.NewWebroot(roots)
-		if err != nil {
-			return nil, &UsageError{err}
-		}
-		set.solvers[acme.ChallengeHTTP01] = w
-		set.preference = []string{acme.ChallengeHTTP01}
+		err = webrootSolver(o, domains, set)
 	case a == "manual":
-		if o.ManualAuth == "" {
-			return nil, NeedFlag("--manual needs a script to publish the challenge", "--manual-auth-hook COMMAND")
-		}
-		r := m.hookRunner()
-		h := hook.NewHTTP01(o.ManualAuth, o.ManualCleanup)
-		h.Logger, h.Secrets, h.Redact = m.log(), r.Secrets, r.Redact
-		d := hook.NewDNS01(o.ManualAuth, o.ManualCleanup)
-		d.Logger, d.Secrets, d.Redact = m.log(), r.Secrets, r.Redact
-		set.solvers[acme.ChallengeHTTP01] = h
-		set.solvers[acme.ChallengeDNS01] = d
-		if len(set.preference) == 0 {
-			set.preference = []string{acme.ChallengeHTTP01}
-			for _, dn := range domains {
-				if strings.HasPrefix(dn, "*.") {
-					set.preference = []string{acme.ChallengeDNS01}
-				}
-			}
-		}
+		err = m.manualSolvers(o, domains, set)
 	case strings.HasPrefix(a, "dns-"):
-		s, err := m.dnsSolver(o, strings.TrimPrefix(a, "dns-"))
-		if err != nil {
-			return nil, err
+		var s acme.Solver
+		if s, err = m.dnsSolver(o, strings.TrimPrefix(a, "dns-")); err == nil {
+			set.solvers[acme.ChallengeDNS01] = s
+			set.preference = []string{acme.ChallengeDNS01}
 		}
-		set.solvers[acme.ChallengeDNS01] = s
-		set.preference = []string{acme.ChallengeDNS01}
 	case m.Authenticators[a] != nil:
-		sv, pref, release, err := m.Authenticators[a](ctx, o, domains)
-		if err != nil {
-			return nil, err
-		}
-		set.solvers, set.release = sv, release
+		var pref []string
+		set.solvers, pref, set.release, err = m.Authenticators[a](ctx, o, domains)
 		if len(set.preference) == 0 {
 			set.preference = pref
 		}
 	case a == "":
-		return nil, NeedFlag("no way to answer the CA's challenges was chosen", needAuthenticator)
+		err = NeedFlag("no way to answer the CA's challenges was chosen", needAuthenticator)
 	default:
-		return nil, Usagef("unknown authenticator %q", a)
+		err = Usagef("unknown authenticator %q", a)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return set, nil
+}
+
+// standaloneSolver serves http-01 from a built-in server; parallel
+// issuances needing the same port take turns.
+func (m *Manager) standaloneSolver(ctx context.Context, o *Config, set *solverSet) error {
+	unlock := m.ports.lock(fmt.Sprintf("http:%s:%d", o.HTTP01Addr, o.HTTP01Port))
+	s := http01.NewStandalone(o.HTTP01Addr, o.HTTP01Port)
+	s.Logger = m.log()
+	if err := s.Start(ctx); err != nil {
+		unlock()
+		return fmt.Errorf("standalone http-01 server on port %d: %w", o.HTTP01Port, err)
+	}
+	set.solvers[acme.ChallengeHTTP01] = s
+	set.release = func() { s.Close(); unlock() }
+	set.preference = []string{acme.ChallengeHTTP01}
+	return nil
+}
+
+// tlsALPNSolver serves tls-alpn-01 from a built-in TLS server.
+func (m *Manager) tlsALPNSolver(ctx context.Context, o *Config, set *solverSet) error {
+	unlock := m.ports.lock(fmt.Sprintf("tls:%s:%d", o.TLSALPNAddr, o.TLSALPNPort))
+	s := tlsalpn01.NewStandalone(o.TLSALPNAddr, o.TLSALPNPort)
+	if err := s.Start(ctx); err != nil {
+		unlock()
+		return fmt.Errorf("tls-alpn-01 server on port %d: %w", o.TLSALPNPort, err)
+	}
+	set.solvers[acme.ChallengeTLSALPN01] = s
+	set.release = func() { s.Close(); unlock() }
+	set.preference = []string{acme.ChallengeTLSALPN01}
+	return nil
+}
+
+// webrootSolver writes http-01 tokens into each name's webroot.
+func webrootSolver(o *Config, domains []string, set *solverSet) error {
+	roots := map[string]string{}
+	for d, r := range o.WebrootMap {
+		if n, err := NormalizeDomain(d); err == nil {
+			roots[strings.TrimPrefix(n, "*.")] = r
+		}
+		roots[strings.ToLower(d)] = r
+	}
+	for _, d := range domains {
+		if _, ok := roots[d]; !ok {
+			return Usagef("no webroot for %s; give -w PATH before -d %s, or --webroot-map", d, d)
+		}
+	}
+	w, err := http01.NewWebroot(roots)
+	if err != nil {
+		return &UsageError{err}
+	}
+	set.solvers[acme.ChallengeHTTP01] = w
+	set.preference = []string{acme.ChallengeHTTP01}
+	return nil
+}
+
+// manualSolvers answer http-01 and dns-01 with the manual hooks (through
+// the one hook runner's environment rules).
+func (m *Manager) manualSolvers(o *Config, domains []string, set *solverSet) error {
+	if o.ManualAuth == "" {
+		return NeedFlag("--manual needs a script to publish the challenge", "--manual-auth-hook COMMAND")
+	}
+	r := m.hookRunner()
+	h := hook.NewHTTP01(o.ManualAuth, o.ManualCleanup)
+	h.Logger, h.Secrets, h.Redact = m.log(), r.Secrets, r.Redact
+	d := hook.NewDNS01(o.ManualAuth, o.ManualCleanup)
+	d.Logger, d.Secrets, d.Redact = m.log(), r.Secrets, r.Redact
+	set.solvers[acme.ChallengeHTTP01] = h
+	set.solvers[acme.ChallengeDNS01] = d
+	if len(set.preference) == 0 {
+		set.preference = []string{acme.ChallengeHTTP01}
+		for _, dn := range domains {
+			if strings.HasPrefix(dn, "*.") {
+				set.preference = []string{acme.ChallengeDNS01}
+			}
+		}
+	}
+	return nil
 }
 
 // dnsSolver returns the dns-01 solver for a lego provider name ("cloudflare",
