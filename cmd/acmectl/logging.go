@@ -55,6 +55,4 @@ func newLogger(file io.Writer, stderr io.Writer, quiet bool, verbose int) *slog.
 	return slog.New(hs)
 }
 
-const logFileName = logfile.Name
-
 func openLog(dir string, backups int) (*os.File, error) { return logfile.Open(dir, backups) }
