@@ -274,6 +274,12 @@ func TestDoctorBreakage(t *testing.T) {
 		{name: "unknown authenticator", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.Authenticator = "certbot-dns-foo:foo" })
 		}, want: []string{`authenticator "certbot-dns-foo:foo" is unknown`}},
+		{name: "saved parameter the engine refuses", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
+			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.KeyType, c.Params.RSAKeySize = "rsa", 1024 })
+		}, want: []string{"renewal parameters:", "rsa_key_size = 1024: want 2048 to 8192", "acmectl reconfigure --cert-name a.example"}},
+		{name: "saved challenge the engine does not know", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
+			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.PrefChalls = []string{"smtp-01"} })
+		}, want: []string{"renewal parameters:", "pref_challs", "smtp-01"}},
 		{name: "dns provider not built in", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.Authenticator = "dns-nosuchprovider" })
 		}, want: []string{`DNS provider "nosuchprovider" is not in this build`, "build-all-dns"}},
