@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -110,5 +111,27 @@ func TestPromptsOnlyWhenInteractive(t *testing.T) {
 	}
 	if err := manager.NeedFlag("no certificate chosen", "--cert-name NAME"); exitCode(err) != exitUsage || !strings.Contains(err.Error(), "pass --cert-name NAME") {
 		t.Errorf("NeedFlag = %v", err)
+	}
+}
+
+// TestJSONObserver: renew --json writes one JSON object per event on stdout,
+// errors as strings, secrets nowhere.
+func TestJSONObserver(t *testing.T) {
+	var out, errw bytes.Buffer
+	o := newTextObserver(&out, &errw, false, false)
+	o.json = true
+	o.Event(manager.Event{Kind: manager.EventLineageStarted, Lineage: "a.example", ConfPath: "/c/renewal/a.example.conf"})
+	o.Event(manager.Event{Kind: manager.EventLineageFailed, Lineage: "a.example", Err: errors.New("the CA said\nno")})
+	o.Event(manager.Event{Kind: manager.EventWaiting, Wait: &manager.Wait{What: "order"}})
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || errw.Len() != 0 {
+		t.Fatalf("JSON lines = %q, stderr %q", lines, errw.String())
+	}
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(lines[1]), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev["event"] != "lineage_failed" || ev["lineage"] != "a.example" || ev["error"] != "the CA said; no" {
+		t.Errorf("failed event = %v", ev)
 	}
 }
