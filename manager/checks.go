@@ -66,6 +66,13 @@ func checkEAB(c *Config) error {
 	return nil
 }
 
+// LoadEAB builds an external account binding as the --eab-* flags do (kid,
+// HMAC key as base64url, key file, MAC algorithm); nil when none is given.
+// Errors are *UsageError naming the flag.
+func LoadEAB(kid, key, keyFile, alg string) (*acme.ExternalAccountBinding, error) {
+	return loadEAB(kid, key, keyFile, alg)
+}
+
 // loadEAB builds the external account binding from --eab-kid and the HMAC
 // key from --eab-hmac-key, --eab-hmac-key-file or $ACMECTL_EAB_HMAC_KEY (in
 // that order; two sources at once is an error).

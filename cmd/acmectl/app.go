@@ -182,13 +182,21 @@ func runApp(app *cli.App, args []string) error {
 // invoke merges cli.ini, validates the options, opens the log and runs the
 // handler under a context cancelled by SIGINT/SIGTERM.
 func invoke(c *cli.Context, s commandSpec) error {
-	warnings, err := manager.ApplyCLIIni(c, c.String(flgConfig))
-	if err != nil {
-		return &usageError{err}
-	}
 	argv, _ := c.App.Metadata["argv"].([]string)
 	if argv == nil {
 		argv = os.Args
+	}
+	return invokeWith(c, s, argv, nil)
+}
+
+// invokeWith is invoke with the command line argv (for the order of -w and
+// -d) given, and adjust, when not nil, having the last word on the validated
+// configuration: scm onboard hands its EAB credentials over that way (set
+// Config.EAB), never in argv.
+func invokeWith(c *cli.Context, s commandSpec, argv []string, adjust func(*manager.Config) error) error {
+	warnings, err := manager.ApplyCLIIni(c, c.String(flgConfig))
+	if err != nil {
+		return &usageError{err}
 	}
 	o, err := manager.LoadConfig(c, argv)
 	if err != nil {
@@ -196,6 +204,11 @@ func invoke(c *cli.Context, s commandSpec) error {
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = defaultUserAgent()
+	}
+	if adjust != nil {
+		if err := adjust(o); err != nil {
+			return err
+		}
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
