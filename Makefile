@@ -35,9 +35,11 @@ fuzz:
 	  done; \
 	done
 
+# gocyclo: no non-test function with cyclomatic complexity above 25.
 lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	$(GO) run github.com/fzipp/gocyclo/cmd/gocyclo@v0.6.0 -over 25 -ignore '_test' .
 
 bench:
 	$(GO) run ./internal/bench

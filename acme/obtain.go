@@ -197,7 +197,10 @@ func (c *Client) Obtain(ctx context.Context, req ObtainRequest) (*Certificate, e
 		return nil, err
 	}
 	if order.Status == StatusInvalid {
-		return nil, fmt.Errorf("acme: new order %s is invalid: %v", order.URL, order.Error)
+		if order.Error != nil {
+			return nil, fmt.Errorf("acme: new order %s is invalid: %w", order.URL, order.Error)
+		}
+		return nil, fmt.Errorf("acme: new order %s is invalid", order.URL)
 	}
 
 	if order.Status == StatusPending {

@@ -339,50 +339,9 @@ func parseValue(s string) (Value, string, error) {
 	if s == "," || (s[0] == ',' && strings.HasPrefix(strings.TrimSpace(s[1:]), "#")) || strings.TrimSpace(s[1:]) == "" && s[0] == ',' {
 		return Value{List: true, Items: []string{}}, strings.TrimSpace(s[1:]), nil
 	}
-	var items []string
-	list := false
-	p := 0
-	for {
-		for p < len(s) && (s[p] == ' ' || s[p] == '\t') {
-			p++
-		}
-		if p >= len(s) || s[p] == '#' {
-			if !list || len(items) == 0 {
-				return Value{}, "", fmt.Errorf("invalid value %q", s)
-			}
-			break
-		}
-		var item string
-		switch c := s[p]; c {
-		case '"', '\'':
-			j := strings.IndexByte(s[p+1:], c)
-			if j < 0 {
-				return Value{}, "", fmt.Errorf("unterminated quote in value %q", s)
-			}
-			item = s[p+1 : p+1+j]
-			p += j + 2
-		case ',':
-			return Value{}, "", fmt.Errorf("empty list item in value %q", s)
-		default:
-			j := p
-			for j < len(s) && s[j] != ',' && s[j] != '#' {
-				j++
-			}
-			item = strings.TrimRight(s[p:j], " \t")
-			p = j
-		}
-		items = append(items, item)
-		for p < len(s) && (s[p] == ' ' || s[p] == '\t') {
-			p++
-		}
-		if p >= len(s) || s[p] == '#' {
-			break
-		}
-		if s[p] != ',' {
-			return Value{}, "", fmt.Errorf("invalid value %q", s)
-		}
-		list = true
-		p++
+	items, list, p, err := parseItems(s)
+	if err != nil {
+		return Value{}, "", err
 	}
 	inline := ""
 	if p < len(s) {
@@ -392,6 +351,60 @@ func parseValue(s string) (Value, string, error) {
 		return Scalar(items[0]), inline, nil
 	}
 	return Value{Items: items, List: true}, inline, nil
+}
+
+// parseItems reads the comma-separated items of s up to an inline comment;
+// p is where the comment (or the end) is.
+func parseItems(s string) (items []string, list bool, p int, err error) {
+	for {
+		p = skipBlanks(s, p)
+		if p >= len(s) || s[p] == '#' {
+			if !list || len(items) == 0 {
+				return nil, false, 0, fmt.Errorf("invalid value %q", s)
+			}
+			return items, list, p, nil
+		}
+		item, next, err := parseItem(s, p)
+		if err != nil {
+			return nil, false, 0, err
+		}
+		items = append(items, item)
+		p = skipBlanks(s, next)
+		if p >= len(s) || s[p] == '#' {
+			return items, list, p, nil
+		}
+		if s[p] != ',' {
+			return nil, false, 0, fmt.Errorf("invalid value %q", s)
+		}
+		list = true
+		p++
+	}
+}
+
+// parseItem reads one item at s[p]: quoted, or up to a comma or comment.
+func parseItem(s string, p int) (string, int, error) {
+	switch c := s[p]; c {
+	case '"', '\'':
+		j := strings.IndexByte(s[p+1:], c)
+		if j < 0 {
+			return "", 0, fmt.Errorf("unterminated quote in value %q", s)
+		}
+		return s[p+1 : p+1+j], p + j + 2, nil
+	case ',':
+		return "", 0, fmt.Errorf("empty list item in value %q", s)
+	}
+	j := p
+	for j < len(s) && s[j] != ',' && s[j] != '#' {
+		j++
+	}
+	return strings.TrimRight(s[p:j], " \t"), j, nil
+}
+
+func skipBlanks(s string, p int) int {
+	for p < len(s) && (s[p] == ' ' || s[p] == '\t') {
+		p++
+	}
+	return p
 }
 
 // quoteItem quotes like configobj's _quote.

@@ -1,14 +1,12 @@
 package storage
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,6 +20,8 @@ import (
 	"syscall"
 	"time"
 	"unicode"
+
+	"github.com/acmectl/acmectl/internal/pemutil"
 )
 
 // Kinds are the four files of a version, in the order SaveVersion writes
@@ -132,51 +132,12 @@ type parsedVersion struct {
 	key   crypto.Signer
 }
 
-func parseCertPEM(b []byte) (*x509.Certificate, error) {
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			return nil, errors.New("no CERTIFICATE PEM block")
-		}
-		if blk.Type == "CERTIFICATE" {
-			return x509.ParseCertificate(blk.Bytes)
-		}
-	}
-}
+func parseCertPEM(b []byte) (*x509.Certificate, error) { return pemutil.ParseCert(b) }
 
 // ParsePrivateKeyPEM parses a PKCS#8, PKCS#1 or SEC 1 PEM private key.
-func ParsePrivateKeyPEM(b []byte) (crypto.Signer, error) {
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			return nil, errors.New("no PRIVATE KEY PEM block")
-		}
-		switch blk.Type {
-		case "PRIVATE KEY":
-			k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-			if err != nil {
-				return nil, err
-			}
-			s, ok := k.(crypto.Signer)
-			if !ok {
-				return nil, fmt.Errorf("unsupported key type %T", k)
-			}
-			return s, nil
-		case "RSA PRIVATE KEY":
-			return x509.ParsePKCS1PrivateKey(blk.Bytes)
-		case "EC PRIVATE KEY":
-			return x509.ParseECPrivateKey(blk.Bytes)
-		}
-	}
-}
+func ParsePrivateKeyPEM(b []byte) (crypto.Signer, error) { return pemutil.ParsePrivateKey(b) }
 
-func keyMatches(cert *x509.Certificate, key crypto.Signer) bool {
-	type eq interface{ Equal(crypto.PublicKey) bool }
-	pub, ok := key.Public().(eq)
-	return ok && pub.Equal(cert.PublicKey)
-}
+func keyMatches(cert *x509.Certificate, key crypto.Signer) bool { return pemutil.KeyMatches(cert, key) }
 
 // KeyMatchesCert reports whether key is the private key of the leaf in certPEM.
 func KeyMatchesCert(certPEM, keyPEM []byte) error {
@@ -194,21 +155,7 @@ func KeyMatchesCert(certPEM, keyPEM []byte) error {
 	return nil
 }
 
-func checkChain(b []byte) error {
-	rest := bytes.TrimSpace(b)
-	for len(rest) > 0 {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil || blk.Type != "CERTIFICATE" {
-			return errors.New("chain: want only CERTIFICATE PEM blocks")
-		}
-		if _, err := x509.ParseCertificate(blk.Bytes); err != nil {
-			return fmt.Errorf("chain: %w", err)
-		}
-		rest = bytes.TrimSpace(rest)
-	}
-	return nil
-}
+func checkChain(b []byte) error { return pemutil.CheckChain(b) }
 
 // lineageState is what the live links say.
 type lineageState struct {

@@ -209,14 +209,20 @@ func (t *Tree) WalkLineages(ctx context.Context, only []string, fn func(*Lineage
 		change() // records of deleted lineages at the end
 	}
 	if cw != nil {
-		if err := cw.commit(); err != nil {
-			t.opts.Logger.Debug("listing cache not saved", "error", err)
-		} else {
-			_ = os.Remove(t.oldCachePath())
-		}
+		t.commitCache(cw)
 		cw = nil
 	}
 	return nil
+}
+
+// commitCache puts the rewritten listing cache in place (a failure only
+// costs the next listing its shortcut).
+func (t *Tree) commitCache(cw *cacheWriter) {
+	if err := cw.commit(); err != nil {
+		t.opts.Logger.Debug("listing cache not saved", "error", err)
+		return
+	}
+	_ = os.Remove(t.oldCachePath())
 }
 
 // listBatch runs f(0..len(batch)-1) on up to workers goroutines.

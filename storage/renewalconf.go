@@ -158,43 +158,8 @@ func ParseRenewalConf(file string, data []byte) (*RenewalConf, error) {
 		return nil, bad(secParams, "want a section")
 	}
 	if p := doc.root.sub(secParams); p != nil {
-		for _, f := range paramStrings {
-			if v, ok := p.get(f.key); ok {
-				*f.get(&c.Params) = strings.Join(v.Items, ",")
-			}
-		}
-		for _, f := range paramInts {
-			if v, ok := p.get(f.key); ok && v.String() != "" && v.String() != "None" {
-				n, err := strconv.Atoi(strings.TrimSpace(v.String()))
-				if err != nil || v.List {
-					return nil, bad(f.key, fmt.Sprintf("want an integer, got %q", strings.Join(v.Items, ",")))
-				}
-				*f.get(&c.Params) = n
-			}
-		}
-		for _, f := range paramBools {
-			if v, ok := p.get(f.key); ok {
-				b, err := parseBool(v)
-				if err != nil {
-					return nil, bad(f.key, err.Error())
-				}
-				*f.get(&c.Params) = b != f.neg
-			}
-		}
-		for _, f := range paramLists {
-			if v, ok := p.get(f.key); ok {
-				items := v.Items
-				if !v.List {
-					// certbot also accepts "a" or "a,b" written as one string
-					items = splitComma(v.String())
-				}
-				*f.get(&c.Params) = append([]string{}, items...)
-			}
-		}
-		if m := p.sub(secWRMap); m != nil {
-			for _, e := range m.entries {
-				c.Params.WebrootMap = append(c.Params.WebrootMap, KV{e.key, strings.Join(e.val.Items, ",")})
-			}
+		if err := parseParams(p, &c.Params, bad); err != nil {
+			return nil, err
 		}
 	}
 	if a := doc.root.sub(secARI); a != nil {
@@ -207,6 +172,49 @@ func ParseRenewalConf(file string, data []byte) (*RenewalConf, error) {
 		}
 	}
 	return c, nil
+}
+
+// parseParams reads [renewalparams] into params; bad builds the error for a key.
+func parseParams(p *confSection, params *RenewalParams, bad func(key, msg string) error) error {
+	for _, f := range paramStrings {
+		if v, ok := p.get(f.key); ok {
+			*f.get(params) = strings.Join(v.Items, ",")
+		}
+	}
+	for _, f := range paramInts {
+		if v, ok := p.get(f.key); ok && v.String() != "" && v.String() != "None" {
+			n, err := strconv.Atoi(strings.TrimSpace(v.String()))
+			if err != nil || v.List {
+				return bad(f.key, fmt.Sprintf("want an integer, got %q", strings.Join(v.Items, ",")))
+			}
+			*f.get(params) = n
+		}
+	}
+	for _, f := range paramBools {
+		if v, ok := p.get(f.key); ok {
+			b, err := parseBool(v)
+			if err != nil {
+				return bad(f.key, err.Error())
+			}
+			*f.get(params) = b != f.neg
+		}
+	}
+	for _, f := range paramLists {
+		if v, ok := p.get(f.key); ok {
+			items := v.Items
+			if !v.List {
+				// certbot also accepts "a" or "a,b" written as one string
+				items = splitComma(v.String())
+			}
+			*f.get(params) = append([]string{}, items...)
+		}
+	}
+	if m := p.sub(secWRMap); m != nil {
+		for _, e := range m.entries {
+			params.WebrootMap = append(params.WebrootMap, KV{e.key, strings.Join(e.val.Items, ",")})
+		}
+	}
+	return nil
 }
 
 // Summary is what a listing keeps of the conf.
@@ -319,81 +327,105 @@ func (c *RenewalConf) Marshal() ([]byte, error) {
 	if fresh {
 		p.comments = []string{"", "# Options used in the renewal process"}
 	}
+	marshalParams(p, &c.Params)
+	marshalWebrootMap(p, c.Params.WebrootMap)
+	marshalARI(root, c.ARIRetryAfter)
+	// keep configobj's order: sections after scalars; renewalparams before
+	// acme_renewal_info as certbot writes them.
+	return doc.marshal()
+}
+
+// marshalParams writes the typed [renewalparams] keys into p, keeping the
+// spelling of values that did not change.
+func marshalParams(p *confSection, params *RenewalParams) {
 	for _, f := range paramStrings {
-		setString(p, f.key, *f.get(&c.Params))
+		setString(p, f.key, *f.get(params))
 	}
 	for _, f := range paramInts {
-		n := *f.get(&c.Params)
-		if n == 0 {
-			p.del(f.key)
-			continue
-		}
-		if v, ok := p.get(f.key); ok {
-			if m, err := strconv.Atoi(strings.TrimSpace(v.String())); err == nil && m == n {
-				continue
-			}
-		}
-		p.set(f.key, Scalar(strconv.Itoa(n)))
+		setInt(p, f.key, *f.get(params))
 	}
 	for _, f := range paramBools {
-		fileVal := *f.get(&c.Params) != f.neg // the value of the key in the file
-		def := f.neg                          // autorenew defaults to True
-		old, had := p.get(f.key)
-		if had {
-			if ob, err := parseBool(old); err == nil && ob == fileVal {
-				continue
-			}
-		} else if fileVal == def {
-			continue
-		}
-		if fileVal {
-			p.set(f.key, Scalar("True"))
-		} else {
-			p.set(f.key, Scalar("False"))
-		}
+		setBool(p, f.key, *f.get(params) != f.neg, f.neg)
 	}
 	for _, f := range paramLists {
-		l := *f.get(&c.Params)
-		if l == nil {
+		if l := *f.get(params); l != nil {
+			p.set(f.key, List(l...))
+		} else {
 			p.del(f.key)
-			continue
 		}
-		p.set(f.key, List(l...))
 	}
-	if len(c.Params.WebrootMap) == 0 {
-		p.delSub(secWRMap)
+}
+
+func setInt(p *confSection, key string, n int) {
+	if n == 0 {
+		p.del(key)
+		return
+	}
+	if v, ok := p.get(key); ok {
+		if m, err := strconv.Atoi(strings.TrimSpace(v.String())); err == nil && m == n {
+			return
+		}
+	}
+	p.set(key, Scalar(strconv.Itoa(n)))
+}
+
+// setBool writes fileVal unless the file already says so, or (for a key
+// not in the file) it is the default.
+func setBool(p *confSection, key string, fileVal, def bool) {
+	old, had := p.get(key)
+	if had {
+		if ob, err := parseBool(old); err == nil && ob == fileVal {
+			return
+		}
+	} else if fileVal == def {
+		return
+	}
+	if fileVal {
+		p.set(key, Scalar("True"))
 	} else {
-		m := p.ensureSub(secWRMap)
-		var entries []*confEntry
-		for _, kv := range c.Params.WebrootMap {
-			e := m.entry(kv.Key)
-			if e == nil {
-				e = &confEntry{key: kv.Key}
-			}
-			if !e.val.equal(Scalar(kv.Value)) {
-				e.val = Scalar(kv.Value)
-			}
-			entries = append(entries, e)
-		}
-		m.entries = entries
+		p.set(key, Scalar("False"))
 	}
-	if c.ARIRetryAfter.IsZero() {
+}
+
+// marshalWebrootMap writes [[webroot_map]] in the map's order, keeping the
+// entries' comments.
+func marshalWebrootMap(p *confSection, wm []KV) {
+	if len(wm) == 0 {
+		p.delSub(secWRMap)
+		return
+	}
+	m := p.ensureSub(secWRMap)
+	var entries []*confEntry
+	for _, kv := range wm {
+		e := m.entry(kv.Key)
+		if e == nil {
+			e = &confEntry{key: kv.Key}
+		}
+		if !e.val.equal(Scalar(kv.Value)) {
+			e.val = Scalar(kv.Value)
+		}
+		entries = append(entries, e)
+	}
+	m.entries = entries
+}
+
+// marshalARI writes [acme_renewal_info] ari_retry_after (removing the
+// section when it would be empty).
+func marshalARI(root *confSection, at time.Time) {
+	if at.IsZero() {
 		if a := root.sub(secARI); a != nil {
 			a.del("ari_retry_after")
 			if len(a.entries) == 0 && len(a.subs) == 0 {
 				root.delSub(secARI)
 			}
 		}
-	} else {
-		a := root.ensureSub(secARI)
-		old, ok := a.get("ari_retry_after")
-		if t, err := parseNaiveTime(old.String()); !ok || err != nil || !t.Equal(c.ARIRetryAfter) {
-			a.set("ari_retry_after", Scalar(c.ARIRetryAfter.UTC().Format(naiveLayout)))
-		}
+		return
 	}
-	// keep configobj's order: sections after scalars; renewalparams before
-	// acme_renewal_info as certbot writes them.
-	return doc.marshal()
+	a := root.ensureSub(secARI)
+	old, ok := a.get("ari_retry_after")
+	if t, err := parseNaiveTime(old.String()); !ok || err != nil || !t.Equal(at) {
+		a.set("ari_retry_after", Scalar(at.UTC().Format(naiveLayout)))
+	}
 }
 
 func setString(s *confSection, key, v string) {
@@ -445,4 +477,81 @@ func parseLineageConf(file string, data []byte) (*RenewalConf, error) {
 		}
 	}
 	return c, nil
+}
+
+// ParamValue returns the [renewalparams] value of key, whether RenewalParams
+// has a field for it or not: a field's value when set (a non-empty string, a
+// non-zero int, a non-nil list; a bool always, as True or False), else the
+// entry as read. The engine's parameter table reads every key through it.
+func (c *RenewalConf) ParamValue(key string) (Value, bool) {
+	p := &c.Params
+	for _, f := range paramStrings {
+		if f.key == key {
+			v := *f.get(p)
+			return Scalar(v), v != ""
+		}
+	}
+	for _, f := range paramInts {
+		if f.key == key {
+			n := *f.get(p)
+			return Scalar(strconv.Itoa(n)), n != 0
+		}
+	}
+	for _, f := range paramBools {
+		if f.key == key {
+			if *f.get(p) != f.neg {
+				return Scalar("True"), true
+			}
+			return Scalar("False"), true
+		}
+	}
+	for _, f := range paramLists {
+		if f.key == key {
+			l := *f.get(p)
+			return List(l...), l != nil
+		}
+	}
+	return c.Param(key)
+}
+
+// SetParamValue sets key in [renewalparams]: the RenewalParams field when
+// there is one, else the raw entry. A zero Value (no items, not a list)
+// removes the key.
+func (c *RenewalConf) SetParamValue(key string, v Value) {
+	p := &c.Params
+	zero := len(v.Items) == 0 && !v.List
+	for _, f := range paramStrings {
+		if f.key == key {
+			*f.get(p) = strings.Join(v.Items, ",")
+			return
+		}
+	}
+	for _, f := range paramInts {
+		if f.key == key {
+			n, _ := strconv.Atoi(strings.TrimSpace(v.String()))
+			*f.get(p) = n
+			return
+		}
+	}
+	for _, f := range paramBools {
+		if f.key == key {
+			b, _ := parseBool(v)
+			*f.get(p) = b != f.neg
+			return
+		}
+	}
+	for _, f := range paramLists {
+		if f.key == key {
+			*f.get(p) = nil
+			if !zero {
+				*f.get(p) = append([]string{}, v.Items...)
+			}
+			return
+		}
+	}
+	if zero {
+		c.DeleteParam(key)
+		return
+	}
+	c.SetParam(key, v)
 }

@@ -1,12 +1,14 @@
 package dns01
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"regexp"
 	"strings"
+
+	"github.com/acmectl/acmectl/internal/kv"
+	"github.com/acmectl/acmectl/internal/secretfile"
 )
 
 // maxCredentialsSize bounds a credentials file.
@@ -71,82 +73,30 @@ var certbotKeys = map[string]map[string]string{
 // The file must not be accessible by others: a file whose mode grants any
 // permission to "other" is refused with the chmod to run.
 func LoadCredentials(path, provider string) (map[string]string, error) {
-	f, err := os.Open(path)
+	data, err := secretfile.Read(path, "dns-01 credentials", maxCredentialsSize)
 	if err != nil {
-		return nil, fmt.Errorf("dns-01 credentials: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	entries, err := kv.Parse(bytes.NewReader(data), kv.Options{Unquote: true, MaxLine: maxCredentialsSize})
 	if err != nil {
-		return nil, fmt.Errorf("dns-01 credentials: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("dns-01 credentials: %s is not a regular file", path)
-	}
-	if perm := fi.Mode().Perm(); perm&0o007 != 0 {
-		return nil, fmt.Errorf("dns-01 credentials: %s is accessible by others (mode %04o); run: chmod 600 %s", path, perm, path)
-	}
-	if fi.Size() > maxCredentialsSize {
-		return nil, fmt.Errorf("dns-01 credentials: %s is larger than %d bytes", path, maxCredentialsSize)
+		return nil, fmt.Errorf("dns-01 credentials: %s %w (want KEY=value or key = value)", path, err)
 	}
 	provider = strings.ToLower(provider)
-	prefix := envPrefix[provider]
-	if prefix == "" {
-		prefix = strings.ToUpper(strings.ReplaceAll(provider, "-", "_")) + "_"
-	}
 	out := map[string]string{}
 	var port string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), maxCredentialsSize)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == ';' {
-			continue
+	for _, e := range entries {
+		if e.Key == "" {
+			return nil, fmt.Errorf("dns-01 credentials: %s line %d: empty key", path, e.Line)
 		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, fmt.Errorf("dns-01 credentials: %s line %d: want KEY=value or key = value", path, n)
+		name, v, err := credentialVar(provider, e.Key, e.Value)
+		if err != nil {
+			return nil, fmt.Errorf("dns-01 credentials: %s line %d: %w", path, e.Line, err)
 		}
-		k, v = strings.TrimSpace(k), unquote(strings.TrimSpace(v))
-		if k == "" {
-			return nil, fmt.Errorf("dns-01 credentials: %s line %d: empty key", path, n)
-		}
-		if envName.MatchString(k) {
-			out[k] = v
-			continue
-		}
-		key := strings.ToLower(strings.ReplaceAll(k, "-", "_"))
-		if rest, ok := strings.CutPrefix(key, "dns_"); ok {
-			plugin, sub, found := strings.Cut(rest, "_")
-			if mapped := certbotPlugin[plugin]; mapped != "" {
-				plugin = mapped
-			}
-			if !found || plugin != provider {
-				return nil, fmt.Errorf("dns-01 credentials: %s line %d: key %s is not for provider %s", path, n, k, provider)
-			}
-			key = sub
-		}
-		if provider == "rfc2136" && key == "port" {
+		if name == "" {
 			port = v
 			continue
 		}
-		if provider == "rfc2136" && key == "algorithm" {
-			v = strings.ToLower(v)
-		}
-		name := certbotKeys[provider][key]
-		if name == "" {
-			name = strings.ToUpper(key)
-			if !strings.HasPrefix(name, prefix) {
-				name = prefix + name
-			}
-		}
-		if !envName.MatchString(name) {
-			return nil, fmt.Errorf("dns-01 credentials: %s line %d: %s does not make an environment variable name", path, n, k)
-		}
 		out[name] = v
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("dns-01 credentials: read %s: %w", path, err)
 	}
 	if port != "" {
 		host := out["RFC2136_NAMESERVER"]
@@ -163,9 +113,45 @@ func LoadCredentials(path, provider string) (map[string]string, error) {
 	return out, nil
 }
 
-func unquote(v string) string {
-	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-		return v[1 : len(v)-1]
+// credentialVar maps one key of provider's credentials file to the
+// environment variable lego reads. An empty name with no error is rfc2136's
+// port, which the caller folds into the server.
+func credentialVar(provider, k, v string) (name, value string, err error) {
+	if envName.MatchString(k) {
+		return k, v, nil
 	}
-	return v
+	key := strings.ToLower(strings.ReplaceAll(k, "-", "_"))
+	if rest, ok := strings.CutPrefix(key, "dns_"); ok {
+		plugin, sub, found := strings.Cut(rest, "_")
+		if mapped := certbotPlugin[plugin]; mapped != "" {
+			plugin = mapped
+		}
+		if !found || plugin != provider {
+			return "", "", fmt.Errorf("key %s is not for provider %s", k, provider)
+		}
+		key = sub
+	}
+	if provider == "rfc2136" {
+		switch key {
+		case "port":
+			return "", v, nil
+		case "algorithm":
+			v = strings.ToLower(v)
+		}
+	}
+	prefix := envPrefix[provider]
+	if prefix == "" {
+		prefix = strings.ToUpper(strings.ReplaceAll(provider, "-", "_")) + "_"
+	}
+	name = certbotKeys[provider][key]
+	if name == "" {
+		name = strings.ToUpper(key)
+		if !strings.HasPrefix(name, prefix) {
+			name = prefix + name
+		}
+	}
+	if !envName.MatchString(name) {
+		return "", "", fmt.Errorf("%s does not make an environment variable name", k)
+	}
+	return name, v, nil
 }

@@ -9,21 +9,18 @@
 package hook
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/acmectl/acmectl/internal/hookrun"
 )
 
 // Challenge types a Hook answers.
@@ -34,9 +31,6 @@ const (
 
 // DefaultTimeout bounds one hook run when Hook.Timeout is zero.
 const DefaultTimeout = 5 * time.Minute
-
-// maxOutput bounds how much of a hook's stdout and stderr is kept.
-const maxOutput = 64 << 10
 
 // Hook answers one challenge type with shell hooks. It implements the Solver and
 // Planner contracts of package acme. Hooks run one at a time, in Present order,
@@ -57,6 +51,9 @@ type Hook struct {
 	Shell string
 	// Env is the base environment of the hooks; nil means os.Environ().
 	Env []string
+	// Secrets names environment variables never passed to the hooks; Redact
+	// lists secret values replaced in their captured output (package hookrun).
+	Secrets, Redact []string
 	// Logger receives an Info record per run with the hook's stdout. Nil discards.
 	Logger *slog.Logger
 
@@ -195,86 +192,13 @@ func (h *Hook) acquire(ctx context.Context, name, domain string) error {
 func (h *Hook) release() { <-h.sem }
 
 // run executes cmd through the shell with vars added to the base environment
-// (any inherited CERTBOT_* is dropped first) and returns its stdout.
-//
-// A hook that leaves a background child holding stdout or stderr (a hook starting
-// a web server with `&`) is not waited for beyond 2 s after it exits: its exit
-// status counts and the output read so far is kept.
+// (inherited CERTBOT_* and acmectl's secret variables are dropped first; see
+// package hookrun) and returns its stdout.
 func (h *Hook) run(ctx context.Context, name, cmd, domain string, vars []string) (string, error) {
-	timeout := h.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
+	r := hookrun.Runner{Timeout: h.Timeout, Shell: h.Shell, Env: h.Env, Secrets: h.Secrets, Redact: h.Redact, Logger: h.Logger}
+	if r.Timeout <= 0 {
+		r.Timeout = DefaultTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-
-	shell := h.Shell
-	if shell == "" {
-		shell = "/bin/sh"
-	}
-	c := exec.CommandContext(ctx, shell, "-c", cmd)
-	base := h.Env
-	if base == nil {
-		base = os.Environ()
-	}
-	env := make([]string, 0, len(base)+len(vars))
-	for _, kv := range base {
-		if !strings.HasPrefix(kv, "CERTBOT_") {
-			env = append(env, kv)
-		}
-	}
-	c.Env = append(env, vars...)
-	var stdout, stderr limitedBuffer
-	c.Stdout, c.Stderr = &stdout, &stderr
-	// Kill the whole process group on timeout, so that a hook's children die too,
-	// and do not wait forever for pipes held by a background grandchild.
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
-	c.WaitDelay = 2 * time.Second
-
-	start := time.Now()
-	err := c.Run()
-	if errors.Is(err, exec.ErrWaitDelay) && c.ProcessState != nil && c.ProcessState.Success() {
-		err = nil
-	}
-	out := stdout.String()
-	logger := h.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	logger.LogAttrs(ctx, slog.LevelInfo, "ran "+name,
-		slog.String("identifier", domain), slog.Duration("duration", time.Since(start)),
-		slog.String("stdout", strings.TrimSpace(out)), slog.String("stderr", strings.TrimSpace(stderr.String())))
-	if err == nil {
-		return out, nil
-	}
-	msg := strings.TrimSpace(stderr.String())
-	if msg == "" {
-		msg = "(no stderr)"
-	}
-	var exitErr *exec.ExitError
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) && time.Since(start) >= timeout:
-		return out, fmt.Errorf("%s for %s: timed out after %s: %s", name, domain, timeout, msg)
-	case ctx.Err() != nil:
-		return out, fmt.Errorf("%s for %s: %w: %s", name, domain, ctx.Err(), msg)
-	case errors.As(err, &exitErr):
-		return out, fmt.Errorf("%s for %s: %q exited with status %d: %s", name, domain, cmd, exitErr.ExitCode(), msg)
-	default:
-		return out, fmt.Errorf("%s for %s: run %q: %w", name, domain, cmd, err)
-	}
+	res := r.ShellCommand(ctx, name+" for "+domain, cmd, vars)
+	return res.Stdout, res.Err
 }
-
-// limitedBuffer keeps the first maxOutput bytes written and discards the rest.
-type limitedBuffer struct{ b bytes.Buffer }
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := maxOutput - l.b.Len(); room > 0 {
-		l.b.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
-}
-
-func (l *limitedBuffer) String() string { return l.b.String() }
-
-var _ io.Writer = (*limitedBuffer)(nil)

@@ -8,17 +8,15 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/acmectl/acmectl/acme"
+	"github.com/acmectl/acmectl/manager"
 	"github.com/acmectl/acmectl/storage"
 )
 
@@ -27,10 +25,10 @@ func init() {
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
 }
 
-// env is what a command handler gets: validated options, output streams, the
-// logger and the terminal state.
+// env is what a command handler gets: the validated configuration, the
+// output streams, the logger, the terminal state and the engine.
 type env struct {
-	o        *options
+	o        *manager.Config
 	stdout   io.Writer
 	stderr   io.Writer
 	log      *slog.Logger
@@ -38,22 +36,7 @@ type env struct {
 	stdin    *bufio.Reader
 	now      func() time.Time
 	warnings []string
-
-	ports portLocks
-
-	hcOnce sync.Once
-	hc     *http.Client
-	hcErr  error
-
-	// One account client per CA and account for the whole command, so a
-	// renew run fetches the directory once and keeps the nonces it is given.
-	acctMu      sync.Mutex
-	acctClients map[string]acctClient
-}
-
-type acctClient struct {
-	cl *acme.Client
-	a  *storage.Account
+	out      *textObserver
 }
 
 // handler is one command's implementation; it returns errors, never exits.
@@ -166,7 +149,7 @@ func normalizeArgs(args []string, commands []*cli.Command) []string {
 				continue
 			}
 			sawFlag = true
-			if s, ok := specByName[name]; ok && s.kind != 'b' {
+			if p, ok := manager.ParamByName[name]; ok && p.Kind != manager.KindBool && p.Kind != manager.KindCount {
 				i++ // skip the value, even one starting with '-'
 			}
 			continue
@@ -208,15 +191,19 @@ func invoke(c *cli.Context, s commandSpec) error {
 
 // invokeWith is invoke with the command line argv (for the order of -w and
 // -d) given, and adjust, when not nil, having the last word on the validated
-// options: scm onboard hands its EAB credentials over that way, never in argv.
-func invokeWith(c *cli.Context, s commandSpec, argv []string, adjust func(*options) error) error {
-	warnings, err := applyConfig(c, c.String(flgConfig))
+// configuration: scm onboard hands its EAB credentials over that way (set
+// Config.EAB), never in argv.
+func invokeWith(c *cli.Context, s commandSpec, argv []string, adjust func(*manager.Config) error) error {
+	warnings, err := manager.ApplyCLIIni(c, c.String(flgConfig))
 	if err != nil {
 		return &usageError{err}
 	}
-	o, err := loadOptions(c, s.name, argv)
+	o, err := manager.LoadConfig(c, argv)
 	if err != nil {
 		return err
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = defaultUserAgent()
 	}
 	if adjust != nil {
 		if err := adjust(o); err != nil {
@@ -254,7 +241,7 @@ func invokeWith(c *cli.Context, s commandSpec, argv []string, adjust func(*optio
 	e.stderr = &lockedWriter{w: errw}
 	var logFile *os.File
 	if !s.noLog {
-		logFile, err = openLog(o.logsDir, o.maxLogBackups)
+		logFile, err = openLog(o.LogsDir, o.MaxLogBackups)
 		if err != nil {
 			if errors.Is(err, fs.ErrPermission) {
 				return fmt.Errorf("%w (run as root, or set --config-dir, --work-dir and --logs-dir to writable paths)", err)
@@ -267,13 +254,14 @@ func invokeWith(c *cli.Context, s commandSpec, argv []string, adjust func(*optio
 	if logFile != nil {
 		lf = logFile
 	}
-	e.log = newLogger(lf, e.stderr, o.quiet, o.verbose, isTerminal(os.Stderr))
+	e.log = newLogger(lf, e.stderr, o.Quiet, o.Verbose)
+	e.out = newTextObserver(e.stdout, e.stderr, o.Quiet, isTerminal(os.Stderr) && !o.Quiet && o.Verbose < 2)
 	e.log.LogAttrs(ctx, slog.LevelDebug, "acmectl starting", slog.String("version", version),
 		slog.String("command", s.name), slog.String("argv0", os.Args[0]))
 	for _, w := range warnings {
 		e.log.LogAttrs(ctx, slog.LevelWarn, w)
 	}
-	if logFile != nil && !o.quiet && s.name != "certificates" || (logFile != nil && o.verbose > 0) {
+	if logFile != nil && !o.Quiet && s.name != "certificates" || (logFile != nil && o.Verbose > 0) {
 		fmt.Fprintf(e.stderr, "Saving debug log to %s\n", logFile.Name())
 	}
 	if err := s.run(ctx, e); err != nil {
@@ -283,13 +271,13 @@ func invokeWith(c *cli.Context, s commandSpec, argv []string, adjust func(*optio
 	return nil
 }
 
-func runRun(ctx context.Context, e *env) error {
+func runRun(context.Context, *env) error {
 	return usageErrorf("no command given; acmectl does not install certificates into web servers: use 'acmectl certonly' (with --deploy-hook to reload the server)")
 }
 
 // printf writes human output to stdout unless -q.
 func (e *env) printf(format string, a ...any) {
-	if e.o.quiet {
+	if e.o.Quiet {
 		return
 	}
 	fmt.Fprintf(e.stdout, format, a...)
@@ -301,7 +289,7 @@ func (e *env) errorf(format string, a ...any) {
 }
 
 // interactive reports whether prompts are allowed.
-func (e *env) interactive() bool { return e.o.interactive(e.stdinTTY) }
+func (e *env) interactive() bool { return e.o.Interactive(e.stdinTTY) }
 
 // ask prints a question on stderr and reads one line from stdin.
 func (e *env) ask(question string) (string, error) {
@@ -337,3 +325,34 @@ func (e *env) confirm(question string, def bool) (bool, error) {
 }
 
 const dashes = "- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -"
+
+// engine builds the engine for this command over st, reporting to the
+// command's observer and asking through the terminal.
+func (e *env) engine(st storage.Storage) *manager.Manager {
+	return &manager.Manager{Config: e.o, Store: st, Log: e.log, Observer: e.out, Prompter: prompter{e},
+		Terminal: e.stdinTTY, Now: e.now}
+}
+
+// prompter is the engine's Prompter over the command's terminal.
+type prompter struct{ e *env }
+
+func (p prompter) Interactive() bool                        { return p.e.interactive() }
+func (p prompter) Ask(q string) (string, error)             { return p.e.ask(q) }
+func (p prompter) Confirm(q string, def bool) (bool, error) { return p.e.confirm(q, def) }
+
+// openStore opens --config-dir (see manager.OpenTree).
+func openStore(e *env) (*storage.Tree, error) { return manager.OpenTree(e.o, e.log) }
+
+// openLockedStore opens the tree and holds certbot's .certbot.lock for the
+// whole command (account commands: no parallel writers wanted).
+func openLockedStore(ctx context.Context, e *env) (*storage.Tree, func(), error) {
+	st, err := openStore(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock, err := st.LockTree(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, unlock, nil
+}

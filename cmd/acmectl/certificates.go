@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acmectl/acmectl/manager"
 	"github.com/acmectl/acmectl/storage"
 )
 
@@ -38,13 +39,13 @@ func runCertificates(ctx context.Context, e *env) error {
 		return err
 	}
 	var only []string
-	if e.o.certName != "" {
-		only = []string{e.o.certName}
+	if e.o.CertName != "" {
+		only = []string{e.o.CertName}
 	}
-	names := append(append([]string(nil), e.o.domains...), e.o.ips...)
+	names := append(append([]string(nil), e.o.Domains...), e.o.IPs...)
 	now := e.now()
 	w := e.stdout
-	if e.o.json {
+	if e.o.JSON {
 		n := 0
 		err := st.WalkLineages(ctx, only, func(li *storage.LineageInfo) error {
 			if !lineageMatches(li, names) {
@@ -157,5 +158,5 @@ func daysLeft(now, notAfter time.Time) int {
 // lineageMatches reports whether li holds every one of names (certbot's -d
 // filter; none matches all).
 func lineageMatches(li *storage.LineageInfo, names []string) bool {
-	return len(names) == 0 || subsetOf(names, li.Domains)
+	return len(names) == 0 || manager.SubsetOf(names, li.Domains)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/acmectl/acmectl/manager"
 	"github.com/acmectl/acmectl/storage"
 )
 
@@ -18,14 +19,14 @@ func runDelete(ctx context.Context, e *env) error {
 		return err
 	}
 	var names []string
-	for _, n := range strings.Split(e.o.certName, ",") {
+	for _, n := range strings.Split(e.o.CertName, ",") {
 		if n = strings.TrimSpace(n); n != "" {
 			names = append(names, n)
 		}
 	}
 	if len(names) == 0 {
 		if !e.interactive() {
-			return errNeedFlag("no certificate chosen", "--cert-name NAME")
+			return manager.NeedFlag("no certificate chosen", "--cert-name NAME")
 		}
 		infos, err := st.ListLineages(ctx)
 		if err != nil {
@@ -67,15 +68,10 @@ func runDelete(ctx context.Context, e *env) error {
 		e.printf("Deletion of certificate(s) canceled.\n")
 		return nil
 	}
+	m := e.engine(st)
 	for _, n := range names {
-		unlock, err := st.LockLineage(ctx, n)
-		if err != nil {
+		if err := m.DeleteLineage(ctx, n); err != nil {
 			return err
-		}
-		err = st.DeleteLineage(ctx, n)
-		unlock()
-		if err != nil {
-			return fmt.Errorf("delete certificate %s: %w", n, err)
 		}
 		e.printf("Deleted all files relating to certificate %s.\n", n)
 	}

@@ -1,700 +1,18 @@
 package main
 
-// acmectl doctor: for each lineage in a certbot tree, whether its next
-// renewal would work and, when not, why and what to run. It only reads the
-// tree (no cache file, no lock); --dry-run then proves it by running
-// "renew --dry-run" for the lineage in-process.
-
 import (
-	"bytes"
 	"context"
-	"crypto/x509"
-	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"maps"
-	"net"
-	"net/http"
+	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
-	"sort"
-	"strconv"
-	"strings"
-	"syscall"
-	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
-	"github.com/acmectl/acmectl/challenge/dns01"
+	"github.com/acmectl/acmectl/doctor"
+	"github.com/acmectl/acmectl/manager"
 	"github.com/acmectl/acmectl/schedule"
-	"github.com/acmectl/acmectl/storage"
 )
-
-// doctorCATimeout bounds the GET of each CA's directory.
-const doctorCATimeout = 10 * time.Second
-
-// Finding levels. WARN does not make a renewal fail.
-const (
-	doctorOK   = "OK"
-	doctorWarn = "WARN"
-	doctorFail = "FAIL"
-)
-
-type doctorFinding struct {
-	Level string
-	Msg   string
-	Fix   string // what to run or change; empty for OK
-}
-
-// doctorLineage is one lineage's report.
-type doctorLineage struct {
-	Name     string
-	ConfPath string
-	Findings []doctorFinding
-}
-
-func (l *doctorLineage) add(level, msg, fix string) {
-	l.Findings = append(l.Findings, doctorFinding{Level: level, Msg: msg, Fix: fix})
-}
-func (l *doctorLineage) ok(format string, a ...any) { l.add(doctorOK, fmt.Sprintf(format, a...), "") }
-
-// Failed reports whether any finding is FAIL.
-func (l *doctorLineage) Failed() bool {
-	for _, f := range l.Findings {
-		if f.Level == doctorFail {
-			return true
-		}
-	}
-	return false
-}
-
-// doctor holds one doctor run's inputs and seams.
-type doctor struct {
-	configDir string
-	tree      *storage.Tree
-	client    *http.Client
-	now       func() time.Time
-	// access is unix.Access (tests replace it to simulate another user).
-	access func(path string, mode uint32) error
-	// listen tests whether the standalone port is free.
-	listen func(network, addr string) (net.Listener, error)
-	// providers are the dns-01 providers in this build.
-	providers []string
-
-	caSeen map[string]doctorFinding
-}
-
-func newDoctor(configDir string, client *http.Client) (*doctor, error) {
-	fi, err := os.Stat(configDir)
-	if err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("doctor: no certbot configuration directory at %s (pass --config-dir)", configDir)
-	}
-	t, err := storage.Open(configDir, &storage.Options{NoCache: true, LockTimeout: time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("doctor: %w", err)
-	}
-	return &doctor{configDir: t.Dir, tree: t, client: client, now: time.Now, access: unix.Access,
-		listen: net.Listen, providers: dns01.Providers(), caSeen: map[string]doctorFinding{}}, nil
-}
-
-// lineageNames lists renewal/*.conf (a conf that does not parse still
-// names a lineage).
-func (d *doctor) lineageNames() ([]string, error) {
-	ents, err := os.ReadDir(filepath.Join(d.configDir, "renewal"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("doctor: list renewal confs: %w", err)
-	}
-	var out []string
-	for _, e := range ents {
-		if n, ok := strings.CutSuffix(e.Name(), ".conf"); ok && !strings.HasPrefix(n, ".") && !e.IsDir() {
-			out = append(out, n)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// check examines one lineage.
-func (d *doctor) check(ctx context.Context, name string) *doctorLineage {
-	confPath := d.tree.RenewalConfPath(name)
-	l := &doctorLineage{Name: name, ConfPath: confPath}
-	reissue := fmt.Sprintf("acmectl certonly --cert-name %s -d <names> --force-renewal", name)
-
-	data, err := os.ReadFile(confPath)
-	if err != nil {
-		l.add(doctorFail, fmt.Sprintf("cannot read %s: %v", confPath, err), "restore the file or run: acmectl delete --cert-name "+name)
-		return l
-	}
-	conf, err := storage.ParseRenewalConf(confPath, data)
-	if err != nil {
-		l.add(doctorFail, fmt.Sprintf("renewal conf does not parse: %v", err),
-			"fix that line of "+confPath+" (configobj syntax: key = value, [renewalparams]) or restore it from a backup")
-		d.checkLive(ctx, l, nil, reissue)
-		return l
-	}
-	l.ok("renewal conf parses")
-	p := conf.Params
-	if p.NoAutoRenew {
-		l.add(doctorWarn, "autorenew = False: renew skips this lineage", "acmectl reconfigure --cert-name "+name+" --autorenew")
-	}
-
-	cert := d.checkLive(ctx, l, conf, reissue)
-	d.checkAuthenticator(l, conf, cert)
-	d.checkHooks(l, conf)
-	server := d.checkAccount(ctx, l, conf)
-	if server != "" {
-		d.checkCA(ctx, l, server)
-	}
-	return l
-}
-
-// checkLive checks the live links, the key/certificate match, the key's
-// permissions and the certificate's dates. It returns the certificate when
-// it could be read.
-func (d *doctor) checkLive(ctx context.Context, l *doctorLineage, conf *storage.RenewalConf, reissue string) *x509.Certificate {
-	live := d.tree.LiveDir(l.Name)
-	paths := []struct{ kind, path string }{
-		{"cert", filepath.Join(live, "cert.pem")}, {"chain", filepath.Join(live, "chain.pem")},
-		{"fullchain", filepath.Join(live, "fullchain.pem")}, {"privkey", filepath.Join(live, "privkey.pem")},
-	}
-	// acmectl (storage) uses the tree's live/<name>/ links; certbot uses the
-	// paths in the conf. They differ when a tree was moved or restored
-	// elsewhere: acmectl renews, certbot (after switching back) would not.
-	if conf != nil {
-		for i, v := range []string{conf.Cert, conf.Chain, conf.Fullchain, conf.PrivKey} {
-			if v != "" && filepath.Clean(v) != paths[i].path {
-				l.add(doctorWarn, fmt.Sprintf("renewal conf has %s = %s, but the lineage's link is %s (tree moved?); acmectl uses the link, certbot would use the conf",
-					paths[i].kind, v, paths[i].path),
-					"acmectl reconfigure --cert-name "+l.Name+" rewrites the paths, or edit "+l.ConfPath)
-				break
-			}
-		}
-	}
-	restore := "restore archive/" + l.Name + "/ from a backup, or get a new certificate: " + reissue
-	bad := false
-	resolved := map[string]string{}
-	for _, pp := range paths {
-		fi, err := os.Lstat(pp.path)
-		if err != nil {
-			l.add(doctorFail, fmt.Sprintf("%s %s is missing", pp.kind, pp.path), restore)
-			bad = true
-			continue
-		}
-		if fi.Mode()&fs.ModeSymlink == 0 {
-			l.add(doctorFail, fmt.Sprintf("%s %s is not a symlink into archive/ (renewal cannot update it)", pp.kind, pp.path),
-				"move the file into archive/"+l.Name+"/ and link it, or get a new certificate: "+reissue)
-			bad = true
-			continue
-		}
-		target, err := filepath.EvalSymlinks(pp.path)
-		if err != nil {
-			t, _ := os.Readlink(pp.path)
-			l.add(doctorFail, fmt.Sprintf("%s %s is a dangling link (-> %s)", pp.kind, pp.path, t), restore)
-			bad = true
-			continue
-		}
-		resolved[pp.kind] = target
-	}
-	if bad {
-		return nil
-	}
-	l.ok("live links resolve")
-
-	certPEM, err1 := os.ReadFile(resolved["cert"])
-	keyPEM, err2 := os.ReadFile(resolved["privkey"])
-	if err := errors.Join(err1, err2); err != nil {
-		l.add(doctorFail, fmt.Sprintf("cannot read the certificate or key: %v", err), "run acmectl as root (or the owner of "+d.configDir+")")
-		return nil
-	}
-	if fi, err := os.Stat(resolved["privkey"]); err == nil && fi.Mode().Perm()&0o004 != 0 {
-		l.add(doctorFail, fmt.Sprintf("private key %s is readable by everyone (mode %04o)", resolved["privkey"], fi.Mode().Perm()),
-			fmt.Sprintf("chmod 0600 %s   (or chgrp <group> + chmod 0640 for a web server group)", resolved["privkey"]))
-	} else if err == nil {
-		l.ok("private key is not world-readable (mode %04o)", fi.Mode().Perm())
-	}
-	if err := storage.KeyMatchesCert(certPEM, keyPEM); err != nil {
-		l.add(doctorFail, fmt.Sprintf("private key does not match the certificate: %v", err),
-			"point live/"+l.Name+"/privkey.pem at the archive key of the same version as cert.pem (ls -l "+filepath.Join(d.tree.LiveDir(l.Name))+"), or: "+reissue+" --new-key")
-		return nil
-	}
-	l.ok("key and certificate match")
-	if lin, err := d.tree.LoadLineage(ctx, l.Name); err != nil {
-		l.add(doctorFail, fmt.Sprintf("lineage does not load: %v", err), restore)
-	} else if lin.NeedsRepair {
-		l.add(doctorWarn, fmt.Sprintf("live links point at different versions; version %d is used", lin.Version), "the next renew repairs the links")
-	}
-	cert, err := parseLeafPEM(certPEM)
-	if err != nil {
-		l.add(doctorFail, fmt.Sprintf("certificate does not parse: %v", err), restore)
-		return nil
-	}
-	left := cert.NotAfter.Sub(d.now())
-	days := int(left.Hours() / 24)
-	if left <= 0 {
-		l.add(doctorWarn, fmt.Sprintf("certificate expired on %s (%d days ago)", cert.NotAfter.UTC().Format("2006-01-02"), -days),
-			"renew replaces it once the problems here are fixed: acmectl renew --cert-name "+l.Name)
-	} else {
-		l.ok("certificate for %s valid until %s (%d days)", strings.Join(certNames(cert), ", "), cert.NotAfter.UTC().Format("2006-01-02"), days)
-	}
-	return cert
-}
-
-func parseLeafPEM(b []byte) (*x509.Certificate, error) {
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			return nil, errors.New("no CERTIFICATE block")
-		}
-		if blk.Type == "CERTIFICATE" {
-			return x509.ParseCertificate(blk.Bytes)
-		}
-	}
-}
-
-// checkAuthenticator checks the challenge method saved for the lineage.
-func (d *doctor) checkAuthenticator(l *doctorLineage, conf *storage.RenewalConf, cert *x509.Certificate) {
-	p := conf.Params
-	a := p.Authenticator
-	reconf := "acmectl reconfigure --cert-name " + l.Name
-	switch {
-	case a == "" || a == "standalone":
-		if a == "" {
-			a = "standalone"
-		}
-		l.ok("authenticator %s is supported", a)
-		port := p.HTTP01Port
-		if port == 0 {
-			port = 80
-		}
-		d.checkPort(l, p.HTTP01Address, port, p.PreHook)
-	case a == "webroot":
-		l.ok("authenticator webroot is supported")
-		d.checkWebroot(l, conf, cert)
-	case a == "manual":
-		l.ok("authenticator manual is supported")
-		if p.ManualAuthHook == "" {
-			l.add(doctorWarn, "manual authenticator without manual_auth_hook: an unattended renew can only succeed when the CA asks no challenge (Sectigo pre-validated domains)",
-				reconf+" --manual --manual-auth-hook /path/to/auth-script")
-		}
-	case a == "tls-alpn" || a == "tls-alpn-01":
-		l.ok("authenticator tls-alpn is supported")
-	case strings.HasPrefix(a, "dns-"):
-		prov := strings.TrimPrefix(a, "dns-")
-		if !contains(d.providers, prov) {
-			l.add(doctorFail, fmt.Sprintf("authenticator %s: DNS provider %q is not in this build", a, prov),
-				"use the acmectl-all-dns build (make build-all-dns), or switch: "+reconf+" --dns <provider> (built in: "+strings.Join(d.providers, ", ")+")")
-		} else {
-			l.ok("authenticator %s is supported", a)
-		}
-		key := "dns_" + strings.ReplaceAll(prov, "-", "_") + "_credentials"
-		if v, ok := conf.Param(key); ok && v.String() != "" {
-			if _, err := dns01.LoadCredentials(v.String(), prov); err != nil {
-				l.add(doctorFail, fmt.Sprintf("%s: %v", key, err), "create the file with the provider's credentials, mode 0600")
-			} else {
-				l.ok("%s %s is readable and private", key, v.String())
-			}
-		}
-	case a == "nginx" || a == "apache":
-		l.add(doctorFail, fmt.Sprintf("authenticator %s is a certbot web-server plugin acmectl does not have", a),
-			reconf+" --webroot -w /var/www/html   (the document root "+a+" serves /.well-known/acme-challenge/ from), or --standalone with --pre-hook/--post-hook stopping "+a)
-	default:
-		l.add(doctorFail, fmt.Sprintf("authenticator %q is unknown to acmectl", a),
-			reconf+" --webroot -w DIR (or --standalone, --manual, --dns PROVIDER)")
-	}
-	if in := p.Installer; in != "" && in != "null" && in != "None" {
-		if p.RenewHook == "" {
-			l.add(doctorWarn, fmt.Sprintf("installer %s is ignored: acmectl installs nothing, so %s will not be reloaded after renewal", in, in),
-				reconf+" --deploy-hook 'systemctl reload "+in+"'")
-		} else {
-			l.ok("installer %s is ignored; the deploy hook reloads the server", in)
-		}
-	}
-}
-
-// checkPort tells whether the standalone listener could bind.
-func (d *doctor) checkPort(l *doctorLineage, addr string, port int, preHook string) {
-	hp := net.JoinHostPort(addr, strconv.Itoa(port))
-	ln, err := d.listen("tcp", hp)
-	switch {
-	case err == nil:
-		ln.Close()
-		l.ok("port %s is free for the standalone server", hp)
-	case errors.Is(err, syscall.EADDRINUSE) && preHook != "":
-		l.add(doctorWarn, fmt.Sprintf("port %s is in use now; the pre hook %q must free it", hp, preHook), "")
-	case errors.Is(err, syscall.EADDRINUSE):
-		l.add(doctorFail, fmt.Sprintf("port %s is in use (a web server?), so the standalone server cannot answer http-01", hp),
-			"acmectl reconfigure --cert-name "+l.Name+" --webroot -w DOCROOT, or stop the server around renewal: --pre-hook 'systemctl stop nginx' --post-hook 'systemctl start nginx'")
-	case errors.Is(err, syscall.EACCES):
-		l.add(doctorWarn, fmt.Sprintf("cannot bind %s as this user; renew must run as root", hp), "run acmectl doctor (and renew) as root")
-	default:
-		l.add(doctorWarn, fmt.Sprintf("cannot test port %s: %v", hp, err), "")
-	}
-}
-
-// checkWebroot checks that every webroot exists and is writable.
-func (d *doctor) checkWebroot(l *doctorLineage, conf *storage.RenewalConf, cert *x509.Certificate) {
-	p := conf.Params
-	roots := map[string]bool{}
-	for _, w := range p.WebrootPath {
-		roots[w] = true
-	}
-	mapped := map[string]bool{}
-	for _, kv := range p.WebrootMap {
-		roots[kv.Value] = true
-		mapped[kv.Key] = true
-	}
-	reconf := "acmectl reconfigure --cert-name " + l.Name + " --webroot -w DOCROOT"
-	if len(roots) == 0 {
-		l.add(doctorFail, "webroot authenticator without webroot_path or [[webroot_map]]", reconf)
-		return
-	}
-	if cert != nil && len(p.WebrootPath) == 0 {
-		for _, n := range certNames(cert) {
-			if !mapped[n] {
-				l.add(doctorFail, fmt.Sprintf("%s has no webroot in [[webroot_map]]", n), reconf+" -d "+strings.Join(certNames(cert), ","))
-			}
-		}
-	}
-	for _, w := range slices.Sorted(maps.Keys(roots)) {
-		fi, err := os.Stat(w)
-		switch {
-		case err != nil:
-			l.add(doctorFail, fmt.Sprintf("webroot %s does not exist", w),
-				"mkdir -p "+w+" (and make the web server serve it), or point the lineage elsewhere: "+reconf)
-			continue
-		case !fi.IsDir():
-			l.add(doctorFail, fmt.Sprintf("webroot %s is not a directory", w), reconf)
-			continue
-		}
-		dir := w
-		if fi, err := os.Stat(filepath.Join(w, ".well-known", "acme-challenge")); err == nil && fi.IsDir() {
-			dir = filepath.Join(w, ".well-known", "acme-challenge")
-		}
-		if err := d.access(dir, unix.W_OK|unix.X_OK); err != nil {
-			l.add(doctorFail, fmt.Sprintf("webroot %s is not writable by uid %d: %v", dir, os.Geteuid(), err),
-				"run renew as root, or: chown <renew user> "+dir)
-			continue
-		}
-		l.ok("webroot %s exists and is writable", w)
-	}
-}
-
-// checkHooks checks the saved hook commands.
-func (d *doctor) checkHooks(l *doctorLineage, conf *storage.RenewalConf) {
-	p := conf.Params
-	reconf := "acmectl reconfigure --cert-name " + l.Name
-	hooks := []struct{ key, cmd, flag string }{
-		{"pre_hook", p.PreHook, "--pre-hook"},
-		{"post_hook", p.PostHook, "--post-hook"},
-		{"renew_hook", p.RenewHook, "--deploy-hook"},
-		{"manual_auth_hook", p.ManualAuthHook, "--manual-auth-hook"},
-		{"manual_cleanup_hook", p.ManualCleanupHook, "--manual-cleanup-hook"},
-	}
-	for _, h := range hooks {
-		if strings.TrimSpace(h.cmd) == "" {
-			continue
-		}
-		if msg, fix := doctorHookProblem(h.cmd); msg != "" {
-			l.add(doctorFail, fmt.Sprintf("%s %q: %s", h.key, h.cmd, msg), fix+", or change it: "+reconf+" "+h.flag+" 'COMMAND'")
-		} else {
-			l.ok("%s %q can run", h.key, h.cmd)
-		}
-	}
-	for _, kind := range []string{hookPre, hookDeploy, hookPost} {
-		dir := filepath.Join(d.configDir, "renewal-hooks", kind)
-		ents, err := os.ReadDir(dir)
-		if err != nil {
-			continue
-		}
-		for _, e := range ents {
-			if strings.HasSuffix(e.Name(), "~") || e.IsDir() {
-				continue
-			}
-			fp := filepath.Join(dir, e.Name())
-			fi, err := os.Stat(fp)
-			if err != nil {
-				l.add(doctorWarn, fmt.Sprintf("directory hook %s is a dangling link", fp), "rm "+fp)
-				continue
-			}
-			if fi.Mode().Perm()&0o111 == 0 {
-				l.add(doctorWarn, fmt.Sprintf("directory hook %s is not executable and is skipped", fp), "chmod +x "+fp)
-			}
-		}
-	}
-}
-
-// shellWords splits the start of a shell command into words (quotes
-// honoured, no expansion); good enough to find the program.
-func shellWords(s string) []string {
-	var out []string
-	var cur strings.Builder
-	in, quote := false, rune(0)
-	for _, r := range s {
-		switch {
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			} else {
-				cur.WriteRune(r)
-			}
-		case r == '\'' || r == '"':
-			quote, in = r, true
-		case r == ' ' || r == '\t' || r == '\n':
-			if in {
-				out = append(out, cur.String())
-				cur.Reset()
-				in = false
-			}
-		case r == ';' || r == '&' || r == '|':
-			if in {
-				out = append(out, cur.String())
-			}
-			return out
-		default:
-			cur.WriteRune(r)
-			in = true
-		}
-	}
-	if in {
-		out = append(out, cur.String())
-	}
-	return out
-}
-
-var shellBuiltins = map[string]bool{
-	"cd": true, ".": true, "source": true, "export": true, "set": true, "exit": true, ":": true, "eval": true,
-	"exec": true, "true": true, "false": true, "echo": true, "printf": true, "test": true, "[": true,
-	"if": true, "for": true, "while": true, "case": true, "{": true, "(": true, "!": true, "until": true,
-	"command": true, "unset": true, "umask": true,
-}
-
-// doctorHookProblem returns why a hook command cannot run ("" when it can)
-// and the fix. Hooks run through /bin/sh -c; the first word that is not a
-// VAR=value assignment must be a builtin, an executable file, or found in
-// $PATH.
-func doctorHookProblem(cmd string) (msg, fix string) {
-	words := shellWords(cmd)
-	for len(words) > 0 && strings.Contains(words[0], "=") && !strings.HasPrefix(words[0], "=") && !strings.Contains(words[0], "/") {
-		words = words[1:]
-	}
-	if len(words) == 0 {
-		return "", ""
-	}
-	prog := words[0]
-	if shellBuiltins[prog] {
-		return "", ""
-	}
-	if !strings.Contains(prog, "/") {
-		if _, err := exec.LookPath(prog); err != nil {
-			return fmt.Sprintf("%s is not found in PATH (%s)", prog, os.Getenv("PATH")), "install " + prog + " or use its absolute path"
-		}
-		return "", ""
-	}
-	fi, err := os.Stat(prog)
-	switch {
-	case err != nil:
-		return fmt.Sprintf("%s does not exist", prog), "restore " + prog
-	case fi.IsDir():
-		return fmt.Sprintf("%s is a directory", prog), "point it at the script"
-	case fi.Mode().Perm()&0o111 == 0:
-		return fmt.Sprintf("%s is not executable (mode %04o)", prog, fi.Mode().Perm()), "chmod +x " + prog
-	}
-	return "", ""
-}
-
-// checkAccount checks the account the lineage renews with and returns its
-// server's directory URL ("" when the server is unusable).
-func (d *doctor) checkAccount(ctx context.Context, l *doctorLineage, conf *storage.RenewalConf) string {
-	p := conf.Params
-	server, err := resolveServer(p.Server)
-	if err != nil {
-		l.add(doctorFail, fmt.Sprintf("server %q: %v", p.Server, err), "acmectl reconfigure --cert-name "+l.Name+" --server URL")
-		return ""
-	}
-	accDir, err := d.tree.AccountsDir(server)
-	if err != nil {
-		l.add(doctorFail, fmt.Sprintf("server %q: %v", server, err), "acmectl reconfigure --cert-name "+l.Name+" --server URL")
-		return ""
-	}
-	register := "acmectl register --server " + server
-	if serverNeedsEAB(server) {
-		register += " --eab-kid KID --eab-hmac-key-file FILE"
-	}
-	var acct *storage.Account
-	if p.Account != "" {
-		acct, err = d.tree.LoadAccount(ctx, server, p.Account)
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
-			l.add(doctorFail, fmt.Sprintf("account %s for %s is not in %s", p.Account, server, accDir),
-				"copy "+filepath.Join(accDir, p.Account)+" from the machine that registered it, or register a new one ("+register+") and then: acmectl reconfigure --cert-name "+l.Name+" --account NEW_ID")
-		case err != nil:
-			l.add(doctorFail, fmt.Sprintf("account %s does not load: %v", p.Account, err), "restore "+filepath.Join(accDir, p.Account)+" from a backup")
-		default:
-			l.ok("account %s for %s exists", p.Account, server)
-		}
-	} else {
-		accts, errs := d.tree.ListAccounts(ctx, server)
-		switch {
-		case len(accts) == 1:
-			acct = accts[0]
-			l.ok("account %s for %s exists", acct.ID, server)
-		case len(accts) > 1:
-			var ids []string
-			for _, a := range accts {
-				ids = append(ids, a.ID)
-			}
-			l.add(doctorFail, fmt.Sprintf("%d accounts for %s and none saved for this lineage; an unattended renew cannot choose", len(accts), server),
-				"acmectl reconfigure --cert-name "+l.Name+" --account ID (one of "+strings.Join(ids, ", ")+")")
-		case errs != nil:
-			l.add(doctorFail, fmt.Sprintf("accounts for %s do not load: %v", server, errs), "restore "+accDir+" from a backup")
-		case serverNeedsEAB(server):
-			l.add(doctorFail, fmt.Sprintf("no account for %s, which requires external account binding", server), register)
-		default:
-			l.add(doctorFail, fmt.Sprintf("no account for %s; an unattended renew cannot register one (terms of service, e-mail)", server),
-				register+" --agree-tos -m EMAIL")
-		}
-	}
-	// Permissions: accounts/ 0700, the key not readable by others.
-	top := filepath.Join(d.configDir, "accounts")
-	if fi, err := os.Stat(top); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		l.add(doctorFail, fmt.Sprintf("%s is mode %04o; account keys must be private", top, fi.Mode().Perm()), "chmod 0700 "+top)
-	}
-	if acct != nil {
-		kp := filepath.Join(acct.Dir, "private_key.json")
-		if fi, err := os.Stat(kp); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			l.add(doctorFail, fmt.Sprintf("account key %s is mode %04o", kp, fi.Mode().Perm()), "chmod 0400 "+kp)
-		}
-	}
-	return server
-}
-
-// checkCA GETs the CA's directory (once per server per run).
-func (d *doctor) checkCA(ctx context.Context, l *doctorLineage, server string) {
-	if f, ok := d.caSeen[server]; ok {
-		l.Findings = append(l.Findings, f)
-		return
-	}
-	f := d.probeCA(ctx, server)
-	d.caSeen[server] = f
-	l.Findings = append(l.Findings, f)
-}
-
-func (d *doctor) probeCA(ctx context.Context, server string) doctorFinding {
-	ctx, cancel := context.WithTimeout(ctx, doctorCATimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, server, nil)
-	if err != nil {
-		return doctorFinding{doctorFail, fmt.Sprintf("CA directory %s: %v", server, err), "fix the server URL in the renewal conf"}
-	}
-	req.Header.Set("User-Agent", defaultUserAgent())
-	resp, err := d.client.Do(req)
-	if err != nil {
-		var ua x509.UnknownAuthorityError
-		var ha x509.HostnameError
-		switch {
-		case errors.As(err, &ua), errors.As(err, &ha), strings.Contains(err.Error(), "certificate"):
-			return doctorFinding{doctorFail, fmt.Sprintf("CA directory %s: TLS: %v", server, err),
-				"pass --ca-bundle FILE (or set REQUESTS_CA_BUNDLE) with the root that signs the CA's HTTPS certificate"}
-		}
-		return doctorFinding{doctorFail, fmt.Sprintf("CA directory %s does not answer: %v", server, err),
-			"check DNS, the firewall and the proxy (HTTPS_PROXY) for this host; the CA may be down"}
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return doctorFinding{doctorFail, fmt.Sprintf("CA directory %s answers HTTP %d", server, resp.StatusCode),
-			"check the server URL in the renewal conf (Sectigo's is https://acme.sectigo.com/v2/OV, without /directory)"}
-	}
-	var dir struct {
-		NewNonce string `json:"newNonce"`
-		NewOrder string `json:"newOrder"`
-	}
-	if err := json.Unmarshal(body, &dir); err != nil || dir.NewNonce == "" || dir.NewOrder == "" {
-		return doctorFinding{doctorFail, fmt.Sprintf("%s is not an ACME directory (no newNonce/newOrder)", server),
-			"check the server URL in the renewal conf"}
-	}
-	return doctorFinding{doctorOK, fmt.Sprintf("CA directory %s answers", server), ""}
-}
-
-// doctorRunNested runs the app again in-process with args (renew belongs to
-// the CLI's own commands). runApp keeps the raw argv in Metadata["argv"]
-// for flag-order rules; it is swapped for the nested run.
-func doctorRunNested(ctx context.Context, app *cli.App, args []string) (output string, err error) {
-	var buf bytes.Buffer
-	w, ew := app.Writer, app.ErrWriter
-	app.Writer, app.ErrWriter = &buf, &buf
-	defer func() { app.Writer, app.ErrWriter = w, ew }()
-	if app.Metadata != nil {
-		old, had := app.Metadata["argv"]
-		app.Metadata["argv"] = args
-		defer func() {
-			if had {
-				app.Metadata["argv"] = old
-			} else {
-				delete(app.Metadata, "argv")
-			}
-		}()
-	}
-	err = app.RunContext(ctx, args)
-	return buf.String(), err
-}
-
-// doctorDryRunCause picks renew's reason out of its output ("Failed to renew
-// certificate X with error: ..."), else err's text.
-func doctorDryRunCause(output string, err error) string {
-	for _, l := range strings.Split(output, "\n") {
-		if _, cause, ok := strings.Cut(l, " with error: "); ok {
-			return strings.TrimSpace(cause)
-		}
-	}
-	return oneLine(err.Error())
-}
-
-// writeDoctorReport prints one block per lineage.
-func writeDoctorReport(w io.Writer, ls []*doctorLineage) {
-	for i, l := range ls {
-		if i > 0 {
-			fmt.Fprintln(w)
-		}
-		verdict := "renewal should work"
-		if l.Failed() {
-			verdict = "renewal would FAIL"
-		}
-		fmt.Fprintf(w, "%s (%s): %s\n", l.Name, l.ConfPath, verdict)
-		for _, f := range l.Findings {
-			fmt.Fprintf(w, "  %-4s  %s\n", f.Level, f.Msg)
-			if f.Fix != "" && f.Level != doctorOK {
-				fmt.Fprintf(w, "        fix: %s\n", f.Fix)
-			}
-		}
-	}
-}
-
-// doctorSummary is the command's error when any lineage would fail.
-func doctorSummary(ls []*doctorLineage) error {
-	var failed []string
-	for _, l := range ls {
-		if l.Failed() {
-			failed = append(failed, l.Name)
-		}
-	}
-	if len(failed) == 0 {
-		return nil
-	}
-	return fmt.Errorf("doctor: %d of %d certificates would fail to renew: %s", len(failed), len(ls), strings.Join(failed, ", "))
-}
-
-// ---- cli glue ----
 
 // doctorCommand is "acmectl doctor".
 func doctorCommand() *cli.Command {
@@ -729,17 +47,18 @@ func runDoctor(c *cli.Context) error {
 	if w == nil {
 		w = os.Stdout
 	}
-	client, err := newHTTPClient(c.String(flgCABundle))
+	client, err := manager.NewHTTPClient(c.String(flgCABundle))
 	if err != nil {
 		return usageErrorf("doctor: %v", err)
 	}
-	client.Timeout = doctorCATimeout
+	client.Timeout = doctor.CATimeout
 	configDir, _ := filepath.Abs(c.String(flgConfigDir))
-	d, err := newDoctor(configDir, client)
+	d, err := doctor.New(configDir, client)
 	if err != nil {
 		return err
 	}
-	names, err := d.lineageNames()
+	d.UserAgent = defaultUserAgent()
+	names, err := d.LineageNames(ctx)
 	if err != nil {
 		return err
 	}
@@ -755,23 +74,16 @@ func runDoctor(c *cli.Context) error {
 		}
 		return nil
 	}
-	var ls []*doctorLineage
+	dry, closeLog, err := doctorDryRunOptions(c)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	var ls []*doctor.Lineage
 	for _, n := range names {
-		l := d.check(ctx, n)
-		if c.Bool(flgDryRun) && !l.Failed() {
-			args := []string{c.App.Name, "renew", "--" + flgDryRun, "--" + flgCertName, n, "--" + flgNoRandomSleep,
-				"--" + flgQuiet, "--" + flgConfigDir, configDir,
-				"--" + flgWorkDir, c.String(flgWorkDir), "--" + flgLogsDir, c.String(flgLogsDir)}
-			if b := c.String(flgCABundle); b != "" {
-				args = append(args, "--"+flgCABundle, b)
-			}
-			out, err := doctorRunNested(ctx, c.App, args)
-			if err != nil {
-				l.add(doctorFail, "dry-run renewal failed: "+doctorDryRunCause(out, err),
-					"see "+filepath.Join(c.String(flgLogsDir), logFileName)+"; fix the cause, then: acmectl renew --dry-run --cert-name "+n)
-			} else {
-				l.ok("dry-run renewal succeeded")
-			}
+		l := d.Check(ctx, n)
+		if dry != nil && !l.Failed() {
+			d.DryRun(ctx, l, *dry)
 		}
 		ls = append(ls, l)
 	}
@@ -784,9 +96,26 @@ func runDoctor(c *cli.Context) error {
 			}
 		}
 	}
-	writeDoctorReport(w, shown)
+	doctor.WriteReport(w, shown)
 	if !c.Bool(flgQuiet) {
 		fmt.Fprintf(w, "\n%s\n", renewalSummary((&schedule.Host{Root: c.String(flgSchedRoot), Staged: true}).Renewal()))
 	}
-	return doctorSummary(ls)
+	return doctor.Summary(ls)
+}
+
+// doctorDryRunOptions are the dry-run settings of --dry-run (nil without
+// it): the engine logs to letsencrypt.log as renew does.
+func doctorDryRunOptions(c *cli.Context) (*doctor.DryRunOptions, func(), error) {
+	if !c.Bool(flgDryRun) {
+		return nil, func() {}, nil
+	}
+	work, _ := filepath.Abs(c.String(flgWorkDir))
+	logs, _ := filepath.Abs(c.String(flgLogsDir))
+	o := &doctor.DryRunOptions{WorkDir: work, LogsDir: logs, CABundle: c.String(flgCABundle), UserAgent: defaultUserAgent()}
+	f, err := openLog(logs, 1000)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.Log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return o, func() { f.Close() }, nil
 }

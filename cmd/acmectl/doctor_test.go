@@ -30,7 +30,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/acmectl/acmectl/doctor"
 	"github.com/acmectl/acmectl/internal/pebbletest"
+	"github.com/acmectl/acmectl/manager"
 	"github.com/acmectl/acmectl/schedule"
 	"github.com/acmectl/acmectl/schedule/scheduletest"
 	"github.com/acmectl/acmectl/storage"
@@ -168,14 +170,14 @@ func (f *docFixture) fromTestdata(t *testing.T, file, name string) {
 	writeFile(t, f.tree.RenewalConfPath(name), s, 0o644)
 }
 
-func (f *docFixture) doctor(t *testing.T, bundle string) *doctor {
+func (f *docFixture) doctor(t *testing.T, bundle string) *doctor.Doctor {
 	t.Helper()
-	client, err := newHTTPClient(bundle)
+	client, err := manager.NewHTTPClient(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client.Timeout = doctorCATimeout
-	d, err := newDoctor(f.config, client)
+	client.Timeout = doctor.CATimeout
+	d, err := doctor.New(f.config, client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +189,7 @@ func (f *docFixture) archive(name, file string) string {
 }
 
 // findingsText renders a lineage's findings at one level.
-func findingsText(l *doctorLineage, level string) string {
+func findingsText(l *doctor.Lineage, level string) string {
 	var b strings.Builder
 	for _, x := range l.Findings {
 		if x.Level == level {
@@ -201,17 +203,17 @@ func TestDoctorHealthyTree(t *testing.T) {
 	f := newDocFixture(t)
 	d := f.doctor(t, f.bundle)
 	for _, n := range docNames {
-		l := d.check(t.Context(), n)
-		if l.Failed() || findingsText(l, doctorWarn) != "" {
+		l := d.Check(t.Context(), n)
+		if l.Failed() || findingsText(l, doctor.Warn) != "" {
 			var b bytes.Buffer
-			writeDoctorReport(&b, []*doctorLineage{l})
+			doctor.WriteReport(&b, []*doctor.Lineage{l})
 			t.Errorf("healthy lineage %s:\n%s", n, b.String())
 		}
 		for _, want := range []string{"renewal conf parses", "live links resolve", "key and certificate match",
 			"webroot " + f.webroot[n] + " exists and is writable", "account " + f.acctID, "CA directory " + f.server + " answers",
 			`renew_hook "` + f.hook + ` --reload" can run`} {
-			if !strings.Contains(findingsText(l, doctorOK), want) {
-				t.Errorf("%s: no OK for %q:\n%s", n, want, findingsText(l, doctorOK))
+			if !strings.Contains(findingsText(l, doctor.OK), want) {
+				t.Errorf("%s: no OK for %q:\n%s", n, want, findingsText(l, doctor.OK))
 			}
 		}
 	}
@@ -254,7 +256,7 @@ func TestDoctorBreakage(t *testing.T) {
 	type fixture = docFixture
 	for _, tc := range []struct {
 		name   string
-		break_ func(t *testing.T, f *fixture, d *doctor)
+		break_ func(t *testing.T, f *fixture, d *doctor.Doctor)
 		// noBundle: run without trusting the fake CA.
 		noBundle bool
 		level    string // FAIL unless WARN
@@ -262,140 +264,146 @@ func TestDoctorBreakage(t *testing.T) {
 		failsToo bool
 		want     []string // substrings of the finding text (message | fix)
 	}{
-		{name: "conf does not parse", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "conf does not parse", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.fromTestdata(t, "bad-syntax.conf", "a.example")
 		}, want: []string{"renewal conf does not parse", "a.example.conf:7", "fix that line"}},
-		{name: "nginx authenticator", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "nginx authenticator", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.fromTestdata(t, "certbot-nginx.conf", "a.example")
 		}, want: []string{"authenticator nginx is a certbot web-server plugin", "reconfigure --cert-name a.example --webroot -w"}},
-		{name: "nginx installer without deploy hook", level: doctorWarn, failsToo: true, break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "nginx installer without deploy hook", level: doctor.Warn, failsToo: true, break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.fromTestdata(t, "certbot-nginx.conf", "a.example")
 		}, want: []string{"installer nginx is ignored", "--deploy-hook 'systemctl reload nginx'"}},
-		{name: "unknown authenticator", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "unknown authenticator", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.Authenticator = "certbot-dns-foo:foo" })
 		}, want: []string{`authenticator "certbot-dns-foo:foo" is unknown`}},
-		{name: "dns provider not built in", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "saved parameter the engine refuses", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
+			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.KeyType, c.Params.RSAKeySize = "rsa", 1024 })
+		}, want: []string{"renewal parameters:", "rsa_key_size = 1024: want 2048 to 8192", "acmectl reconfigure --cert-name a.example"}},
+		{name: "saved challenge the engine does not know", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
+			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.PrefChalls = []string{"smtp-01"} })
+		}, want: []string{"renewal parameters:", "pref_challs", "smtp-01"}},
+		{name: "dns provider not built in", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.Authenticator = "dns-nosuchprovider" })
 		}, want: []string{`DNS provider "nosuchprovider" is not in this build`, "build-all-dns"}},
-		{name: "webroot missing", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "webroot missing", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			if err := os.RemoveAll(f.webroot["a.example"]); err != nil {
 				t.Fatal(err)
 			}
 		}, want: []string{"webroot " + "@WEBROOT@" + " does not exist", "mkdir -p @WEBROOT@"}},
-		{name: "webroot is a file", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "webroot is a file", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			os.RemoveAll(f.webroot["a.example"])
 			writeFile(t, f.webroot["a.example"], "x", 0o644)
 		}, want: []string{"is not a directory"}},
-		{name: "webroot not writable", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "webroot not writable", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			wr := f.webroot["a.example"]
 			// Root may write anywhere; simulate the renew user's view.
-			d.access = func(p string, mode uint32) error {
+			d.Access = func(p string, mode uint32) error {
 				if strings.HasPrefix(p, wr) {
 					return syscall.EACCES
 				}
 				return nil
 			}
 		}, want: []string{"webroot @WEBROOT@ is not writable", "chown"}},
-		{name: "webroot map misses a name", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "webroot map misses a name", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.setConf(t, "a.example", func(c *storage.RenewalConf) {
 				c.Params.WebrootPath = nil
 				c.Params.WebrootMap = []storage.KV{{Key: "a.example", Value: f.webroot["a.example"]}}
 			})
 		}, want: []string{"www.a.example has no webroot in [[webroot_map]]"}},
-		{name: "hook missing", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "hook missing", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.RenewHook = "/nonexistent/reload.sh now" })
 		}, want: []string{`renew_hook "/nonexistent/reload.sh now": /nonexistent/reload.sh does not exist`, "--deploy-hook"}},
-		{name: "hook not executable", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "hook not executable", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			if err := os.Chmod(f.hook, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}, want: []string{"is not executable (mode 0644)", "chmod +x @HOOK@"}},
-		{name: "hook command not in PATH", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "hook command not in PATH", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.PreHook = "FOO=1 no-such-command-xyz --stop" })
 		}, want: []string{"pre_hook", "no-such-command-xyz is not found in PATH", "--pre-hook"}},
-		{name: "manual auth hook missing", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "manual auth hook missing", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.setConf(t, "a.example", func(c *storage.RenewalConf) {
 				c.Params.Authenticator = "manual"
 				c.Params.ManualAuthHook = filepath.Join(f.root, "auth.sh")
 			})
 		}, want: []string{"manual_auth_hook", "auth.sh does not exist"}},
-		{name: "manual without auth hook", level: doctorWarn, break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "manual without auth hook", level: doctor.Warn, break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.Authenticator = "manual" })
 		}, want: []string{"manual authenticator without manual_auth_hook", "--manual-auth-hook"}},
-		{name: "directory hook not executable", level: doctorWarn, break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "directory hook not executable", level: doctor.Warn, break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			writeFile(t, filepath.Join(f.config, "renewal-hooks", "deploy", "10-reload"), "#!/bin/sh\n", 0o644)
 		}, want: []string{"renewal-hooks/deploy/10-reload is not executable", "chmod +x"}},
-		{name: "account missing", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "account missing", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			dir, _ := f.tree.AccountsDir(f.server)
 			if err := os.RemoveAll(filepath.Join(dir, f.acctID)); err != nil {
 				t.Fatal(err)
 			}
 		}, want: []string{"account @ACCT@ for @SERVER@ is not in", "acmectl register --server @SERVER@", "--account NEW_ID"}},
-		{name: "no account at all", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "no account at all", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			if err := os.RemoveAll(filepath.Join(f.config, "accounts")); err != nil {
 				t.Fatal(err)
 			}
 			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.Account = "" })
 		}, want: []string{"no account for @SERVER@; an unattended renew cannot register one", "acmectl register --server @SERVER@ --agree-tos"}},
-		{name: "account key unreadable JSON", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "account key unreadable JSON", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			dir, _ := f.tree.AccountsDir(f.server)
 			p := filepath.Join(dir, f.acctID, "private_key.json")
 			os.Chmod(p, 0o600)
 			writeFile(t, p, "{not json", 0o400)
 		}, want: []string{"account @ACCT@ does not load", "private_key.json"}},
-		{name: "two accounts, none saved", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "two accounts, none saved", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			if _, err := f.tree.SaveAccount(t.Context(), &storage.Account{Server: f.server, URL: f.server + "/acct/2", Key: k}); err != nil {
 				t.Fatal(err)
 			}
 			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.Account = "" })
 		}, want: []string{"2 accounts for @SERVER@ and none saved", "--account ID (one of"}},
-		{name: "accounts dir too open", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "accounts dir too open", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			if err := os.Chmod(filepath.Join(f.config, "accounts"), 0o755); err != nil {
 				t.Fatal(err)
 			}
 		}, want: []string{"accounts is mode 0755", "chmod 0700 @CONFIG@/accounts"}},
-		{name: "account key too open", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "account key too open", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			dir, _ := f.tree.AccountsDir(f.server)
 			if err := os.Chmod(filepath.Join(dir, f.acctID, "private_key.json"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}, want: []string{"private_key.json is mode 0644", "chmod 0400"}},
-		{name: "key does not match cert", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "key does not match cert", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			_, _, k := selfSigned(t, []string{"other.example"}, time.Now().AddDate(0, 1, 0))
 			p := f.archive("a.example", "privkey1.pem")
 			writeFile(t, p, string(k), 0o600)
 		}, want: []string{"private key does not match the certificate", "privkey.pem at the archive key"}},
-		{name: "dangling live link", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "dangling live link", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			if err := os.Remove(f.archive("a.example", "cert1.pem")); err != nil {
 				t.Fatal(err)
 			}
 		}, want: []string{"cert @CONFIG@/live/a.example/cert.pem is a dangling link (-> ../../archive/a.example/cert1.pem)", "restore archive/a.example/"}},
-		{name: "live file is not a link", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "live file is not a link", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			p := filepath.Join(f.tree.LiveDir("a.example"), "fullchain.pem")
 			b, _ := os.ReadFile(p)
 			os.Remove(p)
 			writeFile(t, p, string(b), 0o644)
 		}, want: []string{"fullchain.pem is not a symlink into archive/"}},
-		{name: "live link missing", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "live link missing", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			os.Remove(filepath.Join(f.tree.LiveDir("a.example"), "chain.pem"))
 		}, want: []string{"chain @CONFIG@/live/a.example/chain.pem is missing"}},
-		{name: "private key world-readable", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "private key world-readable", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			if err := os.Chmod(f.archive("a.example", "privkey1.pem"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}, want: []string{"privkey1.pem is readable by everyone (mode 0644)", "chmod 0600 @CONFIG@/archive/a.example/privkey1.pem"}},
-		{name: "expired certificate", level: doctorWarn, break_: func(t *testing.T, f *fixture, d *doctor) {
-			d.now = func() time.Time { return time.Now().AddDate(0, 0, 90) }
+		{name: "expired certificate", level: doctor.Warn, break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
+			d.Now = func() time.Time { return time.Now().AddDate(0, 0, 90) }
 		}, want: []string{"certificate expired on", "acmectl renew --cert-name a.example"}},
-		{name: "conf paths from another tree", level: doctorWarn, break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "conf paths from another tree", level: doctor.Warn, break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			p := f.tree.RenewalConfPath("a.example")
 			writeFile(t, p, strings.ReplaceAll(readFile(t, p), f.config, "/old/letsencrypt"), 0o644)
 		}, want: []string{"renewal conf has cert = /old/letsencrypt/live/a.example/cert.pem, but the lineage's link is @CONFIG@/live/a.example/cert.pem", "acmectl reconfigure --cert-name a.example rewrites the paths"}},
-		{name: "autorenew off", level: doctorWarn, break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "autorenew off", level: doctor.Warn, break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.NoAutoRenew = true })
 		}, want: []string{"autorenew = False"}},
-		{name: "standalone port busy", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "standalone port busy", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -407,11 +415,11 @@ func TestDoctorBreakage(t *testing.T) {
 				c.Params.PreHook = ""
 			})
 		}, want: []string{"is in use (a web server?)", "--pre-hook 'systemctl stop nginx'"}},
-		{name: "CA down", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "CA down", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.ca.Close()
 		}, want: []string{"CA directory @SERVER@ does not answer", "firewall"}},
 		{name: "CA not trusted", noBundle: true, want: []string{"CA directory @SERVER@: TLS", "--ca-bundle"}},
-		{name: "CA URL is not a directory", break_: func(t *testing.T, f *fixture, d *doctor) {
+		{name: "CA URL is not a directory", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			// An account for the new URL, so only the directory fails.
 			srv := f.ca.URL + "/directory"
 			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -435,9 +443,9 @@ func TestDoctorBreakage(t *testing.T) {
 			}
 			level := tc.level
 			if level == "" {
-				level = doctorFail
+				level = doctor.Fail
 			}
-			ls := []*doctorLineage{d.check(t.Context(), "a.example"), d.check(t.Context(), "b.example")}
+			ls := []*doctor.Lineage{d.Check(t.Context(), "a.example"), d.Check(t.Context(), "b.example")}
 			got := findingsText(ls[0], level)
 			r := strings.NewReplacer("@WEBROOT@", f.webroot["a.example"], "@HOOK@", f.hook, "@ACCT@", f.acctID,
 				"@SERVER@", f.server, "@CONFIG@", f.config)
@@ -446,27 +454,27 @@ func TestDoctorBreakage(t *testing.T) {
 					t.Errorf("a.example %s findings lack %q:\n%s", level, w, got)
 				}
 			}
-			if want := level == doctorFail || tc.failsToo; ls[0].Failed() != want {
-				t.Errorf("a.example Failed() = %v, want %v:\n%s", ls[0].Failed(), want, findingsText(ls[0], doctorFail))
+			if want := level == doctor.Fail || tc.failsToo; ls[0].Failed() != want {
+				t.Errorf("a.example Failed() = %v, want %v:\n%s", ls[0].Failed(), want, findingsText(ls[0], doctor.Fail))
 			}
-			err := doctorSummary(ls)
+			err := doctor.Summary(ls)
 			switch {
-			case level == doctorFail && (err == nil || !strings.Contains(err.Error(), "a.example")):
+			case level == doctor.Fail && (err == nil || !strings.Contains(err.Error(), "a.example")):
 				t.Errorf("doctorSummary = %v, want an error naming a.example", err)
-			case level == doctorWarn && err != nil && !tc.failsToo:
+			case level == doctor.Warn && err != nil && !tc.failsToo:
 				t.Errorf("doctorSummary = %v for a warning", err)
 			}
 			// The other lineage is judged on its own (shared problems aside).
 			shared := map[string]bool{"hook not executable": true, "account missing": true, "no account at all": true, "CA down": true,
 				"CA not trusted": true, "accounts dir too open": true, "account key too open": true,
 				"account key unreadable JSON": true, "directory hook not executable": true, "expired certificate": true}
-			if !shared[tc.name] && (ls[1].Failed() || findingsText(ls[1], doctorWarn) != "") {
-				t.Errorf("b.example affected by a.example's breakage:\n%s%s", findingsText(ls[1], doctorFail), findingsText(ls[1], doctorWarn))
+			if !shared[tc.name] && (ls[1].Failed() || findingsText(ls[1], doctor.Warn) != "") {
+				t.Errorf("b.example affected by a.example's breakage:\n%s%s", findingsText(ls[1], doctor.Fail), findingsText(ls[1], doctor.Warn))
 			}
 			// The report prints the lineage block with FAIL and the fix.
 			var b bytes.Buffer
-			writeDoctorReport(&b, ls)
-			if level == doctorFail && !strings.Contains(b.String(), "a.example ("+f.tree.RenewalConfPath("a.example")+"): renewal would FAIL") {
+			doctor.WriteReport(&b, ls)
+			if level == doctor.Fail && !strings.Contains(b.String(), "a.example ("+f.tree.RenewalConfPath("a.example")+"): renewal would FAIL") {
 				t.Errorf("report:\n%s", b.String())
 			}
 		})
@@ -515,39 +523,6 @@ func TestDoctorCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("doctor created %s", missing)
-	}
-}
-
-func TestShellWordsAndHookProblem(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want []string
-	}{
-		{"systemctl reload nginx", []string{"systemctl", "reload", "nginx"}},
-		{`"/opt/my hooks/x.sh" a`, []string{"/opt/my hooks/x.sh", "a"}},
-		{"a && b", []string{"a"}},
-		{"a; b", []string{"a"}},
-		{"", nil},
-	} {
-		if got := shellWords(tc.in); strings.Join(got, "|") != strings.Join(tc.want, "|") {
-			t.Errorf("shellWords(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-	for _, tc := range []struct {
-		cmd string
-		bad bool
-	}{
-		{"sh -c 'exit 0'", false},
-		{"if true; then :; fi", false},
-		{"FOO=1 BAR=2 sh -c true", false},
-		{"/bin/sh /x", false},
-		{"no-such-cmd-zz", true},
-		{"/nonexistent/x", true},
-		{"/tmp", true},
-	} {
-		if msg, _ := doctorHookProblem(tc.cmd); (msg != "") != tc.bad {
-			t.Errorf("doctorHookProblem(%q) = %q, want bad=%v", tc.cmd, msg, tc.bad)
-		}
 	}
 }
 
@@ -827,28 +802,28 @@ func TestDoctorCertbotFixtureTrees(t *testing.T) {
 			ca.Config.ErrorLog = log.New(io.Discard, "", 0)
 			defer ca.Close()
 			base := ca.Client().Transport
-			client := &http.Client{Timeout: doctorCATimeout, Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			client := &http.Client{Timeout: doctor.CATimeout, Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 				r = r.Clone(r.Context())
 				r.URL.Host = strings.TrimPrefix(ca.URL, "https://")
 				return base.RoundTrip(r)
 			})}
-			d, err := newDoctor(config, client)
+			d, err := doctor.New(config, client)
 			if err != nil {
 				t.Fatal(err)
 			}
-			d.now = func() time.Time { return meta.Generated.Add(time.Hour) }
-			d.listen = func(string, string) (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
-			names, err := d.lineageNames()
+			d.Now = func() time.Time { return meta.Generated.Add(time.Hour) }
+			d.Listen = func(string, string) (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+			names, err := d.LineageNames(t.Context())
 			if err != nil || len(names) == 0 {
 				t.Fatalf("lineages: %v, %v", names, err)
 			}
-			var ls []*doctorLineage
+			var ls []*doctor.Lineage
 			for _, n := range names {
-				ls = append(ls, d.check(t.Context(), n))
+				ls = append(ls, d.Check(t.Context(), n))
 			}
 			var b bytes.Buffer
-			writeDoctorReport(&b, ls)
-			if err := doctorSummary(ls); err != nil || strings.Contains(b.String(), "WARN") {
+			doctor.WriteReport(&b, ls)
+			if err := doctor.Summary(ls); err != nil || strings.Contains(b.String(), "WARN") {
 				t.Errorf("doctor on certbot's tree: %v\n%s", err, b.String())
 			}
 			if !strings.Contains(b.String(), "OK    CA directory "+meta.Server+" answers") {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -20,6 +23,8 @@ import (
 	"time"
 
 	"github.com/acmectl/acmectl/internal/pebbletest"
+	"github.com/acmectl/acmectl/internal/pemutil"
+	"github.com/acmectl/acmectl/manager"
 	"github.com/acmectl/acmectl/schedule"
 )
 
@@ -170,7 +175,7 @@ func readKey(t *testing.T, path string) crypto.Signer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := parseKeyPEM(b)
+	k, err := pemutil.ParsePrivateKey(b)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -729,7 +734,7 @@ func TestE2EReconfigureAndKeep(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("--expand: %s", r)
 	}
-	if c := readCert(t, filepath.Join(tr.config, "live", "re", "cert.pem")); !sameSet(c.DNSNames, []string{"re.example.com", "www.re.example.com"}) {
+	if c := readCert(t, filepath.Join(tr.config, "live", "re", "cert.pem")); !manager.SameSet(c.DNSNames, []string{"re.example.com", "www.re.example.com"}) {
 		t.Errorf("expanded names = %v", c.DNSNames)
 	}
 	if k := readKey(t, filepath.Join(tr.config, "live", "re", "privkey.pem")); !k1.Public().(*ecdsa.PublicKey).Equal(k.Public()) {
@@ -843,7 +848,7 @@ esac
 		t.Fatalf("certonly --dns exec: %s", r)
 	}
 	c := readCert(t, filepath.Join(tr.config, "live", "wild", "cert.pem"))
-	if !sameSet(c.DNSNames, []string{"*.wild.example.com", "wild.example.com"}) {
+	if !manager.SameSet(c.DNSNames, []string{"*.wild.example.com", "wild.example.com"}) {
 		t.Errorf("DNSNames = %v", c.DNSNames)
 	}
 	conf, _ := os.ReadFile(filepath.Join(tr.config, "renewal", "wild.conf"))
@@ -894,7 +899,7 @@ func TestE2EChallengesProfilesCSR(t *testing.T) {
 	c := readCert(t, filepath.Join(tr.config, "live", "alpn.example.com", "cert.pem"))
 	staple := false
 	for _, ext := range c.Extensions {
-		if ext.Id.Equal(oidTLSFeature) {
+		if ext.Id.Equal(asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 24}) {
 			staple = true
 		}
 	}
@@ -911,11 +916,11 @@ func TestE2EChallengesProfilesCSR(t *testing.T) {
 	}
 
 	// --csr: the key stays with the operator; files land where asked.
-	key, err := newCertKey("ecdsa", 0, "secp256r1")
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	csrDER, err := makeCSR(key, []string{"csr.example.com"}, nil, false)
+	csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{"csr.example.com"}}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -963,7 +968,7 @@ func TestE2EChallengesProfilesCSR(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("certonly --allow-subset-of-names: %s", r)
 	}
-	if c := readCert(t, filepath.Join(tr.config, "live", "reach.example.com", "cert.pem")); !sameSet(c.DNSNames, []string{"reach.example.com"}) {
+	if c := readCert(t, filepath.Join(tr.config, "live", "reach.example.com", "cert.pem")); !manager.SameSet(c.DNSNames, []string{"reach.example.com"}) {
 		t.Errorf("subset certificate names = %v", c.DNSNames)
 	}
 	// Unknown required profile: a clear error.

@@ -3,7 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/acmectl/acmectl/manager"
 )
 
 // Exit codes (documented in docs/cli.md).
@@ -30,23 +31,11 @@ func exitCode(err error) int {
 		return exitOK
 	}
 	var u *usageError
-	if errors.As(err, &u) {
+	if errors.As(err, &u) || manager.IsUsage(err) {
 		return exitUsage
 	}
 	return exitError
 }
 
 // oneLine folds a multi-line error message into one line.
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	if !strings.ContainsAny(s, "\r\n") {
-		return s
-	}
-	var parts []string
-	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
-		if l = strings.TrimSpace(l); l != "" {
-			parts = append(parts, l)
-		}
-	}
-	return strings.Join(parts, "; ")
-}
+func oneLine(s string) string { return manager.OneLine(s) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/acmectl/acmectl/manager"
 	"github.com/acmectl/acmectl/scm"
 )
 
@@ -66,9 +67,9 @@ func (r onboardIssue) run(c *cli.Context, s commandSpec) error {
 			if err := r.preset(cc); err != nil {
 				return err
 			}
-			return invokeWith(cc, s, append(order, r.CertonlyFlags...), func(o *options) error {
-				eab, err := loadEAB(ob.EAB.KeyID, string(ob.EAB.HMACKey), "", cc.String(flgEABAlg))
-				o.eab = eab
+			return invokeWith(cc, s, append(order, r.CertonlyFlags...), func(o *manager.Config) error {
+				eab, err := manager.LoadEAB(ob.EAB.KeyID, string(ob.EAB.HMACKey), "", cc.String("eab-hmac-alg"))
+				o.EAB = eab
 				return err
 			})
 		},

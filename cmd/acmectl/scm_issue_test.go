@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/acmectl/acmectl/acme"
+	"github.com/acmectl/acmectl/manager"
 	"github.com/acmectl/acmectl/scm"
 )
 
@@ -67,21 +68,21 @@ func TestOnboardIssueOptions(t *testing.T) {
 			if err != nil || got == nil {
 				t.Fatalf("run: %v (ran: %v)", err, got != nil)
 			}
-			if got.server != ob.Server.URL || got.eab == nil || got.eab.KeyID != "kid-1" || !bytes.Equal(got.eab.HMACKey, wantKey) {
-				t.Errorf("server %q, eab %v: want the onboarding's", got.server, got.eab)
+			if got.Server != ob.Server.URL || got.EAB == nil || got.EAB.KeyID != "kid-1" || !bytes.Equal(got.EAB.HMACKey, wantKey) {
+				t.Errorf("server %q, eab %v: want the onboarding's", got.Server, got.EAB)
 			}
-			if got.set[flgEABKid] || got.set[flgEABHMACKey] || got.set[flgEABKeyFile] {
-				t.Errorf("EAB credentials came through flags: %v", got.set)
+			if got.Set["eab-kid"] || got.Set["eab-hmac-key"] || got.Set["eab-hmac-key-file"] {
+				t.Errorf("EAB credentials came through flags: %v", got.Set)
 			}
 			wantDomains := ob.Domains
 			if tc.register {
 				wantDomains = nil
 			}
-			if !slices.Equal(got.domains, wantDomains) {
-				t.Errorf("domains = %v, want %v", got.domains, wantDomains)
+			if !slices.Equal(got.Domains, wantDomains) {
+				t.Errorf("domains = %v, want %v", got.Domains, wantDomains)
 			}
-			if g := (wantOptions{certName: got.certName, emails: strings.Join(got.emails, ","), auth: got.authenticator, alg: got.eab.Algorithm,
-				webroot: got.webrootMap["www.a.example"], nonInteractive: got.nonInteractive, verbose: got.verbose}); g != tc.want {
+			if g := (wantOptions{certName: got.CertName, emails: strings.Join(got.Emails, ","), auth: got.Authenticator, alg: got.EAB.Algorithm,
+				webroot: got.WebrootMap["www.a.example"], nonInteractive: got.NonInteractive, verbose: got.Verbose}); g != tc.want {
 				t.Errorf("options = %+v, want %+v", g, tc.want)
 			}
 			if strings.Contains(out, key) {
@@ -100,8 +101,8 @@ type wantOptions struct {
 
 // runIssueCaptured runs r's hand-over with a handler that only records the
 // options it gets.
-func runIssueCaptured(t *testing.T, r onboardIssue) (*options, string, error) {
-	var got *options
+func runIssueCaptured(t *testing.T, r onboardIssue) (*manager.Config, string, error) {
+	var got *manager.Config
 	var out bytes.Buffer
 	c := cli.NewContext(&cli.App{Writer: &out, ErrWriter: &out, ExitErrHandler: func(*cli.Context, error) {}}, nil, nil)
 	c.Context = t.Context()

@@ -142,11 +142,8 @@ func (b *bench) issueMany(ctx context.Context, homes map[string]home) (map[strin
 	return last, ctx.Err()
 }
 
-// renewAndList is cases 3 and 4 over n lineages cloned from base.example.
-func (b *bench) renewAndList(ctx context.Context, homes map[string]home, n int) error {
-	sc3 := fmt.Sprintf("3. renew, nothing due, %s lineage%s", thousands(n), plural(n))
-	sc3a := fmt.Sprintf("3. renew, nothing due, %s lineage%s, first run of the day", thousands(n), plural(n))
-	sc4 := fmt.Sprintf("4. certificates, %s lineage%s", thousands(n), plural(n))
+// cloneTrees makes each client's tree of n lineages cloned from its home.
+func (b *bench) cloneTrees(ctx context.Context, homes map[string]home, n int) (map[string]home, error) {
 	trees := map[string]home{}
 	for _, c := range b.active() {
 		h := newHome(b.work, fmt.Sprintf("tree%d", n), c.name)
@@ -164,10 +161,22 @@ func (b *bench) renewAndList(ctx context.Context, homes map[string]home, n int) 
 			err = cloneCertbot(ctx, homes[c.name], h, n, "")
 		}
 		if err != nil {
-			return fmt.Errorf("clone %d lineages for %s: %w", n, c.name, err)
+			return nil, fmt.Errorf("clone %d lineages for %s: %w", n, c.name, err)
 		}
 		b.logf("%s: cloned %d lineages in %s", c.name, n, time.Since(t0).Round(time.Millisecond))
 		trees[c.name] = h
+	}
+	return trees, nil
+}
+
+// renewAndList is cases 3 and 4 over n lineages cloned from base.example.
+func (b *bench) renewAndList(ctx context.Context, homes map[string]home, n int) error {
+	sc3 := fmt.Sprintf("3. renew, nothing due, %s lineage%s", thousands(n), plural(n))
+	sc3a := fmt.Sprintf("3. renew, nothing due, %s lineage%s, first run of the day", thousands(n), plural(n))
+	sc4 := fmt.Sprintf("4. certificates, %s lineage%s", thousands(n), plural(n))
+	trees, err := b.cloneTrees(ctx, homes, n)
+	if err != nil {
+		return err
 	}
 	r3 := map[string]*row{}
 	r4 := map[string]*row{}

@@ -1,6 +1,8 @@
 // Package depcheck enforces the import graph (STYLE §1): acme imports only the
-// standard library and go-jose; challenge and storage import neither acme nor
-// each other.
+// standard library and go-jose, and touches neither the disk nor flags;
+// challenge and storage import neither acme nor each other; the engine
+// (manager) and doctor import neither the command line (urfave/cli) nor cmd/;
+// the internal helpers import nothing of acmectl.
 package depcheck
 
 import (
@@ -35,6 +37,14 @@ func TestImportGraph(t *testing.T) {
 		{"../../scm/...", nil, []string{mod + "acme", mod + "challenge", mod + "storage", mod + "cmd", "github.com/urfave/cli"}},
 		{"../../schedule/...", nil, []string{mod + "cmd", "github.com/urfave/cli"}},
 		{"../../installer/...", []string{mod + "installer"}, nil}, // standard library only; the solver shape without acme
+		{"../../challenge/...", nil, []string{mod + "manager", mod + "doctor"}},
+		{"../../storage/...", nil, []string{mod + "manager", mod + "doctor"}},
+		{"../../manager/...", nil, []string{cliModule, mod + "cmd", mod + "doctor", mod + "scm"}},
+		{"../../doctor/...", nil, []string{cliModule, mod + "cmd"}},
+		{"../../internal/hookrun", nil, []string{mod + "acme", mod + "challenge", mod + "storage", mod + "manager", mod + "cmd"}},
+		{"../../internal/kv", nil, []string{mod + "acme", mod + "challenge", mod + "storage", mod + "manager", mod + "cmd"}},
+		{"../../internal/pemutil", nil, []string{mod + "acme", mod + "challenge", mod + "storage", mod + "manager", mod + "cmd"}},
+		{"../../internal/secretfile", nil, []string{mod + "acme", mod + "challenge", mod + "storage", mod + "manager", mod + "cmd"}},
 	}
 	for _, tc := range tests {
 		for _, d := range deps(t, tc.pattern) {
@@ -43,6 +53,29 @@ func TestImportGraph(t *testing.T) {
 			}
 			if hasPrefix(d, tc.forbidden) {
 				t.Errorf("%s depends on %s, which it must not", tc.pattern, d)
+			}
+		}
+	}
+}
+
+const cliModule = "github.com/urfave/cli"
+
+// TestACMEHasNoDiskNorFlags: the protocol client's own packages import no
+// file-system, process or flag package (keys arrive as crypto.Signer,
+// certificates leave as []byte; net/http's own use of os is not acme's).
+func TestACMEHasNoDiskNorFlags(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}: {{join .Imports " "}}`, "../../acme/...").Output()
+	if err != nil {
+		t.Fatalf("go list ../../acme/...: %v", err)
+	}
+	forbidden := []string{"os", "os/exec", "io/fs", "io/ioutil", "path/filepath", "flag", "syscall", cliModule}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, ": ")
+		for _, imp := range strings.Fields(imports) {
+			for _, f := range forbidden {
+				if imp == f || strings.HasPrefix(imp, f+"/") {
+					t.Errorf("%s imports %s: acme must not touch the disk, processes or flags", pkg, imp)
+				}
 			}
 		}
 	}

@@ -222,26 +222,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Replay-Nonce", "nonce-"+strconv.Itoa(s.nonce))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Add("Link", fmt.Sprintf("<%s>;rel=\"index\"", s.DirectoryURL))
-	b := s.behavior
-
 	path := r.URL.Path
-	if path == "/dir" {
-		if b == RedirectDirectory && s.peer != "" {
-			http.Redirect(w, r, s.peer+"/dir", http.StatusFound)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{
-			"newNonce": s.URL + "/nonce", "newAccount": s.URL + "/new-account", "newOrder": s.URL + "/new-order",
-			"revokeCert": s.URL + "/revoke", "keyChange": s.URL + "/key-change",
-			"meta": map[string]any{"termsOfService": s.URL + "/tos", "externalAccountRequired": b == EABRequired},
-		})
+	switch {
+	case path == "/dir":
+		s.directory(w, r)
 		return
-	}
-	if path == "/nonce" {
+	case path == "/nonce":
 		w.WriteHeader(http.StatusOK)
 		return
-	}
-	if r.Method != http.MethodPost {
+	case r.Method != http.MethodPost:
 		problem(w, http.StatusMethodNotAllowed, "malformed", "POST only")
 		return
 	}
@@ -250,135 +239,175 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusBadRequest, "malformed", err.Error())
 		return
 	}
-	num := func(prefix string) (int, bool) {
-		n, err := strconv.Atoi(strings.TrimPrefix(path, prefix))
-		return n, err == nil && n >= 0 && n < len(s.orders)
-	}
 	switch {
 	case path == "/new-account":
-		if b == RedirectNewAccount && s.peer != "" {
-			w.Header().Set("Location", s.peer+"/new-account")
-			w.WriteHeader(http.StatusTemporaryRedirect)
-			return
-		}
-		if b == EABRequired && !bytes.Contains(payload, []byte("externalAccountBinding")) {
-			problem(w, http.StatusUnauthorized, "externalAccountRequired", "external account binding is required")
-			return
-		}
-		w.Header().Set("Location", s.URL+"/acct/1")
-		writeJSON(w, http.StatusCreated, map[string]any{"status": "valid", "orders": s.URL + "/acct/1/orders"})
+		s.newAccount(w, payload)
 	case strings.HasPrefix(path, "/acct/"):
 		writeJSON(w, http.StatusOK, map[string]any{"status": "valid", "orders": s.URL + "/acct/1/orders"})
 	case path == "/new-order":
-		if b == RedirectNewOrder && s.peer != "" {
-			w.Header().Set("Location", s.peer+"/new-order")
-			w.WriteHeader(http.StatusTemporaryRedirect)
-			return
-		}
-		var req struct {
-			Identifiers []ident `json:"identifiers"`
-		}
-		if err := json.Unmarshal(payload, &req); err != nil || len(req.Identifiers) == 0 {
-			problem(w, http.StatusBadRequest, "malformed", "bad newOrder")
-			return
-		}
-		o := &order{asked: req.Identifiers, ids: append([]ident(nil), req.Identifiers...), status: "pending"}
-		ids := o.ids
-		if b == ExtraOrderName {
-			o.ids = append(o.ids, ident{"dns", ForeignName})
-		}
-		if b == ExtraAuthz {
-			ids = append(append([]ident(nil), ids...), ident{"dns", ForeignName})
-		}
-		for _, id := range ids {
-			tok := make([]byte, 32)
-			rand.Read(tok)
-			a := &authz{id: id, token: b64.EncodeToString(tok), status: "pending"}
-			if t, ok := Tokens[b]; ok {
-				a.token = t
-			}
-			o.authzs = append(o.authzs, a)
-		}
-		s.orders = append(s.orders, o)
-		n := len(s.orders) - 1
-		w.Header().Set("Location", fmt.Sprintf("%s/order/%d", s.URL, n))
-		writeJSON(w, http.StatusCreated, s.orderJSON(n))
+		s.newOrder(w, payload)
 	case strings.HasPrefix(path, "/order/"):
-		n, ok := num("/order/")
+		n, ok := s.orderNum(path, "/order/")
 		if !ok {
 			problem(w, http.StatusNotFound, "malformed", "no such order")
 			return
 		}
 		writeJSON(w, http.StatusOK, s.orderJSON(n))
 	case strings.HasPrefix(path, "/authz/"), strings.HasPrefix(path, "/chall/"):
-		var o, a int
-		if _, err := fmt.Sscanf(path[len("/authz/"):], "%d/%d", &o, &a); err != nil || o < 0 || o >= len(s.orders) || a < 0 || a >= len(s.orders[o].authzs) {
-			problem(w, http.StatusNotFound, "malformed", "no such authorization")
-			return
-		}
-		az := s.orders[o].authzs[a]
-		if strings.HasPrefix(path, "/chall/") {
-			// No validation: a hostile CA says yes to anything.
-			az.status = "valid"
-			writeJSON(w, http.StatusOK, s.challJSON(o, a))
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"identifier": az.id, "status": az.status,
-			"expires": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "challenges": []any{s.challJSON(o, a)}})
+		s.authzOrChallenge(w, path)
 	case strings.HasPrefix(path, "/finalize/"):
-		n, ok := num("/finalize/")
-		if !ok {
-			problem(w, http.StatusNotFound, "malformed", "no such order")
-			return
-		}
-		o := s.orders[n]
-		o.finalized++
-		var req struct {
-			CSR string `json:"csr"`
-		}
-		if err := json.Unmarshal(payload, &req); err != nil {
-			problem(w, http.StatusBadRequest, "malformed", "bad finalize")
-			return
-		}
-		der, err := b64.DecodeString(req.CSR)
-		if err != nil {
-			problem(w, http.StatusBadRequest, "badCSR", err.Error())
-			return
-		}
-		csr, err := x509.ParseCertificateRequest(der)
-		if err != nil {
-			problem(w, http.StatusBadRequest, "badCSR", err.Error())
-			return
-		}
-		if err := s.issue(o, csr, b); err != nil {
-			problem(w, http.StatusInternalServerError, "serverInternal", err.Error())
-			return
-		}
-		w.Header().Set("Location", fmt.Sprintf("%s/order/%d", s.URL, n))
-		writeJSON(w, http.StatusOK, s.orderJSON(n))
+		s.finalize(w, path, payload)
 	case strings.HasPrefix(path, "/cert/"):
-		n, ok := num("/cert/")
-		if !ok || s.orders[n].certPEM == nil {
-			problem(w, http.StatusNotFound, "malformed", "no such certificate")
-			return
-		}
-		if b == RedirectCert && s.peer != "" {
-			w.Header().Set("Location", s.peer+path)
-			w.WriteHeader(http.StatusPermanentRedirect)
-			return
-		}
-		if b == GarbageCert {
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(http.StatusOK)
-			w.Write([]byte("<html><body>504 Gateway Time-out</body></html>"))
-			return
-		}
-		w.Header().Set("Content-Type", "application/pem-certificate-chain")
-		w.WriteHeader(http.StatusOK)
-		w.Write(s.orders[n].certPEM)
+		s.certificate(w, path)
 	default:
 		problem(w, http.StatusNotFound, "malformed", "unknown resource")
 	}
+}
+
+// orderNum parses the order number after prefix.
+func (s *Server) orderNum(path, prefix string) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimPrefix(path, prefix))
+	return n, err == nil && n >= 0 && n < len(s.orders)
+}
+
+func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
+	b := s.behavior
+	if b == RedirectDirectory && s.peer != "" {
+		http.Redirect(w, r, s.peer+"/dir", http.StatusFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"newNonce": s.URL + "/nonce", "newAccount": s.URL + "/new-account", "newOrder": s.URL + "/new-order",
+		"revokeCert": s.URL + "/revoke", "keyChange": s.URL + "/key-change",
+		"meta": map[string]any{"termsOfService": s.URL + "/tos", "externalAccountRequired": b == EABRequired},
+	})
+}
+
+// redirected answers with a redirect to the peer when the behavior asks for it.
+func (s *Server) redirected(w http.ResponseWriter, want Behavior, path string, code int) bool {
+	if s.behavior != want || s.peer == "" {
+		return false
+	}
+	w.Header().Set("Location", s.peer+path)
+	w.WriteHeader(code)
+	return true
+}
+
+func (s *Server) newAccount(w http.ResponseWriter, payload []byte) {
+	if s.redirected(w, RedirectNewAccount, "/new-account", http.StatusTemporaryRedirect) {
+		return
+	}
+	if s.behavior == EABRequired && !bytes.Contains(payload, []byte("externalAccountBinding")) {
+		problem(w, http.StatusUnauthorized, "externalAccountRequired", "external account binding is required")
+		return
+	}
+	w.Header().Set("Location", s.URL+"/acct/1")
+	writeJSON(w, http.StatusCreated, map[string]any{"status": "valid", "orders": s.URL + "/acct/1/orders"})
+}
+
+func (s *Server) newOrder(w http.ResponseWriter, payload []byte) {
+	if s.redirected(w, RedirectNewOrder, "/new-order", http.StatusTemporaryRedirect) {
+		return
+	}
+	var req struct {
+		Identifiers []ident `json:"identifiers"`
+	}
+	if err := json.Unmarshal(payload, &req); err != nil || len(req.Identifiers) == 0 {
+		problem(w, http.StatusBadRequest, "malformed", "bad newOrder")
+		return
+	}
+	b := s.behavior
+	o := &order{asked: req.Identifiers, ids: append([]ident(nil), req.Identifiers...), status: "pending"}
+	ids := o.ids
+	if b == ExtraOrderName {
+		o.ids = append(o.ids, ident{"dns", ForeignName})
+	}
+	if b == ExtraAuthz {
+		ids = append(append([]ident(nil), ids...), ident{"dns", ForeignName})
+	}
+	for _, id := range ids {
+		tok := make([]byte, 32)
+		rand.Read(tok)
+		a := &authz{id: id, token: b64.EncodeToString(tok), status: "pending"}
+		if t, ok := Tokens[b]; ok {
+			a.token = t
+		}
+		o.authzs = append(o.authzs, a)
+	}
+	s.orders = append(s.orders, o)
+	n := len(s.orders) - 1
+	w.Header().Set("Location", fmt.Sprintf("%s/order/%d", s.URL, n))
+	writeJSON(w, http.StatusCreated, s.orderJSON(n))
+}
+
+func (s *Server) authzOrChallenge(w http.ResponseWriter, path string) {
+	var o, a int
+	if _, err := fmt.Sscanf(path[len("/authz/"):], "%d/%d", &o, &a); err != nil || o < 0 || o >= len(s.orders) || a < 0 || a >= len(s.orders[o].authzs) {
+		problem(w, http.StatusNotFound, "malformed", "no such authorization")
+		return
+	}
+	az := s.orders[o].authzs[a]
+	if strings.HasPrefix(path, "/chall/") {
+		// No validation: a hostile CA says yes to anything.
+		az.status = "valid"
+		writeJSON(w, http.StatusOK, s.challJSON(o, a))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"identifier": az.id, "status": az.status,
+		"expires": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "challenges": []any{s.challJSON(o, a)}})
+}
+
+func (s *Server) finalize(w http.ResponseWriter, path string, payload []byte) {
+	n, ok := s.orderNum(path, "/finalize/")
+	if !ok {
+		problem(w, http.StatusNotFound, "malformed", "no such order")
+		return
+	}
+	o := s.orders[n]
+	o.finalized++
+	var req struct {
+		CSR string `json:"csr"`
+	}
+	if err := json.Unmarshal(payload, &req); err != nil {
+		problem(w, http.StatusBadRequest, "malformed", "bad finalize")
+		return
+	}
+	der, err := b64.DecodeString(req.CSR)
+	if err != nil {
+		problem(w, http.StatusBadRequest, "badCSR", err.Error())
+		return
+	}
+	csr, err := x509.ParseCertificateRequest(der)
+	if err != nil {
+		problem(w, http.StatusBadRequest, "badCSR", err.Error())
+		return
+	}
+	if err := s.issue(o, csr, s.behavior); err != nil {
+		problem(w, http.StatusInternalServerError, "serverInternal", err.Error())
+		return
+	}
+	w.Header().Set("Location", fmt.Sprintf("%s/order/%d", s.URL, n))
+	writeJSON(w, http.StatusOK, s.orderJSON(n))
+}
+
+func (s *Server) certificate(w http.ResponseWriter, path string) {
+	n, ok := s.orderNum(path, "/cert/")
+	if !ok || s.orders[n].certPEM == nil {
+		problem(w, http.StatusNotFound, "malformed", "no such certificate")
+		return
+	}
+	if s.redirected(w, RedirectCert, path, http.StatusPermanentRedirect) {
+		return
+	}
+	if s.behavior == GarbageCert {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte("<html><body>504 Gateway Time-out</body></html>"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/pem-certificate-chain")
+	w.WriteHeader(http.StatusOK)
+	w.Write(s.orders[n].certPEM)
 }
 
 func (s *Server) issue(o *order, csr *x509.CertificateRequest, b Behavior) error {

@@ -240,6 +240,69 @@ func Launch(opts Options, dir string) (*Server, error) {
 
 var errNotOurDNS = errors.New("the DNS port answers, but not from our challtestsrv")
 
+// portPicker hands out distinct free loopback ports; the first error sticks.
+type portPicker struct {
+	used map[int]bool
+	err  error
+}
+
+func (pp *portPicker) distinct(free func() (int, error)) (int, error) {
+	for range 20 {
+		p, err := free()
+		if err != nil || !pp.used[p] {
+			pp.used[p] = true
+			return p, err
+		}
+	}
+	return 0, errors.New("no distinct free port")
+}
+
+func (pp *portPicker) next() int {
+	if pp.err != nil {
+		return 0
+	}
+	var p int
+	p, pp.err = pp.distinct(freePort)
+	return p
+}
+
+// trustRoots loads the root of Pebble's HTTPS listener into s.Roots and
+// writes it to dir for --ca-bundle.
+func (s *Server) trustRoots(mod, dir string) error {
+	rootPEM, err := os.ReadFile(filepath.Join(mod, "test/certs/pebble.minica.pem"))
+	if err != nil {
+		return err
+	}
+	s.Roots = x509.NewCertPool()
+	if !s.Roots.AppendCertsFromPEM(rootPEM) {
+		return errors.New("pebble.minica.pem holds no certificate")
+	}
+	s.CABundle = filepath.Join(dir, "pebble-tls-root.pem")
+	return os.WriteFile(s.CABundle, rootPEM, 0o644)
+}
+
+// pebbleConfig is Pebble's JSON configuration for this launch.
+func pebbleConfig(opts Options, s *Server, listen, mgmt int, mod string) map[string]any {
+	cfg := map[string]any{
+		"listenAddress":           fmt.Sprintf("127.0.0.1:%d", listen),
+		"managementListenAddress": fmt.Sprintf("127.0.0.1:%d", mgmt),
+		"certificate":             filepath.Join(mod, "test/certs/localhost/cert.pem"),
+		"privateKey":              filepath.Join(mod, "test/certs/localhost/key.pem"),
+		"httpPort":                s.HTTPPort,
+		"tlsPort":                 s.TLSPort,
+		"ocspResponderURL":        "",
+		"retryAfter":              map[string]int{"authz": opts.RetryAfterAuthz, "order": opts.RetryAfterOrder},
+	}
+	if len(opts.EAB) > 0 {
+		cfg["externalAccountBindingRequired"] = true
+		cfg["externalAccountMACKeys"] = opts.EAB
+	}
+	if len(opts.Profiles) > 0 {
+		cfg["profiles"] = opts.Profiles
+	}
+	return cfg
+}
+
 func launchOnce(opts Options, dir string) (_ *Server, retErr error) {
 	bin, err := Binaries()
 	if err != nil {
@@ -262,49 +325,22 @@ func launchOnce(opts Options, dir string) (_ *Server, retErr error) {
 	}
 	// Each probe listener is closed before the next is opened, so the kernel
 	// may hand out a number twice: every port of one launch is distinct.
-	used := map[int]bool{opts.HTTPPort: true, opts.TLSPort: true}
-	distinct := func(free func() (int, error)) (int, error) {
-		for range 20 {
-			p, err := free()
-			if err != nil || !used[p] {
-				used[p] = true
-				return p, err
-			}
-		}
-		return 0, errors.New("no distinct free port")
-	}
-	port := func() int {
-		if err != nil {
-			return 0
-		}
-		var p int
-		p, err = distinct(freePort)
-		return p
-	}
+	pp := &portPicker{used: map[int]bool{opts.HTTPPort: true, opts.TLSPort: true}}
 	s.HTTPPort, s.TLSPort = opts.HTTPPort, opts.TLSPort
 	if s.HTTPPort == 0 {
-		s.HTTPPort = port()
+		s.HTTPPort = pp.next()
 	}
 	if s.TLSPort == 0 {
-		s.TLSPort = port()
+		s.TLSPort = pp.next()
 	}
-	listen, mgmt := port(), port()
-	if err != nil {
-		return nil, err
+	listen, mgmt := pp.next(), pp.next()
+	if pp.err != nil {
+		return nil, pp.err
 	}
 	s.DirectoryURL = fmt.Sprintf("https://127.0.0.1:%d/dir", listen)
 	s.ManagementURL = fmt.Sprintf("https://127.0.0.1:%d", mgmt)
 
-	rootPEM, err := os.ReadFile(filepath.Join(mod, "test/certs/pebble.minica.pem"))
-	if err != nil {
-		return nil, err
-	}
-	s.Roots = x509.NewCertPool()
-	if !s.Roots.AppendCertsFromPEM(rootPEM) {
-		return nil, errors.New("pebble.minica.pem holds no certificate")
-	}
-	s.CABundle = filepath.Join(dir, "pebble-tls-root.pem")
-	if err := os.WriteFile(s.CABundle, rootPEM, 0o644); err != nil {
+	if err := s.trustRoots(mod, dir); err != nil {
 		return nil, err
 	}
 
@@ -323,13 +359,13 @@ func launchOnce(opts Options, dir string) (_ *Server, retErr error) {
 	if opts.DNSServer != "" {
 		s.DNSAddr = opts.DNSServer
 	} else {
-		dnsPort, err := distinct(freeUDPPort)
+		dnsPort, err := pp.distinct(freeUDPPort)
 		if err != nil {
 			return fail(err)
 		}
-		csMgmt := port()
-		if err != nil {
-			return fail(err)
+		csMgmt := pp.next()
+		if pp.err != nil {
+			return fail(pp.err)
 		}
 		s.DNSAddr = fmt.Sprintf("127.0.0.1:%d", dnsPort)
 		s.ChallSrvURL = fmt.Sprintf("http://127.0.0.1:%d", csMgmt)
@@ -345,23 +381,7 @@ func launchOnce(opts Options, dir string) (_ *Server, retErr error) {
 		s.procs = append(s.procs, cs)
 	}
 
-	cfg := map[string]any{
-		"listenAddress":           fmt.Sprintf("127.0.0.1:%d", listen),
-		"managementListenAddress": fmt.Sprintf("127.0.0.1:%d", mgmt),
-		"certificate":             filepath.Join(mod, "test/certs/localhost/cert.pem"),
-		"privateKey":              filepath.Join(mod, "test/certs/localhost/key.pem"),
-		"httpPort":                s.HTTPPort,
-		"tlsPort":                 s.TLSPort,
-		"ocspResponderURL":        "",
-		"retryAfter":              map[string]int{"authz": opts.RetryAfterAuthz, "order": opts.RetryAfterOrder},
-	}
-	if len(opts.EAB) > 0 {
-		cfg["externalAccountBindingRequired"] = true
-		cfg["externalAccountMACKeys"] = opts.EAB
-	}
-	if len(opts.Profiles) > 0 {
-		cfg["profiles"] = opts.Profiles
-	}
+	cfg := pebbleConfig(opts, s, listen, mgmt, mod)
 	b, _ := json.MarshalIndent(map[string]any{"pebble": cfg}, "", "  ")
 	cfgPath := filepath.Join(dir, "pebble-config.json")
 	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {

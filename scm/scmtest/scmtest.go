@@ -462,16 +462,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	s.mu.Unlock()
 
-	// Authentication: header credentials on /api, client certificate on /private/api.
-	p := r.URL.Path
-	authOK := r.Header.Get("login") == s.opts.Login && r.Header.Get("customerUri") == s.opts.CustomerURI
-	if private {
-		p = strings.TrimPrefix(p, "/private")
-		authOK = authOK && certOK
-	} else {
-		authOK = authOK && r.Header.Get("password") == s.opts.Password
-	}
-	if !authOK {
+	p, ok := s.authenticate(r, private, certOK)
+	if !ok {
 		writeError(w, http.StatusUnauthorized, -16, "Unknown user")
 		return
 	}
@@ -495,25 +487,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if a == nil {
 			return
 		}
-		switch r.Method {
-		case http.MethodGet:
-			writeJSON(w, http.StatusOK, a.wire())
-		case http.MethodPut:
-			var in struct {
-				Name string `json:"name"`
-			}
-			if json.Unmarshal(body, &in) != nil || in.Name == "" {
-				writeError(w, http.StatusBadRequest, -7, "name is required but missing")
-				return
-			}
-			a.Name = in.Name
-			w.WriteHeader(http.StatusOK)
-		case http.MethodDelete:
-			delete(s.accounts, a.ID)
-			w.WriteHeader(http.StatusNoContent)
-		default:
-			writeError(w, http.StatusMethodNotAllowed, -1, "Method not allowed")
-		}
+		s.accountMethod(w, r.Method, body, a)
 	case reDomains.MatchString(p):
 		a := s.account(w, reDomains.FindStringSubmatch(p)[1])
 		if a == nil {
@@ -539,17 +513,56 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if a == nil {
 			return
 		}
-		for i := range a.Clients {
-			if a.Clients[i].AccountID == m[2] {
-				a.Clients[i].Status = "deactivated"
-				w.WriteHeader(http.StatusNoContent)
-				return
-			}
-		}
-		writeError(w, http.StatusNotFound, -1, fmt.Sprintf("ACME client %s not found", m[2]))
+		deactivateClient(w, a, m[2])
 	default:
 		writeError(w, http.StatusNotFound, -1, "Not found: "+r.Method+" "+r.URL.Path)
 	}
+}
+
+// authenticate checks the header credentials on /api and the client
+// certificate on /private/api; it returns the path without /private.
+func (s *Server) authenticate(r *http.Request, private, certOK bool) (string, bool) {
+	p := r.URL.Path
+	ok := r.Header.Get("login") == s.opts.Login && r.Header.Get("customerUri") == s.opts.CustomerURI
+	if private {
+		return strings.TrimPrefix(p, "/private"), ok && certOK
+	}
+	return p, ok && r.Header.Get("password") == s.opts.Password
+}
+
+// accountMethod answers GET, PUT (rename) and DELETE on one account.
+func (s *Server) accountMethod(w http.ResponseWriter, method string, body []byte, a *Account) {
+	switch method {
+	case http.MethodGet:
+		writeJSON(w, http.StatusOK, a.wire())
+	case http.MethodPut:
+		var in struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(body, &in) != nil || in.Name == "" {
+			writeError(w, http.StatusBadRequest, -7, "name is required but missing")
+			return
+		}
+		a.Name = in.Name
+		w.WriteHeader(http.StatusOK)
+	case http.MethodDelete:
+		delete(s.accounts, a.ID)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		writeError(w, http.StatusMethodNotAllowed, -1, "Method not allowed")
+	}
+}
+
+// deactivateClient marks the ACME client with the account id deactivated.
+func deactivateClient(w http.ResponseWriter, a *Account, id string) {
+	for i := range a.Clients {
+		if a.Clients[i].AccountID == id {
+			a.Clients[i].Status = "deactivated"
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, -1, fmt.Sprintf("ACME client %s not found", id))
 }
 
 // account looks up the id or writes a 404.

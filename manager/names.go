@@ -1,7 +1,9 @@
-package main
+package manager
 
 import (
+	"crypto/x509"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"unicode"
@@ -26,7 +28,7 @@ var idnaProfile = idna.New(
 // public CA would refuse are refused here with the reason: IP addresses (use
 // --ip-address), single labels, empty labels, bad characters, "*" anywhere but
 // as the whole first label.
-func normalizeDomain(name string) (string, error) {
+func NormalizeDomain(name string) (string, error) {
 	raw := name
 	name = strings.TrimSpace(name)
 	name = strings.TrimSuffix(name, ".")
@@ -52,7 +54,7 @@ func normalizeDomain(name string) (string, error) {
 	}
 	ascii, err := idnaProfile.ToASCII(name)
 	if err != nil {
-		return "", fmt.Errorf("%q is not a valid domain name: %v", raw, err)
+		return "", fmt.Errorf("%q is not a valid domain name: %w", raw, err)
 	}
 	ascii = strings.ToLower(ascii)
 	labels := strings.Split(ascii, ".")
@@ -70,7 +72,7 @@ func normalizeDomain(name string) (string, error) {
 		// symbols such as emoji through, which CAs refuse.
 		u, err := idna.ToUnicode(l)
 		if err != nil {
-			return "", fmt.Errorf("%q is not a valid domain name: %v", raw, err)
+			return "", fmt.Errorf("%q is not a valid domain name: %w", raw, err)
 		}
 		for _, r := range u {
 			if !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) && r != '-' {
@@ -123,7 +125,7 @@ func isASCII(s string) bool {
 // normalizeDomains splits comma lists, normalizes every name and drops
 // duplicates, keeping the first occurrence's position (the first name names
 // the lineage).
-func normalizeDomains(in []string) ([]string, error) {
+func NormalizeDomains(in []string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
 	for _, item := range in {
@@ -131,9 +133,9 @@ func normalizeDomains(in []string) ([]string, error) {
 			if strings.TrimSpace(d) == "" {
 				continue
 			}
-			n, err := normalizeDomain(d)
+			n, err := NormalizeDomain(d)
 			if err != nil {
-				return nil, usageErrorf("--domain: %w", err)
+				return nil, Usagef("--domain: %w", err)
 			}
 			if !seen[n] {
 				seen[n] = true
@@ -146,7 +148,7 @@ func normalizeDomains(in []string) ([]string, error) {
 
 // normalizeIPs parses --ip-address values (comma lists allowed) into their
 // canonical text form.
-func normalizeIPs(in []string) ([]string, error) {
+func NormalizeIPs(in []string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
 	for _, item := range in {
@@ -157,7 +159,7 @@ func normalizeIPs(in []string) ([]string, error) {
 			}
 			a, err := netip.ParseAddr(s)
 			if err != nil || a.Zone() != "" {
-				return nil, usageErrorf("--ip-address: %q is not an IP address", s)
+				return nil, Usagef("--ip-address: %q is not an IP address", s)
 			}
 			n := a.Unmap().String()
 			if !seen[n] {
@@ -179,4 +181,57 @@ func lineageNameFor(domains, ips []string) string {
 		return ips[0]
 	}
 	return ""
+}
+
+// CertNames lists a certificate's DNS names then IP addresses.
+func CertNames(c *x509.Certificate) []string {
+	out := append([]string(nil), c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		out = append(out, ip.String())
+	}
+	return out
+}
+
+// SplitNames separates DNS names and IP addresses.
+func SplitNames(names []string) (domains, ips []string) {
+	for _, n := range names {
+		if net.ParseIP(n) != nil {
+			ips = append(ips, n)
+		} else {
+			domains = append(domains, n)
+		}
+	}
+	return domains, ips
+}
+
+// SameSet reports whether a and b hold the same names.
+func SameSet(a, b []string) bool {
+	return len(a) == len(b) && SubsetOf(a, b)
+}
+
+// SubsetOf reports whether every name of a is in b.
+func SubsetOf(a, b []string) bool {
+	m := map[string]bool{}
+	for _, x := range b {
+		m[x] = true
+	}
+	for _, x := range a {
+		if !m[x] {
+			return false
+		}
+	}
+	return true
+}
+
+// HumanList is certbot's "a.com and b.com" / "a.com, b.com, and c.com".
+func HumanList(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	case 2:
+		return names[0] + " and " + names[1]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + ", and " + names[len(names)-1]
 }

@@ -1,4 +1,4 @@
-package main
+package manager
 
 import (
 	"fmt"
@@ -30,9 +30,13 @@ var serverAliases = []serverAlias{
 	{"buypass", "https://api.buypass.com/acme/directory", "Buypass Go SSL", false},
 }
 
+// defaultServerAlias is certbot's default CA.
+const defaultServerAlias = "letsencrypt"
+
+// DefaultServerURL is certbot's default directory; StagingServerURL is --staging's.
 var (
-	defaultServerURL = aliasURL(defaultServerAlias)
-	stagingServerURL = aliasURL("letsencrypt-staging")
+	DefaultServerURL = aliasURL(defaultServerAlias)
+	StagingServerURL = aliasURL("letsencrypt-staging")
 )
 
 func aliasURL(name string) string {
@@ -47,10 +51,10 @@ func aliasURL(name string) string {
 // resolveServer turns an alias or a URL into a directory URL. A URL is used as
 // given (only surrounding space is trimmed); it must be absolute https (http
 // only for loopback test CAs).
-func resolveServer(s string) (string, error) {
+func ResolveServer(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return defaultServerURL, nil
+		return DefaultServerURL, nil
 	}
 	for _, a := range serverAliases {
 		if strings.EqualFold(a.Name, s) {
@@ -58,28 +62,28 @@ func resolveServer(s string) (string, error) {
 		}
 	}
 	if !strings.Contains(s, "://") {
-		return "", usageErrorf("--server %q is neither a URL nor a known alias (%s)", s, strings.Join(aliasNames(), ", "))
+		return "", Usagef("--server %q is neither a URL nor a known alias (%s)", s, strings.Join(aliasNames(), ", "))
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
-		return "", usageErrorf("--server %q is not a valid URL", s)
+		return "", Usagef("--server %q is not a valid URL", s)
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		h := u.Hostname()
 		if h != "localhost" && h != "127.0.0.1" && h != "::1" {
-			return "", usageErrorf("--server %q: use https (plain http is allowed only for localhost)", s)
+			return "", Usagef("--server %q: use https (plain http is allowed only for localhost)", s)
 		}
 	default:
-		return "", usageErrorf("--server %q: scheme must be https", s)
+		return "", Usagef("--server %q: scheme must be https", s)
 	}
 	return s, nil
 }
 
 // serverNeedsEAB reports whether url is a known CA that requires EAB (the
 // directory's externalAccountRequired is what counts at run time).
-func serverNeedsEAB(u string) bool {
+func ServerNeedsEAB(u string) bool {
 	for _, a := range serverAliases {
 		if a.URL == u {
 			return a.EAB
@@ -98,7 +102,7 @@ func aliasNames() []string {
 }
 
 // aliasTableMarkdown renders the alias table for docs/cli.md (kept in sync by a test).
-func aliasTableMarkdown() string {
+func AliasTableMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| alias | directory URL | CA | EAB |\n|---|---|---|---|\n")
 	for _, a := range serverAliases {

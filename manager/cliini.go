@@ -1,13 +1,21 @@
-package main
+package manager
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/acmectl/acmectl/internal/kv"
+)
+
+// DefaultSystemCLIIni is certbot's system-wide cli.ini; EnvSystemCLIIni
+// overrides its path (tests, packagers; empty: none).
+const (
+	DefaultSystemCLIIni = "/etc/letsencrypt/cli.ini"
+	EnvSystemCLIIni     = "ACMECTL_SYSTEM_CLI_INI"
 )
 
 // iniEntry is one "key = value" line of a cli.ini.
@@ -24,51 +32,26 @@ type iniEntry struct {
 // value "[a, b]" is a list. Keys are long flag names without "--"; "_" is
 // read as "-".
 func parseCLIIni(name string, data string) ([]iniEntry, error) {
-	var out []iniEntry
-	sc := bufio.NewScanner(strings.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if n == 1 {
-			line = strings.TrimPrefix(line, "\ufeff")
+	entries, err := kv.Parse(strings.NewReader(data), kv.Options{Separators: "=: \t", BareKeys: true, InlineComments: true, Unquote: true})
+	if err != nil {
+		var le *kv.LineError
+		if errors.As(err, &le) {
+			return nil, fmt.Errorf("%s:%d: %s", name, le.Line, le.Msg)
 		}
-		if line == "" || line[0] == '#' || line[0] == ';' || line == "---" ||
-			(line[0] == '[' && strings.HasSuffix(line, "]")) {
-			continue
-		}
-		key, value := line, ""
-		if i := strings.IndexAny(line, "=: \t"); i >= 0 {
-			key, value = strings.TrimSpace(line[:i]), strings.TrimSpace(line[i+1:])
-			// "key : value" / "key = value" after a space.
-			if len(value) > 0 && (value[0] == '=' || value[0] == ':') && !strings.ContainsAny(line[:i+1], "=:") {
-				value = strings.TrimSpace(value[1:])
-			}
-		}
-		value = stripInlineComment(value)
-		if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
-			value = value[1 : len(value)-1]
-		}
-		key = strings.ReplaceAll(strings.TrimLeft(key, "-"), "_", "-")
-		if key == "" {
-			return nil, fmt.Errorf("%s:%d: no key before the value", name, n)
-		}
-		out = append(out, iniEntry{Key: strings.ToLower(key), Value: value, File: name, Line: n})
-	}
-	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	return out, nil
-}
-
-func stripInlineComment(v string) string {
-	for i := 1; i < len(v); i++ {
-		if (v[i] == '#' || v[i] == ';') && (v[i-1] == ' ' || v[i-1] == '\t') {
-			return strings.TrimSpace(v[:i])
+	var out []iniEntry
+	for _, e := range entries {
+		if e.Key == "---" {
+			continue
 		}
+		key := strings.ReplaceAll(strings.TrimLeft(e.Key, "-"), "_", "-")
+		if key == "" {
+			return nil, fmt.Errorf("%s:%d: no key before the value", name, e.Line)
+		}
+		out = append(out, iniEntry{Key: strings.ToLower(key), Value: e.Value, File: name, Line: e.Line})
 	}
-	return v
+	return out, nil
 }
 
 // iniBool reports whether a cli.ini value turns a flag on, and whether it is a
@@ -99,20 +82,20 @@ func iniList(v string) []string {
 	return out
 }
 
-// configFiles lists the cli.ini files certbot reads, lowest precedence first:
+// CLIIniFiles lists the cli.ini files certbot reads, lowest precedence first:
 // /etc/letsencrypt/cli.ini, $XDG_CONFIG_HOME/letsencrypt/cli.ini (or
 // ~/.config/...), then -c FILE. Missing default files are skipped; a missing
 // -c file is an error.
-func configFiles(explicit string) []string {
-	sys := defaultSystemINI
-	if v, ok := os.LookupEnv(envSystemConfig); ok {
+func CLIIniFiles(explicit string) []string {
+	sys := DefaultSystemCLIIni
+	if v, ok := os.LookupEnv(EnvSystemCLIIni); ok {
 		sys = v
 	}
 	files := []string{}
 	if sys != "" {
 		files = append(files, sys)
 	}
-	xdg := os.Getenv(envXDGConfig)
+	xdg := os.Getenv("XDG_CONFIG_HOME")
 	if xdg == "" {
 		if home, err := os.UserHomeDir(); err == nil {
 			xdg = filepath.Join(home, ".config")
@@ -127,20 +110,20 @@ func configFiles(explicit string) []string {
 	return files
 }
 
-// flagSetter is the part of *cli.Context the config loader needs.
-type flagSetter interface {
+// FlagSetter is the part of *cli.Context the config loader needs.
+type FlagSetter interface {
 	IsSet(name string) bool
 	Set(name, value string) error
 }
 
-// applyConfig sets every flag named in the cli.ini files that the command
+// ApplyCLIIni sets every flag named in the cli.ini files that the command
 // line did not set. Later files override earlier ones; the command line wins.
 // Unknown keys are returned as warnings (certbot plugins add keys acmectl
 // does not have), not errors.
-func applyConfig(c flagSetter, explicit string) (warnings []string, err error) {
+func ApplyCLIIni(c FlagSetter, explicit string) (warnings []string, err error) {
 	merged := map[string]iniEntry{}
 	var order []string
-	for _, f := range configFiles(explicit) {
+	for _, f := range CLIIniFiles(explicit) {
 		b, rerr := os.ReadFile(f)
 		if rerr != nil {
 			if f != explicit && errors.Is(rerr, fs.ErrNotExist) {
@@ -165,33 +148,33 @@ func applyConfig(c flagSetter, explicit string) (warnings []string, err error) {
 	}
 	for _, key := range order {
 		e := merged[key]
-		spec, ok := specByName[key]
-		if !ok || key == flgConfig {
+		spec, ok := ParamByName[key]
+		if !ok || key == "config" {
 			warnings = append(warnings, fmt.Sprintf("%s:%d: unknown option %q ignored", e.File, e.Line, e.Key))
 			continue
 		}
-		if c.IsSet(spec.name) {
+		if c.IsSet(spec.Name) {
 			continue // the command line wins
 		}
-		switch spec.kind {
-		case 'b':
+		switch spec.Kind {
+		case KindBool, KindCount:
 			on, isBool := iniBool(e.Value)
 			if !isBool {
 				return warnings, fmt.Errorf("%s:%d: %s takes true or false, not %q", e.File, e.Line, e.Key, e.Value)
 			}
 			if on {
-				if err := c.Set(spec.name, "true"); err != nil {
+				if err := c.Set(spec.Name, "true"); err != nil {
 					return warnings, fmt.Errorf("%s:%d: %s: %w", e.File, e.Line, e.Key, err)
 				}
 			}
-		case 'l':
+		case KindList:
 			for _, item := range iniList(e.Value) {
-				if err := c.Set(spec.name, item); err != nil {
+				if err := c.Set(spec.Name, item); err != nil {
 					return warnings, fmt.Errorf("%s:%d: %s: %w", e.File, e.Line, e.Key, err)
 				}
 			}
 		default:
-			if err := c.Set(spec.name, e.Value); err != nil {
+			if err := c.Set(spec.Name, e.Value); err != nil {
 				return warnings, fmt.Errorf("%s:%d: %s: %w", e.File, e.Line, e.Key, err)
 			}
 		}

@@ -1,0 +1,390 @@
+package manager
+
+import (
+	"os"
+	"strings"
+	"time"
+
+	"github.com/acmectl/acmectl/acme"
+	"github.com/acmectl/acmectl/challenge/http01"
+)
+
+// RevocationReasons are certbot's --reason names (RFC 5280 codes).
+var RevocationReasons = map[string]int{
+	"unspecified": 0, "keycompromise": 1, "affiliationchanged": 3, "superseded": 4, "cessationofoperation": 5,
+}
+
+// conflict refuses two flags given together.
+func conflict(a, b string, both func(*Config) bool) func(*Config) error {
+	return func(c *Config) error {
+		if both(c) {
+			return Usagef("--%s conflicts with --%s; pass one of them", a, b)
+		}
+		return nil
+	}
+}
+
+func checkMaxLogBackups(c *Config) error {
+	if c.MaxLogBackups < 0 {
+		return Usagef("--max-log-backups must be 0 or more")
+	}
+	return nil
+}
+
+func checkServer(c *Config) error {
+	if c.Staging {
+		if c.Set["server"] {
+			if u, _ := ResolveServer(c.Server); u != StagingServerURL && u != DefaultServerURL {
+				return Usagef("--staging conflicts with --server %s; pass one of them", c.Server)
+			}
+		}
+		c.Server = StagingServerURL
+		return nil
+	}
+	u, err := ResolveServer(c.Server)
+	if err != nil {
+		return err
+	}
+	c.Server = u
+	return nil
+}
+
+func checkCABundle(c *Config) error {
+	if c.CABundle == "" {
+		c.CABundle = os.Getenv(EnvCABundle)
+	}
+	return nil
+}
+
+func checkEAB(c *Config) error {
+	eab, err := loadEAB(c.raw.eabKid, c.raw.eabKey, c.raw.eabKeyFile, c.raw.eabAlg)
+	c.raw.eabKey = ""
+	if err != nil {
+		return err
+	}
+	c.EAB = eab
+	return nil
+}
+
+// LoadEAB builds an external account binding as the --eab-* flags do (kid,
+// HMAC key as base64url, key file, MAC algorithm); nil when none is given.
+// Errors are *UsageError naming the flag.
+func LoadEAB(kid, key, keyFile, alg string) (*acme.ExternalAccountBinding, error) {
+	return loadEAB(kid, key, keyFile, alg)
+}
+
+// loadEAB builds the external account binding from --eab-kid and the HMAC
+// key from --eab-hmac-key, --eab-hmac-key-file or $ACMECTL_EAB_HMAC_KEY (in
+// that order; two sources at once is an error).
+func loadEAB(kid, key, keyFile, alg string) (*acme.ExternalAccountBinding, error) {
+	key = strings.TrimSpace(key)
+	if key != "" && keyFile != "" {
+		return nil, Usagef("--eab-hmac-key conflicts with --eab-hmac-key-file; pass one of them")
+	}
+	if keyFile != "" {
+		b, err := os.ReadFile(keyFile)
+		if err != nil {
+			return nil, Usagef("--eab-hmac-key-file: %w", err)
+		}
+		key = strings.TrimSpace(string(b))
+		if key == "" {
+			return nil, Usagef("--eab-hmac-key-file %s is empty", keyFile)
+		}
+	}
+	if key == "" && kid != "" {
+		key = strings.TrimSpace(os.Getenv(EnvEABHMACKey))
+	}
+	switch {
+	case kid == "" && key == "":
+		return nil, nil
+	case kid == "":
+		return nil, Usagef("an EAB HMAC key was given without --eab-kid; pass --eab-kid")
+	case key == "":
+		return nil, Usagef("--eab-kid was given without an HMAC key; pass --eab-hmac-key, --eab-hmac-key-file or set %s", EnvEABHMACKey)
+	}
+	b, err := acme.DecodeHMACKey(key)
+	if err != nil {
+		return nil, Usagef("--eab-hmac-key: %w", err)
+	}
+	alg = strings.ToUpper(strings.TrimSpace(alg))
+	switch alg {
+	case "", "HS256", "HS384", "HS512":
+	default:
+		return nil, Usagef("--eab-hmac-alg %q: want HS256, HS384 or HS512", alg)
+	}
+	if alg == "" {
+		alg = "HS256"
+	}
+	return &acme.ExternalAccountBinding{KeyID: kid, HMACKey: b, Algorithm: alg}, nil
+}
+
+func checkEmail(c *Config) error {
+	c.Emails = nil
+	for _, e := range strings.Split(c.raw.email, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			if !strings.Contains(e, "@") || strings.ContainsAny(e, " \t<>") {
+				return Usagef("--email %q is not an e-mail address", e)
+			}
+			c.Emails = append(c.Emails, e)
+		}
+	}
+	return nil
+}
+
+func checkDomains(c *Config) (err error) {
+	c.Domains, err = NormalizeDomains(c.Domains)
+	return err
+}
+
+func checkIPs(c *Config) (err error) {
+	c.IPs, err = NormalizeIPs(c.IPs)
+	return err
+}
+
+func checkCertName(c *Config) error {
+	if n := c.CertName; n != "" && (strings.ContainsAny(n, "/\\\x00") || strings.HasPrefix(n, ".")) {
+		return Usagef("--cert-name %q: a name may not contain '/', NUL or start with '.'", n)
+	}
+	return nil
+}
+
+func checkForceKeep(c *Config) error {
+	if c.Force && c.Keep {
+		return Usagef("--force-renewal conflicts with --keep-until-expiring; pass one of them")
+	}
+	if c.Force {
+		c.Expand = true
+	}
+	return nil
+}
+
+func checkIssuanceTimeout(c *Config) error {
+	if c.raw.issuanceTimeout <= 0 {
+		return Usagef("--issuance-timeout must be positive")
+	}
+	c.IssuanceTimeout = time.Duration(c.raw.issuanceTimeout) * time.Second
+	return nil
+}
+
+func checkKeyType(c *Config) error {
+	c.KeyType = strings.ToLower(c.KeyType)
+	if c.KeyType != "ecdsa" && c.KeyType != "rsa" {
+		return Usagef("--key-type %q: want ecdsa or rsa", c.KeyType)
+	}
+	return nil
+}
+
+// validRSAKeySize is the one rule for RSA sizes (flags, confs, doctor).
+func validRSAKeySize(n int) bool { return n >= 2048 && n <= 8192 && n%8 == 0 }
+
+func checkRSAKeySize(c *Config) error {
+	if !validRSAKeySize(c.RSAKeySize) {
+		return Usagef("--rsa-key-size %d: want 2048 to 8192, a multiple of 8", c.RSAKeySize)
+	}
+	return nil
+}
+
+// normalizeCurve maps the curve names certbot and OpenSSL use to certbot's.
+func normalizeCurve(s string) (string, bool) {
+	switch s = strings.ToLower(s); s {
+	case "secp256r1", "secp384r1", "secp521r1":
+		return s, true
+	case "p-256", "prime256v1":
+		return "secp256r1", true
+	case "p-384":
+		return "secp384r1", true
+	case "p-521":
+		return "secp521r1", true
+	}
+	return s, false
+}
+
+func checkCurve(c *Config) error {
+	n, ok := normalizeCurve(c.Curve)
+	if !ok {
+		return Usagef("--elliptic-curve %q: want secp256r1, secp384r1 or secp521r1", n)
+	}
+	c.Curve = n
+	if c.KeyType == "rsa" && c.Set["elliptic-curve"] {
+		return Usagef("--elliptic-curve conflicts with --key-type rsa")
+	}
+	return nil
+}
+
+// validAuthenticator reports whether acmectl has the authenticator a.
+func validAuthenticator(a string) bool {
+	switch {
+	case a == "standalone", a == "webroot", a == "manual", a == "tls-alpn":
+		return true
+	case strings.HasPrefix(a, "dns-") && len(a) > 4:
+		return true
+	}
+	return false
+}
+
+func mapAuthenticator(v string) (string, error) {
+	a := strings.ToLower(v)
+	if !validAuthenticator(a) {
+		return "", Usagef("--authenticator %q: acmectl has standalone, webroot, manual, tls-alpn and dns-<provider>", a)
+	}
+	return a, nil
+}
+
+// checkWebroot infers --webroot from -w/--webroot-map and builds the name →
+// root map from -w/-d in command-line order (certbot's pairing).
+func checkWebroot(c *Config) error {
+	if c.Authenticator == "" && (len(c.WebrootPaths) > 0 || c.raw.webrootMap != "") {
+		c.Authenticator = "webroot"
+	}
+	if c.Authenticator != "webroot" {
+		return nil
+	}
+	m, err := webrootMapFromArgs(c.raw.args, c.raw.webrootMap, c.WebrootPaths, c.Domains)
+	if err != nil {
+		return &UsageError{err}
+	}
+	c.WebrootMap = m
+	// --webroot-map implies -d for its names.
+	for d := range m {
+		n, err := NormalizeDomain(d)
+		if err != nil {
+			return Usagef("--webroot-map: %w", err)
+		}
+		if !contains(c.Domains, n) {
+			c.Domains = append(c.Domains, n)
+		}
+	}
+	return nil
+}
+
+// webrootMapFromArgs applies certbot's -w/-d pairing. The order comes from
+// the command line; values that came only from cli.ini (paths, domains, map)
+// are treated as if given before the command line's.
+func webrootMapFromArgs(rawArgs []string, mapJSON string, paths, domains []string) (map[string]string, error) {
+	var (
+		a   *http01.WebrootArgs
+		err error
+	)
+	if hasArg(rawArgs, "-w", "--webroot-path") {
+		if a, err = http01.ScanWebrootArgs(rawArgs); err != nil {
+			return nil, err
+		}
+	} else {
+		var synth []string
+		for _, p := range paths {
+			synth = append(synth, "--webroot-path", p)
+		}
+		if a, err = http01.ScanWebrootArgs(synth); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range domains {
+		a.AddDomains(d)
+	}
+	if mapJSON != "" {
+		if err := a.AddMap(mapJSON); err != nil {
+			return nil, err
+		}
+	}
+	return a.Map()
+}
+
+// hasArg reports whether argv holds one of the flags (as "-w X", "-wX",
+// "--flag X" or "--flag=X").
+func hasArg(argv []string, flags ...string) bool {
+	for _, a := range argv {
+		if a == "--" {
+			return false
+		}
+		for _, f := range flags {
+			if a == f || strings.HasPrefix(a, f+"=") || (len(f) == 2 && len(a) > 2 && strings.HasPrefix(a, f) && a[1] != '-') {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkHook refuses a hook command the renewal conf could not hold (a
+// carriage return or NUL): it would otherwise run, and the certificate be
+// obtained, before saving the conf failed.
+func checkHook(flag string, get func(*Config) string) func(*Config) error {
+	return func(c *Config) error {
+		if v := get(c); strings.ContainsAny(v, "\r\x00") {
+			return Usagef("--%s %q: a hook command may not contain a carriage return or NUL (the renewal conf cannot hold it)", flag, v)
+		}
+		return nil
+	}
+}
+
+func checkPort(flag string, get func(*Config) int) func(*Config) error {
+	return func(c *Config) error {
+		if p := get(c); p <= 0 || p > 65535 {
+			return Usagef("--%s %d is not a port", flag, p)
+		}
+		return nil
+	}
+}
+
+func checkPrefChalls(c *Config) (err error) {
+	c.PrefChalls, err = parsePrefChalls(c.raw.prefChalls)
+	return err
+}
+
+// parsePrefChalls reads --preferred-challenges ("http, dns", "dns-01,http-01").
+func parsePrefChalls(s string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		p = strings.ToLower(strings.TrimSpace(p))
+		switch p {
+		case "":
+			continue
+		case "http", "http-01":
+			p = acme.ChallengeHTTP01
+		case "dns", "dns-01":
+			p = acme.ChallengeDNS01
+		case "tls-alpn", "tls-alpn-01":
+			p = acme.ChallengeTLSALPN01
+		default:
+			return nil, Usagef("--preferred-challenges: unknown challenge %q (want http, dns or tls-alpn)", p)
+		}
+		if !contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func checkParallel(c *Config) error {
+	if c.Parallel < 1 || c.Parallel > 64 {
+		return Usagef("--parallel %d: want 1 to 64", c.Parallel)
+	}
+	return nil
+}
+
+func checkRenewBeforeExpiry(c *Config) error {
+	if c.RenewBeforeExpiry != "" {
+		if _, err := parseInterval(c.RenewBeforeExpiry); err != nil {
+			return Usagef("--renew-before-expiry: %w", err)
+		}
+	}
+	return nil
+}
+
+func checkReason(c *Config) error {
+	r, ok := RevocationReasons[strings.ToLower(c.raw.reason)]
+	if !ok {
+		return Usagef("--reason %q: want one of unspecified, keycompromise, affiliationchanged, superseded, cessationofoperation", c.raw.reason)
+	}
+	c.Reason = r
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

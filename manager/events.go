@@ -1,0 +1,248 @@
+package manager
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/acmectl/acmectl/acme"
+)
+
+// Observer receives the engine's events: the engine never prints, a
+// front-end turns events into certbot's text, JSON or nothing. Event is
+// called from the goroutines doing the work (renew runs lineages in
+// parallel), so an implementation must be safe for concurrent use and should
+// not block.
+type Observer interface {
+	Event(Event)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(Event)
+
+// Event calls f(e).
+func (f ObserverFunc) Event(e Event) { f(e) }
+
+// EventKind says what happened; it is also the "event" of the JSON form.
+type EventKind string
+
+// Event kinds of one issuance (certonly, renew, reconfigure), in the order a
+// run emits them.
+const (
+	// EventRandomDelay: a non-interactive renew sleeps Delay first (once).
+	EventRandomDelay EventKind = "random_delay"
+	// EventIssuing: an order is about to be placed for Names; Renewal says
+	// whether the lineage exists.
+	EventIssuing EventKind = "issuing"
+	// EventWaiting: waiting for the CA (Wait says for what, how long so
+	// far and when the next check is).
+	EventWaiting EventKind = "waiting"
+	// EventSubsetRetry: some names failed validation (Failures); the order
+	// is placed again without them (--allow-subset-of-names).
+	EventSubsetRetry EventKind = "subset_retry"
+	// EventAccountRegistered: an account was registered (Names are its
+	// e-mail addresses, Reason its URL).
+	EventAccountRegistered EventKind = "account_registered"
+	// EventCertificateSaved: a version was written (Lineage, Names, NotAfter).
+	EventCertificateSaved EventKind = "certificate_saved"
+	// EventHook: a hook ran (Hook); Hook.Err is set when it failed.
+	EventHook EventKind = "hook"
+	// EventReconfigureTest: reconfigure runs its test issuance against Server.
+	EventReconfigureTest EventKind = "reconfigure_test"
+)
+
+// Event kinds of a renew run's lineages.
+const (
+	// EventLineageStarted: renew began with a lineage (Lineage, ConfPath).
+	EventLineageStarted EventKind = "lineage_started"
+	// EventLineageSkipped: not due (Reason says why).
+	EventLineageSkipped EventKind = "lineage_skipped"
+	// EventLineageRenewed: a renewal (or dry run) succeeded.
+	EventLineageRenewed EventKind = "lineage_renewed"
+	// EventLineageFailed: the lineage failed (Err, Failures per name);
+	// ParseFailed when its conf or files could not be read.
+	EventLineageFailed EventKind = "lineage_failed"
+)
+
+// Event is one thing that happened in a run. Only the fields its Kind names
+// are set.
+type Event struct {
+	Kind        EventKind
+	Time        time.Time
+	Lineage     string
+	ConfPath    string
+	Server      string
+	Names       []string
+	Renewal     bool
+	Reason      string
+	ParseFailed bool
+	Err         error
+	Failures    []NameFailure
+	Delay       time.Duration
+	NotAfter    time.Time
+	Wait        *Wait
+	Hook        *HookResult
+}
+
+// NameFailure is why one identifier failed (the CA's problem for its
+// authorization).
+type NameFailure struct {
+	Name string `json:"name"`
+	Err  error  `json:"-"`
+}
+
+// Wait describes a wait for the CA.
+type Wait struct {
+	What    string        // "order", "authorization for a.example.com", ...
+	Elapsed time.Duration // since the wait for What began
+	Next    time.Duration // until the next check
+}
+
+// HookResult is one hook run.
+type HookResult struct {
+	Kind    string // pre, deploy, post
+	Name    string // "pre-hook command 'x'" or the directory hook's path
+	Output  string // stdout and stderr, bounded, secrets redacted
+	Err     error
+	Cause   error  // the process error behind Err ("exit status 1")
+	Lineage string // deploy hooks
+}
+
+// MarshalJSON renders the event with errors as strings (the JSON observer).
+func (e Event) MarshalJSON() ([]byte, error) {
+	type out struct {
+		Event       EventKind `json:"event"`
+		Time        time.Time `json:"time"`
+		Lineage     string    `json:"lineage,omitempty"`
+		ConfPath    string    `json:"renewal_conf,omitempty"`
+		Server      string    `json:"server,omitempty"`
+		Names       []string  `json:"names,omitempty"`
+		Renewal     bool      `json:"renewal,omitempty"`
+		Reason      string    `json:"reason,omitempty"`
+		ParseFailed bool      `json:"parse_failed,omitempty"`
+		Error       string    `json:"error,omitempty"`
+		Failures    []string  `json:"failures,omitempty"`
+		DelaySec    float64   `json:"delay_seconds,omitempty"`
+		NotAfter    time.Time `json:"not_after,omitzero"`
+		WaitFor     string    `json:"waiting_for,omitempty"`
+		ElapsedSec  float64   `json:"elapsed_seconds,omitempty"`
+		NextSec     float64   `json:"next_check_seconds,omitempty"`
+		Hook        string    `json:"hook,omitempty"`
+		HookKind    string    `json:"hook_kind,omitempty"`
+		Output      string    `json:"output,omitempty"`
+	}
+	o := out{Event: e.Kind, Time: e.Time, Lineage: e.Lineage, ConfPath: e.ConfPath, Server: e.Server, Names: e.Names,
+		Renewal: e.Renewal, Reason: e.Reason, ParseFailed: e.ParseFailed, DelaySec: e.Delay.Seconds(), NotAfter: e.NotAfter}
+	if e.Err != nil {
+		o.Error = OneLine(e.Err.Error())
+	}
+	for _, f := range e.Failures {
+		o.Failures = append(o.Failures, f.Name+": "+OneLine(f.Err.Error()))
+	}
+	if w := e.Wait; w != nil {
+		o.WaitFor, o.ElapsedSec, o.NextSec = w.What, w.Elapsed.Seconds(), w.Next.Seconds()
+	}
+	if h := e.Hook; h != nil {
+		o.Hook, o.HookKind, o.Output = h.Name, h.Kind, h.Output
+		if h.Err != nil {
+			o.Error = OneLine(h.Err.Error())
+		}
+	}
+	return json.Marshal(o)
+}
+
+// emit sends e to the observer.
+func (m *Manager) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = m.now()
+	}
+	if m.Observer != nil {
+		m.Observer.Event(e)
+	}
+}
+
+// nameFailures lists the identifiers whose authorization failed in err
+// (sorted by name), with the CA's reason for each.
+func nameFailures(err error) []NameFailure {
+	var out []NameFailure
+	var walk func(error)
+	walk = func(err error) {
+		var ae *acme.AuthorizationError
+		if errors.As(err, &ae) {
+			out = append(out, NameFailure{Name: ae.Identifier.Value, Err: ae})
+		}
+		var j interface{ Unwrap() []error }
+		if errors.As(err, &j) {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+		} else if u := errors.Unwrap(err); u != nil && ae == nil {
+			walk(u)
+		}
+	}
+	walk(err)
+	sort.SliceStable(out, func(i, k int) bool { return out[i].Name < out[k].Name })
+	return out
+}
+
+// waitHandler wraps the engine's log handler for the acme client: it
+// passes every record on, and turns the acme package's "waiting" debug
+// records into EventWaiting events, so an observer can show progress during
+// long waits.
+type waitHandler struct {
+	next  slog.Handler
+	m     *Manager
+	mu    *sync.Mutex
+	start map[string]time.Time
+}
+
+func (h waitHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h waitHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "waiting" {
+		h.waiting(r)
+	}
+	if h.next.Enabled(ctx, r.Level) {
+		return h.next.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (h waitHandler) waiting(r slog.Record) {
+	w := &Wait{}
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "for":
+			w.What = a.Value.String()
+		case "retry_in":
+			if a.Value.Kind() == slog.KindDuration {
+				w.Next = a.Value.Duration()
+			}
+		}
+		return true
+	})
+	now := h.m.now()
+	h.mu.Lock()
+	t0, ok := h.start[w.What]
+	if !ok {
+		t0 = now
+		h.start[w.What] = t0
+	}
+	h.mu.Unlock()
+	w.Elapsed = now.Sub(t0)
+	h.m.emit(Event{Kind: EventWaiting, Time: now, Wait: w})
+}
+
+func (h waitHandler) WithAttrs(a []slog.Attr) slog.Handler {
+	h.next = h.next.WithAttrs(a)
+	return h
+}
+
+func (h waitHandler) WithGroup(g string) slog.Handler {
+	h.next = h.next.WithGroup(g)
+	return h
+}

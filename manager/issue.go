@@ -1,0 +1,274 @@
+package manager
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/acmectl/acmectl/acme"
+	"github.com/acmectl/acmectl/internal/pemutil"
+	"github.com/acmectl/acmectl/storage"
+)
+
+// issuePlan is one issuance: new lineage, new version of an existing one, or
+// a dry run of either.
+type issuePlan struct {
+	c            *Config // effective configuration (renew: merged with the lineage's)
+	name         string
+	domains, ips []string
+	existing     *storage.Lineage // nil for a new lineage
+}
+
+// IssueResult is a certificate obtained (and saved unless it was a dry run).
+type IssueResult struct {
+	Lineage   string
+	Cert      *x509.Certificate
+	Names     []string
+	LiveDir   string // "" on a dry run
+	Fullchain string
+	Privkey   string
+	AccountID string
+}
+
+// checkSavable proves, before anything is run or requested, that the
+// renewal conf this issuance would write can be written: a value the conf
+// cannot hold fails here, not after the CA issued the certificate.
+func (p *issuePlan) checkSavable() error {
+	if p.c.DryRun {
+		return nil
+	}
+	var prev *storage.RenewalConf
+	if p.existing != nil {
+		prev = p.existing.Conf
+	}
+	if _, err := renewalConf(p.c, prev, "account").Marshal(); err != nil {
+		return Usagef("the renewal conf of %s could not hold these options (%w); nothing was requested from the CA", p.name, err)
+	}
+	return nil
+}
+
+// obtain runs one issuance and saves it (unless a dry run).
+func (m *Manager) obtain(ctx context.Context, p *issuePlan) (*IssueResult, error) {
+	c := p.c
+	if err := p.checkSavable(); err != nil {
+		return nil, err
+	}
+	// Solvers first: a missing webroot, a taken port or a bad DNS credentials
+	// file is reported before anything is registered or ordered.
+	solvers, err := m.buildSolvers(ctx, c, p.domains)
+	if err != nil {
+		return nil, err
+	}
+	defer solvers.release()
+	cl, acct, err := m.accountClient(ctx, c.Server, c.Account, true)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := cl.Directory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	reuse, keyOf := certKey(p)
+	cert, err := m.obtainSubset(ctx, cl, dir, p, keyOf, solvers)
+	if err != nil {
+		return nil, err
+	}
+	leafPEM, chainPEM, err := acme.SplitChain(cert.PEM)
+	if err != nil {
+		return nil, fmt.Errorf("split the certificate chain from %s: %w", cert.URL, err)
+	}
+	leaf, err := pemutil.ParseCert(leafPEM)
+	if err != nil {
+		return nil, fmt.Errorf("parse the CA's certificate: %w", err)
+	}
+	res := &IssueResult{Lineage: p.name, Cert: leaf, Names: CertNames(leaf), AccountID: acct.ID}
+	if c.DryRun {
+		return res, nil
+	}
+	if err := m.save(ctx, p, res, leafPEM, chainPEM, reuse, keyOf); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// certKey returns the certificate key: the lineage's own under --reuse-key
+// (when its type still matches), else a new one generated while the order
+// is authorized (the CSR waits for it at finalization).
+func certKey(p *issuePlan) (reuse bool, keyOf func() (crypto.Signer, error)) {
+	c := p.c
+	if p.existing != nil && p.existing.Key != nil && c.ReuseKey && !c.NewKey && keyMatchesConfig(p.existing.Key, c) {
+		return true, func() (crypto.Signer, error) { return p.existing.Key, nil }
+	}
+	type keyResult struct {
+		key crypto.Signer
+		err error
+	}
+	ch := make(chan keyResult, 1)
+	go func() {
+		k, err := newCertKey(c.KeyType, c.RSAKeySize, c.Curve)
+		ch <- keyResult{k, err}
+	}()
+	return false, sync.OnceValues(func() (crypto.Signer, error) {
+		r := <-ch
+		if r.err != nil {
+			return nil, fmt.Errorf("generate certificate key: %w", r.err)
+		}
+		return r.key, nil
+	})
+}
+
+// obtainSubset runs the order; with --allow-subset-of-names it runs it once
+// more without the names that failed validation.
+func (m *Manager) obtainSubset(ctx context.Context, cl *acme.Client, dir *acme.Directory, p *issuePlan,
+	keyOf func() (crypto.Signer, error), solvers *solverSet) (*acme.Certificate, error) {
+	domains, ips := p.domains, p.ips
+	for attempt := 0; ; attempt++ {
+		cert, err := m.obtainOnce(ctx, cl, dir, p, keyOf, domains, ips, solvers)
+		if err == nil {
+			return cert, nil
+		}
+		if !p.c.Subset || attempt > 0 {
+			return nil, err
+		}
+		failures := nameFailures(err)
+		var failed []string
+		for _, f := range failures {
+			failed = append(failed, f.Name)
+		}
+		if len(failed) == 0 {
+			return nil, err
+		}
+		domains, ips = without(domains, failed), without(ips, failed)
+		if len(domains)+len(ips) == 0 {
+			return nil, err
+		}
+		m.emit(Event{Kind: EventSubsetRetry, Lineage: p.name, Names: failed, Failures: failures})
+	}
+}
+
+// save writes the new version and the renewal conf.
+func (m *Manager) save(ctx context.Context, p *issuePlan, res *IssueResult, leafPEM, chainPEM []byte, reuse bool, keyOf func() (crypto.Signer, error)) error {
+	v := &storage.Version{CertPEM: leafPEM, ChainPEM: chainPEM, ReuseKey: reuse}
+	if !reuse {
+		key, err := keyOf()
+		if err != nil {
+			return err
+		}
+		if v.KeyPEM, err = pemutil.EncodePrivateKey(key); err != nil {
+			return err
+		}
+	}
+	var prev *storage.RenewalConf
+	if p.existing != nil {
+		prev = p.existing.Conf
+	}
+	conf := renewalConf(p.c, prev, res.AccountID)
+	var (
+		l   *storage.Lineage
+		err error
+	)
+	if p.existing != nil {
+		l, err = m.Store.SaveVersion(ctx, p.name, v, conf)
+	} else {
+		l, err = m.Store.CreateLineage(ctx, p.name, v, conf)
+	}
+	if err != nil {
+		return fmt.Errorf("save certificate %s: %w", p.name, err)
+	}
+	res.LiveDir = filepath.Dir(l.FullchainPath)
+	res.Fullchain, res.Privkey = l.FullchainPath, l.KeyPath
+	m.log().LogAttrs(ctx, slog.LevelInfo, "certificate saved", slog.String("lineage", p.name),
+		slog.Int("version", l.Version), slog.Time("not_after", res.Cert.NotAfter))
+	m.emit(Event{Kind: EventCertificateSaved, Lineage: p.name, Names: res.Names, NotAfter: res.Cert.NotAfter})
+	return nil
+}
+
+// obtainOnce runs the order for the names, retrying once without "replaces"
+// when the CA says the certificate was already replaced.
+func (m *Manager) obtainOnce(ctx context.Context, cl *acme.Client, dir *acme.Directory, p *issuePlan,
+	keyOf func() (crypto.Signer, error), domains, ips []string, solvers *solverSet) (*acme.Certificate, error) {
+	c := p.c
+	req := acme.ObtainRequest{
+		Identifiers: identifiers(domains, ips),
+		MakeCSR: func(context.Context) ([]byte, error) {
+			key, err := keyOf()
+			if err != nil {
+				return nil, err
+			}
+			return makeCSR(key, domains, ips, c.MustStaple)
+		},
+		Solvers:        solvers.solvers,
+		Preference:     solvers.preference,
+		PreferredChain: c.PreferredChain,
+	}
+	profile, err := m.pickProfile(ctx, dir, c)
+	if err != nil {
+		return nil, err
+	}
+	req.Profile = profile
+	if p.existing != nil && p.existing.Cert != nil && dir.RenewalInfoURL != "" {
+		if id, err := acme.ARICertID(p.existing.Cert); err == nil {
+			req.Replaces = id
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute+c.IssuanceTimeout)
+	defer cancel()
+	names := append(append([]string(nil), domains...), ips...)
+	m.emit(Event{Kind: EventIssuing, Lineage: p.name, Names: names, Renewal: p.existing != nil})
+	cert, err := cl.Obtain(ctx, req)
+	if err != nil && req.Replaces != "" && acme.IsProblem(err, acme.ProblemAlreadyReplaced) {
+		m.log().LogAttrs(ctx, slog.LevelWarn, "certificate already replaced; ordering without replaces", slog.String("lineage", p.name))
+		req.Replaces = ""
+		cert, err = cl.Obtain(ctx, req)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("obtain a certificate for %s from %s: %w", strings.Join(names, ","), c.Server, err)
+	}
+	return cert, nil
+}
+
+// pickProfile applies --required-profile (the CA must offer it) and
+// --preferred-profile (used when offered).
+func (m *Manager) pickProfile(ctx context.Context, dir *acme.Directory, c *Config) (string, error) {
+	switch {
+	case c.ReqProfile != "":
+		if _, ok := dir.Meta.Profiles[c.ReqProfile]; !ok {
+			return "", fmt.Errorf("the CA at %s does not offer the required profile %q (it offers: %s)", c.Server, c.ReqProfile, profileNames(dir))
+		}
+		return c.ReqProfile, nil
+	case c.PrefProfile != "":
+		if _, ok := dir.Meta.Profiles[c.PrefProfile]; ok {
+			return c.PrefProfile, nil
+		}
+		m.log().LogAttrs(ctx, slog.LevelWarn, "preferred profile not offered; using the CA's default",
+			slog.String("profile", c.PrefProfile))
+	}
+	return "", nil
+}
+
+func profileNames(dir *acme.Directory) string {
+	var n []string
+	for k := range dir.Meta.Profiles {
+		n = append(n, k)
+	}
+	if len(n) == 0 {
+		return "none"
+	}
+	return strings.Join(n, ", ")
+}
+
+func without(list, drop []string) []string {
+	var out []string
+	for _, x := range list {
+		if !contains(drop, x) && !contains(drop, strings.TrimPrefix(x, "*.")) {
+			out = append(out, x)
+		}
+	}
+	return out
+}

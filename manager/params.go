@@ -1,0 +1,413 @@
+package manager
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// Kind is a parameter's value type on the command line.
+type Kind byte
+
+const (
+	KindBool   Kind = 'b'
+	KindString Kind = 's'
+	KindList   Kind = 'l' // repeatable, comma lists allowed (argparse append)
+	KindInt    Kind = 'i'
+	KindCount  Kind = 'c' // -v, -vv (argparse count)
+)
+
+// Param is one parameter: its certbot flag names, where its value goes, how
+// it is validated, and how a lineage's renewal conf keeps it. Flags, cli.ini,
+// conf reading and writing, reconfigure and doctor are generated from Params,
+// so a new parameter is one entry.
+type Param struct {
+	// Name is the canonical long flag name (certbot's), the key in
+	// Config.Set and in cli.ini; Aliases are the other long names and the
+	// one-letter short forms.
+	Name    string
+	Aliases []string
+	Kind    Kind
+	// Default is used when the flag is absent (strings, ints) and shown in help.
+	Default  string
+	Usage    string
+	Category string
+	Hidden   bool
+	// Cmds lists the commands whose --help shows the flag; empty means all.
+	// Every command accepts every flag, as certbot does.
+	Cmds []string
+
+	// Dest is the destination several flags share (argparse dest): a bool
+	// flag with Const stores that value (--standalone → authenticator =
+	// standalone); a string flag stores Map(value) (--dns X → dns-X).
+	// Different values from two flags are refused. The entry with Field set
+	// owns the destination.
+	Dest  string
+	Const string
+	Map   func(v string) (string, error)
+
+	// Field points at the Config field (*string, *bool, *int, *[]string).
+	Field func(*Config) any
+	// Saved points at the field the conf holds when it is not Field (a list
+	// parsed from a string flag); nil means Field.
+	Saved func(*Config) any
+	// Check validates and normalizes after every flag was read, in table
+	// order; it returns a *UsageError naming the flag.
+	Check func(*Config) error
+
+	// Conf is the [renewalparams] key (certbot's name); "{plugin}" stands for
+	// the DNS plugin of the authenticator (dns_{plugin}_credentials).
+	Conf string
+	// Keep: a renewal uses the saved value unless one of the flags in
+	// Overrides (default: Name) was given.
+	Keep      bool
+	Overrides []string
+	// When says whether the conf holds the key for this configuration (nil:
+	// always); when false the key is removed if Clear, else left as it was.
+	When  func(*Config) bool
+	Clear bool
+	// SaveIfSet: written only when the user gave the flag (else left as it was).
+	SaveIfSet bool
+}
+
+// Params is the table, in the order the command line is validated.
+var Params = []Param{
+	{Name: "config", Aliases: []string{"c"}, Kind: KindString, Category: CatPaths, Usage: "read options from this cli.ini (after /etc/letsencrypt/cli.ini and $XDG_CONFIG_HOME/letsencrypt/cli.ini)"},
+	{Name: "config-dir", Kind: KindString, Category: CatPaths, Default: DefaultConfigDir, Usage: "configuration directory (certbot's tree)",
+		Field: fstr(func(c *Config) *string { return &c.ConfigDir }), Check: absPath(func(c *Config) *string { return &c.ConfigDir }),
+		Conf: "config_dir"},
+	{Name: "work-dir", Kind: KindString, Category: CatPaths, Default: DefaultWorkDir, Usage: "working directory",
+		Field: fstr(func(c *Config) *string { return &c.WorkDir }), Check: absPath(func(c *Config) *string { return &c.WorkDir }),
+		Conf: "work_dir"},
+	{Name: "logs-dir", Kind: KindString, Category: CatPaths, Default: DefaultLogsDir, Usage: "log directory (letsencrypt.log)",
+		Field: fstr(func(c *Config) *string { return &c.LogsDir }), Check: absPath(func(c *Config) *string { return &c.LogsDir }),
+		Conf: "logs_dir"},
+	{Name: "max-log-backups", Kind: KindInt, Category: CatPaths, Default: "1000", Usage: "rotated log files to keep; 0 appends to one file",
+		Field: fint(func(c *Config) *int { return &c.MaxLogBackups }), Check: checkMaxLogBackups},
+
+	{Name: "verbose", Aliases: []string{"v"}, Kind: KindCount, Category: CatOutput, Usage: "more output on stderr; repeat (-vv, -vvv) for more",
+		Field: fint(func(c *Config) *int { return &c.Verbose })},
+	{Name: "quiet", Aliases: []string{"q"}, Kind: KindBool, Category: CatOutput, Usage: "print nothing but errors (implies --non-interactive)",
+		Field: fbool(func(c *Config) *bool { return &c.Quiet })},
+	{Name: "non-interactive", Aliases: []string{"n", "noninteractive"}, Kind: KindBool, Category: CatOutput, Usage: "never ask; fail naming the flag to pass instead",
+		Field: fbool(func(c *Config) *bool { return &c.NonInteractive }), Check: func(c *Config) error { c.NonInteractive = c.NonInteractive || c.Quiet; return nil }},
+	{Name: "json", Kind: KindBool, Category: CatListing, Usage: "print the listing as JSON (ours)", Cmds: []string{"certificates", "show_account"},
+		Field: fbool(func(c *Config) *bool { return &c.JSON })},
+
+	{Name: "staging", Aliases: []string{"test-cert"}, Kind: KindBool, Category: CatServer, Usage: "use Let's Encrypt staging",
+		Field: fbool(func(c *Config) *bool { return &c.Staging })},
+	{Name: "server", Kind: KindString, Category: CatServer, Usage: "ACME directory URL or alias (letsencrypt, sectigo-ov, ...; see docs/cli.md); used as given",
+		Field: fstr(func(c *Config) *string { return &c.Server }), Check: checkServer,
+		Conf: "server", Keep: true, Overrides: []string{"server", "staging"}},
+	{Name: "ca-bundle", Kind: KindString, Category: CatServer, Usage: "PEM file of extra roots to trust for the CA's HTTPS (also $REQUESTS_CA_BUNDLE)",
+		Field: fstr(func(c *Config) *string { return &c.CABundle }), Check: checkCABundle},
+	{Name: "user-agent", Kind: KindString, Category: CatServer, Usage: "HTTP User-Agent (default acmectl/<version>)", Hidden: true,
+		Field: fstr(func(c *Config) *string { return &c.UserAgent }), Conf: "user_agent", SaveIfSet: true},
+	{Name: "eab-kid", Kind: KindString, Category: CatServer, Usage: "external account binding key ID",
+		Field: fstr(func(c *Config) *string { return &c.raw.eabKid })},
+	{Name: "eab-hmac-key", Kind: KindString, Category: CatServer, Usage: "external account binding HMAC key (base64url); prefer --eab-hmac-key-file or $" + EnvEABHMACKey,
+		Field: fstr(func(c *Config) *string { return &c.raw.eabKey })},
+	{Name: "eab-hmac-key-file", Kind: KindString, Category: CatServer, Usage: "file holding the EAB HMAC key (ours)",
+		Field: fstr(func(c *Config) *string { return &c.raw.eabKeyFile })},
+	{Name: "eab-hmac-alg", Kind: KindString, Category: CatServer, Default: "HS256", Usage: "EAB MAC algorithm: HS256, HS384 or HS512",
+		Field: fstr(func(c *Config) *string { return &c.raw.eabAlg }), Check: checkEAB},
+	{Name: "email", Aliases: []string{"m"}, Kind: KindString, Category: CatServer, Usage: "account e-mail (comma list allowed)",
+		Field: fstr(func(c *Config) *string { return &c.raw.email }), Check: checkEmail},
+	{Name: "register-unsafely-without-email", Kind: KindBool, Category: CatServer, Usage: "register without an e-mail address",
+		Field: fbool(func(c *Config) *bool { return &c.NoEmail }),
+		Check: conflict("register-unsafely-without-email", "email", func(c *Config) bool { return c.NoEmail && len(c.Emails) > 0 })},
+	{Name: "agree-tos", Kind: KindBool, Category: CatServer, Usage: "agree to the CA's terms of service",
+		Field: fbool(func(c *Config) *bool { return &c.AgreeTOS })},
+	{Name: "eff-email", Kind: KindBool, Category: CatServer, Hidden: true, Usage: "accepted for compatibility; acmectl shares no e-mail with anyone"},
+	{Name: "no-eff-email", Kind: KindBool, Category: CatServer, Hidden: true, Usage: "accepted for compatibility"},
+	{Name: "account", Kind: KindString, Category: CatServer, Usage: "account ID to use (when several are registered at the server)",
+		Field: fstr(func(c *Config) *string { return &c.Account }), Conf: "account", Keep: true},
+
+	{Name: "domains", Aliases: []string{"d", "domain"}, Kind: KindList, Category: CatCert, Usage: "domain name; repeat or comma-separate; the first names the lineage",
+		Field: flist(func(c *Config) *[]string { return &c.Domains }), Check: checkDomains},
+	{Name: "ip-address", Kind: KindList, Category: CatCert, Usage: "IP address identifier; repeat or comma-separate",
+		Field: flist(func(c *Config) *[]string { return &c.IPs }), Check: checkIPs},
+	{Name: "cert-name", Kind: KindString, Category: CatCert, Usage: "lineage name (selects a lineage in renew, delete, revoke, certificates)",
+		Field: fstr(func(c *Config) *string { return &c.CertName }), Check: checkCertName},
+	{Name: "dry-run", Kind: KindBool, Category: CatCert, Usage: "obtain from the CA (the lineage's own for renew) but save nothing",
+		Field: fbool(func(c *Config) *bool { return &c.DryRun })},
+	{Name: "csr", Kind: KindString, Category: CatCert, Usage: "certonly from this CSR (DER or PEM); writes --cert-path/--chain-path/--fullchain-path", Cmds: []string{"certonly"},
+		Field: fstr(func(c *Config) *string { return &c.CSR })},
+	{Name: "cert-path", Kind: KindString, Category: CatCert, Usage: "certificate path (--csr output; revoke input)", Cmds: []string{"certonly", "revoke"},
+		Field: fstr(func(c *Config) *string { return &c.CertPath })},
+	{Name: "key-path", Kind: KindString, Category: CatCert, Usage: "private key of the certificate to revoke", Cmds: []string{"revoke"},
+		Field: fstr(func(c *Config) *string { return &c.KeyPath })},
+	{Name: "fullchain-path", Kind: KindString, Category: CatCert, Usage: "full chain path (--csr output)", Cmds: []string{"certonly"},
+		Field: fstr(func(c *Config) *string { return &c.FullchainPath })},
+	{Name: "chain-path", Kind: KindString, Category: CatCert, Usage: "chain path (--csr output)", Cmds: []string{"certonly"},
+		Field: fstr(func(c *Config) *string { return &c.ChainPath })},
+	{Name: "expand", Kind: KindBool, Category: CatCert, Usage: "replace a lineage whose names are a subset of the requested ones", Cmds: []string{"certonly"},
+		Field: fbool(func(c *Config) *bool { return &c.Expand })},
+	{Name: "allow-subset-of-names", Kind: KindBool, Category: CatCert, Usage: "issue for the names that validated when others fail",
+		Field: fbool(func(c *Config) *bool { return &c.Subset }), Conf: "allow_subset_of_names", Keep: true},
+	{Name: "force-renewal", Aliases: []string{"renew-by-default"}, Kind: KindBool, Category: CatRenew, Usage: "renew now, due or not",
+		Field: fbool(func(c *Config) *bool { return &c.Force })},
+	{Name: "keep-until-expiring", Aliases: []string{"keep", "reinstall"}, Kind: KindBool, Category: CatRenew, Usage: "keep an existing certificate until it is due", Cmds: []string{"certonly"},
+		Field: fbool(func(c *Config) *bool { return &c.Keep }), Check: checkForceKeep},
+	{Name: "renew-with-new-domains", Kind: KindBool, Category: CatCert, Hidden: true, Usage: "renew when the requested names differ",
+		Field: fbool(func(c *Config) *bool { return &c.RenewNewDomains })},
+	{Name: "duplicate", Kind: KindBool, Category: CatCert, Usage: "create a new lineage even if one has these names", Cmds: []string{"certonly"},
+		Field: fbool(func(c *Config) *bool { return &c.Duplicate })},
+	{Name: "preferred-chain", Kind: KindString, Category: CatCert, Usage: "pick the alternate chain whose top issuer has this CN",
+		Field: fstr(func(c *Config) *string { return &c.PreferredChain }), Conf: "preferred_chain", Keep: true},
+	{Name: "preferred-profile", Kind: KindString, Category: CatCert, Usage: "ACME profile to ask for when the CA offers it",
+		Field: fstr(func(c *Config) *string { return &c.PrefProfile }), Conf: "preferred_profile", Keep: true, Overrides: profileFlags},
+	{Name: "required-profile", Kind: KindString, Category: CatCert, Usage: "ACME profile that must be used",
+		Field: fstr(func(c *Config) *string { return &c.ReqProfile }), Conf: "required_profile", Keep: true, Overrides: profileFlags,
+		Check: conflict("preferred-profile", "required-profile", func(c *Config) bool { return c.PrefProfile != "" && c.ReqProfile != "" })},
+	{Name: "issuance-timeout", Kind: KindInt, Category: CatCert, Default: "90", Usage: "seconds to wait for the CA to issue",
+		Field: fint(func(c *Config) *int { return &c.raw.issuanceTimeout }), Check: checkIssuanceTimeout},
+
+	{Name: "key-type", Kind: KindString, Category: CatKey, Default: "ecdsa", Usage: "certificate key type: ecdsa or rsa",
+		Field: fstr(func(c *Config) *string { return &c.KeyType }), Check: checkKeyType,
+		Conf: "key_type", Keep: true},
+	{Name: "rsa-key-size", Kind: KindInt, Category: CatKey, Default: "2048", Usage: "RSA key size: 2048 to 8192, a multiple of 8",
+		Field: fint(func(c *Config) *int { return &c.RSAKeySize }), Check: checkRSAKeySize,
+		Conf: "rsa_key_size", Keep: true, When: isRSA, Clear: true},
+	{Name: "elliptic-curve", Kind: KindString, Category: CatKey, Default: "secp256r1", Usage: "ECDSA curve: secp256r1, secp384r1, secp521r1",
+		Field: fstr(func(c *Config) *string { return &c.Curve }), Check: checkCurve,
+		Conf: "elliptic_curve", Keep: true, When: func(c *Config) bool { return !isRSA(c) }, Clear: true},
+	{Name: "reuse-key", Kind: KindBool, Category: CatKey, Usage: "keep the same key across renewals",
+		Field: fbool(func(c *Config) *bool { return &c.ReuseKey }), Conf: "reuse_key", Keep: true, Overrides: reuseFlags},
+	{Name: "no-reuse-key", Kind: KindBool, Category: CatKey, Usage: "stop reusing the key",
+		Field: fbool(func(c *Config) *bool { return &c.NoReuseKey }),
+		Check: conflict("reuse-key", "no-reuse-key", func(c *Config) bool { return c.ReuseKey && c.NoReuseKey })},
+	{Name: "new-key", Kind: KindBool, Category: CatKey, Usage: "make a new key this time (also with --reuse-key saved)",
+		Field: fbool(func(c *Config) *bool { return &c.NewKey })},
+	{Name: "must-staple", Kind: KindBool, Category: CatKey, Usage: "add the OCSP must-staple extension",
+		Field: fbool(func(c *Config) *bool { return &c.MustStaple }), Conf: "must_staple", Keep: true},
+
+	{Name: "authenticator", Aliases: []string{"a"}, Kind: KindString, Category: CatChall, Usage: "standalone, webroot, manual, tls-alpn or dns-<provider>",
+		Dest: "authenticator", Map: mapAuthenticator,
+		Field: fstr(func(c *Config) *string { return &c.Authenticator }), Check: checkWebroot,
+		Conf: "authenticator", Keep: true, Overrides: authenticatorFlags},
+	{Name: "standalone", Kind: KindBool, Category: CatChall, Usage: "answer http-01 from a built-in HTTP server", Dest: "authenticator", Const: "standalone"},
+	{Name: "webroot", Kind: KindBool, Category: CatChall, Usage: "answer http-01 by writing into a web server's root", Dest: "authenticator", Const: "webroot"},
+	{Name: "manual", Kind: KindBool, Category: CatChall, Usage: "answer challenges with --manual-auth-hook scripts", Dest: "authenticator", Const: "manual"},
+	{Name: "tls-alpn", Kind: KindBool, Category: CatChall, Usage: "answer tls-alpn-01 from a built-in TLS server (ours)", Dest: "authenticator", Const: "tls-alpn"},
+	{Name: "dns", Kind: KindString, Category: CatChall, Usage: "answer dns-01 through this DNS provider (lego's names: cloudflare, route53, rfc2136, exec, ...)",
+		Dest: "authenticator", Map: func(v string) (string, error) { return "dns-" + strings.ToLower(v), nil }},
+	{Name: "webroot-path", Aliases: []string{"w"}, Kind: KindList, Category: CatChall, Usage: "webroot for the -d flags that follow it",
+		Field: flist(func(c *Config) *[]string { return &c.WebrootPaths })},
+	{Name: "webroot-map", Kind: KindString, Category: CatChall, Usage: `JSON map {"a.com,www.a.com": "/var/www/a"}`,
+		Field: fstr(func(c *Config) *string { return &c.raw.webrootMap })},
+	{Name: "manual-auth-hook", Kind: KindString, Category: CatChall, Usage: "command that publishes a challenge (certbot's CERTBOT_* environment)",
+		Field: fstr(func(c *Config) *string { return &c.ManualAuth }), Check: checkHook("manual-auth-hook", func(c *Config) string { return c.ManualAuth }),
+		Conf: "manual_auth_hook", Keep: true, When: isManual, Clear: true},
+	{Name: "manual-cleanup-hook", Kind: KindString, Category: CatChall, Usage: "command that removes it",
+		Field: fstr(func(c *Config) *string { return &c.ManualCleanup }), Check: checkHook("manual-cleanup-hook", func(c *Config) string { return c.ManualCleanup }),
+		Conf: "manual_cleanup_hook", Keep: true, When: isManual, Clear: true},
+	{Name: "dns-credentials", Kind: KindString, Category: CatChall, Usage: "credentials file for the DNS provider (certbot's dns_<plugin>_credentials format; not world-readable)",
+		Field: fstr(func(c *Config) *string { return &c.DNSCredentials }), Check: absPath(func(c *Config) *string { return &c.DNSCredentials }),
+		Conf: "dns_{plugin}_credentials", Keep: true, When: func(c *Config) bool { return isDNS(c) && c.DNSCredentials != "" }},
+	{Name: "dns-propagation-seconds", Kind: KindInt, Category: CatChall, Usage: "seconds to wait for DNS propagation (0: check instead)",
+		Field: fint(func(c *Config) *int { return &c.DNSPropagation }),
+		Conf:  "dns_{plugin}_propagation_seconds", Keep: true, When: func(c *Config) bool { return isDNS(c) && c.DNSPropagation > 0 }},
+	{Name: "tls-alpn-01-port", Kind: KindInt, Category: CatChall, Default: "443", Usage: "tls-alpn-01 listener port",
+		Field: fint(func(c *Config) *int { return &c.TLSALPNPort }), Check: checkPort("tls-alpn-01-port", func(c *Config) int { return c.TLSALPNPort }),
+		Conf: "tls_alpn_01_port", Keep: true, When: isTLSALPN},
+	{Name: "tls-alpn-01-address", Kind: KindString, Category: CatChall, Usage: "tls-alpn-01 listener address",
+		Field: fstr(func(c *Config) *string { return &c.TLSALPNAddr }),
+		Conf:  "tls_alpn_01_address", Keep: true, When: func(c *Config) bool { return isTLSALPN(c) && c.TLSALPNAddr != "" }, Clear: true},
+	{Name: "preferred-challenges", Kind: KindString, Category: CatChall, Usage: "challenge types in order of preference: http, dns, tls-alpn",
+		Field: fstr(func(c *Config) *string { return &c.raw.prefChalls }), Check: checkPrefChalls,
+		Saved: flist(func(c *Config) *[]string { return &c.PrefChalls }),
+		Conf:  "pref_challs", Keep: true},
+	{Name: "http-01-port", Kind: KindInt, Category: CatChall, Default: "80", Usage: "port the standalone server listens on",
+		Field: fint(func(c *Config) *int { return &c.HTTP01Port }), Check: checkPort("http-01-port", func(c *Config) int { return c.HTTP01Port }),
+		Conf: "http01_port", Keep: true, When: func(c *Config) bool { return isStandalone(c) && c.HTTP01Port != 80 }, Clear: true},
+	{Name: "http-01-address", Kind: KindString, Category: CatChall, Usage: "address the standalone server listens on (empty: all)",
+		Field: fstr(func(c *Config) *string { return &c.HTTP01Addr }),
+		Conf:  "http01_address", Keep: true, When: isStandalone, Clear: true},
+
+	{Name: "pre-hook", Kind: KindString, Category: CatHooks, Usage: "shell command run once before the first certificate is obtained",
+		Field: fstr(func(c *Config) *string { return &c.PreHook }), Check: checkHook("pre-hook", func(c *Config) string { return c.PreHook }),
+		Conf: "pre_hook", Keep: true},
+	{Name: "post-hook", Kind: KindString, Category: CatHooks, Usage: "shell command run once at the end (RENEWED_DOMAINS, FAILED_DOMAINS)",
+		Field: fstr(func(c *Config) *string { return &c.PostHook }), Check: checkHook("post-hook", func(c *Config) string { return c.PostHook }),
+		Conf: "post_hook", Keep: true},
+	{Name: "deploy-hook", Aliases: []string{"renew-hook"}, Kind: KindString, Category: CatHooks, Usage: "shell command run per certificate obtained (RENEWED_LINEAGE, RENEWED_DOMAINS)",
+		Field: fstr(func(c *Config) *string { return &c.DeployHook }), Check: checkHook("deploy-hook", func(c *Config) string { return c.DeployHook }),
+		Conf: "renew_hook", Keep: true},
+	{Name: "no-directory-hooks", Kind: KindBool, Category: CatHooks, Usage: "do not run <config-dir>/renewal-hooks/{pre,deploy,post}",
+		Field: fbool(func(c *Config) *bool { return &c.NoDirHooks })},
+	{Name: "disable-hook-validation", Kind: KindBool, Category: CatHooks, Hidden: true, Usage: "accepted for compatibility"},
+	{Name: "run-deploy-hooks", Kind: KindBool, Category: CatHooks, Usage: "run deploy hooks also on --dry-run and reconfigure",
+		Field: fbool(func(c *Config) *bool { return &c.RunDeployHooks })},
+
+	{Name: "no-random-sleep-on-renew", Kind: KindBool, Category: CatRenew, Usage: "do not sleep 1-480 s before renewing when not on a terminal", Cmds: []string{"renew"},
+		Field: fbool(func(c *Config) *bool { return &c.NoRandomSleep })},
+	{Name: "parallel", Kind: KindInt, Category: CatRenew, Default: "1", Usage: "lineages renewed at once per CA (ours)", Cmds: []string{"renew"},
+		Field: fint(func(c *Config) *int { return &c.Parallel }), Check: checkParallel},
+	{Name: "no-autorenew", Kind: KindBool, Category: CatRenew, Usage: "do not renew this lineage in renew", Cmds: []string{"certonly", "reconfigure"},
+		Field: fbool(func(c *Config) *bool { return &c.NoAutorenew })},
+	{Name: "autorenew", Kind: KindBool, Category: CatRenew, Hidden: true, Usage: "renew this lineage in renew (default)",
+		Field: fbool(func(c *Config) *bool { return &c.Autorenew }),
+		Check: conflict("autorenew", "no-autorenew", func(c *Config) bool { return c.NoAutorenew && c.Autorenew })},
+	{Name: "renew-before-expiry", Kind: KindString, Category: CatRenew, Usage: `save renew_before_expiry ("30 days") in the lineage's conf (ours)`, Cmds: []string{"certonly", "reconfigure"},
+		Field: fstr(func(c *Config) *string { return &c.RenewBeforeExpiry }), Check: checkRenewBeforeExpiry},
+
+	{Name: "reason", Kind: KindString, Category: CatRevoke, Default: "unspecified", Usage: "unspecified, keycompromise, affiliationchanged, superseded, cessationofoperation", Cmds: []string{"revoke"},
+		Field: fstr(func(c *Config) *string { return &c.raw.reason }), Check: checkReason},
+	{Name: "delete-after-revoke", Kind: KindBool, Category: CatRevoke, Usage: "delete the lineage after revoking it", Cmds: []string{"revoke"},
+		Field: fbool(func(c *Config) *bool { return &c.DeleteAfter })},
+	{Name: "no-delete-after-revoke", Kind: KindBool, Category: CatRevoke, Usage: "keep the lineage after revoking it", Cmds: []string{"revoke"},
+		Field: fbool(func(c *Config) *bool { return &c.NoDeleteAfter }),
+		Check: conflict("delete-after-revoke", "no-delete-after-revoke", func(c *Config) bool { return c.DeleteAfter && c.NoDeleteAfter })},
+	{Name: "rollover-key", Kind: KindBool, Category: CatServer, Usage: "replace the account key (ours)", Cmds: []string{"update_account"},
+		Field: fbool(func(c *Config) *bool { return &c.RolloverKey })},
+
+	{Name: "break-my-certs", Kind: KindBool, Hidden: true, Usage: "accepted for compatibility"},
+	{Name: "strict-permissions", Kind: KindBool, Hidden: true, Usage: "accepted for compatibility"},
+}
+
+// Flag categories shown in --help.
+const (
+	CatPaths   = "Paths"
+	CatOutput  = "Output"
+	CatServer  = "Server and account"
+	CatCert    = "Certificate"
+	CatKey     = "Key"
+	CatChall   = "Challenges"
+	CatHooks   = "Hooks"
+	CatRenew   = "Renewal"
+	CatRevoke  = "Revocation"
+	CatListing = "Listing"
+)
+
+// certbot's defaults, and the environment variables acmectl reads.
+const (
+	DefaultConfigDir = "/etc/letsencrypt"
+	DefaultWorkDir   = "/var/lib/letsencrypt"
+	DefaultLogsDir   = "/var/log/letsencrypt"
+
+	EnvEABHMACKey = "ACMECTL_EAB_HMAC_KEY"
+	EnvCABundle   = "REQUESTS_CA_BUNDLE"
+	EnvSCMPassord = "SCM_PASSWORD"
+)
+
+// SecretEnv names the environment variables acmectl reads secrets from. They
+// are removed from every hook's environment, and their values are redacted
+// from hook output. A new secret variable is one more entry here.
+var SecretEnv = []string{EnvEABHMACKey, EnvSCMPassord}
+
+var (
+	authenticatorFlags = []string{"authenticator", "standalone", "webroot", "manual", "dns", "tls-alpn"}
+	profileFlags       = []string{"preferred-profile", "required-profile"}
+	reuseFlags         = []string{"reuse-key", "no-reuse-key"}
+)
+
+// ParamByName maps every flag name and alias to its parameter.
+var ParamByName = func() map[string]*Param {
+	m := map[string]*Param{}
+	for i := range Params {
+		p := &Params[i]
+		m[p.Name] = p
+		for _, a := range p.Aliases {
+			m[a] = p
+		}
+	}
+	return m
+}()
+
+// read stores the parameter's value from f into c (or, for a shared
+// destination, records it in contrib).
+func (p *Param) read(c *Config, f Flags, contrib map[string][]contribution) error {
+	switch p.Kind {
+	case KindBool:
+		v := f.Bool(p.Name)
+		if p.Const != "" {
+			if v {
+				contrib[p.Dest] = append(contrib[p.Dest], contribution{"--" + p.Name, p.Const})
+			}
+		} else if p.Field != nil {
+			*p.Field(c).(*bool) = v
+		}
+	case KindCount:
+		*p.Field(c).(*int) = f.Count(p.Name)
+	case KindList:
+		*p.Field(c).(*[]string) = f.StringSlice(p.Name)
+	default:
+		return p.readScalar(c, strings.TrimSpace(f.String(p.Name)), contrib)
+	}
+	return nil
+}
+
+func (p *Param) readScalar(c *Config, v string, contrib map[string][]contribution) error {
+	if v == "" {
+		v = p.Default
+	}
+	if p.Map != nil {
+		if v == "" {
+			return nil
+		}
+		m, err := p.Map(v)
+		if err != nil {
+			return err
+		}
+		contrib[p.Dest] = append(contrib[p.Dest], contribution{"--" + p.Name + " " + v, m})
+		return nil
+	}
+	if p.Field == nil {
+		return nil
+	}
+	if p.Kind == KindInt {
+		n, err := atoiFlag(p.Name, v)
+		if err != nil {
+			return err
+		}
+		*p.Field(c).(*int) = n
+		return nil
+	}
+	*p.Field(c).(*string) = v
+	return nil
+}
+
+// overridden reports whether the user gave this parameter (or one of its
+// Overrides) so that a lineage's saved value does not apply.
+func (p *Param) overridden(c *Config) bool {
+	if len(p.Overrides) > 0 {
+		return c.setByUser(p.Overrides...)
+	}
+	return c.Set[p.Name]
+}
+
+// saved is the field the conf holds.
+func (p *Param) saved(c *Config) any {
+	if p.Saved != nil {
+		return p.Saved(c)
+	}
+	return p.Field(c)
+}
+
+// confKey is the parameter's conf key for c's authenticator.
+func (p *Param) confKey(c *Config) string {
+	if !strings.Contains(p.Conf, "{plugin}") {
+		return p.Conf
+	}
+	return strings.ReplaceAll(p.Conf, "{plugin}", strings.ReplaceAll(strings.TrimPrefix(c.Authenticator, "dns-"), "-", "_"))
+}
+
+func fstr(f func(*Config) *string) func(*Config) any    { return func(c *Config) any { return f(c) } }
+func fbool(f func(*Config) *bool) func(*Config) any     { return func(c *Config) any { return f(c) } }
+func fint(f func(*Config) *int) func(*Config) any       { return func(c *Config) any { return f(c) } }
+func flist(f func(*Config) *[]string) func(*Config) any { return func(c *Config) any { return f(c) } }
+func isRSA(c *Config) bool                              { return c.KeyType == "rsa" }
+func isManual(c *Config) bool                           { return c.Authenticator == "manual" }
+func isStandalone(c *Config) bool                       { return c.Authenticator == "standalone" }
+func isTLSALPN(c *Config) bool                          { return c.Authenticator == "tls-alpn" }
+func isDNS(c *Config) bool                              { return strings.HasPrefix(c.Authenticator, "dns-") }
+func absPath(f func(*Config) *string) func(*Config) error {
+	return func(c *Config) error {
+		if p := f(c); *p != "" {
+			if a, err := filepath.Abs(*p); err == nil {
+				*p = a
+			}
+		}
+		return nil
+	}
+}

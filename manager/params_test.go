@@ -1,0 +1,124 @@
+package manager
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/acmectl/acmectl/storage"
+)
+
+// TestParamTableConsistent: every entry is usable as the one definition of
+// its parameter.
+func TestParamTableConsistent(t *testing.T) {
+	seen := map[string]string{}
+	for _, p := range Params {
+		for _, n := range append([]string{p.Name}, p.Aliases...) {
+			if other, dup := seen[n]; dup {
+				t.Errorf("flag name %q used by %s and %s", n, other, p.Name)
+			}
+			seen[n] = p.Name
+		}
+		if p.Keep && (p.Conf == "" || p.Field == nil) {
+			t.Errorf("%s: kept by renewals but has no conf key or field", p.Name)
+		}
+		if (p.Const != "" || p.Map != nil) && p.Dest == "" {
+			t.Errorf("%s: store_const/map without a destination", p.Name)
+		}
+		if p.Usage == "" {
+			t.Errorf("%s: no usage text", p.Name)
+		}
+	}
+}
+
+func TestLoadConfigFromTable(t *testing.T) {
+	tests := []struct {
+		name  string
+		flags FlagMap
+		check func(c *Config) bool
+		err   string
+	}{
+		{"defaults", FlagMap{}, func(c *Config) bool {
+			return c.KeyType == "ecdsa" && c.Curve == "secp256r1" && c.RSAKeySize == 2048 && c.HTTP01Port == 80 &&
+				c.Server == DefaultServerURL && c.IssuanceTimeout.Seconds() == 90 && c.Parallel == 1 && c.ConfigDir == DefaultConfigDir
+		}, ""},
+		{"store_const", FlagMap{"standalone": "true"}, func(c *Config) bool { return c.Authenticator == "standalone" }, ""},
+		{"same authenticator twice", FlagMap{"authenticator": "webroot", "webroot": "true", "webroot-path": "/w", "domains": "a.com"},
+			func(c *Config) bool { return c.Authenticator == "webroot" && c.WebrootMap["a.com"] == "/w" }, ""},
+		{"dns maps into authenticator", FlagMap{"dns": "CloudFlare"}, func(c *Config) bool { return c.Authenticator == "dns-cloudflare" }, ""},
+		{"two authenticators", FlagMap{"standalone": "true", "manual": "true"}, nil, "too many authenticators (--standalone, --manual)"},
+		{"unknown authenticator", FlagMap{"authenticator": "nginx"}, nil, "--authenticator \"nginx\""},
+		{"staging", FlagMap{"staging": "true"}, func(c *Config) bool { return c.Server == StagingServerURL }, ""},
+		{"force implies expand", FlagMap{"force-renewal": "true"}, func(c *Config) bool { return c.Force && c.Expand }, ""},
+		{"curve alias", FlagMap{"elliptic-curve": "P-384"}, func(c *Config) bool { return c.Curve == "secp384r1" }, ""},
+		{"rsa size rule", FlagMap{"rsa-key-size": "1024"}, nil, "--rsa-key-size 1024: want 2048 to 8192"},
+		{"rsa 8192 allowed", FlagMap{"key-type": "rsa", "rsa-key-size": "8192"}, func(c *Config) bool { return c.RSAKeySize == 8192 }, ""},
+		{"int flag", FlagMap{"http-01-port": "x"}, nil, "--http-01-port takes a whole number"},
+		{"pref challs", FlagMap{"preferred-challenges": "dns, http-01"}, func(c *Config) bool {
+			return reflect.DeepEqual(c.PrefChalls, []string{"dns-01", "http-01"})
+		}, ""},
+		{"hook with CR", FlagMap{"post-hook": "a\rb"}, nil, "--post-hook"},
+		{"reason", FlagMap{"reason": "keyCompromise"}, func(c *Config) bool { return c.Reason == 1 }, ""},
+		{"quiet implies -n", FlagMap{"quiet": "true"}, func(c *Config) bool { return c.NonInteractive }, ""},
+		{"set records the given flags", FlagMap{"deploy-hook": "x"}, func(c *Config) bool { return c.Set["deploy-hook"] && !c.Set["pre-hook"] }, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := LoadConfig(tc.flags, nil)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !IsUsage(err) {
+					t.Fatalf("LoadConfig(%v) = %v, want a usage error containing %q", tc.flags, err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("LoadConfig(%v): %v", tc.flags, err)
+			}
+			if !tc.check(c) {
+				t.Errorf("LoadConfig(%v) = %+v", tc.flags, c)
+			}
+		})
+	}
+}
+
+// TestConfRoundTrip: what a lineage's conf is written from comes back the
+// same through the table when it renews (every kept parameter).
+func TestConfRoundTrip(t *testing.T) {
+	cert, key := testCert(t, "rt.example.com")
+	for _, flags := range []FlagMap{
+		{"server": "https://ca.example/dir", "standalone": "true", "http-01-port": "8080", "http-01-address": "127.0.0.1",
+			"key-type": "rsa", "rsa-key-size": "3072", "pre-hook": "p", "post-hook": "q", "deploy-hook": "d",
+			"preferred-chain": "Root X", "preferred-profile": "short", "must-staple": "true", "allow-subset-of-names": "true",
+			"reuse-key": "true", "preferred-challenges": "http"},
+		{"dns": "rfc2136", "dns-credentials": "/etc/rfc.ini", "dns-propagation-seconds": "20", "elliptic-curve": "secp521r1"},
+		{"manual": "true", "manual-auth-hook": "auth.sh", "manual-cleanup-hook": "clean.sh", "required-profile": "tls"},
+		{"tls-alpn": "true", "tls-alpn-01-port": "8443", "tls-alpn-01-address": "::1"},
+		{"webroot": "true", "webroot-path": "/var/www", "domains": "rt.example.com"},
+	} {
+		want := mustConfig(t, flags)
+		conf := renewalConf(want, nil, "acct")
+		b, err := conf.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := storage.ParseRenewalConf("rt.conf", b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := lineageConfig(mustConfig(t, FlagMap{}), &storage.Lineage{Name: "rt", Cert: cert, Key: key, Conf: parsed, ConfPath: "rt.conf"})
+		if err != nil {
+			t.Fatalf("%v: %v", flags, err)
+		}
+		for _, p := range Params {
+			if !p.Keep || p.Name == "account" {
+				continue
+			}
+			if w, g := p.saved(want), p.saved(got); !reflect.DeepEqual(w, g) {
+				t.Errorf("%v: %s = %v after the round trip, want %v\n%s", flags, p.Name, reflect.ValueOf(g).Elem(), reflect.ValueOf(w).Elem(), b)
+			}
+		}
+		if got.Account != "acct" {
+			t.Errorf("account = %q", got.Account)
+		}
+	}
+}
