@@ -664,7 +664,10 @@ func TestE2EDoctorDryRunFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Params.HTTP01Port = pebbletest.FreePort(t)
+	// Any free port but the one the CA dials (nothing listens there between
+	// challenges, so FreePort can hand it out).
+	for c.Params.HTTP01Port = pebbletest.FreePort(t); c.Params.HTTP01Port == s.HTTPPort; c.Params.HTTP01Port = pebbletest.FreePort(t) {
+	}
 	if err := tree.SaveRenewalConf(t.Context(), "dry.example", c); err != nil {
 		t.Fatal(err)
 	}
