@@ -1,0 +1,217 @@
+package cluster
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Key layout below the prefix P (every value is JSON unless said otherwise):
+//
+//	P/cluster                   formatRecord: format version, cluster key ID
+//	P/account/<server-path>     accountRecord: the CA account (one per CA), key sealed
+//	P/meta/<lineage>            Meta: what renew decides on; read as one range
+//	P/conf/<lineage>            the renewal conf (certbot's text) without node paths
+//	P/cert/<lineage>/<N>        versionRecord N (10 digits): cert, chain, key sealed
+//	P/inflight/<lineage>        inflightRecord: the order being finalized, key sealed
+//	P/lock/<lineage>            nodeRecord of the holder, bound to its session's lease
+//	P/node/<lease>              nodeRecord: a running session's node name, bound to its lease
+//
+// The two newest versions are kept; a commit of N+1 deletes N-1.
+const (
+	kFormat   = "cluster"
+	kAccount  = "account/"
+	kMeta     = "meta/"
+	kConf     = "conf/"
+	kCert     = "cert/"
+	kInflight = "inflight/"
+	kLock     = "lock/"
+	kNode     = "node/"
+)
+
+// formatVersion is the layout above; a newer one is refused.
+const formatVersion = 1
+
+func metaKey(name string) string     { return kMeta + name }
+func confKey(name string) string     { return kConf + name }
+func inflightKey(name string) string { return kInflight + name }
+func lockKey(name string) string     { return kLock + name }
+func certKey(name string, n int) string {
+	return kCert + name + "/" + fmt.Sprintf("%010d", n)
+}
+func certPrefix(name string) string { return kCert + name + "/" }
+
+type formatRecord struct {
+	Format    int       `json:"format"`
+	KeyID     string    `json:"key_id"`
+	Created   time.Time `json:"created"`
+	CreatedBy string    `json:"created_by"`
+}
+
+// Meta is what the cluster knows of one lineage without its certificate: all
+// that renew needs to decide that nothing is due, and what status shows. It
+// is written only by the node holding the lineage's lock.
+type Meta struct {
+	Name string `json:"name"`
+	// Version is the cluster's current version N (P/cert/<name>/<N>).
+	Version int `json:"version"`
+	// Domains are the current certificate's DNS names then IP addresses.
+	Domains []string `json:"domains"`
+	// Serial is the certificate's serial (lower-case hex, no leading zeros);
+	// AuthorityKeyID with it is the certificate's ARI identity.
+	Serial              string    `json:"serial"`
+	AuthorityKeyID      []byte    `json:"aki,omitempty"`
+	NotBefore, NotAfter time.Time `json:"-"`
+	// KeyID identifies the certificate's public key (SHA-256 of its SPKI, hex)
+	// so join can tell the same key from another one without the private key.
+	KeyID string `json:"key_id"`
+	// Server and Account are the CA directory URL and certbot's account id.
+	Server  string `json:"server"`
+	Account string `json:"account,omitempty"`
+	// NoAutoRenew is the lineage's own "autorenew = False" (the shared
+	// setting; every node's local copy says False whatever this is).
+	NoAutoRenew bool `json:"no_autorenew,omitempty"`
+	// RenewBeforeExpiry is renew_before_expiry ("" when unset).
+	RenewBeforeExpiry string `json:"renew_before_expiry,omitempty"`
+	// ARI: the CA's suggested window and when to ask again (RFC 9773).
+	ARIStart, ARIEnd, ARIRetryAfter time.Time `json:"-"`
+	// Failures counts renewals that failed since the last success; LastError
+	// is the last one's message and FailedAt its time.
+	Failures  int       `json:"failures,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
+	FailedAt  time.Time `json:"-"`
+	// RenewedBy and RenewedAt say which node committed the current version
+	// and when (the node that joined it, for an imported version).
+	RenewedBy string    `json:"renewed_by,omitempty"`
+	RenewedAt time.Time `json:"-"`
+	// SettingsRev counts changes of P/conf/<name> (replicas compare it).
+	SettingsRev int `json:"settings_rev"`
+	// CommitID is a random id of the write that made this record, so a
+	// writer whose answer was lost can tell whether its write landed.
+	CommitID string `json:"commit_id,omitempty"`
+
+	// ModRevision is the etcd revision of this record (not stored).
+	ModRevision int64 `json:"-"`
+}
+
+// metaTimes carries Meta's times as Unix seconds (smaller and faster to
+// decode than RFC 3339 strings: status and renew read every Meta).
+type metaJSON struct {
+	*metaAlias
+	NotBefore     int64 `json:"not_before"`
+	NotAfter      int64 `json:"not_after"`
+	ARIStart      int64 `json:"ari_start,omitempty"`
+	ARIEnd        int64 `json:"ari_end,omitempty"`
+	ARIRetryAfter int64 `json:"ari_retry_after,omitempty"`
+	FailedAt      int64 `json:"failed_at,omitempty"`
+	RenewedAt     int64 `json:"renewed_at,omitempty"`
+}
+
+type metaAlias Meta
+
+func unix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+func fromUnix(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(n, 0).UTC()
+}
+
+// MarshalJSON writes times as Unix seconds.
+func (m *Meta) MarshalJSON() ([]byte, error) {
+	return json.Marshal(metaJSON{metaAlias: (*metaAlias)(m),
+		NotBefore: unix(m.NotBefore), NotAfter: unix(m.NotAfter), ARIStart: unix(m.ARIStart), ARIEnd: unix(m.ARIEnd),
+		ARIRetryAfter: unix(m.ARIRetryAfter), FailedAt: unix(m.FailedAt), RenewedAt: unix(m.RenewedAt)})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (m *Meta) UnmarshalJSON(b []byte) error {
+	j := metaJSON{metaAlias: (*metaAlias)(m)}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	m.NotBefore, m.NotAfter = fromUnix(j.NotBefore), fromUnix(j.NotAfter)
+	m.ARIStart, m.ARIEnd, m.ARIRetryAfter = fromUnix(j.ARIStart), fromUnix(j.ARIEnd), fromUnix(j.ARIRetryAfter)
+	m.FailedAt, m.RenewedAt = fromUnix(j.FailedAt), fromUnix(j.RenewedAt)
+	return nil
+}
+
+// versionRecord is P/cert/<name>/<N>.
+type versionRecord struct {
+	Cert  string `json:"cert"`
+	Chain string `json:"chain"`
+	// Key is the certificate's private key PEM, sealed under field "privkey".
+	Key []byte `json:"key"`
+	// ReusedKey: the key is the previous version's (reuse_key).
+	ReusedKey bool      `json:"reused_key,omitempty"`
+	Created   time.Time `json:"created"`
+	Node      string    `json:"node"`
+}
+
+// InFlight is an order the holder of a lineage is finalizing: written before
+// the finalize request so that whoever holds the lineage next finishes this
+// order instead of creating another (no second certificate). The same
+// information as the local in-flight record of a single node, so one resume
+// logic serves both: fetch the order; valid → download and commit; processing
+// → poll; ready → finalize once with CSR; invalid or expired → discard.
+type InFlight struct {
+	Lineage string `json:"lineage"`
+	// Server is the CA's directory URL, Account certbot's account id there.
+	Server  string `json:"server"`
+	Account string `json:"account,omitempty"`
+	// OrderURL is the order (RFC 8555 §7.4) being finalized.
+	OrderURL string `json:"order_url"`
+	// Domains are the identifiers ordered.
+	Domains []string `json:"domains"`
+	// CSR is the DER certificate signing request sent (or to send) to finalize.
+	CSR []byte `json:"csr"`
+	// KeyPEM is the new certificate's private key (sealed in etcd).
+	KeyPEM []byte `json:"-"`
+	// ReuseKey: the CSR is for the current version's key (KeyPEM empty).
+	ReuseKey bool `json:"reuse_key,omitempty"`
+	// Created is when the record was written, Node by which node.
+	Created time.Time `json:"created"`
+	Node    string    `json:"node"`
+}
+
+// inflightRecord is InFlight as stored: the key sealed.
+type inflightRecord struct {
+	InFlight
+	SealedKey []byte `json:"key,omitempty"`
+}
+
+// accountRecord is P/account/<server-path>: the CA account every node uses.
+type accountRecord struct {
+	ID           string          `json:"id"`
+	Server       string          `json:"server"`
+	URL          string          `json:"url"`
+	Regr         json.RawMessage `json:"regr,omitempty"`
+	CreationDT   time.Time       `json:"creation_dt"`
+	CreationHost string          `json:"creation_host"`
+	// Key is the account key as PKCS#8 PEM, sealed under field "key".
+	Key []byte `json:"key"`
+}
+
+type nodeRecord struct {
+	Node    string    `json:"node"`
+	PID     int       `json:"pid"`
+	Started time.Time `json:"started"`
+}
+
+// versionFromKey parses N out of P/cert/<name>/<N>.
+func versionFromKey(rel string) (int, bool) {
+	i := strings.LastIndexByte(rel, '/')
+	if i < 0 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rel[i+1:])
+	return n, err == nil
+}
