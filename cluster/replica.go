@@ -1,0 +1,476 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/acmectl/acmectl/storage"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// ChangeKind says what Sync did to a lineage of the node's tree.
+type ChangeKind string
+
+// Kinds of change. Created and Renewed put a new certificate in live/: run
+// the lineage's deploy hook and reload the servers that use it.
+const (
+	ChangeCreated  ChangeKind = "created"  // a new local lineage (version 1)
+	ChangeRenewed  ChangeKind = "renewed"  // a new version in archive/, live/ links swapped
+	ChangeSettings ChangeKind = "settings" // only the renewal conf was rewritten
+	ChangeRemoved  ChangeKind = "removed"  // gone from the cluster; the local copy is left alone
+)
+
+// Change is one lineage Sync changed.
+type Change struct {
+	Lineage string
+	Kind    ChangeKind
+	// Version is the cluster's version now in the tree, Serial its certificate.
+	Version int
+	Serial  string
+	// Live is live/<lineage>, where the certificate is linked.
+	Live string
+}
+
+// SyncReport is what one Sync did.
+type SyncReport struct {
+	Changes []Change
+	// Checked counts lineages compared with the tree; the others were
+	// unchanged since the last sync (same metadata revision).
+	Checked, Unchanged int
+	// Errs are the lineages that could not be synced (each names its
+	// lineage); the others were.
+	Errs []error
+	// Revision is the etcd revision the metadata was read at.
+	Revision int64
+}
+
+// Err joins Errs.
+func (r *SyncReport) Err() error { return errors.Join(r.Errs...) }
+
+// SyncOptions choose what Sync compares.
+type SyncOptions struct {
+	// Only limits the sync to these lineages (nil: all).
+	Only []string
+	// Verify compares every lineage with the tree, ignoring the record of
+	// the last sync (after a restore, or when in doubt).
+	Verify bool
+	// Metas, when not nil, are the cluster's metadata already read at
+	// Revision (a renew run passes what it listed).
+	Metas    []*Meta
+	Revision int64
+	// takeOver lets Sync replace local lineages that do not carry the
+	// cluster marker yet (Join).
+	takeOver map[string]bool
+}
+
+// syncState is <config>/.acmectl/cluster-sync.json: per lineage, the
+// metadata revision last synced. It only lets Sync skip lineages that did
+// not change; lost or stale entries cost a comparison, never a wrong write
+// (every write re-reads the cluster's newest version under the local lock).
+type syncState struct {
+	Store    string                `json:"store"`
+	KeyID    string                `json:"key_id"`
+	Lineages map[string]syncedLine `json:"lineages"`
+}
+
+type syncedLine struct {
+	MetaRev     int64 `json:"meta_rev"`
+	SettingsRev int   `json:"settings_rev"`
+}
+
+func statePath(tree *storage.Tree) string {
+	return filepath.Join(tree.Dir, ".acmectl", "cluster-sync.json")
+}
+
+func (s *Store) loadState(tree *storage.Tree) *syncState {
+	st := &syncState{Store: s.display, KeyID: s.key.ID(), Lineages: map[string]syncedLine{}}
+	b, err := os.ReadFile(statePath(tree))
+	if err != nil {
+		return st
+	}
+	var disk syncState
+	if json.Unmarshal(b, &disk) != nil || disk.Store != s.display || disk.KeyID != s.key.ID() || disk.Lineages == nil {
+		return st
+	}
+	return &disk
+}
+
+// saveState merges upd into the state file (another sync may have written
+// it meanwhile; the newer revision of each lineage wins) and drops gone.
+func (s *Store) saveState(tree *storage.Tree, upd map[string]syncedLine, gone []string) error {
+	if len(upd) == 0 && len(gone) == 0 {
+		return nil
+	}
+	st := s.loadState(tree)
+	for n, l := range upd {
+		if old, ok := st.Lineages[n]; !ok || old.MetaRev <= l.MetaRev {
+			st.Lineages[n] = l
+		}
+	}
+	for _, n := range gone {
+		delete(st.Lineages, n)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(statePath(tree)), 0o700); err != nil {
+		return err
+	}
+	return storage.WriteFileAtomic(statePath(tree), b, 0o600)
+}
+
+// Sync writes the cluster's current version of each lineage into tree, the
+// node's replica: a lineage missing locally is created, one whose local
+// certificate is not the cluster's gets a new archive version and its live
+// links swapped (storage's crash-safe writer), and the renewal conf is
+// rewritten when the shared settings changed (autorenew = False and
+// MarkerParam, so certbot never renews it). A local lineage of the same name
+// that is not cluster-managed is left alone and reported (join the node
+// first). Accounts the cluster's lineages use are written to the tree too, so
+// certbot can renew them after Leave.
+//
+// Each write happens under the tree's lineage lock and writes the newest
+// version etcd has at that moment, so concurrent syncs never move a lineage
+// backwards. When etcd does not answer, Sync returns an error wrapping
+// ErrUnavailable and has changed nothing.
+func (s *Store) Sync(ctx context.Context, tree *storage.Tree, opts SyncOptions) (*SyncReport, error) {
+	metas, rev := opts.Metas, opts.Revision
+	var listErr error
+	if metas == nil {
+		var err error
+		metas, rev, err = s.Lineages(ctx, opts.Only)
+		if err != nil && metas == nil {
+			return nil, err
+		}
+		listErr = err
+	}
+	rep := &SyncReport{Revision: rev}
+	if listErr != nil {
+		rep.Errs = append(rep.Errs, listErr)
+	}
+	st := s.loadState(tree)
+	upd := map[string]syncedLine{}
+	seen := map[string]bool{}
+	accountsDone := false
+	for _, m := range metas {
+		seen[m.Name] = true
+		if err := ctx.Err(); err != nil {
+			rep.Errs = append(rep.Errs, fmt.Errorf("sync %s: %w", m.Name, context.Cause(ctx)))
+			break
+		}
+		if last, ok := st.Lineages[m.Name]; ok && !opts.Verify && opts.takeOver == nil && last.MetaRev >= m.ModRevision {
+			rep.Unchanged++
+			continue
+		}
+		if !accountsDone {
+			if err := s.syncAccounts(ctx, tree); err != nil {
+				rep.Errs = append(rep.Errs, err)
+				if errors.Is(err, ErrUnavailable) {
+					return rep, err
+				}
+			}
+			accountsDone = true
+		}
+		rep.Checked++
+		ch, line, err := s.syncOne(ctx, tree, m.Name, st.Lineages[m.Name], opts.takeOver[m.Name])
+		if err != nil {
+			rep.Errs = append(rep.Errs, err)
+			if errors.Is(err, ErrUnavailable) {
+				break
+			}
+			continue
+		}
+		upd[m.Name] = line
+		if ch != nil {
+			rep.Changes = append(rep.Changes, *ch)
+		}
+	}
+	var gone []string
+	if opts.Only == nil && listErr == nil {
+		for n := range st.Lineages {
+			if !seen[n] {
+				gone = append(gone, n)
+				rep.Changes = append(rep.Changes, Change{Lineage: n, Kind: ChangeRemoved, Live: tree.LiveDir(n)})
+			}
+		}
+		sort.Strings(gone)
+	}
+	if err := s.saveState(tree, upd, gone); err != nil {
+		rep.Errs = append(rep.Errs, fmt.Errorf("save sync state: %w", err))
+	}
+	sort.Slice(rep.Changes, func(i, j int) bool { return rep.Changes[i].Lineage < rep.Changes[j].Lineage })
+	for _, c := range rep.Changes {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "replica changed", slog.String("lineage", c.Lineage), slog.String("change", string(c.Kind)), slog.Int("version", c.Version))
+	}
+	for _, e := range rep.Errs {
+		if errors.Is(e, ErrUnavailable) {
+			return rep, e
+		}
+	}
+	return rep, nil
+}
+
+// syncOne brings one lineage of the tree to the cluster's newest version.
+func (s *Store) syncOne(ctx context.Context, tree *storage.Tree, name string, last syncedLine, takeOver bool) (*Change, syncedLine, error) {
+	unlock, err := tree.LockLineage(ctx, name)
+	if err != nil {
+		return nil, last, fmt.Errorf("sync %s: %w", name, err)
+	}
+	defer unlock()
+	v, m, err := s.Current(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return nil, last, nil // deleted meanwhile: the next full sync reports it
+	}
+	if err != nil {
+		return nil, last, fmt.Errorf("sync %s: %w", name, err)
+	}
+	line := syncedLine{MetaRev: m.ModRevision, SettingsRev: m.SettingsRev}
+	local, lerr := tree.LoadLineage(ctx, name)
+	switch {
+	case errors.Is(lerr, storage.ErrNotFound):
+		local = nil
+	case lerr != nil && !takeOver:
+		return nil, last, fmt.Errorf("sync %s: local copy: %w", name, lerr)
+	case lerr != nil:
+		local = nil
+	}
+	if local != nil && !takeOver {
+		if store, ok := IsClusterManaged(local.Conf); !ok {
+			return nil, last, fmt.Errorf("sync %s: %s holds a lineage of that name that this cluster does not manage: run acmectl cluster join on this node (or rename one of them): %w", name, tree.LiveDir(name), ErrConflict)
+		} else if store != s.display {
+			return nil, last, fmt.Errorf("sync %s: the local lineage belongs to cluster %s, not %s: %w", name, store, s.display, ErrConflict)
+		}
+	}
+	needVersion := local == nil || local.Cert.SerialNumber.Text(16) != m.Serial
+	needConf := needVersion || takeOver || last.SettingsRev != m.SettingsRev
+	if !needConf && local != nil {
+		_, marked := IsClusterManaged(local.Conf)
+		needConf = !marked || !local.Conf.Params.NoAutoRenew
+	}
+	if !needConf {
+		return nil, line, nil
+	}
+	shared, err := s.settings(ctx, name, m.ModRevision)
+	if err != nil {
+		return nil, last, fmt.Errorf("sync %s: %w", name, err)
+	}
+	conf, err := LocalConf(name, shared, s.display)
+	if err != nil {
+		return nil, last, fmt.Errorf("sync %s: settings: %w", name, err)
+	}
+	ch := &Change{Lineage: name, Version: m.Version, Serial: m.Serial, Live: tree.LiveDir(name)}
+	ver := &storage.Version{CertPEM: v.CertPEM, ChainPEM: v.ChainPEM, KeyPEM: v.KeyPEM}
+	switch {
+	case local == nil && lerr != nil:
+		// A broken local copy being taken over: repair what storage can.
+		if _, err := tree.RepairLineage(ctx, name); err != nil {
+			return nil, last, fmt.Errorf("sync %s: local copy is broken (%v): fix or delete it, then sync again", name, lerr)
+		}
+		if _, err := tree.SaveVersion(ctx, name, ver, conf); err != nil {
+			return nil, last, fmt.Errorf("sync %s: %w", name, err)
+		}
+		ch.Kind = ChangeRenewed
+	case local == nil:
+		if _, err := tree.CreateLineage(ctx, name, ver, conf); err != nil {
+			return nil, last, fmt.Errorf("sync %s: %w", name, err)
+		}
+		ch.Kind = ChangeCreated
+	case needVersion:
+		if _, err := tree.SaveVersion(ctx, name, ver, conf); err != nil {
+			return nil, last, fmt.Errorf("sync %s: %w", name, err)
+		}
+		ch.Kind = ChangeRenewed
+	default:
+		if err := tree.SaveRenewalConf(ctx, name, conf); err != nil {
+			return nil, last, fmt.Errorf("sync %s: %w", name, err)
+		}
+		ch.Kind = ChangeSettings
+	}
+	return ch, line, nil
+}
+
+// settings reads P/conf/<name> (at rev when > 0).
+func (s *Store) settings(ctx context.Context, name string, rev int64) ([]byte, error) {
+	rctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	var opts []clientv3.OpOption
+	if rev > 0 {
+		opts = append(opts, clientv3.WithRev(rev))
+	}
+	resp, err := s.cli.Get(rctx, s.abs(confKey(name)), opts...)
+	if err != nil {
+		return nil, s.wrap("read settings of "+name, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, fmt.Errorf("settings of %s: %w", name, ErrNotFound)
+	}
+	return resp.Kvs[0].Value, nil
+}
+
+// Settings returns lineage name's shared renewal settings.
+func (s *Store) Settings(ctx context.Context, name string) (*storage.RenewalConf, error) {
+	b, err := s.settings(ctx, name, 0)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSharedSettings(name, b)
+}
+
+// syncAccounts writes the cluster's accounts into the tree where missing.
+func (s *Store) syncAccounts(ctx context.Context, tree *storage.Tree) error {
+	accts, err := s.Accounts(ctx)
+	if err != nil && accts == nil {
+		return err
+	}
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, a := range accts {
+		if _, err := tree.LoadAccount(ctx, a.Server, a.ID); err == nil {
+			continue
+		}
+		if _, err := tree.SaveAccount(ctx, a); err != nil {
+			errs = append(errs, fmt.Errorf("write account %s for %s: %w", a.ID, a.Server, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// errLineageRemoved ends a watch so that a full sync reports the removal.
+var errLineageRemoved = errors.New("a lineage was removed from the cluster")
+
+// WatchOptions configure Watch.
+type WatchOptions struct {
+	// Debounce gathers changes for this long before syncing (default 500 ms).
+	Debounce time.Duration
+	// OnSync is called after each sync that changed something or failed.
+	OnSync func(*SyncReport, error)
+}
+
+// Watch keeps tree in step with the cluster until ctx is cancelled (then it
+// returns nil): a full Sync (Verify) first, then a Sync of the lineages whose
+// metadata changed, as etcd reports them. When the watch breaks (etcd down,
+// history compacted, member without leader) it waits — 1 s, doubling up to
+// 30 s — and starts over with a full Sync. Every step is bounded by the
+// Store's request timeout.
+func (s *Store) Watch(ctx context.Context, tree *storage.Tree, opts WatchOptions) error {
+	if opts.Debounce <= 0 {
+		opts.Debounce = 500 * time.Millisecond
+	}
+	report := func(r *SyncReport, err error) {
+		if opts.OnSync != nil && (err != nil || r == nil || len(r.Changes) > 0 || len(r.Errs) > 0) {
+			opts.OnSync(r, err)
+		}
+	}
+	backoff := time.Second
+	for {
+		rep, err := s.Sync(ctx, tree, SyncOptions{Verify: true})
+		if ctx.Err() != nil {
+			return nil
+		}
+		report(rep, err)
+		if err != nil {
+			if sleepCtx(ctx, backoff) != nil {
+				return nil
+			}
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		backoff = time.Second
+		err = s.watchFrom(ctx, tree, rep.Revision+1, opts, report)
+		if errors.Is(err, errLineageRemoved) {
+			continue
+		}
+		if err != nil && ctx.Err() == nil {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "cluster watch broke; syncing again", slog.String("error", err.Error()))
+			if sleepCtx(ctx, backoff) != nil {
+				return nil
+			}
+			backoff = min(backoff*2, 30*time.Second)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// watchFrom follows P/meta/ and P/account/ from rev and syncs what changed.
+func (s *Store) watchFrom(ctx context.Context, tree *storage.Tree, rev int64, opts WatchOptions, report func(*SyncReport, error)) error {
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	wch := s.cli.Watch(wctx, s.prefix, clientv3.WithPrefix(), clientv3.WithRev(rev), clientv3.WithProgressNotify())
+	pending := map[string]bool{}
+	var timer *time.Timer
+	var fire <-chan time.Time
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case resp, ok := <-wch:
+			if !ok {
+				return errors.New("watch channel closed")
+			}
+			if err := resp.Err(); err != nil {
+				return err
+			}
+			for _, ev := range resp.Events {
+				rel := s.rel(ev.Kv.Key)
+				switch {
+				case len(rel) > len(kMeta) && rel[:len(kMeta)] == kMeta && ev.Type == clientv3.EventTypeDelete:
+					return errLineageRemoved // a full sync reports it
+				case len(rel) > len(kMeta) && rel[:len(kMeta)] == kMeta:
+					pending[rel[len(kMeta):]] = true
+				case len(rel) > len(kAccount) && rel[:len(kAccount)] == kAccount:
+					pending[""] = true // accounts: any lineage sync writes them
+				}
+			}
+			if len(pending) > 0 && fire == nil {
+				timer = time.NewTimer(opts.Debounce)
+				fire = timer.C
+			}
+		case <-fire:
+			fire = nil
+			only := make([]string, 0, len(pending))
+			accounts := false
+			for n := range pending {
+				if n == "" {
+					accounts = true
+					continue
+				}
+				only = append(only, n)
+			}
+			pending = map[string]bool{}
+			sort.Strings(only)
+			if accounts {
+				if err := s.syncAccounts(ctx, tree); err != nil {
+					report(nil, err)
+				}
+			}
+			if len(only) == 0 {
+				continue
+			}
+			rep, err := s.Sync(ctx, tree, SyncOptions{Only: only})
+			if ctx.Err() != nil {
+				return nil
+			}
+			report(rep, err)
+			if err != nil {
+				return err
+			}
+		}
+	}
+}

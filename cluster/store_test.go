@@ -1,0 +1,356 @@
+package cluster
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/acmectl/acmectl/internal/etcdtest"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// TestOpenUnreachable: no etcd at the address → a fast error wrapping
+// ErrUnavailable that names the address.
+func TestOpenUnreachable(t *testing.T) {
+	port, err := etcdtest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	start := time.Now()
+	_, err = Open(t.Context(), &Config{Endpoints: []string{addr}, ClusterKeyFile: keyFile(t), Node: "n", DialTimeout: time.Second})
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("Open = %v, want ErrUnavailable naming %s", err, addr)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Open took %s to fail", d)
+	}
+}
+
+// TestKeyMismatch: a node whose cluster key is not the cluster's is refused
+// at Open, with both key IDs named.
+func TestKeyMismatch(t *testing.T) {
+	srv := sharedEtcd(t)
+	p := testPrefix(t)
+	a := openNode(t, srv, p, keyFile(t), "a", nodeOpts{})
+	if err := a.initialize(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	other := keyFile(t)
+	k, _ := LoadKey(other)
+	_, err := Open(t.Context(), &Config{Endpoints: []string{srv.Addr}, Prefix: p, ClusterKeyFile: other, Node: "b"})
+	if err == nil || !strings.Contains(err.Error(), a.Key().ID()) || !strings.Contains(err.Error(), k.ID()) {
+		t.Fatalf("Open with another key = %v, want both key IDs", err)
+	}
+	// An uninitialized prefix is not a cluster.
+	b := openNode(t, srv, p+"-none", other, "b", nodeOpts{})
+	if _, err := b.NewSession(t.Context()); !errors.Is(err, ErrNotInitialized) {
+		t.Errorf("NewSession on empty prefix = %v, want ErrNotInitialized", err)
+	}
+}
+
+// TestCommitVersions: commits make versions 1, 2, 3; only the two newest
+// stay; metadata follows the certificate; keys are sealed in etcd.
+func TestCommitVersions(t *testing.T) {
+	srv := sharedEtcd(t)
+	p := testPrefix(t)
+	s := openNode(t, srv, p, keyFile(t), "web1", nodeOpts{})
+	ctx := t.Context()
+	if err := s.initialize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	se, err := s.NewSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer se.Close()
+	h, err := se.TryLock(ctx, "example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Meta() != nil {
+		t.Fatal("new lineage has metadata")
+	}
+	if _, err := h.Commit(ctx, makeVersion(t, "example.com"), nil); err == nil {
+		t.Error("Commit of a new lineage without conf succeeded")
+	}
+	var versions [][]byte
+	for i := 1; i <= 3; i++ {
+		v := makeVersion(t, "example.com", "www.example.com")
+		var conf = testConf()
+		if i > 1 {
+			conf = nil
+		}
+		m, err := h.Commit(ctx, v, conf)
+		if err != nil {
+			t.Fatalf("commit %d: %v", i, err)
+		}
+		if m.Version != i || m.RenewedBy != "web1" || m.Server != testServer || m.RenewBeforeExpiry != "30 days" || len(m.Domains) != 2 {
+			t.Errorf("meta after commit %d = %+v", i, m)
+		}
+		versions = append(versions, v.CertPEM)
+	}
+	h.Release()
+
+	cur, m, err := s.Current(ctx, "example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.N != 3 || !bytes.Equal(cur.CertPEM, versions[2]) || m.NotAfter.IsZero() || m.Serial == "" {
+		t.Errorf("Current = version %d, meta %+v", cur.N, m)
+	}
+	raw, err := s.cli.Get(ctx, s.abs(kCert), clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, kv := range raw.Kvs {
+		got = append(got, s.rel(kv.Key))
+		if bytes.Contains(kv.Value, []byte("PRIVATE KEY")) {
+			t.Errorf("%s holds a plaintext private key", kv.Key)
+		}
+	}
+	if want := []string{certKey("example.com", 2), certKey("example.com", 3)}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("versions in etcd = %v, want %v", got, want)
+	}
+	metas, _, err := s.Lineages(ctx, nil)
+	if err != nil || len(metas) != 1 || metas[0].Name != "example.com" || metas[0].Version != 3 {
+		t.Errorf("Lineages = %v, %v", metas, err)
+	}
+	conf, err := s.Settings(ctx, "example.com")
+	if err != nil || conf.Params.Server != testServer || conf.Cert != "" {
+		t.Errorf("Settings = %+v, %v", conf, err)
+	}
+}
+
+// TestTryLockOneOwner: three nodes contend for 40 lineages at once; each
+// lineage has exactly one holder, the others get ErrHeld naming it.
+func TestTryLockOneOwner(t *testing.T) {
+	srv := sharedEtcd(t)
+	p, key := testPrefix(t), keyFile(t)
+	ctx := t.Context()
+	names := make([]string, 40)
+	for i := range names {
+		names[i] = fmt.Sprintf("site%02d.example", i)
+	}
+	owners := map[string][]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var heldErrs []error
+	start := make(chan struct{})
+	for n := range 3 {
+		node := fmt.Sprintf("node%d", n)
+		s := openNode(t, srv, p, key, node, nodeOpts{})
+		if n == 0 {
+			if err := s.initialize(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		se, err := s.NewSession(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer se.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			order := append([]string(nil), names...)
+			rand.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+			<-start
+			for _, name := range order {
+				h, err := se.TryLock(ctx, name)
+				mu.Lock()
+				if err == nil {
+					owners[name] = append(owners[name], node)
+					_ = h // held until the session closes
+				} else {
+					heldErrs = append(heldErrs, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, name := range names {
+		if len(owners[name]) != 1 {
+			t.Errorf("%s held by %v, want exactly one node", name, owners[name])
+		}
+	}
+	if len(heldErrs) != 80 {
+		t.Errorf("%d refusals, want 80", len(heldErrs))
+	}
+	for _, err := range heldErrs {
+		if !errors.Is(err, ErrHeld) || !strings.Contains(err.Error(), "node node") {
+			t.Errorf("refusal = %v, want ErrHeld naming the holder", err)
+			break
+		}
+	}
+}
+
+// TestFencing: a holder that is cut off past its lease loses the lineage;
+// another node takes it over and commits; the first node's late write —
+// even one sent as if it had not noticed — is refused by etcd, and the
+// second node's version stands.
+func TestFencing(t *testing.T) {
+	srv := sharedEtcd(t)
+	p, key := testPrefix(t), keyFile(t)
+	ctx := t.Context()
+	proxy, err := etcdtest.NewProxy(srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	a := openNode(t, srv, p, key, "slow", nodeOpts{ttl: 2 * time.Second, endpoint: proxy.Addr})
+	b := openNode(t, srv, p, key, "fast", nodeOpts{ttl: 2 * time.Second})
+	if err := b.initialize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// version 1, committed by b
+	seB, err := b.NewSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seB.Close()
+	hb, err := seB.TryLock(ctx, "example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hb.Commit(ctx, makeVersion(t, "example.com"), testConf()); err != nil {
+		t.Fatal(err)
+	}
+	hb.Release()
+
+	seA, err := a.NewSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seA.Close()
+	ha, err := seA.TryLock(ctx, "example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := makeVersion(t, "example.com")
+
+	proxy.Hold() // a is paused: nothing it sends arrives
+	waitFor(t, 15*time.Second, "the cut-off holder's session to end", func() bool { return seA.Err() != nil })
+	if !errors.Is(seA.Err(), ErrFenced) || ha.Context().Err() == nil {
+		t.Errorf("session error %v, hold context %v: want lease loss to cancel the work", seA.Err(), ha.Context().Err())
+	}
+	var hb2 *Hold
+	waitFor(t, 15*time.Second, "the other node to take the lineage over", func() bool {
+		h, err := seB.TryLock(ctx, "example.com")
+		if err == nil {
+			hb2 = h
+			return true
+		}
+		if !errors.Is(err, ErrHeld) {
+			t.Fatalf("TryLock: %v", err)
+		}
+		return false
+	})
+	newer := makeVersion(t, "example.com")
+	if _, err := hb2.Commit(ctx, newer, nil); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Restore()
+
+	// The late holder's write through the normal path is refused locally...
+	if _, err := ha.Commit(ctx, late, nil); !errors.Is(err, ErrFenced) {
+		t.Errorf("late Commit = %v, want ErrFenced", err)
+	}
+	// ...and sent anyway (a process that was paused and has not run its
+	// watchdog yet), etcd refuses it.
+	ha.skipLocalCheck = true
+	_, err = ha.Commit(ctx, late, nil)
+	if !errors.Is(err, ErrFenced) || !strings.Contains(err.Error(), "node fast holds") {
+		t.Errorf("late Commit sent to etcd = %v, want ErrFenced naming the new holder", err)
+	}
+	if err := ha.SaveInFlight(ctx, &InFlight{OrderURL: "https://ca/order/1", CSR: []byte{1}, KeyPEM: late.KeyPEM}); !errors.Is(err, ErrFenced) {
+		t.Errorf("late SaveInFlight = %v, want ErrFenced", err)
+	}
+	cur, m, err := b.Current(ctx, "example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(cur.CertPEM, newer.CertPEM) || m.Version != 2 || m.RenewedBy != "fast" {
+		t.Errorf("after the late write: version %d by %s, want version 2 by fast with its certificate", m.Version, m.RenewedBy)
+	}
+	hb2.Release()
+}
+
+// TestInFlightTakeover: the holder records its order before finalize and
+// dies; the node that takes over reads the same order (key decrypted) and its
+// commit clears the record.
+func TestInFlightTakeover(t *testing.T) {
+	srv := sharedEtcd(t)
+	p, key := testPrefix(t), keyFile(t)
+	ctx := t.Context()
+	a := openNode(t, srv, p, key, "a", nodeOpts{ttl: 2 * time.Second})
+	b := openNode(t, srv, p, key, "b", nodeOpts{ttl: 2 * time.Second})
+	if err := a.initialize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seA, err := a.NewSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ha, err := seA.TryLock(ctx, "example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ha.Commit(ctx, makeVersion(t, "example.com"), testConf()); err != nil {
+		t.Fatal(err)
+	}
+	next := makeVersion(t, "example.com")
+	f := &InFlight{Server: testServer, Account: "acct", OrderURL: "https://acme.example/order/42",
+		Domains: []string{"example.com"}, CSR: []byte("csr-der"), KeyPEM: next.KeyPEM}
+	if err := ha.SaveInFlight(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := a.cli.Get(ctx, a.abs(inflightKey("example.com")))
+	if len(raw.Kvs) != 1 || bytes.Contains(raw.Kvs[0].Value, []byte("PRIVATE KEY")) {
+		t.Fatalf("in-flight record missing or holding a plaintext key")
+	}
+	// a dies without releasing: its lease runs out.
+	a.Close()
+
+	seB, err := b.NewSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seB.Close()
+	var hb *Hold
+	waitFor(t, 15*time.Second, "b to take over", func() bool {
+		h, err := seB.TryLock(ctx, "example.com")
+		hb = h
+		return err == nil
+	})
+	got := hb.InFlight()
+	if got == nil || got.OrderURL != f.OrderURL || !bytes.Equal(got.CSR, f.CSR) || !bytes.Equal(got.KeyPEM, f.KeyPEM) || got.Node != "a" || got.Server != testServer {
+		t.Fatalf("InFlight after takeover = %+v", got)
+	}
+	st, err := b.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Lineages) != 1 || st.Lineages[0].Holder != "b" || st.Lineages[0].InFlight == nil || len(st.Lineages[0].InFlight.KeyPEM) != 0 {
+		t.Errorf("status = %+v", st.Lineages)
+	}
+	// b finishes a's order: the certificate is for the recorded key.
+	if _, err := hb.Commit(ctx, next, nil); err != nil {
+		t.Fatal(err)
+	}
+	if hb.InFlight() != nil {
+		t.Error("commit kept the in-flight record")
+	}
+	if raw, _ := b.cli.Get(ctx, b.abs(inflightKey("example.com"))); len(raw.Kvs) != 0 {
+		t.Error("in-flight record still in etcd after commit")
+	}
+	hb.Release()
+}
