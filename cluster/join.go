@@ -296,14 +296,12 @@ type LeaveReport struct {
 // back as they are (marker removed, autorenew on) and the error says so.
 func (s *Store) Leave(ctx context.Context, tree *storage.Tree, only []string) (*LeaveReport, error) {
 	rep := &LeaveReport{}
-	sr, syncErr := s.Sync(ctx, tree, SyncOptions{Only: only, Verify: true})
-	rep.Sync = sr
 	infos, err := tree.ListLineages(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("leave: list local lineages: %w", err)
 	}
 	var errs []error
-	var gone []string
+	var mine []string
 	for _, li := range infos {
 		if only != nil && !slices.Contains(only, li.Name) {
 			continue
@@ -313,31 +311,45 @@ func (s *Store) Leave(ctx context.Context, tree *storage.Tree, only []string) (*
 			errs = append(errs, fmt.Errorf("leave %s: %w", li.Name, err))
 			continue
 		}
-		if store, ok := IsClusterManaged(conf); !ok || store != s.display {
-			continue
+		if store, ok := IsClusterManaged(conf); ok && store == s.display {
+			mine = append(mine, li.Name)
 		}
+	}
+	if len(mine) == 0 {
+		return rep, errors.Join(errs...)
+	}
+	// Only the lineages this node has: leaving does not fetch new ones.
+	sr, syncErr := s.Sync(ctx, tree, SyncOptions{Only: mine, Verify: true})
+	rep.Sync = sr
+	var gone []string
+	for _, name := range mine {
 		var back *storage.RenewalConf
 		if syncErr == nil {
-			shared, err := s.settings(ctx, li.Name, 0)
+			shared, err := s.settings(ctx, name, 0)
 			if err == nil {
-				back, err = HandBack(li.Name, shared)
+				back, err = HandBack(name, shared)
 			}
 			if err != nil && !errors.Is(err, ErrNotFound) {
-				errs = append(errs, fmt.Errorf("leave %s: %w", li.Name, err))
+				errs = append(errs, fmt.Errorf("leave %s: %w", name, err))
 				continue
 			}
 		}
 		if back == nil {
+			conf, err := tree.LoadRenewalConf(ctx, name)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("leave %s: %w", name, err))
+				continue
+			}
 			conf.DeleteParam(MarkerParam)
 			conf.Params.NoAutoRenew = false
 			back = conf
 		}
-		if err := tree.SaveRenewalConf(ctx, li.Name, back); err != nil {
-			errs = append(errs, fmt.Errorf("leave %s: %w", li.Name, err))
+		if err := tree.SaveRenewalConf(ctx, name, back); err != nil {
+			errs = append(errs, fmt.Errorf("leave %s: %w", name, err))
 			continue
 		}
-		rep.HandedBack = append(rep.HandedBack, li.Name)
-		gone = append(gone, li.Name)
+		rep.HandedBack = append(rep.HandedBack, name)
+		gone = append(gone, name)
 	}
 	if err := s.saveState(tree, nil, gone); err != nil {
 		errs = append(errs, err)

@@ -234,12 +234,11 @@ func (s *Store) syncOne(ctx context.Context, tree *storage.Tree, name string, la
 	}
 	line := syncedLine{MetaRev: m.ModRevision, SettingsRev: m.SettingsRev}
 	local, lerr := tree.LoadLineage(ctx, name)
-	switch {
-	case errors.Is(lerr, storage.ErrNotFound):
-		local = nil
-	case lerr != nil && !takeOver:
+	broken := lerr != nil && !errors.Is(lerr, storage.ErrNotFound)
+	if broken && !takeOver {
 		return nil, last, fmt.Errorf("sync %s: local copy: %w", name, lerr)
-	case lerr != nil:
+	}
+	if lerr != nil {
 		local = nil
 	}
 	if local != nil && !takeOver {
@@ -269,7 +268,7 @@ func (s *Store) syncOne(ctx context.Context, tree *storage.Tree, name string, la
 	ch := &Change{Lineage: name, Version: m.Version, Serial: m.Serial, Live: tree.LiveDir(name)}
 	ver := &storage.Version{CertPEM: v.CertPEM, ChainPEM: v.ChainPEM, KeyPEM: v.KeyPEM}
 	switch {
-	case local == nil && lerr != nil:
+	case broken:
 		// A broken local copy being taken over: repair what storage can.
 		if _, err := tree.RepairLineage(ctx, name); err != nil {
 			return nil, last, fmt.Errorf("sync %s: local copy is broken (%v): fix or delete it, then sync again", name, lerr)
