@@ -68,6 +68,7 @@ func keyFile(t testing.TB) string {
 type nodeOpts struct {
 	ttl      time.Duration
 	endpoint string // host:port (a proxy's), default the server's
+	timeout  time.Duration
 }
 
 // openNode opens a Store as node name on srv under prefix.
@@ -77,8 +78,11 @@ func openNode(t testing.TB, srv *etcdtest.Server, prefix, key, name string, o no
 	if ep == "" {
 		ep = srv.Addr
 	}
+	if o.timeout == 0 {
+		o.timeout = 3 * time.Second
+	}
 	cfg := &Config{Endpoints: []string{ep}, Prefix: prefix, ClusterKeyFile: key, Node: name,
-		SessionTTL: o.ttl, DialTimeout: 3 * time.Second, RequestTimeout: 3 * time.Second}
+		SessionTTL: o.ttl, DialTimeout: o.timeout, RequestTimeout: o.timeout}
 	s, err := Open(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("open %s: %v", name, err)
