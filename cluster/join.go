@@ -341,6 +341,7 @@ func (s *Store) Leave(ctx context.Context, tree *storage.Tree, only []string) (*
 				continue
 			}
 			conf.DeleteParam(MarkerParam)
+			conf.DeleteParam(SettingsParam)
 			conf.Params.NoAutoRenew = false
 			back = conf
 		}
@@ -351,7 +352,7 @@ func (s *Store) Leave(ctx context.Context, tree *storage.Tree, only []string) (*
 		rep.HandedBack = append(rep.HandedBack, name)
 		gone = append(gone, name)
 	}
-	if err := s.saveState(tree, nil, gone); err != nil {
+	if err := s.saveState(tree, &syncResult{removed: gone}); err != nil {
 		errs = append(errs, err)
 	}
 	if syncErr != nil {

@@ -52,7 +52,9 @@ type formatRecord struct {
 
 // Meta is what the cluster knows of one lineage without its certificate: all
 // that renew needs to decide that nothing is due, and what status shows. It
-// is written only by the node holding the lineage's lock.
+// is written only by the node holding the lineage's lock. It is stored in a
+// compact binary form (metacodec.go: renew reads every lineage's Meta, and
+// JSON decoding was most of that time); its JSON tags are for output.
 type Meta struct {
 	Name string `json:"name"`
 	// Version is the cluster's current version N (P/cert/<name>/<N>).
@@ -63,7 +65,8 @@ type Meta struct {
 	// AuthorityKeyID with it is the certificate's ARI identity.
 	Serial              string    `json:"serial"`
 	AuthorityKeyID      []byte    `json:"aki,omitempty"`
-	NotBefore, NotAfter time.Time `json:"-"`
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
 	// KeyID identifies the certificate's public key (SHA-256 of its SPKI, hex)
 	// so join can tell the same key from another one without the private key.
 	KeyID string `json:"key_id"`
@@ -76,16 +79,18 @@ type Meta struct {
 	// RenewBeforeExpiry is renew_before_expiry ("" when unset).
 	RenewBeforeExpiry string `json:"renew_before_expiry,omitempty"`
 	// ARI: the CA's suggested window and when to ask again (RFC 9773).
-	ARIStart, ARIEnd, ARIRetryAfter time.Time `json:"-"`
+	ARIStart      time.Time `json:"ari_start,omitzero"`
+	ARIEnd        time.Time `json:"ari_end,omitzero"`
+	ARIRetryAfter time.Time `json:"ari_retry_after,omitzero"`
 	// Failures counts renewals that failed since the last success; LastError
 	// is the last one's message and FailedAt its time.
 	Failures  int       `json:"failures,omitempty"`
 	LastError string    `json:"last_error,omitempty"`
-	FailedAt  time.Time `json:"-"`
+	FailedAt  time.Time `json:"failed_at,omitzero"`
 	// RenewedBy and RenewedAt say which node committed the current version
 	// and when (the node that joined it, for an imported version).
 	RenewedBy string    `json:"renewed_by,omitempty"`
-	RenewedAt time.Time `json:"-"`
+	RenewedAt time.Time `json:"renewed_at,omitzero"`
 	// SettingsRev counts changes of P/conf/<name> (replicas compare it).
 	SettingsRev int `json:"settings_rev"`
 	// CommitID is a random id of the write that made this record, so a
@@ -93,55 +98,7 @@ type Meta struct {
 	CommitID string `json:"commit_id,omitempty"`
 
 	// ModRevision is the etcd revision of this record (not stored).
-	ModRevision int64 `json:"-"`
-}
-
-// metaTimes carries Meta's times as Unix seconds (smaller and faster to
-// decode than RFC 3339 strings: status and renew read every Meta).
-type metaJSON struct {
-	*metaAlias
-	NotBefore     int64 `json:"not_before"`
-	NotAfter      int64 `json:"not_after"`
-	ARIStart      int64 `json:"ari_start,omitempty"`
-	ARIEnd        int64 `json:"ari_end,omitempty"`
-	ARIRetryAfter int64 `json:"ari_retry_after,omitempty"`
-	FailedAt      int64 `json:"failed_at,omitempty"`
-	RenewedAt     int64 `json:"renewed_at,omitempty"`
-}
-
-type metaAlias Meta
-
-func unix(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
-}
-
-func fromUnix(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(n, 0).UTC()
-}
-
-// MarshalJSON writes times as Unix seconds.
-func (m *Meta) MarshalJSON() ([]byte, error) {
-	return json.Marshal(metaJSON{metaAlias: (*metaAlias)(m),
-		NotBefore: unix(m.NotBefore), NotAfter: unix(m.NotAfter), ARIStart: unix(m.ARIStart), ARIEnd: unix(m.ARIEnd),
-		ARIRetryAfter: unix(m.ARIRetryAfter), FailedAt: unix(m.FailedAt), RenewedAt: unix(m.RenewedAt)})
-}
-
-// UnmarshalJSON reads what MarshalJSON wrote.
-func (m *Meta) UnmarshalJSON(b []byte) error {
-	j := metaJSON{metaAlias: (*metaAlias)(m)}
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
-	}
-	m.NotBefore, m.NotAfter = fromUnix(j.NotBefore), fromUnix(j.NotAfter)
-	m.ARIStart, m.ARIEnd, m.ARIRetryAfter = fromUnix(j.ARIStart), fromUnix(j.ARIEnd), fromUnix(j.ARIRetryAfter)
-	m.FailedAt, m.RenewedAt = fromUnix(j.FailedAt), fromUnix(j.RenewedAt)
-	return nil
+	ModRevision int64 `json:"mod_revision"`
 }
 
 // versionRecord is P/cert/<name>/<N>.

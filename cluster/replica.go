@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/acmectl/acmectl/storage"
@@ -70,19 +72,25 @@ type SyncOptions struct {
 	takeOver map[string]bool
 }
 
-// syncState is <config>/.acmectl/cluster-sync.json: per lineage, the
-// metadata revision last synced. It only lets Sync skip lineages that did
-// not change; lost or stale entries cost a comparison, never a wrong write
-// (every write re-reads the cluster's newest version under the local lock).
+// syncState is <config>/.acmectl/cluster-sync.json. It only lets Sync skip
+// lineages that did not change since this node last synced them; a lost or
+// stale state costs comparisons, never a wrong write (every write re-reads
+// the cluster's newest version under the local lock). It stays small for
+// 10,000 lineages: one revision for the last full sync, the few lineages
+// synced or failed since, and the names the node has.
 type syncState struct {
-	Store    string                `json:"store"`
-	KeyID    string                `json:"key_id"`
-	Lineages map[string]syncedLine `json:"lineages"`
-}
-
-type syncedLine struct {
-	MetaRev     int64 `json:"meta_rev"`
-	SettingsRev int   `json:"settings_rev"`
+	Store string `json:"store"`
+	KeyID string `json:"key_id"`
+	// Rev: every lineage whose metadata revision is ≤ Rev is in the tree,
+	// except those in Dirty.
+	Rev int64 `json:"rev"`
+	// Synced are lineages synced after Rev, at the metadata revision given.
+	Synced map[string]int64 `json:"synced,omitempty"`
+	// Dirty are lineages whose last sync failed.
+	Dirty map[string]bool `json:"dirty,omitempty"`
+	// Names are the cluster's lineages this node has, newline-separated
+	// (one JSON string decodes far faster than 10,000).
+	Names string `json:"names"`
 }
 
 func statePath(tree *storage.Tree) string {
@@ -90,33 +98,88 @@ func statePath(tree *storage.Tree) string {
 }
 
 func (s *Store) loadState(tree *storage.Tree) *syncState {
-	st := &syncState{Store: s.display, KeyID: s.key.ID(), Lineages: map[string]syncedLine{}}
-	b, err := os.ReadFile(statePath(tree))
-	if err != nil {
-		return st
-	}
-	var disk syncState
-	if json.Unmarshal(b, &disk) != nil || disk.Store != s.display || disk.KeyID != s.key.ID() || disk.Lineages == nil {
-		return st
-	}
-	return &disk
-}
-
-// saveState merges upd into the state file (another sync may have written
-// it meanwhile; the newer revision of each lineage wins) and drops gone.
-func (s *Store) saveState(tree *storage.Tree, upd map[string]syncedLine, gone []string) error {
-	if len(upd) == 0 && len(gone) == 0 {
-		return nil
-	}
-	st := s.loadState(tree)
-	for n, l := range upd {
-		if old, ok := st.Lineages[n]; !ok || old.MetaRev <= l.MetaRev {
-			st.Lineages[n] = l
+	st := &syncState{Store: s.display, KeyID: s.key.ID()}
+	if b, err := os.ReadFile(statePath(tree)); err == nil {
+		var disk syncState
+		if json.Unmarshal(b, &disk) == nil && disk.Store == s.display && disk.KeyID == s.key.ID() {
+			st = &disk
 		}
 	}
-	for _, n := range gone {
-		delete(st.Lineages, n)
+	if st.Synced == nil {
+		st.Synced = map[string]int64{}
 	}
+	if st.Dirty == nil {
+		st.Dirty = map[string]bool{}
+	}
+	return st
+}
+
+func (st *syncState) names() map[string]bool {
+	out := map[string]bool{}
+	for _, n := range strings.Split(st.Names, "\n") {
+		if n != "" {
+			out[n] = true
+		}
+	}
+	return out
+}
+
+// unchanged: the node has m's revision (or a newer one) already.
+func (st *syncState) unchanged(m *Meta) bool {
+	if st.Dirty[m.Name] {
+		return false
+	}
+	return m.ModRevision <= st.Rev || m.ModRevision <= st.Synced[m.Name]
+}
+
+// syncResult is what one Sync learned, merged into the state on disk.
+type syncResult struct {
+	full    bool  // every lineage of the cluster at rev was considered
+	rev     int64 // metadata revision of a full sync
+	synced  map[string]int64
+	failed  []string
+	removed []string
+}
+
+// saveState merges res into the state file (another sync may have written
+// it meanwhile: the newer full revision wins, entries are united).
+func (s *Store) saveState(tree *storage.Tree, res *syncResult) error {
+	st := s.loadState(tree)
+	names := st.names()
+	if res.full && res.rev >= st.Rev {
+		st.Rev = res.rev
+		for n, r := range st.Synced {
+			if r <= res.rev {
+				delete(st.Synced, n)
+			}
+		}
+		for n := range st.Dirty {
+			if !slices.Contains(res.failed, n) {
+				delete(st.Dirty, n)
+			}
+		}
+	}
+	for n, r := range res.synced {
+		names[n] = true
+		delete(st.Dirty, n)
+		if r > st.Rev && r > st.Synced[n] {
+			st.Synced[n] = r
+		}
+	}
+	for _, n := range res.failed {
+		st.Dirty[n] = true
+	}
+	for _, n := range res.removed {
+		delete(names, n)
+		delete(st.Synced, n)
+		delete(st.Dirty, n)
+	}
+	list := make([]string, 0, len(names))
+	for n := range names {
+		list = append(list, n)
+	}
+	sort.Strings(list)
+	st.Names = strings.Join(list, "\n")
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
@@ -157,16 +220,17 @@ func (s *Store) Sync(ctx context.Context, tree *storage.Tree, opts SyncOptions) 
 		rep.Errs = append(rep.Errs, listErr)
 	}
 	st := s.loadState(tree)
-	upd := map[string]syncedLine{}
+	res := &syncResult{full: opts.Only == nil && listErr == nil, rev: rev, synced: map[string]int64{}}
 	seen := map[string]bool{}
 	accountsDone := false
 	for _, m := range metas {
 		seen[m.Name] = true
 		if err := ctx.Err(); err != nil {
 			rep.Errs = append(rep.Errs, fmt.Errorf("sync %s: %w", m.Name, context.Cause(ctx)))
+			res.full = false
 			break
 		}
-		if last, ok := st.Lineages[m.Name]; ok && !opts.Verify && opts.takeOver == nil && last.MetaRev >= m.ModRevision {
+		if !opts.Verify && opts.takeOver == nil && st.unchanged(m) {
 			rep.Unchanged++
 			continue
 		}
@@ -180,31 +244,35 @@ func (s *Store) Sync(ctx context.Context, tree *storage.Tree, opts SyncOptions) 
 			accountsDone = true
 		}
 		rep.Checked++
-		ch, line, err := s.syncOne(ctx, tree, m.Name, st.Lineages[m.Name], opts.takeOver[m.Name])
+		ch, syncedRev, err := s.syncOne(ctx, tree, m.Name, opts.takeOver[m.Name])
 		if err != nil {
 			rep.Errs = append(rep.Errs, err)
+			res.failed = append(res.failed, m.Name)
 			if errors.Is(err, ErrUnavailable) {
+				res.full = false
 				break
 			}
 			continue
 		}
-		upd[m.Name] = line
+		if syncedRev > 0 {
+			res.synced[m.Name] = syncedRev
+		}
 		if ch != nil {
 			rep.Changes = append(rep.Changes, *ch)
 		}
 	}
-	var gone []string
-	if opts.Only == nil && listErr == nil {
-		for n := range st.Lineages {
+	if res.full {
+		for n := range st.names() {
 			if !seen[n] {
-				gone = append(gone, n)
+				res.removed = append(res.removed, n)
 				rep.Changes = append(rep.Changes, Change{Lineage: n, Kind: ChangeRemoved, Live: tree.LiveDir(n)})
 			}
 		}
-		sort.Strings(gone)
 	}
-	if err := s.saveState(tree, upd, gone); err != nil {
-		rep.Errs = append(rep.Errs, fmt.Errorf("save sync state: %w", err))
+	if rep.Checked > 0 || len(res.removed) > 0 || (res.full && res.rev > st.Rev) {
+		if err := s.saveState(tree, res); err != nil {
+			rep.Errs = append(rep.Errs, fmt.Errorf("save sync state: %w", err))
+		}
 	}
 	sort.Slice(rep.Changes, func(i, j int) bool { return rep.Changes[i].Lineage < rep.Changes[j].Lineage })
 	for _, c := range rep.Changes {
@@ -219,51 +287,52 @@ func (s *Store) Sync(ctx context.Context, tree *storage.Tree, opts SyncOptions) 
 }
 
 // syncOne brings one lineage of the tree to the cluster's newest version.
-func (s *Store) syncOne(ctx context.Context, tree *storage.Tree, name string, last syncedLine, takeOver bool) (*Change, syncedLine, error) {
+// It returns the change made (nil when none) and the metadata revision the
+// tree now has (0 when the lineage is gone from the cluster).
+func (s *Store) syncOne(ctx context.Context, tree *storage.Tree, name string, takeOver bool) (*Change, int64, error) {
 	unlock, err := tree.LockLineage(ctx, name)
 	if err != nil {
-		return nil, last, fmt.Errorf("sync %s: %w", name, err)
+		return nil, 0, fmt.Errorf("sync %s: %w", name, err)
 	}
 	defer unlock()
 	v, m, err := s.Current(ctx, name)
 	if errors.Is(err, ErrNotFound) {
-		return nil, last, nil // deleted meanwhile: the next full sync reports it
+		return nil, 0, nil // deleted meanwhile: the next full sync reports it
 	}
 	if err != nil {
-		return nil, last, fmt.Errorf("sync %s: %w", name, err)
+		return nil, 0, fmt.Errorf("sync %s: %w", name, err)
 	}
-	line := syncedLine{MetaRev: m.ModRevision, SettingsRev: m.SettingsRev}
 	local, lerr := tree.LoadLineage(ctx, name)
 	broken := lerr != nil && !errors.Is(lerr, storage.ErrNotFound)
 	if broken && !takeOver {
-		return nil, last, fmt.Errorf("sync %s: local copy: %w", name, lerr)
+		return nil, 0, fmt.Errorf("sync %s: local copy: %w", name, lerr)
 	}
 	if lerr != nil {
 		local = nil
 	}
 	if local != nil && !takeOver {
 		if store, ok := IsClusterManaged(local.Conf); !ok {
-			return nil, last, fmt.Errorf("sync %s: %s holds a lineage of that name that this cluster does not manage: run acmectl cluster join on this node (or rename one of them): %w", name, tree.LiveDir(name), ErrConflict)
+			return nil, 0, fmt.Errorf("sync %s: %s holds a lineage of that name that this cluster does not manage: run acmectl cluster join on this node (or rename one of them): %w", name, tree.LiveDir(name), ErrConflict)
 		} else if store != s.display {
-			return nil, last, fmt.Errorf("sync %s: the local lineage belongs to cluster %s, not %s: %w", name, store, s.display, ErrConflict)
+			return nil, 0, fmt.Errorf("sync %s: the local lineage belongs to cluster %s, not %s: %w", name, store, s.display, ErrConflict)
 		}
 	}
 	needVersion := local == nil || local.Cert.SerialNumber.Text(16) != m.Serial
-	needConf := needVersion || takeOver || last.SettingsRev != m.SettingsRev
+	needConf := needVersion || takeOver
 	if !needConf && local != nil {
 		_, marked := IsClusterManaged(local.Conf)
-		needConf = !marked || !local.Conf.Params.NoAutoRenew
+		needConf = !marked || !local.Conf.Params.NoAutoRenew || settingsRev(local.Conf) != m.SettingsRev
 	}
 	if !needConf {
-		return nil, line, nil
+		return nil, m.ModRevision, nil
 	}
 	shared, err := s.settings(ctx, name, m.ModRevision)
 	if err != nil {
-		return nil, last, fmt.Errorf("sync %s: %w", name, err)
+		return nil, 0, fmt.Errorf("sync %s: %w", name, err)
 	}
-	conf, err := LocalConf(name, shared, s.display)
+	conf, err := LocalConf(name, shared, s.display, m.SettingsRev)
 	if err != nil {
-		return nil, last, fmt.Errorf("sync %s: settings: %w", name, err)
+		return nil, 0, fmt.Errorf("sync %s: settings: %w", name, err)
 	}
 	ch := &Change{Lineage: name, Version: m.Version, Serial: m.Serial, Live: tree.LiveDir(name)}
 	ver := &storage.Version{CertPEM: v.CertPEM, ChainPEM: v.ChainPEM, KeyPEM: v.KeyPEM}
@@ -271,29 +340,29 @@ func (s *Store) syncOne(ctx context.Context, tree *storage.Tree, name string, la
 	case broken:
 		// A broken local copy being taken over: repair what storage can.
 		if _, err := tree.RepairLineage(ctx, name); err != nil {
-			return nil, last, fmt.Errorf("sync %s: local copy is broken (%v): fix or delete it, then sync again", name, lerr)
+			return nil, 0, fmt.Errorf("sync %s: local copy is broken (%v): fix or delete it, then sync again", name, lerr)
 		}
 		if _, err := tree.SaveVersion(ctx, name, ver, conf); err != nil {
-			return nil, last, fmt.Errorf("sync %s: %w", name, err)
+			return nil, 0, fmt.Errorf("sync %s: %w", name, err)
 		}
 		ch.Kind = ChangeRenewed
 	case local == nil:
 		if _, err := tree.CreateLineage(ctx, name, ver, conf); err != nil {
-			return nil, last, fmt.Errorf("sync %s: %w", name, err)
+			return nil, 0, fmt.Errorf("sync %s: %w", name, err)
 		}
 		ch.Kind = ChangeCreated
 	case needVersion:
 		if _, err := tree.SaveVersion(ctx, name, ver, conf); err != nil {
-			return nil, last, fmt.Errorf("sync %s: %w", name, err)
+			return nil, 0, fmt.Errorf("sync %s: %w", name, err)
 		}
 		ch.Kind = ChangeRenewed
 	default:
 		if err := tree.SaveRenewalConf(ctx, name, conf); err != nil {
-			return nil, last, fmt.Errorf("sync %s: %w", name, err)
+			return nil, 0, fmt.Errorf("sync %s: %w", name, err)
 		}
 		ch.Kind = ChangeSettings
 	}
-	return ch, line, nil
+	return ch, m.ModRevision, nil
 }
 
 // settings reads P/conf/<name> (at rev when > 0).

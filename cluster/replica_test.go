@@ -95,6 +95,19 @@ func TestSyncReplica(t *testing.T) {
 	if err != nil || len(r.Changes) != 0 || r.Unchanged != 2 {
 		t.Errorf("second sync: %q, unchanged %d, %v", kinds(r), r.Unchanged, err)
 	}
+	// The sync state is only a shortcut: without it (or with garbage in
+	// it) every lineage is compared and nothing is rewritten.
+	for _, state := range []string{"", "{not json"} {
+		if state == "" {
+			os.Remove(statePath(tree))
+		} else {
+			os.WriteFile(statePath(tree), []byte(state), 0o600)
+		}
+		r, err = s.Sync(ctx, tree, SyncOptions{})
+		if err != nil || len(r.Changes) != 0 || r.Checked != 2 {
+			t.Errorf("sync with state %q: %q, checked %d, %v", state, kinds(r), r.Checked, err)
+		}
+	}
 	v2 := makeVersion(t, "example.com")
 	commitAs(t, s, "example.com", v2)
 	r, err = s.Sync(ctx, tree, SyncOptions{})

@@ -216,7 +216,7 @@ func (h *Hold) load(metaKvs, flightKvs []*mvccKV) error {
 	h.meta, h.metaRev, h.flight = nil, 0, nil
 	if len(metaKvs) > 0 {
 		m := &Meta{}
-		if err := json.Unmarshal(metaKvs[0].Value, m); err != nil {
+		if err := decodeMeta(metaKvs[0].Value, m); err != nil {
 			return fmt.Errorf("lineage %s: metadata: %w", h.name, err)
 		}
 		m.ModRevision = metaKvs[0].ModRevision

@@ -267,7 +267,7 @@ func (s *Store) Lineages(ctx context.Context, only []string) (metas []*Meta, rev
 		}
 		for _, kv := range resp.Kvs {
 			m := &Meta{}
-			if err := json.Unmarshal(kv.Value, m); err != nil {
+			if err := decodeMeta(kv.Value, m); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", s.rel(kv.Key), err))
 				continue
 			}
@@ -304,7 +304,7 @@ func (s *Store) someMetas(ctx context.Context, only []string) ([]*Meta, int64, e
 		for _, r := range resp.Responses {
 			for _, kv := range r.GetResponseRange().Kvs {
 				m := &Meta{}
-				if err := json.Unmarshal(kv.Value, m); err != nil {
+				if err := decodeMeta(kv.Value, m); err != nil {
 					errs = append(errs, fmt.Errorf("%s: %w", s.rel(kv.Key), err))
 					continue
 				}

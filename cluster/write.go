@@ -62,11 +62,7 @@ func (h *Hold) fenced(ctx context.Context, op string, next *Meta, ops ...clientv
 		n.Name = h.name
 		n.CommitID = randomID()
 		commitID = n.CommitID
-		b, err := json.Marshal(&n)
-		if err != nil {
-			return fmt.Errorf("%s %s: %w", op, h.name, err)
-		}
-		ops = append(ops, clientv3.OpPut(mk, string(b)))
+		ops = append(ops, clientv3.OpPut(mk, string(encodeMeta(&n))))
 		next = &n
 	} else {
 		ops = append(ops, clientv3.OpDelete(mk))
@@ -135,7 +131,7 @@ func (h *Hold) verify(ctx context.Context, commitID string, deleted bool) (lande
 		landed = len(mk) == 0 && h.metaRev != 0
 	case len(mk) > 0:
 		var m Meta
-		if json.Unmarshal(mk[0].Value, &m) == nil && m.CommitID == commitID {
+		if decodeMeta(mk[0].Value, &m) == nil && m.CommitID == commitID {
 			landed, rev = true, mk[0].ModRevision
 		}
 	}
