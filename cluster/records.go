@@ -63,10 +63,10 @@ type Meta struct {
 	Domains []string `json:"domains"`
 	// Serial is the certificate's serial (lower-case hex, no leading zeros);
 	// AuthorityKeyID with it is the certificate's ARI identity.
-	Serial              string    `json:"serial"`
-	AuthorityKeyID      []byte    `json:"aki,omitempty"`
-	NotBefore time.Time `json:"not_before"`
-	NotAfter  time.Time `json:"not_after"`
+	Serial         string    `json:"serial"`
+	AuthorityKeyID []byte    `json:"aki,omitempty"`
+	NotBefore      time.Time `json:"not_before"`
+	NotAfter       time.Time `json:"not_after"`
 	// KeyID identifies the certificate's public key (SHA-256 of its SPKI, hex)
 	// so join can tell the same key from another one without the private key.
 	KeyID string `json:"key_id"`
