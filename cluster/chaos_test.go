@@ -136,7 +136,7 @@ func (n *chaosNode) renew(t testing.TB, h *Hold) {
 	}
 	var keyPEM, cert []byte
 	var err error
-	if f := h.InFlight(); f != nil {
+	if f, _ := h.InFlight(); f != nil {
 		n.resumed.Add(1)
 		keyPEM = f.KeyPEM
 		if cert, err = n.ca.finalize(t, f.OrderURL, f.CSR); err != nil {
@@ -152,7 +152,7 @@ func (n *chaosNode) renew(t testing.TB, h *Hold) {
 		if sleepCtx(ctx, n.work/3) != nil { // authorizations
 			return
 		}
-		if err := h.SaveInFlight(ctx, &InFlight{Server: testServer, OrderURL: url, Domains: []string{h.Name()}, CSR: csr, KeyPEM: keyPEM}); err != nil {
+		if err := h.SaveInFlight(ctx, h.Name(), &InFlight{Server: testServer, OrderURL: url, Identifiers: []string{h.Name()}, CSR: csr, KeyPEM: keyPEM}); err != nil {
 			return // not recorded: never finalize
 		}
 		if ctx.Err() != nil {

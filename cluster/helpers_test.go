@@ -144,6 +144,20 @@ func newKeyPEM(t testing.TB) (*ecdsa.PrivateKey, []byte) {
 	return k, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
+// makeCSR is a DER CSR for domains signed by keyPEM.
+func makeCSR(t testing.TB, keyPEM []byte, domains ...string) []byte {
+	t.Helper()
+	k, err := storage.ParsePrivateKeyPEM(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: domains[0]}, DNSNames: domains}, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
 // makeVersion is a certificate, chain and new key for domains.
 func makeVersion(t testing.TB, domains ...string) *storage.Version {
 	k, kp := newKeyPEM(t)

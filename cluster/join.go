@@ -368,8 +368,9 @@ type LineageStatus struct {
 	// Holder is the node holding the lineage now ("" when free).
 	Holder string
 	// InFlight is the order a holder recorded and did not commit (key not
-	// included); nil when none.
-	InFlight *InFlight
+	// included), InFlightNode the node that recorded it; nil when none.
+	InFlight     *InFlight
+	InFlightNode string
 }
 
 // NodeStatus is one session alive now.
@@ -406,6 +407,7 @@ func (s *Store) Status(ctx context.Context) (*ClusterStatus, error) {
 	st := &ClusterStatus{Store: s.display, KeyID: s.key.ID()}
 	holders := map[string]string{}
 	flights := map[string]*InFlight{}
+	flightNodes := map[string]string{}
 	rctx, cancel := s.reqCtx(ctx)
 	resp, gerr := s.cli.Txn(rctx).Then(
 		clientv3.OpGet(s.abs(kLock), clientv3.WithPrefix(), clientv3.WithRev(rev)),
@@ -422,10 +424,9 @@ func (s *Store) Status(ctx context.Context) (*ClusterStatus, error) {
 		holders[strings.TrimPrefix(s.rel(kv.Key), kLock)] = nr.Node
 	}
 	for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
-		var r inflightRecord
-		if json.Unmarshal(kv.Value, &r) == nil {
-			f := r.InFlight
-			flights[strings.TrimPrefix(s.rel(kv.Key), kInflight)] = &f
+		name := strings.TrimPrefix(s.rel(kv.Key), kInflight)
+		if f, node, err := s.openInFlight(name, kv.Value, false); err == nil {
+			flights[name], flightNodes[name] = f, node
 		}
 	}
 	for _, kv := range resp.Responses[2].GetResponseRange().Kvs {
@@ -436,7 +437,7 @@ func (s *Store) Status(ctx context.Context) (*ClusterStatus, error) {
 	}
 	sort.Slice(st.Nodes, func(i, j int) bool { return st.Nodes[i].Node < st.Nodes[j].Node })
 	for _, m := range metas {
-		st.Lineages = append(st.Lineages, LineageStatus{Meta: m, Holder: holders[m.Name], InFlight: flights[m.Name]})
+		st.Lineages = append(st.Lineages, LineageStatus{Meta: m, Holder: holders[m.Name], InFlight: flights[m.Name], InFlightNode: flightNodes[m.Name]})
 	}
 	accts, aerr := s.Accounts(ctx)
 	for _, a := range accts {

@@ -115,34 +115,40 @@ type versionRecord struct {
 
 // InFlight is an order the holder of a lineage is finalizing: written before
 // the finalize request so that whoever holds the lineage next finishes this
-// order instead of creating another (no second certificate). The same
-// information as the local in-flight record of a single node, so one resume
-// logic serves both: fetch the order; valid → download and commit; processing
-// → poll; ready → finalize once with CSR; invalid or expired → discard.
+// order instead of creating another (no second certificate). It has exactly
+// the fields of the single-node record (storage.InFlight on the Sectigo
+// branch, issue 15): once both are on main it becomes an alias of that type,
+// and *Hold satisfies storage.InFlightStore, so one resume logic serves a
+// node's tree and the cluster: fetch the order; valid → download and commit;
+// processing → poll; ready → finalize once with CSR; invalid or expired →
+// remove and order anew.
 type InFlight struct {
-	Lineage string `json:"lineage"`
-	// Server is the CA's directory URL, Account certbot's account id there.
-	Server  string `json:"server"`
-	Account string `json:"account,omitempty"`
+	// Server is the ACME directory URL and AccountID the account (certbot's
+	// id) the order belongs to.
+	Server, AccountID string
 	// OrderURL is the order (RFC 8555 §7.4) being finalized.
-	OrderURL string `json:"order_url"`
-	// Domains are the identifiers ordered.
-	Domains []string `json:"domains"`
-	// CSR is the DER certificate signing request sent (or to send) to finalize.
-	CSR []byte `json:"csr"`
-	// KeyPEM is the new certificate's private key (sealed in etcd).
-	KeyPEM []byte `json:"-"`
-	// ReuseKey: the CSR is for the current version's key (KeyPEM empty).
-	ReuseKey bool `json:"reuse_key,omitempty"`
-	// Created is when the record was written, Node by which node.
-	Created time.Time `json:"created"`
-	Node    string    `json:"node"`
+	OrderURL string
+	// Identifiers are the names ordered: DNS names, then IP addresses.
+	Identifiers []string
+	// CSR is the DER request sent (or about to be sent) with finalize;
+	// KeyPEM the new certificate key it was made with (sealed in etcd).
+	CSR    []byte
+	KeyPEM []byte
+	// Created is when the record was written (UTC, whole seconds).
+	Created time.Time
 }
 
-// inflightRecord is InFlight as stored: the key sealed.
+// inflightRecord is InFlight as stored: the key sealed, and which node
+// recorded it.
 type inflightRecord struct {
-	InFlight
-	SealedKey []byte `json:"key,omitempty"`
+	Server      string    `json:"server"`
+	AccountID   string    `json:"account_id,omitempty"`
+	OrderURL    string    `json:"order_url"`
+	Identifiers []string  `json:"identifiers"`
+	CSR         []byte    `json:"csr"`
+	Key         []byte    `json:"key"`
+	Created     time.Time `json:"created"`
+	Node        string    `json:"node"`
 }
 
 // accountRecord is P/account/<server-path>: the CA account every node uses.

@@ -157,6 +157,8 @@ type Hold struct {
 	meta    *Meta // nil: the lineage is not in the cluster yet
 	metaRev int64 // meta's ModRevision read under the lock (0: absent)
 	flight  *InFlight
+	// flightNode recorded flight.
+	flightNode string
 	// skipLocalCheck lets tests send a write after the session ended, to
 	// prove that etcd itself refuses it.
 	skipLocalCheck bool
@@ -223,19 +225,11 @@ func (h *Hold) load(metaKvs, flightKvs []*mvccKV) error {
 		h.meta, h.metaRev = m, m.ModRevision
 	}
 	if len(flightKvs) > 0 {
-		var r inflightRecord
-		if err := json.Unmarshal(flightKvs[0].Value, &r); err != nil {
-			return fmt.Errorf("lineage %s: in-flight order: %w", h.name, err)
+		f, node, err := s.openInFlight(h.name, flightKvs[0].Value, true)
+		if err != nil {
+			return fmt.Errorf("lineage %s: %w", h.name, err)
 		}
-		f := r.InFlight
-		if len(r.SealedKey) > 0 {
-			k, err := s.key.Open(inflightKey(h.name), "key", r.SealedKey)
-			if err != nil {
-				return fmt.Errorf("lineage %s: in-flight order: %w", h.name, err)
-			}
-			f.KeyPEM = k
-		}
-		h.flight = &f
+		h.flight, h.flightNode = f, node
 	}
 	return nil
 }
@@ -249,8 +243,9 @@ func (h *Hold) Name() string { return h.name }
 func (h *Hold) Meta() *Meta { return h.meta }
 
 // InFlight is the order another holder recorded and did not finish (or this
-// Hold's own, after SaveInFlight); nil when none.
-func (h *Hold) InFlight() *InFlight { return h.flight }
+// Hold's own, after SaveInFlight), and the node that recorded it; nil when
+// none. LoadInFlight is the same as storage.InFlightStore has it.
+func (h *Hold) InFlight() (*InFlight, string) { return h.flight, h.flightNode }
 
 // Context is the session's: cancelled when the lease is lost. Run the
 // lineage's work under it.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acmectl/acmectl/internal/etcdtest"
+	"github.com/acmectl/acmectl/storage"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -271,7 +272,8 @@ func TestFencing(t *testing.T) {
 	if !errors.Is(err, ErrFenced) || !strings.Contains(err.Error(), "node fast holds") {
 		t.Errorf("late Commit sent to etcd = %v, want ErrFenced naming the new holder", err)
 	}
-	if err := ha.SaveInFlight(ctx, &InFlight{OrderURL: "https://ca/order/1", CSR: []byte{1}, KeyPEM: late.KeyPEM}); !errors.Is(err, ErrFenced) {
+	if err := ha.SaveInFlight(ctx, "example.com", &InFlight{Server: testServer, OrderURL: "https://ca/order/1", Identifiers: []string{"example.com"},
+		CSR: makeCSR(t, late.KeyPEM, "example.com"), KeyPEM: late.KeyPEM}); !errors.Is(err, ErrFenced) {
 		t.Errorf("late SaveInFlight = %v, want ErrFenced", err)
 	}
 	cur, m, err := b.Current(ctx, "example.com")
@@ -308,9 +310,25 @@ func TestInFlightTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	next := makeVersion(t, "example.com")
-	f := &InFlight{Server: testServer, Account: "acct", OrderURL: "https://acme.example/order/42",
-		Domains: []string{"example.com"}, CSR: []byte("csr-der"), KeyPEM: next.KeyPEM}
-	if err := ha.SaveInFlight(ctx, f); err != nil {
+	f := &InFlight{Server: testServer, AccountID: "acct", OrderURL: "https://acme.example/order/42",
+		Identifiers: []string{"example.com"}, CSR: makeCSR(t, next.KeyPEM, "example.com"), KeyPEM: next.KeyPEM}
+	// A record that could not be resumed is refused.
+	for name, bad := range map[string]*InFlight{
+		"no order URL":       {Server: testServer, Identifiers: f.Identifiers, CSR: f.CSR, KeyPEM: f.KeyPEM},
+		"key not the CSR's":  {Server: testServer, OrderURL: f.OrderURL, Identifiers: f.Identifiers, CSR: makeCSR(t, makeVersion(t, "x").KeyPEM, "example.com"), KeyPEM: f.KeyPEM},
+		"CSR does not parse": {Server: testServer, OrderURL: f.OrderURL, Identifiers: f.Identifiers, CSR: []byte("csr"), KeyPEM: f.KeyPEM},
+	} {
+		if err := ha.SaveInFlight(ctx, "example.com", bad); err == nil {
+			t.Errorf("SaveInFlight with %s succeeded", name)
+		}
+	}
+	if err := ha.SaveInFlight(ctx, "other.example", f); err == nil {
+		t.Error("SaveInFlight for another lineage succeeded")
+	}
+	if _, err := ha.LoadInFlight(ctx, "example.com"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("LoadInFlight before any = %v, want storage.ErrNotFound", err)
+	}
+	if err := ha.SaveInFlight(ctx, "example.com", f); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := a.cli.Get(ctx, a.abs(inflightKey("example.com")))
@@ -331,22 +349,26 @@ func TestInFlightTakeover(t *testing.T) {
 		hb = h
 		return err == nil
 	})
-	got := hb.InFlight()
-	if got == nil || got.OrderURL != f.OrderURL || !bytes.Equal(got.CSR, f.CSR) || !bytes.Equal(got.KeyPEM, f.KeyPEM) || got.Node != "a" || got.Server != testServer {
-		t.Fatalf("InFlight after takeover = %+v", got)
+	got, node := hb.InFlight()
+	if got == nil || got.OrderURL != f.OrderURL || !bytes.Equal(got.CSR, f.CSR) || !bytes.Equal(got.KeyPEM, f.KeyPEM) || node != "a" ||
+		got.Server != testServer || got.AccountID != "acct" || got.Created.IsZero() {
+		t.Fatalf("InFlight after takeover = %+v by %q", got, node)
+	}
+	if l, err := hb.LoadInFlight(ctx, "example.com"); err != nil || l.OrderURL != f.OrderURL {
+		t.Errorf("LoadInFlight = %+v, %v", l, err)
 	}
 	st, err := b.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.Lineages) != 1 || st.Lineages[0].Holder != "b" || st.Lineages[0].InFlight == nil || len(st.Lineages[0].InFlight.KeyPEM) != 0 {
+	if len(st.Lineages) != 1 || st.Lineages[0].Holder != "b" || st.Lineages[0].InFlight == nil || len(st.Lineages[0].InFlight.KeyPEM) != 0 || st.Lineages[0].InFlightNode != "a" {
 		t.Errorf("status = %+v", st.Lineages)
 	}
 	// b finishes a's order: the certificate is for the recorded key.
 	if _, err := hb.Commit(ctx, next, nil); err != nil {
 		t.Fatal(err)
 	}
-	if hb.InFlight() != nil {
+	if f, _ := hb.InFlight(); f != nil {
 		t.Error("commit kept the in-flight record")
 	}
 	if raw, _ := b.cli.Get(ctx, b.abs(inflightKey("example.com"))); len(raw.Kvs) != 0 {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -11,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -311,54 +314,120 @@ func (h *Hold) SetARI(ctx context.Context, start, end, retryAfter time.Time) err
 }
 
 // SaveInFlight records the order about to be finalized (fenced; write it
-// before the finalize request, and finalize only when it returned nil).
-func (h *Hold) SaveInFlight(ctx context.Context, f *InFlight) error {
+// before the finalize request, and finalize only when it returned nil). name
+// must be the held lineage (the signature is storage.InFlightStore's). A
+// record that could not be resumed — no order URL, a CSR that does not
+// verify, a key that does not match it — is refused.
+func (h *Hold) SaveInFlight(ctx context.Context, name string, f *InFlight) error {
 	s := h.se.s
+	if name != h.name {
+		return fmt.Errorf("record in-flight order of %s: this hold is for %s", name, h.name)
+	}
 	if h.meta == nil {
-		return fmt.Errorf("record in-flight order %s: the lineage is not in the cluster yet (commit its first version)", h.name)
+		return fmt.Errorf("record in-flight order of %s: the lineage is not in the cluster yet (commit its first version)", h.name)
 	}
-	if f == nil || f.OrderURL == "" || len(f.CSR) == 0 {
-		return fmt.Errorf("record in-flight order %s: order URL and CSR are required", h.name)
+	if err := checkInFlight(f); err != nil {
+		return fmt.Errorf("record in-flight order of %s: %w", h.name, err)
 	}
-	if len(f.KeyPEM) == 0 && !f.ReuseKey {
-		return fmt.Errorf("record in-flight order %s: the new key is required", h.name)
+	created := f.Created
+	if created.IsZero() {
+		created = time.Now()
 	}
-	r := inflightRecord{InFlight: *f}
-	r.Lineage = h.name
-	if r.Created.IsZero() {
-		r.Created = time.Now().UTC()
-	}
-	if r.Node == "" {
-		r.Node = s.node
-	}
-	if len(f.KeyPEM) > 0 {
-		r.SealedKey = s.key.Seal(inflightKey(h.name), "key", f.KeyPEM)
-	}
+	created = created.UTC().Truncate(time.Second)
+	r := inflightRecord{Server: f.Server, AccountID: f.AccountID, OrderURL: f.OrderURL, Identifiers: f.Identifiers,
+		CSR: f.CSR, Key: s.key.Seal(inflightKey(h.name), "key", f.KeyPEM), Created: created, Node: s.node}
 	b, err := json.Marshal(r)
 	if err != nil {
-		return fmt.Errorf("record in-flight order %s: %w", h.name, err)
+		return fmt.Errorf("record in-flight order of %s: %w", h.name, err)
 	}
 	next := *h.meta
-	if err := h.fenced(ctx, "record in-flight order", &next, clientv3.OpPut(s.abs(inflightKey(h.name)), string(b))); err != nil {
+	if err := h.fenced(ctx, "record in-flight order of", &next, clientv3.OpPut(s.abs(inflightKey(h.name)), string(b))); err != nil {
 		return err
 	}
-	cp := r.InFlight
-	cp.KeyPEM = append([]byte(nil), f.KeyPEM...)
-	h.flight = &cp
+	cp := *f
+	cp.Created = created
+	cp.Identifiers = slices.Clone(f.Identifiers)
+	cp.CSR, cp.KeyPEM = slices.Clone(f.CSR), slices.Clone(f.KeyPEM)
+	h.flight, h.flightNode = &cp, s.node
 	return nil
 }
 
-// ClearInFlight deletes the in-flight record (the order turned invalid or
-// expired, and a new one is needed).
-func (h *Hold) ClearInFlight(ctx context.Context) error {
-	if h.meta == nil {
+// LoadInFlight returns the order recorded for the held lineage (read under
+// the lock, or this Hold's own): an error wrapping storage.ErrNotFound (and
+// ErrNotFound) when there is none.
+func (h *Hold) LoadInFlight(ctx context.Context, name string) (*InFlight, error) {
+	if name != h.name || h.flight == nil {
+		return nil, fmt.Errorf("in-flight order of %s: %w (%w)", name, storage.ErrNotFound, ErrNotFound)
+	}
+	cp := *h.flight
+	return &cp, nil
+}
+
+// RemoveInFlight deletes the in-flight record (the order turned invalid or
+// expired, and a new one is needed); none is not an error.
+func (h *Hold) RemoveInFlight(ctx context.Context, name string) error {
+	if name != h.name {
+		return fmt.Errorf("remove in-flight order of %s: this hold is for %s", name, h.name)
+	}
+	if h.meta == nil || h.flight == nil {
 		return nil
 	}
 	next := *h.meta
-	if err := h.fenced(ctx, "clear in-flight order", &next, clientv3.OpDelete(h.se.s.abs(inflightKey(h.name)))); err != nil {
+	if err := h.fenced(ctx, "remove in-flight order of", &next, clientv3.OpDelete(h.se.s.abs(inflightKey(h.name)))); err != nil {
 		return err
 	}
-	h.flight = nil
+	h.flight, h.flightNode = nil, ""
+	return nil
+}
+
+// openInFlight parses a stored record; withKey opens the sealed key.
+func (s *Store) openInFlight(name string, b []byte, withKey bool) (*InFlight, string, error) {
+	var r inflightRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, "", fmt.Errorf("in-flight order: %w", err)
+	}
+	f := &InFlight{Server: r.Server, AccountID: r.AccountID, OrderURL: r.OrderURL, Identifiers: r.Identifiers, CSR: r.CSR, Created: r.Created}
+	if withKey {
+		k, err := s.key.Open(inflightKey(name), "key", r.Key)
+		if err != nil {
+			return nil, "", fmt.Errorf("in-flight order: %w", err)
+		}
+		f.KeyPEM = k
+	}
+	return f, r.Node, nil
+}
+
+// checkInFlight refuses a record that could not be resumed (the same checks
+// as the single-node record's).
+func checkInFlight(r *InFlight) error {
+	if r == nil {
+		return errors.New("no record")
+	}
+	u, err := url.Parse(r.OrderURL)
+	if err != nil || u.Host == "" || u.Scheme != "https" && u.Scheme != "http" {
+		return fmt.Errorf("order URL %q is not an http(s) URL", r.OrderURL)
+	}
+	if r.Server == "" {
+		return errors.New("no server")
+	}
+	if len(r.Identifiers) == 0 {
+		return errors.New("no identifiers")
+	}
+	csr, err := x509.ParseCertificateRequest(r.CSR)
+	if err != nil {
+		return fmt.Errorf("CSR: %w", err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return fmt.Errorf("CSR signature: %w", err)
+	}
+	key, err := storage.ParsePrivateKeyPEM(r.KeyPEM)
+	if err != nil {
+		return fmt.Errorf("key: %w", err)
+	}
+	type eq interface{ Equal(crypto.PublicKey) bool }
+	if pub, ok := key.Public().(eq); !ok || !pub.Equal(csr.PublicKey) {
+		return errors.New("the key does not match the CSR")
+	}
 	return nil
 }
 
