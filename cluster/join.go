@@ -432,7 +432,7 @@ func (s *Store) Status(ctx context.Context) (*ClusterStatus, error) {
 	for _, kv := range resp.Responses[2].GetResponseRange().Kvs {
 		var nr nodeRecord
 		if json.Unmarshal(kv.Value, &nr) == nil {
-			st.Nodes = append(st.Nodes, NodeStatus{Node: nr.Node, PID: nr.PID, Started: nr.Started})
+			st.Nodes = append(st.Nodes, NodeStatus(nr))
 		}
 	}
 	sort.Slice(st.Nodes, func(i, j int) bool { return st.Nodes[i].Node < st.Nodes[j].Node })

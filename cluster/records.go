@@ -3,8 +3,6 @@ package cluster
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -167,14 +165,4 @@ type nodeRecord struct {
 	Node    string    `json:"node"`
 	PID     int       `json:"pid"`
 	Started time.Time `json:"started"`
-}
-
-// versionFromKey parses N out of P/cert/<name>/<N>.
-func versionFromKey(rel string) (int, bool) {
-	i := strings.LastIndexByte(rel, '/')
-	if i < 0 {
-		return 0, false
-	}
-	n, err := strconv.Atoi(rel[i+1:])
-	return n, err == nil
 }
