@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acmectl/acmectl/internal/etcdtest"
 	"github.com/acmectl/acmectl/storage"
 )
 
@@ -175,16 +176,23 @@ func TestSyncReplica(t *testing.T) {
 	}
 }
 
-// TestWatch: a long-running sync follows new versions as they are committed
-// and stops when its context is cancelled.
+// TestWatch: a long-running sync follows new versions as they are committed,
+// catches up after its connection to etcd was cut, and stops when its
+// context is cancelled.
 func TestWatch(t *testing.T) {
 	srv := sharedEtcd(t)
 	p, key := testPrefix(t), keyFile(t)
-	s := openNode(t, srv, p, key, "web1", nodeOpts{})
+	proxy, err := etcdtest.NewProxy(srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	s := openNode(t, srv, p, key, "web1", nodeOpts{endpoint: proxy.Addr, timeout: 2 * time.Second})
+	writer := openNode(t, srv, p, key, "web2", nodeOpts{})
 	if err := s.initialize(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	commitAs(t, s, "example.com", makeVersion(t, "example.com"))
+	commitAs(t, writer, "example.com", makeVersion(t, "example.com"))
 	tree := newTree(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	var mu sync.Mutex
@@ -208,14 +216,20 @@ func TestWatch(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "initial sync", has("example.com:created"))
 	v2 := makeVersion(t, "example.com")
-	commitAs(t, s, "example.com", v2)
+	commitAs(t, writer, "example.com", v2)
 	waitFor(t, 20*time.Second, "watched renewal", has("example.com:renewed"))
-	commitAs(t, s, "new.example", makeVersion(t, "new.example"))
-	waitFor(t, 20*time.Second, "watched new lineage", has("new.example:created"))
-	l, err := tree.LoadLineage(t.Context(), "example.com")
-	if err != nil || !bytes.Equal(l.CertPEM, v2.CertPEM) {
-		t.Errorf("watched tree not at the cluster's version: %v", err)
-	}
+	// Cut off: commits made meanwhile arrive after the connection is back.
+	proxy.Cut()
+	commitAs(t, writer, "new.example", makeVersion(t, "new.example"))
+	v3 := makeVersion(t, "example.com")
+	commitAs(t, writer, "example.com", v3)
+	restore := time.AfterFunc(3*time.Second, proxy.Restore)
+	defer restore.Stop()
+	waitFor(t, 60*time.Second, "new lineage after reconnecting", has("new.example:created"))
+	waitFor(t, 60*time.Second, "tree at the newest version", func() bool {
+		l, err := tree.LoadLineage(t.Context(), "example.com")
+		return err == nil && bytes.Equal(l.CertPEM, v3.CertPEM)
+	})
 	cancel()
 	select {
 	case err := <-done:
