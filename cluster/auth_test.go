@@ -22,6 +22,7 @@ import (
 // or a missing client certificate fails with a clear error that does not
 // repeat the password.
 func TestTLSAndPasswordAuth(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, etcdtest.Options{TLS: true})
 	ctx := t.Context()
 
@@ -138,6 +139,7 @@ func adminClient(t *testing.T, srv *etcdtest.Server) *clientv3.Client {
 // every call fails within the request timeout with ErrUnavailable and the
 // node's tree is not touched.
 func TestUnavailableChangesNothing(t *testing.T) {
+	t.Parallel()
 	srv := sharedEtcd(t)
 	p, key := testPrefix(t), keyFile(t)
 	proxy, err := etcdtest.NewProxy(srv.Addr)

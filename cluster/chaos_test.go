@@ -185,6 +185,7 @@ func (n *chaosNode) renew(t testing.TB, h *Hold) {
 // for 8 s. Every lineage gets exactly one finalized order and exactly one
 // commit, and every node's tree converges on the cluster's certificates.
 func TestChaosNoDuplicates(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("chaos test: 25 s")
 	}

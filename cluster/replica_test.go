@@ -180,6 +180,7 @@ func TestSyncReplica(t *testing.T) {
 // catches up after its connection to etcd was cut, and stops when its
 // context is cancelled.
 func TestWatch(t *testing.T) {
+	t.Parallel()
 	srv := sharedEtcd(t)
 	p, key := testPrefix(t), keyFile(t)
 	proxy, err := etcdtest.NewProxy(srv.Addr)
@@ -267,6 +268,7 @@ func certbotTree(t *testing.T, names map[string][]string) *storage.Tree {
 // cluster's version; leave hands lineages back; certbot reads the marked
 // confs and skips them.
 func TestJoinConflictsAndLeave(t *testing.T) {
+	t.Parallel()
 	srv := sharedEtcd(t)
 	p, key := testPrefix(t), keyFile(t)
 	ctx := t.Context()

@@ -199,6 +199,7 @@ func TestTryLockOneOwner(t *testing.T) {
 // even one sent as if it had not noticed — is refused by etcd, and the
 // second node's version stands.
 func TestFencing(t *testing.T) {
+	t.Parallel()
 	srv := sharedEtcd(t)
 	p, key := testPrefix(t), keyFile(t)
 	ctx := t.Context()
@@ -290,6 +291,7 @@ func TestFencing(t *testing.T) {
 // dies; the node that takes over reads the same order (key decrypted) and its
 // commit clears the record.
 func TestInFlightTakeover(t *testing.T) {
+	t.Parallel()
 	srv := sharedEtcd(t)
 	p, key := testPrefix(t), keyFile(t)
 	ctx := t.Context()
