@@ -10,8 +10,8 @@ import (
 //
 //	P/cluster                   formatRecord: format version, cluster key ID
 //	P/account/<server-path>     accountRecord: the CA account (one per CA), key sealed
-//	P/meta/<lineage>            Meta: what renew decides on; read as one range
-//	P/conf/<lineage>            the renewal conf (certbot's text) without node paths
+//	P/meta/<lineage>            Meta (binary, metacodec.go): what renew decides on; read as one range
+//	P/conf/<lineage>            the renewal conf (certbot's text) without node paths, sealed
 //	P/cert/<lineage>/<N>        versionRecord N (10 digits): cert, chain, key sealed
 //	P/inflight/<lineage>        inflightRecord: the order being finalized, key sealed
 //	P/lock/<lineage>            nodeRecord of the holder, bound to its session's lease
@@ -103,7 +103,8 @@ type Meta struct {
 type versionRecord struct {
 	Cert  string `json:"cert"`
 	Chain string `json:"chain"`
-	// Key is the certificate's private key PEM, sealed under field "privkey".
+	// Key is the certificate's private key PEM, sealed under a field bound
+	// to Cert and Chain (versionField).
 	Key []byte `json:"key"`
 	// ReusedKey: the key is the previous version's (reuse_key).
 	ReusedKey bool      `json:"reused_key,omitempty"`

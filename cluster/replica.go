@@ -380,7 +380,14 @@ func (s *Store) settings(ctx context.Context, name string, rev int64) ([]byte, e
 	if len(resp.Kvs) == 0 {
 		return nil, fmt.Errorf("settings of %s: %w", name, ErrNotFound)
 	}
-	return resp.Kvs[0].Value, nil
+	// Sealed although not secret: every node runs the hooks they name, so
+	// only a holder of the cluster key may write them, not anyone who can
+	// write to etcd.
+	text, err := s.key.Open(confKey(name), "settings", resp.Kvs[0].Value)
+	if err != nil {
+		return nil, fmt.Errorf("settings of %s: %w", name, err)
+	}
+	return text, nil
 }
 
 // Settings returns lineage name's shared renewal settings.

@@ -217,11 +217,10 @@ func (h *Hold) load(metaKvs, flightKvs []*mvccKV) error {
 	s := h.se.s
 	h.meta, h.metaRev, h.flight = nil, 0, nil
 	if len(metaKvs) > 0 {
-		m := &Meta{}
-		if err := decodeMeta(metaKvs[0].Value, m); err != nil {
+		m, err := s.metaFromKV(metaKvs[0])
+		if err != nil {
 			return fmt.Errorf("lineage %s: metadata: %w", h.name, err)
 		}
-		m.ModRevision = metaKvs[0].ModRevision
 		h.meta, h.metaRev = m, m.ModRevision
 	}
 	if len(flightKvs) > 0 {

@@ -266,12 +266,11 @@ func (s *Store) Lineages(ctx context.Context, only []string) (metas []*Meta, rev
 			rev = resp.Header.Revision
 		}
 		for _, kv := range resp.Kvs {
-			m := &Meta{}
-			if err := decodeMeta(kv.Value, m); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", s.rel(kv.Key), err))
+			m, err := s.metaFromKV(kv)
+			if err != nil {
+				errs = append(errs, err)
 				continue
 			}
-			m.ModRevision = kv.ModRevision
 			metas = append(metas, m)
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
@@ -303,17 +302,32 @@ func (s *Store) someMetas(ctx context.Context, only []string) ([]*Meta, int64, e
 		rev = resp.Header.Revision
 		for _, r := range resp.Responses {
 			for _, kv := range r.GetResponseRange().Kvs {
-				m := &Meta{}
-				if err := decodeMeta(kv.Value, m); err != nil {
-					errs = append(errs, fmt.Errorf("%s: %w", s.rel(kv.Key), err))
+				m, err := s.metaFromKV(kv)
+				if err != nil {
+					errs = append(errs, err)
 					continue
 				}
-				m.ModRevision = kv.ModRevision
 				metas = append(metas, m)
 			}
 		}
 	}
 	return metas, rev, errors.Join(errs...)
+}
+
+// metaFromKV decodes a P/meta/<name> record. The name is the key's, never
+// the record's (a record cannot claim another lineage or a path).
+func (s *Store) metaFromKV(kv *mvccKV) (*Meta, error) {
+	rel := s.rel(kv.Key)
+	name := strings.TrimPrefix(rel, kMeta)
+	if err := validName(name); err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	m := &Meta{}
+	if err := decodeMeta(kv.Value, m); err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	m.Name, m.ModRevision = name, kv.ModRevision
+	return m, nil
 }
 
 // Lineage returns one lineage's metadata, or an error wrapping ErrNotFound.

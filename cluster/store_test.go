@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -377,4 +378,90 @@ func TestInFlightTakeover(t *testing.T) {
 		t.Error("in-flight record still in etcd after commit")
 	}
 	hb.Release()
+}
+
+// TestTamperedRecords: what someone with write access to etcd but without
+// the cluster key changes is refused: a version's certificate replaced, a
+// sealed key moved to another lineage, settings (hooks every node runs)
+// rewritten, a metadata record named like a path. Sync writes none of it.
+func TestTamperedRecords(t *testing.T) {
+	srv := sharedEtcd(t)
+	p, key := testPrefix(t), keyFile(t)
+	ctx := t.Context()
+	s := openNode(t, srv, p, key, "web1", nodeOpts{})
+	if err := s.initialize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a.example", "b.example", "c.example"} {
+		commitAs(t, s, n, makeVersion(t, n))
+	}
+	get := func(rel string) []byte {
+		r, err := s.cli.Get(ctx, s.abs(rel))
+		if err != nil || len(r.Kvs) != 1 {
+			t.Fatalf("get %s: %v", rel, err)
+		}
+		return r.Kvs[0].Value
+	}
+	put := func(rel string, v []byte) {
+		if _, err := s.cli.Put(ctx, s.abs(rel), string(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// a: the certificate replaced by another one for the same key.
+	var rec versionRecord
+	json.Unmarshal(get(certKey("a.example", 1)), &rec)
+	k, err := storage.ParsePrivateKeyPEM(must(s.key.Open(certKey("a.example", 1), versionField(rec.Cert, rec.Chain), rec.Key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Cert = string(ca().issue(t, k.Public(), []string{"a.example", "evil.example"}))
+	b, _ := json.Marshal(rec)
+	put(certKey("a.example", 1), b)
+	// b: c's sealed key moved into b's version.
+	var rb, rc versionRecord
+	json.Unmarshal(get(certKey("b.example", 1)), &rb)
+	json.Unmarshal(get(certKey("c.example", 1)), &rc)
+	rb.Key = rc.Key
+	b, _ = json.Marshal(rb)
+	put(certKey("b.example", 1), b)
+	// c: settings with a hook, written in plain text.
+	put(confKey("c.example"), []byte("version = 2.1.0\n[renewalparams]\nserver = "+testServer+"\nrenew_hook = touch /tmp/pwned\n"))
+	// a metadata record under a path-like name.
+	put(kMeta+"../../etc", encodeMeta(&Meta{Name: "x", Domains: []string{"x"}}))
+	// Readers read versions and settings at the metadata's revision: touch
+	// the metadata so they see the tampered records.
+	for _, n := range []string{"a.example", "b.example", "c.example"} {
+		put(metaKey(n), get(metaKey(n)))
+	}
+
+	for _, n := range []string{"a.example", "b.example"} {
+		if _, _, err := s.Current(ctx, n); !errors.Is(err, ErrTampered) {
+			t.Errorf("Current(%s) = %v, want ErrTampered", n, err)
+		}
+	}
+	if _, err := s.Settings(ctx, "c.example"); !errors.Is(err, ErrTampered) {
+		t.Errorf("Settings(c) = %v, want ErrTampered", err)
+	}
+	metas, _, err := s.Lineages(ctx, nil)
+	if len(metas) != 3 || err == nil || !strings.Contains(err.Error(), "meta/../../etc") {
+		t.Errorf("Lineages = %d records, %v; want 3 and an error naming the bad key", len(metas), err)
+	}
+	tree := newTree(t)
+	r, err := s.Sync(ctx, tree, SyncOptions{Metas: metas})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Changes) != 0 || len(r.Errs) != 3 {
+		t.Errorf("sync of tampered records: changes %v, errors %v", r.Changes, r.Errs)
+	}
+	if infos, _ := tree.ListLineages(ctx); len(infos) != 0 {
+		t.Errorf("tampered lineages written to the tree: %d", len(infos))
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -235,7 +235,7 @@ func (h *Hold) Commit(ctx context.Context, v *storage.Version, conf *storage.Ren
 	next.Failures, next.LastError, next.FailedAt = 0, "", time.Time{}
 	next.ARIStart, next.ARIEnd, next.ARIRetryAfter = time.Time{}, time.Time{}, time.Time{}
 	rec := versionRecord{Cert: string(v.CertPEM), Chain: string(v.ChainPEM), ReusedKey: v.ReuseKey,
-		Created: next.RenewedAt, Node: s.node, Key: s.key.Seal(certKey(h.name, n), "privkey", keyPEM)}
+		Created: next.RenewedAt, Node: s.node, Key: s.key.Seal(certKey(h.name, n), versionField(v.CertPEM, v.ChainPEM), keyPEM)}
 	rb, err := json.Marshal(rec)
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", h.name, err)
@@ -254,7 +254,7 @@ func (h *Hold) Commit(ctx context.Context, v *storage.Version, conf *storage.Ren
 		}
 		settingsToMeta(conf, next)
 		next.SettingsRev++
-		ops = append(ops, clientv3.OpPut(s.abs(confKey(h.name)), string(text)))
+		ops = append(ops, clientv3.OpPut(s.abs(confKey(h.name)), string(s.key.Seal(confKey(h.name), "settings", text))))
 	}
 	if err := h.fenced(ctx, "commit", next, ops...); err != nil {
 		return nil, err
@@ -277,7 +277,8 @@ func (h *Hold) UpdateSettings(ctx context.Context, conf *storage.RenewalConf) er
 	next := *h.meta
 	settingsToMeta(conf, &next)
 	next.SettingsRev++
-	return h.fenced(ctx, "update settings", &next, clientv3.OpPut(h.se.s.abs(confKey(h.name)), string(text)))
+	s := h.se.s
+	return h.fenced(ctx, "update settings", &next, clientv3.OpPut(s.abs(confKey(h.name)), string(s.key.Seal(confKey(h.name), "settings", text))))
 }
 
 // UpdateMeta applies fn to a copy of the metadata and writes it (fenced):
@@ -485,7 +486,7 @@ func (s *Store) version(ctx context.Context, name string, n int, rev int64) (*Ve
 	if err := json.Unmarshal(resp.Kvs[0].Value, &r); err != nil {
 		return nil, fmt.Errorf("lineage %s version %d: %w", name, n, err)
 	}
-	key, err := s.key.Open(certKey(name, n), "privkey", r.Key)
+	key, err := s.key.Open(certKey(name, n), versionField(r.Cert, r.Chain), r.Key)
 	if err != nil {
 		return nil, fmt.Errorf("lineage %s version %d: %w", name, n, err)
 	}
@@ -493,6 +494,18 @@ func (s *Store) version(ctx context.Context, name string, n int, rev int64) (*Ve
 		return nil, fmt.Errorf("lineage %s version %d: %w", name, n, err)
 	}
 	return &Version{N: n, CertPEM: []byte(r.Cert), ChainPEM: []byte(r.Chain), KeyPEM: key, ReusedKey: r.ReusedKey, Created: r.Created, Node: r.Node}, nil
+}
+
+// versionField is the associated-data field of a version's sealed key: it
+// binds the key to the certificate and chain stored beside it, so a record
+// whose certificate was replaced (even by one for the same public key) does
+// not open.
+func versionField[T string | []byte](cert, chain T) string {
+	h := sha256.New()
+	h.Write([]byte(cert))
+	h.Write([]byte{0})
+	h.Write([]byte(chain))
+	return "privkey:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // facts are what the metadata records of a certificate.
