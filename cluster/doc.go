@@ -56,9 +56,15 @@
 // Private keys (account, certificate, in-flight) are sealed with AES-256-GCM
 // under the cluster key (LoadKey: a 0600 file on every node, never in etcd),
 // with the etcd key and field they are stored under as associated data: a
-// sealed value moved to another record does not open (ErrTampered). The
-// cluster record P/cluster holds the key's ID, so a node with another key is
-// refused at Open with both IDs named.
+// sealed value moved to another record does not open (ErrTampered). A
+// version's key is also bound to the certificate and chain beside it, and
+// the shared settings are sealed as well — every node runs the hooks they
+// name, so write access to etcd alone cannot inject one. The cluster record
+// P/cluster holds the key's ID, so a node with another key is refused at
+// Open with both IDs named. What the cluster key does not protect: the
+// metadata is plain (someone who can write to etcd can make a lineage look
+// due, or roll a lineage back to an older genuine version); etcd's own
+// authentication and TLS guard that.
 //
 // # Replicas
 //
@@ -71,7 +77,14 @@
 //
 // # Key layout
 //
-// See records.go: P/cluster, P/account/<server-path>, P/meta/<lineage>,
-// P/conf/<lineage>, P/cert/<lineage>/<N>, P/inflight/<lineage>,
-// P/lock/<lineage>, P/node/<lease>.
+//	P/cluster                   format version, cluster key ID (JSON)
+//	P/account/<server-path>     the CA account every node uses, key sealed (JSON)
+//	P/meta/<lineage>            Meta in a compact binary form: what renew decides on
+//	P/conf/<lineage>            renewal settings (certbot's conf text, no node paths), sealed
+//	P/cert/<lineage>/<N>        version N (10 digits): cert, chain, key sealed (JSON); N and N-1 kept
+//	P/inflight/<lineage>        the order being finalized, key sealed (JSON)
+//	P/lock/<lineage>            the holder's node record, bound to its session's lease
+//	P/node/<lease>              a running session's node record, bound to its lease
+//
+// A lineage's name is the last part of its keys (never a field of a record).
 package cluster
