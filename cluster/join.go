@@ -67,19 +67,21 @@ func sameNames(domains []string) string {
 }
 
 type joinPlan struct {
-	local  *storage.Lineage
-	keyID  string
-	names  string
-	action string // "import", "shared", "adopt"
+	local          *storage.Lineage
+	keyID, keyType string
+	names          string
+	action         string // "import", "shared", "adopt"
 }
 
 // Join imports the node's lineages (certbot-made or acmectl-made) into the
 // cluster, creating the cluster record on the first join. Everything is
 // checked before anything is written: a lineage whose name the cluster has
-// with other names, or with another key (unless Adopt), or whose names the
-// cluster has under another name, makes Join fail with one *ConflictError
-// per lineage (joined; errors.Is ErrConflict) and change nothing. Broken
-// local lineages are refused the same way.
+// with other names, or with another key (unless Adopt), makes Join fail with
+// one *ConflictError
+// per lineage (joined; errors.Is ErrConflict) and change nothing; so does a
+// lineage whose names and key type another lineage of the cluster already
+// has (a node's own lineages for one name set, such as certbot's RSA + ECDSA
+// pairs, are fine). Broken local lineages are refused the same way.
 //
 // Imported lineages keep their certificate and key as version 1 and their
 // renewal settings (node paths dropped); the account each uses is shared
@@ -99,10 +101,12 @@ func (s *Store) Join(ctx context.Context, tree *storage.Tree, opts JoinOptions) 
 	if err != nil {
 		return nil, err
 	}
+	// byNames: the cluster's lineages by names and key type (a name set may
+	// have one lineage per key type, as certbot's RSA + ECDSA pairs do).
 	byName, byNames := map[string]*Meta{}, map[string]*Meta{}
 	for _, m := range metas {
 		byName[m.Name] = m
-		byNames[sameNames(m.Domains)] = m
+		byNames[sameNames(m.Domains)+" "+m.KeyType] = m
 	}
 	var plans []*joinPlan
 	var conflicts []error
@@ -126,7 +130,7 @@ func (s *Store) Join(ctx context.Context, tree *storage.Tree, opts JoinOptions) 
 			}
 		}
 		sum := sha256.Sum256(l.Cert.RawSubjectPublicKeyInfo)
-		p := &joinPlan{local: l, keyID: hex.EncodeToString(sum[:]), names: sameNames(localNames(l.Cert))}
+		p := &joinPlan{local: l, keyID: hex.EncodeToString(sum[:]), names: sameNames(localNames(l.Cert)), keyType: keyType(l.Cert.PublicKey)}
 		switch m := byName[li.Name]; {
 		case m != nil && sameNames(m.Domains) != p.names:
 			conflicts = append(conflicts, &ConflictError{li.Name, fmt.Sprintf("the cluster's lineage of that name is for %s, this node's for %s: rename this node's copy (certbot --cert-name) or delete one", sameNames(m.Domains), p.names)})
@@ -139,12 +143,14 @@ func (s *Store) Join(ctx context.Context, tree *storage.Tree, opts JoinOptions) 
 		case m != nil:
 			p.action = "shared"
 		default:
-			if other := byNames[p.names]; other != nil {
-				conflicts = append(conflicts, &ConflictError{li.Name, fmt.Sprintf("the cluster renews the same names as lineage %s: delete this node's copy, or rename it to %s (certbot --cert-name) and join again", other.Name, other.Name)})
+			// Another node's lineage for the same names and key type: two
+			// certificates per name set is what the cluster is to prevent.
+			// (This node's own lineages for the same names are left alone.)
+			if other := byNames[p.names+" "+p.keyType]; other != nil {
+				conflicts = append(conflicts, &ConflictError{li.Name, fmt.Sprintf("the cluster renews the same names with the same key type as lineage %s: delete this node's copy, or rename it to %s (certbot --cert-name) and join again", other.Name, other.Name)})
 				continue
 			}
 			p.action = "import"
-			byNames[p.names] = &Meta{Name: li.Name}
 		}
 		plans = append(plans, p)
 	}

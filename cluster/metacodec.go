@@ -10,8 +10,8 @@ import (
 // flags byte (bit 0: NoAutoRenew); Version, SettingsRev and Failures as
 // uvarints; NotBefore, NotAfter, ARIStart, ARIEnd, ARIRetryAfter, FailedAt
 // and RenewedAt as varint Unix seconds (0: unset); Name, Serial, KeyID,
-// Server, Account, RenewBeforeExpiry, LastError, RenewedBy, CommitID and
-// AuthorityKeyID as uvarint-length-prefixed bytes; the number of Domains and
+// Server, Account, RenewBeforeExpiry, LastError, RenewedBy, CommitID, KeyType
+// and AuthorityKeyID as uvarint-length-prefixed bytes; the number of Domains and
 // each one the same way. Nothing may follow.
 const metaFormat = 0x4d // 'M', format 1
 
@@ -31,7 +31,7 @@ func encodeMeta(m *Meta) []byte {
 	for _, t := range []time.Time{m.NotBefore, m.NotAfter, m.ARIStart, m.ARIEnd, m.ARIRetryAfter, m.FailedAt, m.RenewedAt} {
 		b = binary.AppendVarint(b, unix(t))
 	}
-	for _, s := range []string{m.Name, m.Serial, m.KeyID, m.Server, m.Account, m.RenewBeforeExpiry, m.LastError, m.RenewedBy, m.CommitID} {
+	for _, s := range []string{m.Name, m.Serial, m.KeyID, m.Server, m.Account, m.RenewBeforeExpiry, m.LastError, m.RenewedBy, m.CommitID, m.KeyType} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -99,7 +99,7 @@ func decodeMeta(b []byte, m *Meta) error {
 	for _, t := range []*time.Time{&m.NotBefore, &m.NotAfter, &m.ARIStart, &m.ARIEnd, &m.ARIRetryAfter, &m.FailedAt, &m.RenewedAt} {
 		*t = fromUnix(r.varint())
 	}
-	for _, s := range []*string{&m.Name, &m.Serial, &m.KeyID, &m.Server, &m.Account, &m.RenewBeforeExpiry, &m.LastError, &m.RenewedBy, &m.CommitID} {
+	for _, s := range []*string{&m.Name, &m.Serial, &m.KeyID, &m.Server, &m.Account, &m.RenewBeforeExpiry, &m.LastError, &m.RenewedBy, &m.CommitID, &m.KeyType} {
 		*s = string(r.bytes())
 	}
 	if aki := r.bytes(); len(aki) > 0 {

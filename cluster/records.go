@@ -68,6 +68,9 @@ type Meta struct {
 	// KeyID identifies the certificate's public key (SHA-256 of its SPKI, hex)
 	// so join can tell the same key from another one without the private key.
 	KeyID string `json:"key_id"`
+	// KeyType is the key's algorithm: "rsa", "ecdsa" or "ed25519" (a name
+	// set may have one lineage per type: certbot's RSA + ECDSA pairs).
+	KeyType string `json:"key_type"`
 	// Server and Account are the CA directory URL and certbot's account id.
 	Server  string `json:"server"`
 	Account string `json:"account,omitempty"`

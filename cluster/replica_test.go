@@ -320,7 +320,7 @@ func TestJoinConflictsAndLeave(t *testing.T) {
 	for _, want := range []string{
 		"lineage example.com: the cluster's lineage of that name is for example.com,www.example.com, this node's for example.com",
 		"lineage shop.example: the cluster has it with another private key",
-		"lineage www.example-0001: the cluster renews the same names as lineage example.com",
+		"lineage www.example-0001: the cluster renews the same names with the same key type as lineage example.com",
 		"nothing changed",
 	} {
 		if !strings.Contains(err.Error(), want) {
@@ -475,5 +475,65 @@ func TestShareAccountRace(t *testing.T) {
 	want, _ := Thumbprint(got[0].Key.Public())
 	if err != nil || th != want {
 		t.Errorf("AccountThumbprint = %q, %v; want %q", th, err, want)
+	}
+}
+
+// fixtureTree unpacks the certbot 2.1 tree made by a real certbot run
+// (testdata/certbot: a.example RSA, a.example-0001 ECDSA for the same
+// names, webroot-map with reuse_key and a deploy hook).
+func fixtureTree(t *testing.T) *storage.Tree {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "letsencrypt")
+	os.MkdirAll(dir, 0o755)
+	if out, err := exec.Command("tar", "-xzf", filepath.Join("..", "testdata", "certbot", "tree-2.1.tar.gz"), "-C", dir).CombinedOutput(); err != nil {
+		t.Fatalf("unpack certbot fixture: %v\n%s", err, out)
+	}
+	tree, err := storage.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
+}
+
+// TestJoinCertbotFixture: a tree certbot made joins as it is (its RSA and
+// ECDSA lineages for one name set included); the shared settings keep
+// certbot's options and drop the node's paths; a second node with the same
+// lineages joins without a new version, only its confs marked.
+func TestJoinCertbotFixture(t *testing.T) {
+	srv := sharedEtcd(t)
+	p, key := testPrefix(t), keyFile(t)
+	ctx := t.Context()
+	n1 := openNode(t, srv, p, key, "web1", nodeOpts{})
+	t1 := fixtureTree(t)
+	rep, err := n1.Join(ctx, t1, JoinOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(rep.Imported, ","); got != "a.example,a.example-0001,webroot-map" || len(rep.Accounts) != 1 {
+		t.Errorf("join of certbot's tree = %+v", rep)
+	}
+	conf, err := n1.Settings(ctx, "webroot-map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := conf.Marshal()
+	if !conf.Params.ReuseKey || conf.Params.RenewHook != "true" || conf.Params.EllipticCurve != "secp384r1" ||
+		strings.Contains(string(text), "config_dir") || strings.Contains(string(text), "archive_dir") || strings.Contains(string(text), "/live/") ||
+		strings.Contains(string(text), MarkerParam) {
+		t.Errorf("shared settings of webroot-map:\n%s", text)
+	}
+	t2 := fixtureTree(t)
+	before, _ := t2.LoadLineage(ctx, "a.example")
+	n2 := openNode(t, srv, p, key, "web2", nodeOpts{})
+	rep, err = n2.Join(ctx, t2, JoinOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Imported) != 0 || len(rep.Shared) != 3 || kinds(rep.Sync) != "a.example:settings a.example-0001:settings webroot-map:settings" {
+		t.Errorf("second node's join = %+v, sync %q", rep, kinds(rep.Sync))
+	}
+	after, _ := t2.LoadLineage(ctx, "a.example")
+	if after.Version != before.Version || !after.Conf.Params.NoAutoRenew {
+		t.Errorf("second node's a.example: version %d → %d, autorenew off %v", before.Version, after.Version, after.Conf.Params.NoAutoRenew)
 	}
 }

@@ -3,7 +3,10 @@ package cluster
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -508,16 +511,29 @@ func versionField[T string | []byte](cert, chain T) string {
 	return "privkey:" + hex.EncodeToString(h.Sum(nil))
 }
 
+// keyType names a public key's algorithm family.
+func keyType(pub any) string {
+	switch pub.(type) {
+	case *rsa.PublicKey:
+		return "rsa"
+	case *ecdsa.PublicKey:
+		return "ecdsa"
+	case ed25519.PublicKey:
+		return "ed25519"
+	}
+	return "unknown"
+}
+
 // facts are what the metadata records of a certificate.
 type facts struct {
-	domains             []string
-	serial, keyID       string
-	aki                 []byte
-	notBefore, notAfter time.Time
+	domains                []string
+	serial, keyID, keyType string
+	aki                    []byte
+	notBefore, notAfter    time.Time
 }
 
 func (f *facts) apply(m *Meta) {
-	m.Domains, m.Serial, m.KeyID, m.AuthorityKeyID = f.domains, f.serial, f.keyID, f.aki
+	m.Domains, m.Serial, m.KeyID, m.KeyType, m.AuthorityKeyID = f.domains, f.serial, f.keyID, f.keyType, f.aki
 	m.NotBefore, m.NotAfter = f.notBefore, f.notAfter
 }
 
@@ -548,7 +564,7 @@ func certFacts(certPEM, chainPEM, keyPEM []byte) (*facts, error) {
 		}
 	}
 	sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
-	f := &facts{serial: c.SerialNumber.Text(16), keyID: hex.EncodeToString(sum[:]), aki: c.AuthorityKeyId,
+	f := &facts{serial: c.SerialNumber.Text(16), keyID: hex.EncodeToString(sum[:]), keyType: keyType(c.PublicKey), aki: c.AuthorityKeyId,
 		notBefore: c.NotBefore.UTC(), notAfter: c.NotAfter.UTC()}
 	f.domains = append(f.domains, c.DNSNames...)
 	for _, ip := range c.IPAddresses {
