@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/acmectl/acmectl/internal/secretfile"
 )
 
 // Environment variables read by Config.LoadEnv. The password can come from the
@@ -266,7 +268,7 @@ func (c *Config) String() string {
 // readSecretFile reads a credential file: its first line, trailing spaces and
 // newline removed. A file others can read is refused.
 func readSecretFile(path, what string) (Secret, error) {
-	b, err := readPrivateFile(path, what, 64<<10)
+	b, err := readPrivateFile(path, what, 64<<10, false)
 	if err != nil {
 		return Secret{}, err
 	}
@@ -278,33 +280,25 @@ func readSecretFile(path, what string) (Secret, error) {
 	return NewSecret(s), nil
 }
 
-// readPrivateFile reads a small file that must be accessible to its owner
-// only (mode 0600 or 0400): a key or password others can read is refused.
-func readPrivateFile(path, what string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+// readPrivateFile reads a small file holding a secret through the one
+// reader of such files (internal/secretfile: regular file, no access for
+// others, bounded). strict also refuses group access: the cluster key
+// decrypts every node's keys, so it is the owner's alone (0600 or 0400).
+func readPrivateFile(path, what string, limit int64, strict bool) ([]byte, error) {
+	b, err := secretfile.Read(path, what, limit)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+	if strict {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			return nil, fmt.Errorf("%s: %s has mode %04o, group or others may read it; run: chmod 600 %s", what, path, perm, path)
+		}
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s %s is not a regular file", what, path)
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("%s %s has mode %04o: others may read it; chmod 600 %s", what, path, perm, path)
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s %s is larger than %d bytes", what, path, limit)
-	}
-	b := make([]byte, fi.Size())
-	n, err := f.ReadAt(b, 0)
-	if err != nil && n != len(b) {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return b[:n], nil
+	return b, nil
 }
 
 // redactURL drops userinfo and the query from a URL for messages.

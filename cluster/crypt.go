@@ -84,7 +84,7 @@ func LoadKey(path string) (*Key, error) {
 	if path == "" {
 		return nil, errors.New("no cluster key file: set cluster-key= in the store URL or " + EnvKeyFile)
 	}
-	b, err := readPrivateFile(path, "cluster key", 4096)
+	b, err := readPrivateFile(path, "cluster key", 4096, true)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/acmectl/acmectl/storage"
 )
 
 // Key layout below the prefix P (every value is JSON unless said otherwise):
@@ -117,28 +119,12 @@ type versionRecord struct {
 
 // InFlight is an order the holder of a lineage is finalizing: written before
 // the finalize request so that whoever holds the lineage next finishes this
-// order instead of creating another (no second certificate). It has exactly
-// the fields of the single-node record (storage.InFlight on the Sectigo
-// branch, issue 15): once both are on main it becomes an alias of that type,
-// and *Hold satisfies storage.InFlightStore, so one resume logic serves a
-// node's tree and the cluster: fetch the order; valid → download and commit;
-// processing → poll; ready → finalize once with CSR; invalid or expired →
-// remove and order anew.
-type InFlight struct {
-	// Server is the ACME directory URL and AccountID the account (certbot's
-	// id) the order belongs to.
-	Server, AccountID string
-	// OrderURL is the order (RFC 8555 §7.4) being finalized.
-	OrderURL string
-	// Identifiers are the names ordered: DNS names, then IP addresses.
-	Identifiers []string
-	// CSR is the DER request sent (or about to be sent) with finalize;
-	// KeyPEM the new certificate key it was made with (sealed in etcd).
-	CSR    []byte
-	KeyPEM []byte
-	// Created is when the record was written (UTC, whole seconds).
-	Created time.Time
-}
+// order instead of creating another (no second certificate). It is the
+// single-node record's type, and *Hold is a storage.InFlightStore, so one
+// resume logic serves a node's tree and the cluster: fetch the order; valid →
+// download and commit; processing → poll; ready → finalize once with CSR;
+// invalid or expired → remove and order anew.
+type InFlight = storage.InFlight
 
 // inflightRecord is InFlight as stored: the key sealed, and which node
 // recorded it.

@@ -157,8 +157,10 @@ type Hold struct {
 	meta    *Meta // nil: the lineage is not in the cluster yet
 	metaRev int64 // meta's ModRevision read under the lock (0: absent)
 	flight  *InFlight
-	// flightNode recorded flight.
+	// flightNode recorded flight; flightErr is why a stored record cannot
+	// be used.
 	flightNode string
+	flightErr  error
 	// skipLocalCheck lets tests send a write after the session ended, to
 	// prove that etcd itself refuses it.
 	skipLocalCheck bool
@@ -224,11 +226,10 @@ func (h *Hold) load(metaKvs, flightKvs []*mvccKV) error {
 		h.meta, h.metaRev = m, m.ModRevision
 	}
 	if len(flightKvs) > 0 {
+		// A record that cannot be used does not stop the lineage: LoadInFlight
+		// reports it (ErrBroken) and the holder removes it and orders anew.
 		f, node, err := s.openInFlight(h.name, flightKvs[0].Value, true)
-		if err != nil {
-			return fmt.Errorf("lineage %s: %w", h.name, err)
-		}
-		h.flight, h.flightNode = f, node
+		h.flight, h.flightNode, h.flightErr = f, node, err
 	}
 	return nil
 }
@@ -243,7 +244,8 @@ func (h *Hold) Meta() *Meta { return h.meta }
 
 // InFlight is the order another holder recorded and did not finish (or this
 // Hold's own, after SaveInFlight), and the node that recorded it; nil when
-// none. LoadInFlight is the same as storage.InFlightStore has it.
+// none or when the record cannot be used (LoadInFlight, storage's
+// InFlightStore method, tells which).
 func (h *Hold) InFlight() (*InFlight, string) { return h.flight, h.flightNode }
 
 // Context is the session's: cancelled when the lease is lost. Run the

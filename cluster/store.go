@@ -135,7 +135,7 @@ func tlsConfig(c *Config) (*tls.Config, error) {
 		tc.RootCAs = pool
 	}
 	if c.CertFile != "" {
-		if _, err := readPrivateFile(c.KeyFile, "etcd client key", 1<<20); err != nil {
+		if _, err := readPrivateFile(c.KeyFile, "etcd client key", 1<<20, false); err != nil {
 			return nil, err
 		}
 		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)

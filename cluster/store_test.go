@@ -459,6 +459,49 @@ func TestTamperedRecords(t *testing.T) {
 	}
 }
 
+// TestBrokenInFlight: an in-flight record that does not open (another
+// cluster key, tampered) does not lock the lineage out: LoadInFlight says
+// ErrBroken, the holder removes it and orders anew.
+func TestBrokenInFlight(t *testing.T) {
+	srv := sharedEtcd(t)
+	p, key := testPrefix(t), keyFile(t)
+	ctx := t.Context()
+	s := openNode(t, srv, p, key, "web1", nodeOpts{})
+	if err := s.initialize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	commitAs(t, s, "example.com", makeVersion(t, "example.com"))
+	other, _ := LoadKey(keyFile(t))
+	v := makeVersion(t, "example.com")
+	b, _ := json.Marshal(inflightRecord{Server: testServer, OrderURL: "https://ca/order/1", Identifiers: []string{"example.com"},
+		CSR: makeCSR(t, v.KeyPEM, "example.com"), Key: other.Seal(inflightKey("example.com"), "key", v.KeyPEM), Node: "elsewhere"})
+	if _, err := s.cli.Put(ctx, s.abs(inflightKey("example.com")), string(b)); err != nil {
+		t.Fatal(err)
+	}
+	se, err := s.NewSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer se.Close()
+	h, err := se.TryLock(ctx, "example.com")
+	if err != nil {
+		t.Fatalf("TryLock with a broken in-flight record: %v", err)
+	}
+	defer h.Release()
+	if _, err := h.LoadInFlight(ctx, "example.com"); !errors.Is(err, storage.ErrBroken) || !errors.Is(err, ErrTampered) {
+		t.Errorf("LoadInFlight = %v, want ErrBroken (ErrTampered)", err)
+	}
+	if err := h.RemoveInFlight(ctx, "example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.LoadInFlight(ctx, "example.com"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("LoadInFlight after remove = %v", err)
+	}
+	if r, _ := s.cli.Get(ctx, s.abs(inflightKey("example.com"))); len(r.Kvs) != 0 {
+		t.Error("broken record still in etcd")
+	}
+}
+
 func must(b []byte, err error) []byte {
 	if err != nil {
 		panic(err)

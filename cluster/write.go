@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -15,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +24,8 @@ import (
 )
 
 type mvccKV = mvccpb.KeyValue
+
+var _ storage.InFlightStore = (*Hold)(nil)
 
 func validName(name string) error { return storage.ValidLineageName(name) }
 
@@ -262,7 +262,7 @@ func (h *Hold) Commit(ctx context.Context, v *storage.Version, conf *storage.Ren
 	if err := h.fenced(ctx, "commit", next, ops...); err != nil {
 		return nil, err
 	}
-	h.flight = nil
+	h.flight, h.flightNode, h.flightErr = nil, "", nil
 	s.log.LogAttrs(ctx, slog.LevelInfo, "cluster version committed", slog.String("lineage", h.name), slog.Int("version", n), slog.String("serial", next.Serial))
 	return h.meta, nil
 }
@@ -330,7 +330,7 @@ func (h *Hold) SaveInFlight(ctx context.Context, name string, f *InFlight) error
 	if h.meta == nil {
 		return fmt.Errorf("record in-flight order of %s: the lineage is not in the cluster yet (commit its first version)", h.name)
 	}
-	if err := checkInFlight(f); err != nil {
+	if err := storage.CheckInFlight(f); err != nil {
 		return fmt.Errorf("record in-flight order of %s: %w", h.name, err)
 	}
 	created := f.Created
@@ -352,15 +352,22 @@ func (h *Hold) SaveInFlight(ctx context.Context, name string, f *InFlight) error
 	cp.Created = created
 	cp.Identifiers = slices.Clone(f.Identifiers)
 	cp.CSR, cp.KeyPEM = slices.Clone(f.CSR), slices.Clone(f.KeyPEM)
-	h.flight, h.flightNode = &cp, s.node
+	h.flight, h.flightNode, h.flightErr = &cp, s.node, nil
 	return nil
 }
 
 // LoadInFlight returns the order recorded for the held lineage (read under
 // the lock, or this Hold's own): an error wrapping storage.ErrNotFound (and
-// ErrNotFound) when there is none.
+// ErrNotFound) when there is none, storage.ErrBroken when the record cannot
+// be used (it does not open with the cluster key, or fails the record's
+// checks) — the caller removes it and orders anew.
 func (h *Hold) LoadInFlight(ctx context.Context, name string) (*InFlight, error) {
-	if name != h.name || h.flight == nil {
+	switch {
+	case name != h.name:
+		return nil, fmt.Errorf("in-flight order of %s: this hold is for %s: %w", name, h.name, storage.ErrNotFound)
+	case h.flightErr != nil:
+		return nil, fmt.Errorf("in-flight order of %s: %w (%w)", name, h.flightErr, storage.ErrBroken)
+	case h.flight == nil:
 		return nil, fmt.Errorf("in-flight order of %s: %w (%w)", name, storage.ErrNotFound, ErrNotFound)
 	}
 	cp := *h.flight
@@ -373,14 +380,14 @@ func (h *Hold) RemoveInFlight(ctx context.Context, name string) error {
 	if name != h.name {
 		return fmt.Errorf("remove in-flight order of %s: this hold is for %s", name, h.name)
 	}
-	if h.meta == nil || h.flight == nil {
+	if h.meta == nil || (h.flight == nil && h.flightErr == nil) {
 		return nil
 	}
 	next := *h.meta
 	if err := h.fenced(ctx, "remove in-flight order of", &next, clientv3.OpDelete(h.se.s.abs(inflightKey(h.name)))); err != nil {
 		return err
 	}
-	h.flight, h.flightNode = nil, ""
+	h.flight, h.flightNode, h.flightErr = nil, "", nil
 	return nil
 }
 
@@ -394,45 +401,14 @@ func (s *Store) openInFlight(name string, b []byte, withKey bool) (*InFlight, st
 	if withKey {
 		k, err := s.key.Open(inflightKey(name), "key", r.Key)
 		if err != nil {
-			return nil, "", fmt.Errorf("in-flight order: %w", err)
+			return nil, r.Node, fmt.Errorf("in-flight order: %w", err)
 		}
 		f.KeyPEM = k
+		if err := storage.CheckInFlight(f); err != nil {
+			return nil, r.Node, fmt.Errorf("in-flight order: %w", err)
+		}
 	}
 	return f, r.Node, nil
-}
-
-// checkInFlight refuses a record that could not be resumed (the same checks
-// as the single-node record's).
-func checkInFlight(r *InFlight) error {
-	if r == nil {
-		return errors.New("no record")
-	}
-	u, err := url.Parse(r.OrderURL)
-	if err != nil || u.Host == "" || u.Scheme != "https" && u.Scheme != "http" {
-		return fmt.Errorf("order URL %q is not an http(s) URL", r.OrderURL)
-	}
-	if r.Server == "" {
-		return errors.New("no server")
-	}
-	if len(r.Identifiers) == 0 {
-		return errors.New("no identifiers")
-	}
-	csr, err := x509.ParseCertificateRequest(r.CSR)
-	if err != nil {
-		return fmt.Errorf("CSR: %w", err)
-	}
-	if err := csr.CheckSignature(); err != nil {
-		return fmt.Errorf("CSR signature: %w", err)
-	}
-	key, err := storage.ParsePrivateKeyPEM(r.KeyPEM)
-	if err != nil {
-		return fmt.Errorf("key: %w", err)
-	}
-	type eq interface{ Equal(crypto.PublicKey) bool }
-	if pub, ok := key.Public().(eq); !ok || !pub.Equal(csr.PublicKey) {
-		return errors.New("the key does not match the CSR")
-	}
-	return nil
 }
 
 // Delete removes the lineage from the cluster (every node's local copy
