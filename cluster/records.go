@@ -156,3 +156,26 @@ type nodeRecord struct {
 	PID     int       `json:"pid"`
 	Started time.Time `json:"started"`
 }
+
+// Info is m as the engine's listing sees a lineage (storage.LineageInfo with
+// its conf summary), so the due decision it makes for a node's tree applies
+// to the cluster's lineages unchanged. Paths are empty: the lineage is in
+// etcd, not in a tree.
+func (m *Meta) Info() *storage.LineageInfo {
+	li := &storage.LineageInfo{Name: m.Name, Version: m.Version, Domains: m.Domains, NotBefore: m.NotBefore, NotAfter: m.NotAfter,
+		Serial: m.Serial, AuthorityKeyID: m.AuthorityKeyID,
+		Conf: &storage.ConfSummary{Server: m.Server, Account: m.Account, RenewBeforeExpiry: m.RenewBeforeExpiry,
+			NoAutoRenew: m.NoAutoRenew, ARIRetryAfter: m.ARIRetryAfter}}
+	switch m.KeyType {
+	case "rsa":
+		li.KeyType = "RSA"
+	case "ecdsa":
+		li.KeyType = "ECDSA"
+	case "ed25519":
+		li.KeyType = "Ed25519"
+	}
+	if len(m.Domains) > 0 {
+		li.CommonName = m.Domains[0]
+	}
+	return li
+}

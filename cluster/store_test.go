@@ -128,6 +128,11 @@ func TestCommitVersions(t *testing.T) {
 	if err != nil || conf.Params.Server != testServer || conf.Cert != "" {
 		t.Errorf("Settings = %+v, %v", conf, err)
 	}
+	li := metas[0].Info()
+	if li.Name != "example.com" || li.Serial != m.Serial || !li.NotAfter.Equal(m.NotAfter) || li.Conf.Server != testServer ||
+		li.Conf.RenewBeforeExpiry != "30 days" || li.KeyType != "ECDSA" || len(li.Domains) != 2 {
+		t.Errorf("Info() = %+v (conf %+v)", li, li.Conf)
+	}
 }
 
 // TestTryLockOneOwner: three nodes contend for 40 lineages at once; each
