@@ -141,3 +141,11 @@ func removeTemps(dir string) {
 		}
 	}
 }
+
+// WriteFileAtomic writes data to path crash-safely, as every file of the tree
+// is written (temporary file in the same directory, mode set before the data,
+// fsync, rename, fsync of the directory). For packages that keep their own
+// state in the tree (the cluster replica's sync state).
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	return writeFileAtomic(path, data, mode, -1)
+}

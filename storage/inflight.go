@@ -170,6 +170,10 @@ func (t *Tree) RemoveInFlight(ctx context.Context, name string) error {
 	return syncDir(filepath.Dir(path))
 }
 
+// CheckInFlight is the check every in-flight record passes before it is
+// written or used (the cluster store's records too).
+func CheckInFlight(r *InFlight) error { return checkInFlight(r) }
+
 // checkInFlight refuses a record that could not be resumed: no order URL, a
 // CSR that does not parse or verify, a key that does not match it.
 func checkInFlight(r *InFlight) error {

@@ -2,7 +2,8 @@
 // standard library and go-jose, and touches neither the disk nor flags;
 // challenge and storage import neither acme nor each other; the engine
 // (manager) and doctor import neither the command line (urfave/cli) nor cmd/;
-// the internal helpers import nothing of acmectl.
+// the internal helpers import nothing of acmectl; cluster imports etcd's client,
+// never its server, and none of the engine or the protocol.
 package depcheck
 
 import (
@@ -33,7 +34,11 @@ func TestImportGraph(t *testing.T) {
 	}{
 		{"../../acme/...", []string{mod + "acme", "github.com/go-jose/go-jose/v4", "golang.org/x/"}, nil},
 		{"../../challenge/...", nil, []string{mod + "acme", mod + "storage", mod + "cmd", mod + "scm"}},
-		{"../../storage/...", nil, []string{mod + "acme", mod + "challenge", mod + "cmd", mod + "scm"}},
+		{"../../storage/...", nil, []string{mod + "acme", mod + "challenge", mod + "cmd", mod + "scm", mod + "cluster", "go.etcd.io/"}},
+		// The cluster store: none of the engine or the protocol; etcd's
+		// client, never its server (the binary must not link an etcd server).
+		{"../../cluster/...", nil, []string{mod + "acme", mod + "challenge", mod + "cmd", mod + "scm", mod + "manager", mod + "doctor", mod + "installer",
+			cliModule, "go.etcd.io/etcd/server", "go.etcd.io/raft", "go.etcd.io/bbolt"}},
 		{"../../scm/...", nil, []string{mod + "acme", mod + "challenge", mod + "storage", mod + "cmd", "github.com/urfave/cli"}},
 		{"../../schedule/...", nil, []string{mod + "cmd", "github.com/urfave/cli"}},
 		{"../../installer/...", []string{mod + "installer"}, nil}, // standard library only; the solver shape without acme
