@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO      ?= go
 FUZZTIME ?= 60s
 
-.PHONY: all build build-all-dns test unit e2e fuzz lint bench demo clean
+.PHONY: all build build-all-dns deps test unit e2e fuzz lint bench demo clean
 
 all: build
 
@@ -14,8 +14,13 @@ build:
 build-all-dns:
 	CGO_ENABLED=0 $(GO) build -tags alldns -trimpath -ldflags "$(LDFLAGS)" -o dist/acmectl-all-dns ./cmd/acmectl
 
+# The Debian packages the suite drives (scripts/deps.sh lists them): as root it
+# installs what is missing; otherwise it names the command to run. Before any compiling.
+deps:
+	@scripts/deps.sh
+
 # Unit tests and the end-to-end suite (real Pebble, certbot, nginx, DNS server), with -race.
-test:
+test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
