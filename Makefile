@@ -2,26 +2,27 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 GO      ?= go
+DIST    ?= dist
 FUZZTIME ?= 60s
 
 .PHONY: all build build-all-dns deps test unit e2e fuzz lint bench demo clean
 
 all: build
 
-# dist/acmectl embeds the cloud DNS plugin (route53, gcloud, azuredns; package
+# dist/acmectl embeds the DNS plugin (the default lego providers; package
 # challenge/dns01/dnsplugin): their SDKs stay out of acmectl's own start-up.
 # The gzipped plugin reaches go:embed through -overlay, so the tree stays clean.
-EMBED := $(CURDIR)/challenge/dns01/acmectl-dns-cloud.gz
+EMBED := $(CURDIR)/challenge/dns01/acmectl-dns.gz
 build:
-	@mkdir -p dist
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o dist/acmectl-dns-cloud ./cmd/acmectl-dns-cloud
-	gzip -9 -n -c dist/acmectl-dns-cloud > dist/acmectl-dns-cloud.gz
-	@printf '{"Replace":{"%s":"%s"}}\n' "$(EMBED)" "$(CURDIR)/dist/acmectl-dns-cloud.gz" > dist/overlay.json
-	CGO_ENABLED=0 $(GO) build -tags dnsembed -overlay dist/overlay.json -trimpath -ldflags "$(LDFLAGS)" -o dist/acmectl ./cmd/acmectl
-	@rm -f dist/acmectl-dns-cloud dist/acmectl-dns-cloud.gz dist/overlay.json
+	@mkdir -p $(DIST)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(DIST)/acmectl-dns ./cmd/acmectl-dns
+	gzip -9 -n -c $(DIST)/acmectl-dns > $(DIST)/acmectl-dns.gz
+	@printf '{"Replace":{"%s":"%s"}}\n' "$(EMBED)" "$(abspath $(DIST))/acmectl-dns.gz" > $(DIST)/overlay.json
+	CGO_ENABLED=0 $(GO) build -tags dnsembed -overlay $(DIST)/overlay.json -trimpath -ldflags "$(LDFLAGS)" -o $(DIST)/acmectl ./cmd/acmectl
+	@rm -f $(DIST)/acmectl-dns $(DIST)/acmectl-dns.gz $(DIST)/overlay.json
 
 build-all-dns:
-	CGO_ENABLED=0 $(GO) build -tags alldns -trimpath -ldflags "$(LDFLAGS)" -o dist/acmectl-all-dns ./cmd/acmectl
+	CGO_ENABLED=0 $(GO) build -tags alldns -trimpath -ldflags "$(LDFLAGS)" -o $(DIST)/acmectl-all-dns ./cmd/acmectl
 
 # The Debian packages the suite drives (scripts/deps.sh lists them): as root it
 # installs what is missing; otherwise it names the command to run. Before any compiling.
@@ -60,7 +61,7 @@ demo:
 	bash scripts/demo.sh
 
 clean:
-	rm -rf dist demo cover.out
+	rm -rf $(DIST) demo cover.out
 
 # ---- packaging: man page, completions, install, release ----
 PREFIX  ?= /usr/local
@@ -74,19 +75,19 @@ CERTBOT_LINK ?= 0
 
 # Generated from the CLI definition by the hidden "acmectl gendocs" command.
 man: build
-	dist/acmectl gendocs --out dist >/dev/null
-	@echo dist/man/acmectl.1
+	$(DIST)/acmectl gendocs --out $(DIST) >/dev/null
+	@echo $(DIST)/man/acmectl.1
 
 completions: build
-	dist/acmectl gendocs --out dist >/dev/null
-	@ls dist/completions/*
+	$(DIST)/acmectl gendocs --out $(DIST) >/dev/null
+	@ls $(DIST)/completions/*
 
 install: build man completions
-	install -D -m 0755 dist/acmectl $(DESTDIR)$(BINDIR)/acmectl
-	install -D -m 0644 dist/man/acmectl.1 $(DESTDIR)$(MANDIR)/man1/acmectl.1
-	install -D -m 0644 dist/completions/acmectl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/acmectl
-	install -D -m 0644 dist/completions/_acmectl $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_acmectl
-	install -D -m 0644 dist/completions/acmectl.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/acmectl.fish
+	install -D -m 0755 $(DIST)/acmectl $(DESTDIR)$(BINDIR)/acmectl
+	install -D -m 0644 $(DIST)/man/acmectl.1 $(DESTDIR)$(MANDIR)/man1/acmectl.1
+	install -D -m 0644 $(DIST)/completions/acmectl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/acmectl
+	install -D -m 0644 $(DIST)/completions/_acmectl $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_acmectl
+	install -D -m 0644 $(DIST)/completions/acmectl.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/acmectl.fish
 	@if [ "$(CERTBOT_LINK)" = 1 ]; then \
 	  ln -sfn acmectl $(DESTDIR)$(BINDIR)/certbot && \
 	  ln -sfn acmectl $(DESTDIR)$(PREFIX)/share/bash-completion/completions/certbot && \
@@ -95,11 +96,11 @@ install: build man completions
 
 # A static binary (CGO_ENABLED=0 in build) with its docs and checksums.
 release: build man completions
-	@out=$$(ldd dist/acmectl 2>&1); echo "ldd dist/acmectl: $$out"; \
-	case "$$out" in *"not a dynamic executable"*) ;; *) echo "dist/acmectl is not static" >&2; exit 1;; esac
-	dist/acmectl --version
-	cd dist && sha256sum acmectl man/acmectl.1 completions/* > SHA256SUMS
-	@echo dist/SHA256SUMS
+	@out=$$(ldd $(DIST)/acmectl 2>&1); echo "ldd $(DIST)/acmectl: $$out"; \
+	case "$$out" in *"not a dynamic executable"*) ;; *) echo "$(DIST)/acmectl is not static" >&2; exit 1;; esac
+	$(DIST)/acmectl --version
+	cd $(DIST) && sha256sum acmectl man/acmectl.1 completions/* > SHA256SUMS
+	@echo $(DIST)/SHA256SUMS
 
 # The reliability suite (internal/reliability) at soak strength: 1,000 SIGKILLs
 # instead of make test's 100. RELIABILITY_SEED=N replays another kill sequence.
