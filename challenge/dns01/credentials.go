@@ -7,12 +7,14 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // maxCredentialsSize bounds a credentials file.
 const maxCredentialsSize = 1 << 20
 
-var envName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+// envName is compiled on first use (not at every start of the binary).
+var envName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`) })
 
 // envPrefix is the environment namespace of a lego provider when it is not the
 // upper-cased provider name.
@@ -111,7 +113,7 @@ func LoadCredentials(path, provider string) (map[string]string, error) {
 		if k == "" {
 			return nil, fmt.Errorf("dns-01 credentials: %s line %d: empty key", path, n)
 		}
-		if envName.MatchString(k) {
+		if envName().MatchString(k) {
 			out[k] = v
 			continue
 		}
@@ -140,7 +142,7 @@ func LoadCredentials(path, provider string) (map[string]string, error) {
 				name = prefix + name
 			}
 		}
-		if !envName.MatchString(name) {
+		if !envName().MatchString(name) {
 			return nil, fmt.Errorf("dns-01 credentials: %s line %d: %s does not make an environment variable name", path, n, k)
 		}
 		out[name] = v
