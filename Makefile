@@ -103,7 +103,8 @@ release: build man completions
 	@echo $(DIST)/SHA256SUMS
 
 # The reliability suite (internal/reliability) at soak strength: 1,000 SIGKILLs
-# instead of make test's 100. RELIABILITY_SEED=N replays another kill sequence.
+# instead of make test's 40, and storage's crash test with 1,000 instead of 100. RELIABILITY_SEED=N replays another kill sequence.
 .PHONY: soak
 soak:
 	RELIABILITY_KILLS=$${RELIABILITY_KILLS:-1000} $(GO) test -count=1 -timeout 90m -v ./internal/reliability/
+	STORAGE_CRASH_KILLS=$${STORAGE_CRASH_KILLS:-1000} $(GO) test -count=1 -timeout 60m -run TestCrashSafety -v ./storage/
