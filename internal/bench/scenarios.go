@@ -80,7 +80,7 @@ func (b *bench) issueSlowCA(ctx context.Context, homes map[string]home) error {
 						processing++
 					}
 				}
-				r.note = fmt.Sprintf("%d order polls after finalize, %d answered processing", polls, processing)
+				r.note = fmt.Sprintf("%d order polls, %d answers processing (finalize included)", polls, processing)
 			}
 		}
 	}
