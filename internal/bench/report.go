@@ -210,9 +210,9 @@ const pollingNote = `
   that would pass the issuance deadline (` + "`--issuance-timeout`" + `) fails at once with a message
   naming the order instead of sleeping in vain. Authorizations are polled the same way.
 - **certbot 2.1** (Debian's; ` + "`acme/client.py`" + ` ` + "`ClientV2.poll_and_finalize`" + ` →
-  ` + "`poll_authorizations`" + `, ` + "`finalize_order`" + `): sleeps a fixed 1 s before every poll of an
-  authorization and of the order, even when the finalize answer is already ` + "`valid`" + `, and
-  ignores ` + "`Retry-After`" + ` (90 s deadline). Newer certbot (` + "`poll_finalization`" + `, certbot 3+) sleeps
+  ` + "`poll_authorizations`" + `, ` + "`finalize_order`" + `): polls each authorization, then again every 1 s while it is pending; after
+  finalize it sleeps a fixed 1 s before every poll of the order, even when the finalize answer is already ` + "`valid`" + `, and
+  ignores ` + "`Retry-After`" + ` (90 s deadline). Current certbot (` + "`poll_finalization`" + `) sleeps
   1 s first, then honours the ` + "`Retry-After`" + ` of a ` + "`processing`" + ` order, bounded by the deadline.
 - **lego v4.35.2** (` + "`certificate/certificates.go`" + ` ` + "`getForCSR`" + `, ` + "`platform/wait.For`" + `): takes a
   ` + "`valid`" + ` finalize answer at once; otherwise polls the order immediately and then every
@@ -223,6 +223,6 @@ const pollingNote = `
 So against a CA that really takes 3 s and says so, all three finish shortly after the 3 s; they differ
 in how many requests they send meanwhile: acmectl the polls the CA asked for, certbot 2.1 one a
 second, lego two a second. Against a CA that asks for 3 s but is ready sooner, certbot and lego can
-finish earlier by ignoring the request; acmectl keeps honouring it (RFC 8555 §7.4: clients SHOULD
-follow Retry-After), as operators of CAs with rate limits expect.
+finish earlier by ignoring the request; acmectl keeps honouring it (RFC 8555 §7.4: poll a processing
+order again after the time its Retry-After gives), as operators of CAs with rate limits expect.
 `
