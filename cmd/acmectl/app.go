@@ -90,8 +90,8 @@ func newApp() *cli.App { return newAppFor(nil) }
 
 // newAppFor builds the command line for running args: only the command that
 // runs gets certbot's flag table (every command accepts every flag, so building
-// them all was a third of acmectl's start-up). A nil args, help, gendocs and
-// completion get them for every command.
+// them all was a third of acmectl's start-up). A nil args and the commands of
+// needsAllFlags get them for every command.
 func newAppFor(args []string) *cli.App {
 	app := &cli.App{
 		Name:                   "acmectl",
@@ -130,10 +130,7 @@ func newAppFor(args []string) *cli.App {
 		if a := normalizeArgs(args, app.Commands); len(a) > 1 {
 			name = a[1]
 		}
-		switch name {
-		case "help", "h", "gendocs", "completion":
-			all = true
-		}
+		all = needsAllFlags(name)
 	}
 	for _, c := range specs {
 		if all || c.HasName(name) {
@@ -219,17 +216,27 @@ func runApp(app *cli.App, args []string) error {
 	return app.Run(args)
 }
 
+// needsAllFlags reports whether command name needs the flags of other
+// commands: help and the docs show them, doctor --dry-run runs renew and scm
+// onboard runs certonly in-process (doctorRunNested, scm.go).
+func needsAllFlags(name string) bool {
+	switch name {
+	case "help", "h", "gendocs", "completion", "doctor", "scm":
+		return true
+	}
+	return false
+}
+
 // keepFlagsOf drops the flags of the commands that will not run in this
 // process: urfave/cli's Setup renders every categorized flag of every command
-// (for help), which was a third of acmectl's start-up. help, gendocs and
-// completion keep them all.
+// (for help), which was a third of acmectl's start-up. The commands of
+// needsAllFlags keep them all.
 func keepFlagsOf(app *cli.App, args []string) {
 	name := ""
 	if len(args) > 1 {
 		name = args[1]
 	}
-	switch name {
-	case "help", "h", "gendocs", "completion":
+	if needsAllFlags(name) {
 		return
 	}
 	for _, c := range app.Commands {
