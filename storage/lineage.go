@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode"
@@ -28,7 +29,12 @@ import (
 // and links them.
 var kinds = [4]string{"privkey", "chain", "fullchain", "cert"}
 
-var archiveFileRE = regexp.MustCompile(`^(cert|chain|fullchain|privkey)([0-9]{1,9})\.pem$`)
+// archiveFileRE matches an archive file name, certN.pem etc. It is compiled on
+// first use: a regexp compiled at package init costs every start of acmectl,
+// also the ones that never read an archive.
+var archiveFileRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(cert|chain|fullchain|privkey)([0-9]{1,9})\.pem$`)
+})
 
 const liveREADME = "This directory contains your keys and certificates.\n\n" +
 	"`%[1]sprivkey.pem`  : the private key for your certificate.\n" +
@@ -186,7 +192,7 @@ func (t *Tree) readStateMode(name string, full bool) (*lineageState, error) {
 		if !filepath.IsAbs(abs) {
 			abs = filepath.Join(live, target)
 		}
-		m := archiveFileRE.FindStringSubmatch(filepath.Base(abs))
+		m := archiveFileRE().FindStringSubmatch(filepath.Base(abs))
 		if m == nil || m[1] != k {
 			return nil, fmt.Errorf("lineage %s: %s points to %s, not %sN.pem: %w", name, link, target, k, ErrBroken)
 		}
@@ -212,7 +218,7 @@ func (t *Tree) readStateMode(name string, full bool) (*lineageState, error) {
 		}
 	}
 	for _, e := range ents {
-		if m := archiveFileRE.FindStringSubmatch(e.Name()); m != nil {
+		if m := archiveFileRE().FindStringSubmatch(e.Name()); m != nil {
 			n, _ := strconv.Atoi(m[2])
 			have[n]++
 			st.maxVersion = max(st.maxVersion, n)
@@ -383,7 +389,9 @@ func fullchain(cert, chain []byte) []byte {
 // in conf are filled in). It wraps ErrExist when the name is taken.
 // leftoverEntry matches what an interrupted CreateLineage can leave in live/<name>
 // and archive/<name>.
-var leftoverEntry = regexp.MustCompile(`^((cert|chain|fullchain|privkey)[0-9]*\.pem|README|` + regexp.QuoteMeta(tmpPrefix) + `.*)$`)
+var leftoverEntry = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^((cert|chain|fullchain|privkey)[0-9]*\.pem|README|` + regexp.QuoteMeta(tmpPrefix) + `.*)$`)
+})
 
 func (t *Tree) CreateLineage(ctx context.Context, name string, v *Version, conf *RenewalConf) (*Lineage, error) {
 	if err := ValidLineageName(name); err != nil {
@@ -413,7 +421,7 @@ func (t *Tree) CreateLineage(ctx context.Context, name string, v *Version, conf 
 			continue
 		}
 		for _, e := range ents {
-			if !leftoverEntry.MatchString(e.Name()) {
+			if !leftoverEntry().MatchString(e.Name()) {
 				return nil, fmt.Errorf("create lineage %s: %s exists and holds %s, which acmectl did not write: %w", name, d, e.Name(), ErrExist)
 			}
 		}
@@ -730,7 +738,7 @@ func (t *Tree) removeIncomplete(name string, st *lineageState) int {
 	}
 	have := map[int]int{}
 	for _, e := range ents {
-		if m := archiveFileRE.FindStringSubmatch(e.Name()); m != nil {
+		if m := archiveFileRE().FindStringSubmatch(e.Name()); m != nil {
 			n, _ := strconv.Atoi(m[2])
 			have[n]++
 		}
@@ -778,7 +786,7 @@ func (t *Tree) prune(name, dir string, current int) {
 	keepKey := map[string]bool{}
 	var del []string
 	for _, e := range ents {
-		m := archiveFileRE.FindStringSubmatch(e.Name())
+		m := archiveFileRE().FindStringSubmatch(e.Name())
 		if m == nil {
 			continue
 		}

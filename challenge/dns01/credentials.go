@@ -6,6 +6,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/acmectl/acmectl/internal/kv"
 	"github.com/acmectl/acmectl/internal/secretfile"
@@ -14,7 +15,8 @@ import (
 // maxCredentialsSize bounds a credentials file.
 const maxCredentialsSize = 1 << 20
 
-var envName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+// envName is compiled on first use (not at every start of the binary).
+var envName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`) })
 
 // envPrefix is the environment namespace of a lego provider when it is not the
 // upper-cased provider name.
@@ -117,7 +119,7 @@ func LoadCredentials(path, provider string) (map[string]string, error) {
 // environment variable lego reads. An empty name with no error is rfc2136's
 // port, which the caller folds into the server.
 func credentialVar(provider, k, v string) (name, value string, err error) {
-	if envName.MatchString(k) {
+	if envName().MatchString(k) {
 		return k, v, nil
 	}
 	key := strings.ToLower(strings.ReplaceAll(k, "-", "_"))
@@ -150,7 +152,7 @@ func credentialVar(provider, k, v string) (name, value string, err error) {
 			name = prefix + name
 		}
 	}
-	if !envName.MatchString(name) {
+	if !envName().MatchString(name) {
 		return "", "", fmt.Errorf("%s does not make an environment variable name", k)
 	}
 	return name, v, nil

@@ -5,8 +5,13 @@
 //
 // Providers read their settings from their own environment variables (see lego's
 // documentation for each one) or from a certbot-style credentials file
-// (LoadCredentials). The default build links a curated set of providers
+// (LoadCredentials). The default build has a curated set of providers
 // (Providers lists them); building with -tags alldns links every lego provider.
+// The cloud providers of the curated set (route53, gcloud, azuredns) run in a
+// child process when the binary embeds the plugin (-tags dnsembed, as
+// `make build` does; package dnsplugin), so that their SDKs' package
+// initialisation does not slow every start of the binary; a plain go build
+// links them.
 //
 // Wildcards: package acme strips "*." from a wildcard identifier and passes the
 // base name, so Present("example.com") also serves "*.example.com" (both use the
@@ -121,7 +126,7 @@ func New(name string, opts Options) (*Solver, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := newProvider(name)
+	p, err := newProvider(name, s.opts, s.resolvers)
 	if err != nil {
 		return nil, fmt.Errorf("dns-01: provider %s: %w", name, err)
 	}

@@ -228,7 +228,7 @@ func knownProvider(name string) error {
 	return nil
 }
 
-func newProvider(name string) (Provider, error) {
+func newProvider(name string, _ Options, _ []string) (Provider, error) {
 	if err := knownProvider(name); err != nil {
 		return nil, err
 	}

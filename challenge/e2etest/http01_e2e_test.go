@@ -183,7 +183,9 @@ http {
 			t.Logf("nginx output:\n%s\nerror.log:\n%s\naccess.log:\n%s", out.String(), logs, access)
 		}
 	})
-	for i := 0; ; i++ {
+	// Bounded by time, not by tries: a loaded machine starts nginx slowly.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
 		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
 		if err == nil {
 			conn.Close()
@@ -195,8 +197,8 @@ http {
 			t.Fatalf("nginx exited: %v\n%s\n%s", err, out.String(), logs)
 		default:
 		}
-		if i > 100 {
-			t.Fatalf("nginx not listening on %d after 5s", port)
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx not listening on %d after 60s", port)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

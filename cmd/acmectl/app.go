@@ -67,9 +67,15 @@ func commandSpecs() []commandSpec {
 	}
 }
 
-// newApp builds the command line. It behaves the same whatever argv[0] is,
-// so "ln -s acmectl certbot" works.
-func newApp() *cli.App {
+// newApp builds the command line with every command's flags. It behaves the
+// same whatever argv[0] is, so "ln -s acmectl certbot" works.
+func newApp() *cli.App { return newAppFor(nil) }
+
+// newAppFor builds the command line for running args: only the command that
+// runs gets certbot's flag table (every command accepts every flag, so building
+// them all was a third of acmectl's start-up). A nil args and the commands of
+// needsAllFlags get them for every command.
+func newAppFor(args []string) *cli.App {
 	app := &cli.App{
 		Name:                   "acmectl",
 		HelpName:               "acmectl",
@@ -94,13 +100,25 @@ func newApp() *cli.App {
 			Usage:                  s.usage,
 			Description:            s.description,
 			Hidden:                 s.hidden,
-			Flags:                  commandFlags(s.name),
 			UseShortOptionHandling: true,
 			OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 				return &usageError{fmt.Errorf("%s: %w", s.name, err)}
 			},
 			Action: func(c *cli.Context) error { return invoke(c, s) },
 		})
+	}
+	specs := app.Commands
+	name, all := "", args == nil
+	if !all {
+		if a := normalizeArgs(args, app.Commands); len(a) > 1 {
+			name = a[1]
+		}
+		all = needsAllFlags(name)
+	}
+	for _, c := range specs {
+		if all || c.HasName(name) {
+			c.Flags = commandFlags(c.Name)
+		}
 	}
 	app.Commands = append(app.Commands, completionCommand())
 	app.Commands = append(app.Commands, scmCommand(), scheduleCommand(), doctorCommand(), gendocsCommand())
@@ -176,7 +194,39 @@ func runApp(app *cli.App, args []string) error {
 		app.Metadata = map[string]any{}
 	}
 	app.Metadata["argv"] = args
-	return app.Run(normalizeArgs(args, app.Commands))
+	args = normalizeArgs(args, app.Commands)
+	keepFlagsOf(app, args)
+	return app.Run(args)
+}
+
+// needsAllFlags reports whether command name needs the flags of other
+// commands: help and the docs show them, doctor --dry-run runs renew and scm
+// onboard runs certonly in-process (doctorRunNested, scm.go).
+func needsAllFlags(name string) bool {
+	switch name {
+	case "help", "h", "gendocs", "completion", "doctor", "scm":
+		return true
+	}
+	return false
+}
+
+// keepFlagsOf drops the flags of the commands that will not run in this
+// process: urfave/cli's Setup renders every categorized flag of every command
+// (for help), which was a third of acmectl's start-up. The commands of
+// needsAllFlags keep them all.
+func keepFlagsOf(app *cli.App, args []string) {
+	name := ""
+	if len(args) > 1 {
+		name = args[1]
+	}
+	if needsAllFlags(name) {
+		return
+	}
+	for _, c := range app.Commands {
+		if !c.HasName(name) {
+			c.Flags = nil
+		}
+	}
 }
 
 // invoke merges cli.ini, validates the options, opens the log and runs the

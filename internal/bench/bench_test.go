@@ -26,6 +26,7 @@ func TestQuickRun(t *testing.T) {
 		"| 3. renew, nothing due, 20 lineages | acmectl | 1 |",
 		"| 4. certificates, 20 lineages | acmectl | 1 |",
 		"| 5. renew 5 due lineages",
+		"| 6. issue one certificate, CA processing 3s with Retry-After: 3 | acmectl | 1 |",
 		"## Machine and versions",
 	} {
 		if !strings.Contains(out, want) {

@@ -138,6 +138,8 @@ func (b *bench) markdown(total time.Duration) string {
 	fmt.Fprintf(&w, "3. The trees hold copies of `base.example` written straight into certbot's layout (archive, relative live symlinks, renewal conf; lego: certificates/*.crt,*.key,*.json). `renew --no-random-sleep-on-renew`; the \"first run of the day\" row (trees up to %d lineages) is the first renew over a fresh tree, when acmectl asks the CA for ARI per lineage and saves the Retry-After; the other rows are later runs (larger acmectl trees are cloned with the ARI retry time such a first run saves). lego renew takes one certificate per run, so it is measured on the 1-lineage tree only.\n", coldMax)
 	fmt.Fprintf(&w, "4. `certificates` (lego: `lego list`) over the same trees.\n")
 	fmt.Fprintf(&w, "5. The lineages of case 2 with `renew_before_expiry = 100 days` added to each conf (certificates live 90 days), so every run renews all of them. acmectl `renew --parallel %d`.\n", b.cfg.parallel)
+	fmt.Fprintf(&w, "6. As case 1, but the CA keeps each order `processing` for %v after its finalize request and answers every poll meanwhile with `Retry-After: %s`, as Let's Encrypt's Boulder answers a processing order (the benchmark's proxy in front of Pebble does this: `faultproxy.SetProcessing`). The note counts the order polls of the last run.\n", slowCAIssue, slowCARetryAfter)
+	fmt.Fprint(&w, pollingNote)
 	fmt.Fprintf(&w, "\nReproduce: `make bench` (= `go run ./internal/bench`, 10–12 minutes on 2 cores once lego is built, more on a loaded host; the first run also builds lego %s into the user cache, a few minutes more). `go run ./internal/bench -quick -only acmectl` is a smoke run. Flags: `-n` repetitions (default 5), `-parallel` (8), `-peer-budget` (25s), `-peer-limit` (90s), `-only`, `-out`, `-keep`, `-lego PATH`.\n", legoVersion)
 	return w.String()
 }
@@ -197,3 +199,30 @@ func loadavg() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// pollingNote explains case 6: how each client polls a processing order.
+const pollingNote = `
+### How each client waits for the CA (case 6)
+
+- **acmectl** (package acme, ` + "`pollOrder`" + `): after finalize it waits what the CA's
+  ` + "`Retry-After`" + ` says (delta-seconds or an HTTP date), poll after poll; without one it polls
+  after 50 ms and doubles the pause up to 5 s, so a CA that issues at once costs no idle time. A wait
+  that would pass the issuance deadline (` + "`--issuance-timeout`" + `) fails at once with a message
+  naming the order instead of sleeping in vain. Authorizations are polled the same way.
+- **certbot 2.1** (Debian's; ` + "`acme/client.py`" + ` ` + "`ClientV2.poll_and_finalize`" + ` →
+  ` + "`poll_authorizations`" + `, ` + "`finalize_order`" + `): polls each authorization, then again every 1 s while it is pending; after
+  finalize it sleeps a fixed 1 s before every poll of the order, even when the finalize answer is already ` + "`valid`" + `, and
+  ignores ` + "`Retry-After`" + ` (90 s deadline). Current certbot (` + "`poll_finalization`" + `) sleeps
+  1 s first, then honours the ` + "`Retry-After`" + ` of a ` + "`processing`" + ` order, bounded by the deadline.
+- **lego v4.35.2** (` + "`certificate/certificates.go`" + ` ` + "`getForCSR`" + `, ` + "`platform/wait.For`" + `): takes a
+  ` + "`valid`" + ` finalize answer at once; otherwise polls the order immediately and then every
+  ` + "`--cert.timeout`" + `/60 (30 s/60 = 0.5 s), ignoring ` + "`Retry-After`" + `. For challenges
+  (` + "`challenge/resolver/solver_manager.go`" + ` ` + "`validate`" + `) it does read the challenge's
+  ` + "`Retry-After`" + ` (5 s when absent) as the first interval of an exponential backoff.
+
+So against a CA that really takes 3 s and says so, all three finish shortly after the 3 s; they differ
+in how many requests they send meanwhile: acmectl the polls the CA asked for, certbot 2.1 one a
+second, lego two a second. Against a CA that asks for 3 s but is ready sooner, certbot and lego can
+finish earlier by ignoring the request; acmectl keeps honouring it (RFC 8555 §7.4: poll a processing
+order again after the time its Retry-After gives), as operators of CAs with rate limits expect.
+`

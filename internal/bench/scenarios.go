@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/acmectl/acmectl/internal/faultproxy"
 )
 
 const (
@@ -32,7 +34,57 @@ func (b *bench) runAll(ctx context.Context) error {
 			return err
 		}
 	}
-	return b.renewDue(ctx, many)
+	if err := b.renewDue(ctx, many); err != nil {
+		return err
+	}
+	return b.issueSlowCA(ctx, homes)
+}
+
+// slowCA is how the CA of case 6 behaves: an order stays "processing" for
+// slowCAIssue after its finalize, and every answer meanwhile carries
+// Retry-After: slowCARetryAfter (Boulder's answer to a processing order).
+const (
+	slowCAIssue      = 3 * time.Second
+	slowCARetryAfter = "3"
+)
+
+// issueSlowCA is case 6: one certificate, as case 1, from a CA that takes 3 s
+// to issue and asks clients to wait 3 s between polls. The note counts the
+// order polls of the last run: how each client polls (docs/performance.md).
+func (b *bench) issueSlowCA(ctx context.Context, homes map[string]home) error {
+	sc := fmt.Sprintf("6. issue one certificate, CA processing %v with Retry-After: %s", slowCAIssue, slowCARetryAfter)
+	b.proxy.SetProcessing(slowCAIssue, slowCARetryAfter)
+	defer b.proxy.SetProcessing(0, "")
+	rows := map[string]*row{}
+	for _, c := range b.active() {
+		if _, ok := homes[c.name]; ok {
+			rows[c.name] = b.addRow(&row{scenario: sc, client: c.name, items: 1})
+		}
+	}
+	b.missingRows(sc)
+	for i := 0; i < b.cfg.reps; i++ {
+		for _, c := range b.active() {
+			r := rows[c.name]
+			if r == nil || i > 0 && b.enough(c, r) {
+				continue
+			}
+			s, err := b.exec(ctx, c, b.certonlyArgs(c, homes[c.name], fmt.Sprintf("wait%d.example", i), standalone), b.limit(c, shortTimeout))
+			b.record(r, s, err)
+			if err == nil {
+				polls, processing := 0, 0
+				for _, e := range b.proxy.Log() {
+					if e.Step == faultproxy.Order {
+						polls++
+					}
+					if e.Fault == "processing" {
+						processing++
+					}
+				}
+				r.note = fmt.Sprintf("%d order polls, %d answers processing (finalize included)", polls, processing)
+			}
+		}
+	}
+	return ctx.Err()
 }
 
 // active lists the clients that can run.

@@ -10,6 +10,7 @@ package faultproxy
 import (
 	"bytes"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -118,6 +119,12 @@ type Proxy struct {
 	mu     sync.Mutex
 	faults []*activeFault
 	log    []Entry
+	// SetProcessing: how long an order stays "processing" after its finalize,
+	// the Retry-After sent meanwhile, and when each order (by finalize URL)
+	// was finalized.
+	processing   time.Duration
+	processingRA string
+	finalized    map[string]time.Time
 }
 
 type activeFault struct {
@@ -169,6 +176,57 @@ func (p *Proxy) Inject(faults ...Fault) {
 	for _, f := range faults {
 		p.faults = append(p.faults, &activeFault{Fault: f})
 	}
+}
+
+// SetProcessing makes the proxy act as a CA that takes d to issue and asks
+// clients to wait: for d after an order's finalize request, the finalize
+// answer and every poll of the order show it "processing" (without its
+// certificate URL) with a Retry-After of retryAfter seconds, as Boulder
+// answers (Retry-After on a processing order). Pebble issues at once behind
+// it. d = 0 turns it off.
+func (p *Proxy) SetProcessing(d time.Duration, retryAfter string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.processing, p.processingRA = d, retryAfter
+	p.finalized = map[string]time.Time{}
+}
+
+// asProcessing rewrites an order answer (finalize or poll) as "processing"
+// while its order is within the processing time. It reports whether it did.
+func (p *Proxy) asProcessing(step Step, status int, body []byte, h http.Header) ([]byte, bool) {
+	p.mu.Lock()
+	d, ra := p.processing, p.processingRA
+	p.mu.Unlock()
+	if d == 0 || status != http.StatusOK || (step != Finalize && step != Order) {
+		return body, false
+	}
+	var order map[string]any
+	if json.Unmarshal(body, &order) != nil {
+		return body, false
+	}
+	key, _ := order["finalize"].(string)
+	st, _ := order["status"].(string)
+	if key == "" || (st != "valid" && st != "processing") {
+		return body, false
+	}
+	p.mu.Lock()
+	at, ok := p.finalized[key]
+	if !ok && step == Finalize {
+		at, ok = time.Now(), true
+		p.finalized[key] = at
+	}
+	p.mu.Unlock()
+	if !ok || time.Since(at) >= d {
+		return body, false
+	}
+	order["status"] = "processing"
+	delete(order, "certificate")
+	out, err := json.Marshal(order)
+	if err != nil {
+		return body, false
+	}
+	h.Set("Retry-After", ra)
+	return out, true
 }
 
 // Log returns the requests seen so far.
@@ -296,6 +354,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, v := range vs {
 			w.Header().Add(k, v)
 		}
+	}
+	if nb, ok := p.asProcessing(step, resp.StatusCode, rb, w.Header()); ok {
+		rb = nb
+		e.Fault = "processing"
 	}
 	if f != nil {
 		switch f.Kind {

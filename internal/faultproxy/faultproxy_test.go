@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -178,5 +179,83 @@ func TestE2EFaultMatrix(t *testing.T) {
 	t.Logf("fault matrix: %d faults injected, %d issuances completed, %d failed cleanly", n, completed, failed)
 	if completed == 0 || failed == 0 {
 		t.Errorf("completed %d, failed %d: the matrix should see both", completed, failed)
+	}
+}
+
+// TestE2EProcessing: behind SetProcessing the order stays "processing" with
+// Retry-After for the processing time after its finalize, then is valid with
+// its certificate; package acme waits what the CA asks.
+func TestE2EProcessing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end against Pebble")
+	}
+	s := pebbletest.Start(t, pebbletest.Options{})
+	mod, err := pebbletest.ModuleDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := faultproxy.Start(s.DirectoryURL, filepath.Join(mod, "test/certs/localhost/cert.pem"), filepath.Join(mod, "test/certs/localhost/key.pem"), s.HTTPClient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	sol := &solver{tokens: map[string]string{}}
+	sol.serve(t, s.HTTPPort)
+	const processing = 2 * time.Second
+	p.SetProcessing(processing, "1")
+
+	var mu sync.Mutex
+	var asked []time.Duration
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c := &acme.Client{DirectoryURL: p.DirectoryURL, HTTPClient: s.HTTPClient(), Key: key,
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			asked = append(asked, d)
+			mu.Unlock()
+			tm := time.NewTimer(d)
+			defer tm.Stop()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-tm.C:
+				return nil
+			}
+		}}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if _, err := c.Register(ctx, acme.AccountRequest{TermsOfServiceAgreed: true}); err != nil {
+		t.Fatal(err)
+	}
+	csrKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{"processing.example.com"}}, csrKey)
+	p.ResetLog()
+	start := time.Now()
+	cert, err := c.Obtain(ctx, acme.ObtainRequest{Identifiers: acme.DNSIdentifiers("processing.example.com"), CSR: csr,
+		Solvers: map[string]acme.Solver{"http-01": sol}})
+	if err != nil {
+		t.Fatalf("Obtain behind a processing CA: %v", err)
+	}
+	if _, err := acme.ParseChain(cert.PEM); err != nil {
+		t.Errorf("bad chain: %v", err)
+	}
+	if took := time.Since(start); took < processing {
+		t.Errorf("certificate after %v, before the CA's processing time %v", took, processing)
+	}
+	var processed, finalizes int
+	for _, e := range p.Log() {
+		if e.Fault == "processing" {
+			processed++
+		}
+		if e.Step == faultproxy.Finalize {
+			finalizes++
+		}
+	}
+	if processed == 0 || finalizes != 1 {
+		t.Errorf("%d answers shown processing, %d finalizes; want some, and one", processed, finalizes)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Contains(asked, time.Second) {
+		t.Errorf("waits %v: the CA's Retry-After of 1 s was not honoured", asked)
 	}
 }

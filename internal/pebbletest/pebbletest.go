@@ -402,7 +402,9 @@ func launchOnce(opts Options, dir string) (_ *Server, retErr error) {
 	s.procs = append(s.procs, p)
 
 	hc := s.HTTPClient()
-	deadline := time.Now().Add(20 * time.Second)
+	// A bound, not a wait (the loop ends as soon as both answer): Pebble and
+	// challtestsrv start in well under a second on a quiet machine.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		err := ping(hc, s.DirectoryURL)
 		if err == nil && s.ChallSrvURL != "" {

@@ -51,12 +51,12 @@ func liveVersions(t *testing.T, config string) map[string]int {
 // `renew` of 20 due lineages (--parallel 8) and during `certonly`, and after
 // every kill checks that `acmectl certificates` succeeds, every live link
 // resolves into archive/, every key matches its certificate, no account file
-// changed and no lineage went back a version. Every 20th kill, and after the
+// changed and no lineage went back a version. Every 10th kill, and after the
 // last, an unkilled `renew` must finish the work: exit 0, every lineage
 // renewed, no link left mixed.
 func TestE2ECrashes(t *testing.T) {
 	skipShort(t)
-	kills := envInt(t, envKills, 100)
+	kills := envInt(t, envKills, 40) // make soak: 1,000
 	seed := envInt(t, envSeed, 20261128)
 	rnd := rand.New(rand.NewPCG(uint64(seed), 7))
 	s := pebbletest.Start(t, pebbletest.Options{})
@@ -193,7 +193,7 @@ func TestE2ECrashes(t *testing.T) {
 		if t.Failed() {
 			t.Fatalf("stopping after kill %d (%s at %v)", killed, strings.Join(args, " "), at)
 		}
-		if killed%20 == 0 || killed == kills {
+		if killed%10 == 0 || killed == kills {
 			finish(fmt.Sprintf("kill %d", killed))
 			recoveries++
 		}

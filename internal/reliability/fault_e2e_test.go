@@ -47,8 +47,12 @@ func faultName(f faultproxy.Fault) string {
 }
 
 // TestE2ECLIFaults runs `acmectl certonly` (fresh tree: registers, orders)
-// and `acmectl renew --force-renewal` (existing lineage) through the fault
-// proxy with every fault kind on every protocol step. Each run must exit 0
+// or `acmectl renew --force-renewal` (existing lineage) through the fault
+// proxy with every fault kind on every protocol step. Each (kind, step) runs
+// once, certonly and renew alternating over the matrix so that every kind and
+// every step meet both commands (newAccount: certonly only, renew sends none);
+// both commands take the same client paths for every step, so running both for
+// every pair doubled the time and added nothing. Each run must exit 0
 // having advanced the tree by exactly one whole version, or exit non-zero
 // with one clear error line leaving the tree as it was; finalize is never
 // sent twice; no account is lost; every live link resolves and every key
@@ -66,7 +70,7 @@ func TestE2ECLIFaults(t *testing.T) {
 	// Each (fault, step) gets its own proxy (its own log for the finalize
 	// count), a renew tree and a fresh certonly tree; units run concurrently
 	// (t.Parallel would be capped at GOMAXPROCS and the units mostly wait).
-	sem := make(chan struct{}, 20)
+	sem := make(chan struct{}, 12)
 	var wg sync.WaitGroup
 	t.Run("matrix", func(t *testing.T) {
 		for ki, k := range faultKinds {
@@ -89,7 +93,11 @@ func TestE2ECLIFaults(t *testing.T) {
 						// if certonly failed, of one made without a fault).
 						cname := fmt.Sprintf("c%d-%d", ki, si)
 						b := newBox(t, s.CABundle)
-						for _, cmd := range []string{"certonly", "renew"} {
+						cmds := []string{"certonly"}
+						if step != faultproxy.NewAccount && (ki+si)%2 == 1 {
+							cmds = []string{"renew"}
+						}
+						for _, cmd := range cmds {
 							name, args := cname, certonlyArgs(p.DirectoryURL, wr, cname)
 							if cmd == "renew" {
 								if _, err := os.Lstat(filepath.Join(b.config, "live", cname)); err != nil {
@@ -150,7 +158,7 @@ func TestE2ECLIFaults(t *testing.T) {
 		}
 		wg.Wait()
 	})
-	t.Logf("CLI fault matrix: %d runs (%d kinds × %d steps × certonly/renew), %d faults fired, %d completed, %d failed cleanly, in %v",
+	t.Logf("CLI fault matrix: %d runs (%d kinds × %d steps, certonly or renew), %d faults fired, %d completed, %d failed cleanly, in %v",
 		cases.Load(), len(faultKinds), len(faultSteps), fired.Load(), completed.Load(), failed.Load(), time.Since(start).Round(time.Second))
 	if completed.Load() == 0 || failed.Load() == 0 {
 		t.Errorf("completed %d, failed %d: the matrix should see both", completed.Load(), failed.Load())

@@ -69,7 +69,8 @@ func (e *certbotEnv) run(args ...string) string {
 }
 
 func (e *certbotEnv) try(args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// A bound, not a wait: certbot renew took up to ~2 min on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	all := append([]string{"--config-dir", e.config, "--work-dir", e.work, "--logs-dir", e.logs, "-n"}, args...)
 	cmd := exec.CommandContext(ctx, "certbot", all...)
@@ -301,7 +302,9 @@ func TestStorageWritesCertbotReadsE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end (certbot + Pebble) skipped with -short")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// Bounds the test's own ACME and storage calls, with the certbot runs
+	// between them (each bounded in try): certbot alone took minutes under load.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	s := pebbletest.Start(t, pebbletest.Options{})
 	e := newCertbotEnv(t, s)

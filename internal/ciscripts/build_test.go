@@ -1,0 +1,83 @@
+package ciscripts
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/acmectl/acmectl/internal/pebbletest"
+)
+
+// TestMakeBuildEmbedsDNSPlugin builds dist/acmectl as `make build` does and
+// checks the embedded DNS plugin for real: acmectl links no lego provider,
+// yet `--dns exec` gets a certificate from Pebble through the plugin, and a
+// cloud provider (gcloud) answers with its SDK's own configuration error.
+func TestMakeBuildEmbedsDNSPlugin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds acmectl and runs Pebble")
+	}
+	root := repoRoot(t)
+	dist := t.TempDir()
+	build := exec.Command("make", "-C", root, "--no-print-directory", "build", "DIST="+dist)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("make build: %v\n%s", err, out)
+	}
+	bin := filepath.Join(dist, "acmectl")
+	if left, _ := filepath.Glob(filepath.Join(dist, "*")); len(left) != 1 {
+		t.Errorf("make build left %v in DIST, want only acmectl", left)
+	}
+
+	// acmectl itself links no provider SDK.
+	out, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatalf("go version -m: %v", err)
+	}
+	for _, mod := range []string{"aws-sdk-go-v2", "google.golang.org/api", "azure-sdk-for-go", "linodego", "gokrb5"} {
+		if strings.Contains(string(out), mod) {
+			t.Errorf("dist/acmectl links %s; the providers belong in the plugin", mod)
+		}
+	}
+
+	s := pebbletest.Start(t, pebbletest.Options{})
+	d := t.TempDir()
+	script := filepath.Join(d, "update-dns.sh")
+	// lego exec: $1 present|cleanup, $2 fqdn, $3 value.
+	if err := os.WriteFile(script, []byte(`#!/bin/sh
+case "$1" in
+present) curl -sf -d "{\"host\":\"$2\",\"value\":\"$3\"}" `+s.ChallSrvURL+`/set-txt ;;
+cleanup) curl -sf -d "{\"host\":\"$2\"}" `+s.ChallSrvURL+`/clear-txt ;;
+esac
+`), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(extraEnv []string, args ...string) (string, error) {
+		args = append(args, "--config-dir", filepath.Join(d, "config"), "--work-dir", filepath.Join(d, "work"),
+			"--logs-dir", filepath.Join(d, "logs"), "--ca-bundle", s.CABundle)
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(append(os.Environ(), "HOME="+d, "XDG_CONFIG_HOME="+filepath.Join(d, "xdg"), "ACMECTL_SYSTEM_CLI_INI="), extraEnv...)
+		var b bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &b, &b
+		err := cmd.Run()
+		return b.String(), err
+	}
+	base := []string{"certonly", "-n", "--agree-tos", "-m", "e2e@example.com", "--server", s.DirectoryURL}
+	if out, err := run([]string{"EXEC_PATH=" + script, "EXEC_SEQUENCE_INTERVAL=1"},
+		append(base, "--dns", "exec", "--dns-propagation-seconds", "1", "-d", "plugin.example.com")...); err != nil {
+		t.Fatalf("certonly --dns exec through the plugin: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(d, "config", "live", "plugin.example.com", "fullchain.pem")); err != nil {
+		t.Errorf("no certificate: %v", err)
+	}
+
+	// gcloud, configured with a broken service-account key: the SDK's own
+	// message comes back through the plugin. GCE_METADATA_HOST keeps any
+	// metadata lookup on a closed loopback port.
+	out2, err := run([]string{"GCE_SERVICE_ACCOUNT={", "GCE_METADATA_HOST=127.0.0.1:9"},
+		append(base, "--dns", "gcloud", "-d", "cloud.example.com")...)
+	if err == nil || !strings.Contains(out2, "googlecloud:") {
+		t.Errorf("certonly --dns gcloud with a broken key: %v\n%s", err, out2)
+	}
+}
