@@ -262,9 +262,13 @@ func (s *Solver) Wait(ctx context.Context, domain, token, keyAuth string) error 
 	}
 	fqdn, value := Record(domain, keyAuth)
 	deadline := time.Now().Add(timeout)
+	// last is what the last whole check saw: a check cut short by the
+	// deadline only says "deadline exceeded", which names no server or value.
+	var last error
 	for attempt := 1; ; attempt++ {
 		checkCtx, cancel := context.WithDeadline(ctx, deadline)
 		err := s.checkPropagation(checkCtx, fqdn, value)
+		cut := checkCtx.Err() != nil
 		cancel()
 		if err == nil {
 			s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "TXT record propagated",
@@ -273,11 +277,14 @@ func (s *Solver) Wait(ctx context.Context, domain, token, keyAuth string) error 
 		}
 		s.opts.Logger.LogAttrs(ctx, slog.LevelDebug, "TXT record not propagated yet",
 			slog.String("identifier", domain), slog.Int("attempt", attempt), slog.String("error", err.Error()))
+		if !cut || last == nil {
+			last = err
+		}
 		if time.Now().Add(interval).After(deadline) {
-			return fmt.Errorf("dns-01 %s: TXT record %s not on every authoritative server after %s (raise the propagation timeout, or set --dns-propagation-seconds): %w", s.name, fqdn, timeout, err)
+			return fmt.Errorf("dns-01 %s: TXT record %s not on every authoritative server after %s (raise the propagation timeout, or set --dns-propagation-seconds): %w", s.name, fqdn, timeout, last)
 		}
 		if sleepErr := sleep(ctx, interval); sleepErr != nil {
-			return fmt.Errorf("dns-01 %s: wait for %s: %w (last check: %w)", s.name, fqdn, sleepErr, err)
+			return fmt.Errorf("dns-01 %s: wait for %s: %w (last check: %w)", s.name, fqdn, sleepErr, last)
 		}
 	}
 }
