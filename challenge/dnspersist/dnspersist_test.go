@@ -118,9 +118,13 @@ var parseCases = []struct {
 	{"minimal", "authority.example; accounturi=" + acct, issuer, "", func(v IssueValue) bool { return v.AccountURI == acct && !v.Wildcard() && !v.HasPersistUntil }},
 	{"no blanks", "authority.example;accounturi=" + acct + ";policy=wildcard", issuer, "", func(v IssueValue) bool { return v.Wildcard() }},
 	{"heavy whitespace and tabs", "   authority.example \t;   accounturi   =   " + acct + "   ;   policy   =   wildcard   ;   persistUntil   =   4102444800   ", issuer, "",
-		func(v IssueValue) bool { return v.AccountURI == acct && v.Wildcard() && v.PersistUntil.Unix() == 4102444800 }},
+		func(v IssueValue) bool {
+			return v.AccountURI == acct && v.Wildcard() && v.PersistUntil.Unix() == 4102444800
+		}},
 	{"tags case-insensitive", "authority.example; AccountURI=" + acct + "; pOlIcY=WildCard; PERSISTUNTIL=5", issuer, "",
-		func(v IssueValue) bool { return v.AccountURI == acct && v.Wildcard() && v.Policy == "WildCard" && v.PersistUntil.Unix() == 5 }},
+		func(v IssueValue) bool {
+			return v.AccountURI == acct && v.Wildcard() && v.Policy == "WildCard" && v.PersistUntil.Unix() == 5
+		}},
 	{"other policy counts as none", "authority.example; accounturi=" + acct + "; policy=notwildcard", issuer, "", func(v IssueValue) bool { return v.Policy == "" && !v.Wildcard() }},
 	{"empty policy", "authority.example; accounturi=" + acct + "; policy=", issuer, "", func(v IssueValue) bool { return !v.Wildcard() }},
 	{"unknown tags ignored", "authority.example; accounturi=" + acct + "; foo=bar; hashed=", issuer, "", func(v IssueValue) bool { return strings.Join(v.Unknown, ",") == "foo,hashed" }},
