@@ -67,6 +67,14 @@ type Config struct {
 	TLSALPNPort    int
 	TLSALPNAddr    string
 	PrefChalls     []string // challenge types, most preferred first
+	// DNSResolvers are where dns-persist-01 records are read (empty: the
+	// names' authoritative servers).
+	DNSResolvers []string
+	// IssuerDomainName, PersistUntil and PolicyWildcard shape the records
+	// of the dns-persist verb.
+	IssuerDomainName string
+	PersistUntil     time.Time
+	PolicyWildcard   bool
 	HTTP01Port     int
 	HTTP01Addr     string
 
@@ -88,6 +96,7 @@ type Config struct {
 	raw struct {
 		eabKid, eabKey, eabKeyFile, eabAlg string
 		email, prefChalls, webrootMap      string
+		persistUntil                       string
 		issuanceTimeout                    int
 		reason                             string
 		args                               []string

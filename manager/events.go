@@ -53,6 +53,9 @@ const (
 	EventHook EventKind = "hook"
 	// EventReconfigureTest: reconfigure runs its test issuance against Server.
 	EventReconfigureTest EventKind = "reconfigure_test"
+	// EventDNSPersistWarning: a dns-persist-01 record the CA accepts today
+	// stops being valid soon (Names: the name; Reason: what and the fix).
+	EventDNSPersistWarning EventKind = "dns_persist_warning"
 )
 
 // Event kinds of a renew run's lineages.

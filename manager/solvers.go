@@ -3,12 +3,13 @@ package manager
 import (
 	"context"
 	"fmt"
-	"github.com/acmectl/acmectl/challenge/dns01"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/acmectl/acmectl/acme"
+	"github.com/acmectl/acmectl/challenge/dns01"
+	"github.com/acmectl/acmectl/challenge/dnspersist"
 	"github.com/acmectl/acmectl/challenge/hook"
 	"github.com/acmectl/acmectl/challenge/http01"
 	"github.com/acmectl/acmectl/challenge/tlsalpn01"
@@ -44,13 +45,23 @@ func (p *portLocks) lock(key string) func() {
 	return l.Unlock
 }
 
-// buildSolvers makes the solvers for o.Authenticator.
+// buildSolvers makes the solvers for o.Authenticator, and for
+// dns-persist-01 when it is preferred. With dns-persist-01 the only
+// preferred challenge, no authenticator is built: nothing listens, is
+// written or is called.
 func (m *Manager) buildSolvers(ctx context.Context, o *Config, domains []string) (*solverSet, error) {
 	set := &solverSet{solvers: map[string]acme.Solver{}, preference: o.PrefChalls, release: func() {}}
 	for _, d := range domains {
-		if strings.HasPrefix(d, "*.") && o.Authenticator != "manual" && !strings.HasPrefix(o.Authenticator, "dns-") {
-			return nil, Usagef("%s is a wildcard: wildcards need the dns-01 challenge (--dns PROVIDER or --manual --preferred-challenges dns)", d)
+		if strings.HasPrefix(d, "*.") && o.Authenticator != "manual" && !strings.HasPrefix(o.Authenticator, "dns-") && !PersistPreferred(o) {
+			return nil, Usagef("%s is a wildcard: wildcards need the dns-01 challenge (--dns PROVIDER or --manual --preferred-challenges dns) or dns-persist-01 (--preferred-challenges dns-persist-01)", d)
 		}
+	}
+	if PersistPreferred(o) {
+		set.solvers[acme.ChallengeDNSPersist01] = m.persistSolver(o, domains)
+		if PersistOnly(o) {
+			return set, nil
+		}
+		defer func() { set.preference = o.PrefChalls }()
 	}
 	var err error
 	switch a := o.Authenticator; {
@@ -175,4 +186,27 @@ func (m *Manager) dnsSolver(o *Config, provider string) (acme.Solver, error) {
 		return nil, &UsageError{err}
 	}
 	return s, nil
+}
+
+// persistSolver checks each name's dns-persist-01 record before the CA is
+// asked (from --dns-resolver, else the names' authoritative servers), and
+// reports a persistUntil within 30 days as a warning event.
+func (m *Manager) persistSolver(o *Config, domains []string) *dnspersist.Solver {
+	return &dnspersist.Solver{
+		Names:    domains,
+		Resolver: persistResolver(o),
+		Now:      m.now,
+		Logger:   m.log(),
+		Report: func(v dnspersist.Verdict) {
+			if v.OK() && v.Warning != "" {
+				m.emit(Event{Kind: EventDNSPersistWarning, Names: []string{v.Name}, Reason: v.RecordName + ": " + v.Warning + "; " + v.Fix})
+			}
+		},
+	}
+}
+
+// persistResolver reads records from --dns-resolver when given (asked
+// directly), else from the names' authoritative servers.
+func persistResolver(o *Config) *dnspersist.Resolver {
+	return &dnspersist.Resolver{Servers: o.DNSResolvers, Direct: len(o.DNSResolvers) > 0}
 }

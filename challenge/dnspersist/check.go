@@ -2,6 +2,7 @@ package dnspersist
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -40,6 +41,10 @@ type Expect struct {
 	// At is when the CA will validate; zero means now. persistUntil before
 	// At is expired, within WarnWithin of At a warning.
 	At time.Time
+	// Wildcard makes the proposed record carry policy=wildcard although the
+	// name checked is not a wildcard: its wildcard is requested too and
+	// shares the record (CheckNames sets it).
+	Wildcard bool
 }
 
 // Verdict is the check of one requested name.
@@ -205,7 +210,7 @@ func judge(iv IssueValue, wildcard bool, accountURL string, at time.Time) (Statu
 // record had that still holds (its issuer, policy=wildcard, a persistUntil
 // not yet within WarnWithin).
 func (v Verdict) want(exp Expect, near IssueValue, wildcard bool, at time.Time) *Record {
-	p := Params{Issuer: exp.IssuerDomainNames[0], AccountURI: exp.AccountURL, Wildcard: wildcard || near.Wildcard()}
+	p := Params{Issuer: exp.IssuerDomainNames[0], AccountURI: exp.AccountURL, Wildcard: wildcard || exp.Wildcard || near.Wildcard()}
 	if slices.Contains(exp.IssuerDomainNames, near.Issuer) {
 		p.Issuer = near.Issuer
 	}
@@ -240,5 +245,5 @@ func roundDays(d time.Duration) string {
 	if d < 48*time.Hour {
 		return d.Round(time.Minute).String()
 	}
-	return fmt.Sprintf("%d days", int(d.Hours()/24))
+	return fmt.Sprintf("%d days", int(math.Round(d.Hours()/24)))
 }

@@ -290,3 +290,19 @@ func TestCheckCaseHint(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestCheckSharedWithWildcard: the base name of a requested wildcard is
+// told to publish policy=wildcard, so fixing it does not break the wildcard.
+func TestCheckSharedWithWildcard(t *testing.T) {
+	exp := Expect{IssuerDomainNames: []string{issuer}, AccountURL: acct, At: time.Unix(1767225600, 0)}
+	if v := Check("p.example", nil, exp); strings.Contains(v.Want.Value, "policy=wildcard") {
+		t.Errorf("alone: %q", v.Want.Value)
+	}
+	exp.Wildcard = true
+	if v := Check("p.example", nil, exp); v.Want.Value != issuer+"; accounturi="+acct+"; policy=wildcard" {
+		t.Errorf("with its wildcard: %q", v.Want.Value)
+	}
+	if got := WildcardBases([]string{"a.example", "*.b.example", "*.A.Example", "bad name"}); len(got) != 2 || !got["b.example"] || !got["a.example"] {
+		t.Errorf("WildcardBases = %v", got)
+	}
+}

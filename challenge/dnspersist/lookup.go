@@ -392,3 +392,37 @@ func CheckName(ctx context.Context, r *Resolver, name string, exp Expect) Verdic
 	}
 	return *first
 }
+
+// CheckNames checks several requested names at once (in parallel, results
+// in order). A name whose wildcard is also among names is told so
+// (Expect.Wildcard): the record they share must carry policy=wildcard.
+func CheckNames(ctx context.Context, r *Resolver, names []string, exp Expect) []Verdict {
+	wild := WildcardBases(names)
+	out := make([]Verdict, len(names))
+	done := make(chan struct{}, len(names))
+	for i, n := range names {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			e := exp
+			if base, _, err := SplitWildcard(n); err == nil && wild[base] {
+				e.Wildcard = true
+			}
+			out[i] = CheckName(ctx, r, n, e)
+		}()
+	}
+	for range names {
+		<-done
+	}
+	return out
+}
+
+// WildcardBases returns the base names of the wildcards among names.
+func WildcardBases(names []string) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range names {
+		if base, w, err := SplitWildcard(n); err == nil && w {
+			m[base] = true
+		}
+	}
+	return m
+}

@@ -27,6 +27,10 @@ type Solver struct {
 	// Report, when set, is told every verdict (a caller shows the warning of
 	// a persistUntil within 30 days). It may be called concurrently.
 	Report func(Verdict)
+	// Names are all the names of the issuance, when known: a name whose
+	// wildcard is among them is told to publish policy=wildcard in the
+	// record they share.
+	Names []string
 }
 
 // Present is not how dns-persist-01 is answered: package acme calls
@@ -59,7 +63,8 @@ func (s *Solver) PresentPersist(ctx context.Context, domain string, wildcard boo
 	if s.Now != nil {
 		now = s.Now
 	}
-	v := CheckName(ctx, s.Resolver, name, Expect{IssuerDomainNames: issuerDomainNames, AccountURL: accountURL, At: now().Add(ValidationMargin)})
+	v := CheckName(ctx, s.Resolver, name, Expect{IssuerDomainNames: issuerDomainNames, AccountURL: accountURL, At: now().Add(ValidationMargin),
+		Wildcard: WildcardBases(s.Names)[domain]})
 	if s.Report != nil {
 		s.Report(v)
 	}

@@ -121,7 +121,7 @@ func newAppFor(args []string) *cli.App {
 		}
 	}
 	app.Commands = append(app.Commands, completionCommand())
-	app.Commands = append(app.Commands, scmCommand(), scheduleCommand(), doctorCommand(), gendocsCommand())
+	app.Commands = append(app.Commands, scmCommand(), scheduleCommand(), doctorCommand(), dnsPersistCommand(), gendocsCommand())
 	app.Action = func(c *cli.Context) error {
 		if c.Args().Len() > 0 {
 			return usageErrorf("unknown command %q; see acmectl --help", c.Args().First())
@@ -311,7 +311,7 @@ func invokeWith(c *cli.Context, s commandSpec, argv []string, adjust func(*manag
 	for _, w := range warnings {
 		e.log.LogAttrs(ctx, slog.LevelWarn, w)
 	}
-	if logFile != nil && !o.Quiet && s.name != "certificates" || (logFile != nil && o.Verbose > 0) {
+	if logFile != nil && !o.Quiet && s.name != "certificates" && s.name != "dns-persist" || (logFile != nil && o.Verbose > 0) {
 		fmt.Fprintf(e.stderr, "Saving debug log to %s\n", logFile.Name())
 	}
 	if err := s.run(ctx, e); err != nil {

@@ -50,6 +50,10 @@ func (t *textObserver) Event(ev manager.Event) {
 		} else if !t.quiet {
 			fmt.Fprintln(t.stderr, "Account registered.")
 		}
+	case manager.EventDNSPersistWarning:
+		if !t.quiet {
+			fmt.Fprintf(t.stderr, "Warning: %s: %s\n", joinComma(ev.Names), ev.Reason)
+		}
 	case manager.EventReconfigureTest:
 		fmt.Fprintln(t.stderr, "Simulating a renewal with the new options against", ev.Server)
 	case manager.EventWaiting:
