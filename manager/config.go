@@ -70,13 +70,13 @@ type Config struct {
 	// DNSResolvers are where dns-persist-01 records are read (empty: the
 	// names' authoritative servers).
 	DNSResolvers []string
-	// IssuerDomainName, PersistUntil and PolicyWildcard shape the records
+	// PersistIssuer, PersistUntil and PersistWildcard shape the records
 	// of the dns-persist verb.
-	IssuerDomainName string
-	PersistUntil     time.Time
-	PolicyWildcard   bool
-	HTTP01Port     int
-	HTTP01Addr     string
+	PersistIssuer   string
+	PersistUntil    time.Time
+	PersistWildcard bool
+	HTTP01Port      int
+	HTTP01Addr      string
 
 	PreHook, PostHook, DeployHook string
 	NoDirHooks, RunDeployHooks    bool

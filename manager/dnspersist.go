@@ -66,7 +66,7 @@ func (m *Manager) DNSPersistRecords(ctx context.Context) (*PersistRecords, error
 		return nil, err
 	}
 	recs, err := dnspersist.Records(dnspersist.Request{AccountURL: pa.AccountURL, IssuerDomainNames: pa.IssuerDomainNames,
-		Issuer: c.IssuerDomainName, Names: pa.Names, Wildcard: c.PolicyWildcard, PersistUntil: c.PersistUntil})
+		Issuer: c.PersistIssuer, Names: pa.Names, Wildcard: c.PersistWildcard, PersistUntil: c.PersistUntil})
 	if err != nil {
 		return nil, &UsageError{err}
 	}
@@ -146,10 +146,10 @@ func (m *Manager) persistAccount(ctx context.Context) (*PersistAccount, *Config,
 	}
 	pa.IssuerDomainNames = dir.Meta.PersistIssuerDomainNames()
 	if len(pa.IssuerDomainNames) == 0 {
-		if c.IssuerDomainName == "" {
+		if c.PersistIssuer == "" {
 			return nil, nil, fmt.Errorf("the CA at %s announces no issuer domain names (neither issuerDomainNames nor caaIdentities in its directory), so it may not offer dns-persist-01; if its documentation names one, pass --persist-issuer NAME", c.Server)
 		}
-		pa.IssuerDomainNames = []string{strings.ToLower(strings.TrimSuffix(c.IssuerDomainName, "."))}
+		pa.IssuerDomainNames = []string{strings.ToLower(strings.TrimSuffix(c.PersistIssuer, "."))}
 	}
 	if err := dnspersist.CheckIssuerDomainNames(pa.IssuerDomainNames); err != nil {
 		return nil, nil, fmt.Errorf("the CA at %s: %w", c.Server, err)
