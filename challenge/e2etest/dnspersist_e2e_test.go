@@ -168,3 +168,67 @@ func TestE2EDNSPersistMatchesPebble(t *testing.T) {
 		})
 	}
 }
+
+// TestE2EDNSPersistRFC2136: records created once by DNS UPDATE in knot (the
+// zone's authoritative server), read back through the authoritative walk,
+// and used by Pebble (resolving through knot) for a name and its wildcard.
+// Creating again changes nothing; another CA's record at the name is kept.
+func TestE2EDNSPersistRFC2136(t *testing.T) {
+	skipShort(t)
+	k := startKnot(t)
+	s := pebbletest.Start(t, pebbletest.Options{DNSServer: k.Addr})
+	c := newClient(t, s)
+	dir, err := c.Directory(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuers := dir.Meta.PersistIssuerDomainNames()
+	names := []string{"persist.acmectl.test", "*.persist.acmectl.test"}
+	recs, err := dnspersist.Records(dnspersist.Request{AccountURL: c.AccountURL, IssuerDomainNames: issuers, Names: names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"RFC2136_NAMESERVER": k.Addr, "RFC2136_TSIG_KEY": tsigKeyName, "RFC2136_TSIG_SECRET": k.Secret, "RFC2136_TSIG_ALGORITHM": "hmac-sha256."}
+	pub, err := dnspersist.NewRFC2136(func(n string) string { return env[n] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := pub.Publish(t.Context(), recs[0]); err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+	}
+	if got := k.txt(t, recs[0].Name); len(got) != 1 || got[0] != recs[0].Value {
+		t.Fatalf("knot holds %q, want the one record %q", got, recs[0].Value)
+	}
+	otherCA := dnspersist.Record{Name: recs[0].Name, Type: "TXT", Value: "other-ca.example; accounturi=https://other-ca.example/acct/1"}
+	if err := pub.Publish(t.Context(), otherCA); err != nil {
+		t.Fatal(err)
+	}
+	if got := k.txt(t, recs[0].Name); len(got) != 2 {
+		t.Errorf("knot holds %q, want both CAs' records", got)
+	}
+
+	auth := &dnspersist.Resolver{Servers: []string{k.Addr}, NameserverPort: k.Port, Timeout: 2 * time.Second}
+	for _, n := range names {
+		v := dnspersist.CheckName(t.Context(), auth, n, dnspersist.Expect{IssuerDomainNames: issuers, AccountURL: c.AccountURL})
+		if !v.OK() || !strings.HasPrefix(v.Source, "ns1.acmectl.test. (") {
+			t.Errorf("CheckName(%s) = %s %q from %q", n, v.Status, v.Reason, v.Source)
+		}
+	}
+	sol := &dnspersist.Solver{Resolver: auth, Names: names}
+	mustObtain(t, s, c, names, map[string]acme.Solver{acme.ChallengeDNSPersist01: sol}, acme.ChallengeDNSPersist01)
+
+	t.Run("refused update", func(t *testing.T) {
+		bad := map[string]string{"RFC2136_NAMESERVER": k.Addr, "RFC2136_TSIG_KEY": tsigKeyName, "RFC2136_TSIG_SECRET": "AAAA", "RFC2136_TSIG_ALGORITHM": "hmac-sha256"}
+		p, err := dnspersist.NewRFC2136(func(n string) string { return bad[n] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = p.Publish(t.Context(), dnspersist.Record{Name: "_validation-persist.bad.acmectl.test", Type: "TXT", Value: recs[0].Value})
+		wantErr(t, err, "rfc2136", k.Addr)
+		if got := k.txt(t, "_validation-persist.bad.acmectl.test"); len(got) != 0 {
+			t.Errorf("a refused update wrote %q", got)
+		}
+	})
+}

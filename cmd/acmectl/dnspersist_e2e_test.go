@@ -392,3 +392,80 @@ curl -sf -d "{\"host\":\"_acme-challenge.$CERTBOT_DOMAIN.\",\"value\":\"$CERTBOT
 		t.Errorf("renew after the switch did not save a version: %v", err)
 	}
 }
+
+// TestE2EDNSPersistCreateOnce: "dns-persist records --dns exec" creates the
+// records once through lego's exec contract, with the settings from
+// --dns-credentials; they are saved nowhere, and issuance then needs none.
+// A provider that can only write _acme-challenge records is refused.
+func TestE2EDNSPersistCreateOnce(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{})
+	pt := newPersistTree(t, s)
+	dir := t.TempDir()
+	script := filepath.Join(dir, "publish.sh")
+	if err := os.WriteFile(script, []byte(`#!/bin/sh
+test "$1" = present && test "$PUBLISH_TOKEN" = s3cret-token || exit 3
+curl -sf -d "{\"host\":\"$2\",\"value\":\"$3\"}" `+s.ChallSrvURL+`/set-txt
+`), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	creds := filepath.Join(dir, "exec.ini")
+	if err := os.WriteFile(creds, []byte("EXEC_PATH="+script+"\nPUBLISH_TOKEN=s3cret-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := pt.persist("records", "-d", "e.example", "-d", "*.e.example", "-d", "f.example", "--dns", "exec", "--dns-credentials", creds)
+	if r.code != 0 || !strings.Contains(r.stderr, "Created 2 records through --dns exec") || len(parseZoneLines(t, r.stdout)) != 2 {
+		t.Fatalf("records --dns exec: %s", r)
+	}
+	pt.mustRun("dns-persist", "check", "--server", s.DirectoryURL, "--dns-resolver", s.DNSAddr, "-d", "e.example", "-d", "*.e.example", "-d", "f.example")
+	pt.mustRun("certonly", "-n", "--server", s.DirectoryURL, "--preferred-challenges", "dns-persist-01", "--dns-resolver", s.DNSAddr,
+		"-d", "e.example", "-d", "*.e.example", "-d", "f.example")
+	err := filepath.Walk(pt.config, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		if bytes.Contains(b, []byte("s3cret-token")) || bytes.Contains(b, []byte(creds)) || bytes.Contains(b, []byte("exec")) {
+			t.Errorf("%s holds the DNS credentials or provider:\n%s", p, b)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r = pt.persist("records", "-d", "g.example", "--dns", "cloudflare")
+	if r.code != 2 || !strings.Contains(r.stderr, "--dns cloudflare: lego's cloudflare provider can only write _acme-challenge records") {
+		t.Errorf("records --dns cloudflare: %s", r)
+	}
+	r = pt.persist("records", "-d", "g.example", "--standalone")
+	if r.code != 2 || !strings.Contains(r.stderr, "only through --dns PROVIDER") {
+		t.Errorf("records --standalone: %s", r)
+	}
+
+	// Bad input: a clear line, the right exit code, nothing written.
+	fresh := newTree(t, s)
+	for _, tc := range []struct {
+		tr   *tree
+		args []string
+		code int
+		want string
+	}{
+		{pt.tree, []string{"dns-persist", "records", "--server", s.DirectoryURL}, 2, "--domain NAME (or --cert-name NAME)"},
+		{pt.tree, []string{"dns-persist", "records", "--server", s.DirectoryURL, "--ip-address", "192.0.2.1", "-d", "a.example"}, 2, "proves DNS names only"},
+		{pt.tree, []string{"dns-persist", "records", "--server", s.DirectoryURL, "-d", "a.example", "--persist-issuer", "other.example"}, 2, `issuer "other.example" is not one the CA accepts (pebble.letsencrypt.org)`},
+		{pt.tree, []string{"dns-persist", "records", "--server", s.DirectoryURL, "-d", "a.example", "--persist-until", "2001-01-01"}, 2, "is in the past"},
+		{pt.tree, []string{"dns-persist", "check", "--server", s.DirectoryURL, "--cert-name", "nosuch"}, 2, "no certificate named nosuch"},
+		{pt.tree, []string{"dns-persist", "publish"}, 2, `unknown subcommand "publish"`},
+		{fresh, []string{"dns-persist", "records", "--server", s.DirectoryURL, "-d", "a.example"}, 1, "no account is registered at " + s.DirectoryURL + "; run 'acmectl register"},
+	} {
+		r := tc.tr.run(tc.args...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("%v: %s\nwant exit %d and one line with %q", tc.args, r, tc.code, tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(fresh.config, "accounts")); err == nil {
+		t.Error("records registered an account")
+	}
+}
