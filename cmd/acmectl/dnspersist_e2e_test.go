@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -390,6 +392,31 @@ curl -sf -d "{\"host\":\"_acme-challenge.$CERTBOT_DOMAIN.\",\"value\":\"$CERTBOT
 	}
 	if _, err := os.Stat(filepath.Join(pt.config, "archive", "sw", "cert2.pem")); err != nil {
 		t.Errorf("renew after the switch did not save a version: %v", err)
+	}
+
+	// certbot has no dns-persist-01: it skips the lineage as an invalid
+	// conf (README); switched back, certbot renews it with the hook again.
+	certbot := func(args ...string) (string, error) {
+		if _, err := exec.LookPath("certbot"); err != nil {
+			t.Fatalf("certbot is needed (Debian package certbot): %v", err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "certbot", append([]string{"-n", "--config-dir", pt.config, "--work-dir", pt.work, "--logs-dir", pt.logs}, args...)...)
+		cmd.Env = append(os.Environ(), "REQUESTS_CA_BUNDLE="+s.CABundle)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := certbot("renew", "--cert-name", "sw", "--force-renewal", "--no-random-sleep-on-renew")
+	if err == nil || !strings.Contains(out, "sw.conf (parsefail)") {
+		t.Errorf("certbot renew of a dns-persist-01 lineage: %v\n%s", err, out)
+	}
+	pt.mustRun("reconfigure", "--cert-name", "sw", "--preferred-challenges", "dns")
+	if out, err := certbot("renew", "--cert-name", "sw", "--force-renewal", "--no-random-sleep-on-renew"); err != nil {
+		t.Errorf("certbot renew after switching back: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(pt.config, "archive", "sw", "cert3.pem")); err != nil {
+		t.Errorf("certbot did not renew after the switch back: %v", err)
 	}
 }
 
