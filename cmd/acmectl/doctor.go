@@ -21,7 +21,9 @@ func doctorCommand() *cli.Command {
 		Usage: "check that every certificate's next renewal would work, and say how to fix what would not",
 		Description: "For each lineage (or --cert-name): the renewal conf parses, its authenticator is supported, " +
 			"webroots exist and are writable, hooks exist and are executable, its account exists, key and certificate " +
-			"match, the live links resolve, permissions are sane and the CA's directory answers. --dry-run then runs " +
+			"match, the live links resolve, permissions are sane and the CA's directory answers; with dns-persist-01, each name's " +
+			"record names the lineage's account and the CA (policy=wildcard for wildcards, persistUntil not passed, a warning " +
+			"within 30 days). --dry-run then runs " +
 			"'renew --dry-run' for each lineage that passed. Exits 1 when any lineage would fail.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: flgCertName, Usage: "check only this lineage"},

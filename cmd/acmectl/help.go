@@ -21,7 +21,9 @@ Examples:
        --domain example.com --cert-name example
    acmectl certonly --webroot -w /var/www/a -d a.com -w /var/www/b -d b.net
    ACMECTL_EAB_HMAC_KEY=... acmectl certonly --server sectigo-ov --eab-kid KID -d example.com --standalone
-   acmectl certonly --csr req.pem --standalone -d example.com`
+   acmectl certonly --csr req.pem --standalone -d example.com
+   acmectl certonly --preferred-challenges dns-persist-01 -d example.com -d '*.example.com'
+       (after publishing the records of 'acmectl dns-persist records -d example.com -d "*.example.com"')`
 
 	helpRenew = `Renew every certificate that is due (or only --cert-name). Each lineage renews with its
 own saved options, CA and account. Due: --force-renewal; the CA's ARI window; renew_before_expiry;
