@@ -367,20 +367,24 @@ func (c *Client) solve(ctx context.Context, pending []pendingChallenge) error {
 	}
 	var presented []pendingChallenge
 	defer func() { c.cleanUp(ctx, presented) }()
-	// dns-persist-01 first, all of them, errors joined: each names a record
-	// to fix, and nothing else has been prepared yet.
-	var errs []error
+	// dns-persist-01 first, all of them (in parallel: each is a DNS
+	// lookup), errors joined: each names a record to fix, and nothing else
+	// has been prepared yet.
+	var persist []pendingChallenge
 	for _, p := range pending {
-		ps, ok := p.solver.(PersistSolver)
-		if !ok || p.ch.Type != ChallengeDNSPersist01 {
-			continue
-		}
-		presented = append(presented, p)
-		c.logger().LogAttrs(ctx, slog.LevelInfo, "checking persistent record", attrIdentifier(p.authz.Identifier.Value), attrChallengeType(p.ch.Type))
-		if err := ps.PresentPersist(ctx, p.authz.Identifier.Value, p.authz.Wildcard, append([]string(nil), p.ch.IssuerDomainNames...), c.AccountURL); err != nil {
-			errs = append(errs, &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: fmt.Errorf("present %s challenge: %w", p.ch.Type, err)})
+		if _, ok := p.solver.(PersistSolver); ok && p.ch.Type == ChallengeDNSPersist01 {
+			persist = append(persist, p)
 		}
 	}
+	presented = append(presented, persist...)
+	errs := forEach(ctx, len(persist), func(ctx context.Context, i int) error {
+		p := persist[i]
+		c.logger().LogAttrs(ctx, slog.LevelInfo, "checking persistent record", attrIdentifier(p.authz.Identifier.Value), attrChallengeType(p.ch.Type))
+		if err := p.solver.(PersistSolver).PresentPersist(ctx, p.authz.Identifier.Value, p.authz.Wildcard, append([]string(nil), p.ch.IssuerDomainNames...), c.AccountURL); err != nil {
+			return &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: fmt.Errorf("present %s challenge: %w", p.ch.Type, err)}
+		}
+		return nil
+	})
 	if err := joinSorted(errs); err != nil {
 		return err
 	}
