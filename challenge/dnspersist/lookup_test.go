@@ -33,16 +33,25 @@ func startDNS(t *testing.T, ip string, port int, records ...string) *fakeDNS {
 	for _, r := range records {
 		f.add(t, r)
 	}
-	pc, err := net.ListenPacket("udp", net.JoinHostPort(ip, strconv.Itoa(port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.port = pc.LocalAddr().(*net.UDPAddr).Port
-	f.addr = net.JoinHostPort(ip, strconv.Itoa(f.port))
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
+	// A free UDP port may be taken for TCP: try again (a fixed port once).
+	var (
+		pc  net.PacketConn
+		ln  net.Listener
+		err error
+	)
+	for try := 0; ; try++ {
+		if pc, err = net.ListenPacket("udp", net.JoinHostPort(ip, strconv.Itoa(port))); err != nil {
+			t.Fatal(err)
+		}
+		f.port = pc.LocalAddr().(*net.UDPAddr).Port
+		f.addr = net.JoinHostPort(ip, strconv.Itoa(f.port))
+		if ln, err = net.Listen("tcp", f.addr); err == nil {
+			break
+		}
 		pc.Close()
-		t.Fatal(err)
+		if port != 0 || try == 20 {
+			t.Fatal(err)
+		}
 	}
 	udp := &dns.Server{PacketConn: pc, Handler: f}
 	tcp := &dns.Server{Listener: ln, Handler: f}
