@@ -10,6 +10,8 @@ import (
 	"github.com/go-acme/lego/v4/providers/dns/azuredns"
 	"github.com/go-acme/lego/v4/providers/dns/cloudflare"
 	"github.com/go-acme/lego/v4/providers/dns/digitalocean"
+	"github.com/go-acme/lego/v4/providers/dns/dnsimple"
+	"github.com/go-acme/lego/v4/providers/dns/dnsmadeeasy"
 	"github.com/go-acme/lego/v4/providers/dns/exec"
 	"github.com/go-acme/lego/v4/providers/dns/gandiv5"
 	"github.com/go-acme/lego/v4/providers/dns/gcloud"
@@ -17,11 +19,14 @@ import (
 	"github.com/go-acme/lego/v4/providers/dns/hetzner"
 	"github.com/go-acme/lego/v4/providers/dns/httpreq"
 	"github.com/go-acme/lego/v4/providers/dns/linode"
+	"github.com/go-acme/lego/v4/providers/dns/luadns"
 	"github.com/go-acme/lego/v4/providers/dns/namecheap"
+	"github.com/go-acme/lego/v4/providers/dns/ns1"
 	"github.com/go-acme/lego/v4/providers/dns/ovh"
 	"github.com/go-acme/lego/v4/providers/dns/porkbun"
 	"github.com/go-acme/lego/v4/providers/dns/rfc2136"
 	"github.com/go-acme/lego/v4/providers/dns/route53"
+	"github.com/go-acme/lego/v4/providers/dns/sakuracloud"
 )
 
 // AllProviders reports whether this build links every lego provider (-tags alldns).
@@ -37,11 +42,15 @@ func wrap[T Provider](f func() (T, error)) func() (Provider, error) {
 	}
 }
 
-// registry is the curated default set; lego's names.
+// registry is the curated default set, lego's names: every provider
+// certbot has a DNS plugin for (gehirn aside, which lego lacks), and a few
+// more in wide use.
 var registry = map[string]func() (Provider, error){
 	"azuredns":     wrap(azuredns.NewDNSProvider),
 	"cloudflare":   wrap(cloudflare.NewDNSProvider),
 	"digitalocean": wrap(digitalocean.NewDNSProvider),
+	"dnsimple":     wrap(dnsimple.NewDNSProvider),
+	"dnsmadeeasy":  wrap(dnsmadeeasy.NewDNSProvider),
 	"exec":         wrap(exec.NewDNSProvider),
 	"gandiv5":      wrap(gandiv5.NewDNSProvider),
 	"gcloud":       wrap(gcloud.NewDNSProvider),
@@ -49,11 +58,14 @@ var registry = map[string]func() (Provider, error){
 	"hetzner":      wrap(hetzner.NewDNSProvider),
 	"httpreq":      wrap(httpreq.NewDNSProvider),
 	"linode":       wrap(linode.NewDNSProvider),
+	"luadns":       wrap(luadns.NewDNSProvider),
 	"namecheap":    wrap(namecheap.NewDNSProvider),
+	"ns1":          wrap(ns1.NewDNSProvider),
 	"ovh":          wrap(ovh.NewDNSProvider),
 	"porkbun":      wrap(porkbun.NewDNSProvider),
 	"rfc2136":      wrap(rfc2136.NewDNSProvider),
 	"route53":      wrap(route53.NewDNSProvider),
+	"sakuracloud":  wrap(sakuracloud.NewDNSProvider),
 }
 
 // Providers returns the provider names this build knows, sorted.
