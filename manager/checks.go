@@ -163,6 +163,7 @@ func checkForceKeep(c *Config) error {
 // parse_args).
 func checkForceInteractive(c *Config) error {
 	if c.ForceInteractive && c.NonInteractive {
+		//lint:ignore ST1005 certbot's text
 		return errors.New("Flag for non-interactive mode and --force-interactive conflict")
 	}
 	return nil
@@ -230,14 +231,6 @@ func validAuthenticator(a string) bool {
 		return true
 	}
 	return false
-}
-
-func mapAuthenticator(v string) (string, error) {
-	a := strings.ToLower(v)
-	if !validAuthenticator(a) {
-		return "", Usagef("--authenticator %q: acmectl has standalone, webroot, manual, tls-alpn and dns-<provider>", a)
-	}
-	return a, nil
 }
 
 // checkWebroot infers --webroot from -w/--webroot-map and builds the name →

@@ -49,6 +49,7 @@ func selectPlugins(c *Config) error {
 			return nil
 		}
 		if *prev != "" && *prev != now {
+			//lint:ignore ST1005 certbot's text
 			return fmt.Errorf("Too many flags setting configurators/installers/authenticators '%s' -> '%s'", *prev, now)
 		}
 		*prev = now
@@ -75,12 +76,14 @@ func selectPlugins(c *Config) error {
 		}
 	}
 	if auth != "" && !validAuthenticator(auth) && !contains(webServerPlugins, auth) {
+		//lint:ignore ST1005 certbot's text
 		return fmt.Errorf("The requested %s plugin does not appear to be installed (--authenticator %s: acmectl has standalone, webroot, manual, tls-alpn and dns-<plugin>)", auth, auth)
 	}
 	if inst == "null" {
 		inst = ""
 	}
 	if inst != "" && !contains(webServerPlugins, inst) {
+		//lint:ignore ST1005 certbot's text
 		return fmt.Errorf("The requested %s plugin does not appear to be installed (--installer %s: acmectl's installers are nginx and apache, or null for none)", inst, inst)
 	}
 	c.Authenticator, c.Installer = auth, inst
