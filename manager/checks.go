@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"time"
@@ -148,12 +149,22 @@ func checkCertName(c *Config) error {
 	return nil
 }
 
+// checkForceKeep: --force-renewal implies --expand and wins over
+// --keep-until-expiring (certbot's _handle_identical_cert_request tests
+// renew_by_default first).
 func checkForceKeep(c *Config) error {
-	if c.Force && c.Keep {
-		return Usagef("--force-renewal conflicts with --keep-until-expiring; pass one of them")
-	}
 	if c.Force {
-		c.Expand = true
+		c.Expand, c.Keep = true, false
+	}
+	return nil
+}
+
+// checkForceInteractive is certbot's post-parse check (cli/helpful.py
+// parse_args).
+func checkForceInteractive(c *Config) error {
+	if c.ForceInteractive && c.NonInteractive {
+		//lint:ignore ST1005 certbot's text
+		return errors.New("Flag for non-interactive mode and --force-interactive conflict")
 	}
 	return nil
 }
@@ -222,14 +233,6 @@ func validAuthenticator(a string) bool {
 	return false
 }
 
-func mapAuthenticator(v string) (string, error) {
-	a := strings.ToLower(v)
-	if !validAuthenticator(a) {
-		return "", Usagef("--authenticator %q: acmectl has standalone, webroot, manual, tls-alpn and dns-<provider>", a)
-	}
-	return a, nil
-}
-
 // checkWebroot infers --webroot from -w/--webroot-map and builds the name →
 // root map from -w/-d in command-line order (certbot's pairing).
 func checkWebroot(c *Config) error {
@@ -239,7 +242,7 @@ func checkWebroot(c *Config) error {
 	if c.Authenticator != "webroot" {
 		return nil
 	}
-	m, err := webrootMapFromArgs(c.raw.args, c.raw.webrootMap, c.WebrootPaths, c.Domains)
+	m, err := webrootMap(c)
 	if err != nil {
 		return &UsageError{err}
 	}
@@ -255,6 +258,28 @@ func checkWebroot(c *Config) error {
 		}
 	}
 	return nil
+}
+
+// webrootMap is the name → webroot map: the command-line parser's (certbot's
+// -w/-d pairing and --webroot-map) with the names no -w preceded mapped to
+// the last -w, as the webroot plugin's _set_webroots does; without a parse
+// (FlagMap), from the raw arguments.
+func webrootMap(c *Config) (map[string]string, error) {
+	if !c.raw.parsed {
+		return webrootMapFromArgs(c.raw.args, c.raw.webrootMap, c.WebrootPaths, c.Domains)
+	}
+	m := make(map[string]string, len(c.Domains))
+	for d, r := range c.raw.parsedMap {
+		m[d] = r
+	}
+	if n := len(c.WebrootPaths); n > 0 {
+		for _, d := range c.Domains {
+			if _, ok := m[d]; !ok {
+				m[d] = c.WebrootPaths[n-1]
+			}
+		}
+	}
+	return m, nil
 }
 
 // webrootMapFromArgs applies certbot's -w/-d pairing. The order comes from

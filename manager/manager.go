@@ -121,6 +121,12 @@ func (m *Manager) httpClient() (*http.Client, error) {
 	m.hcOnce.Do(func() {
 		if m.HTTPClient == nil {
 			m.HTTPClient, m.hcErr = NewHTTPClient(m.Config.CABundle)
+			if m.hcErr == nil && m.Config.NoVerifySSL {
+				// certbot's --no-verify-ssl (requests' verify=False): the ACME
+				// server's certificate is not checked. This client carries
+				// only the CA's requests.
+				m.HTTPClient.Transport.(*http.Transport).TLSClientConfig.InsecureSkipVerify = true
+			}
 		}
 	})
 	return m.HTTPClient, m.hcErr

@@ -20,7 +20,7 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
-	err := runApp(newAppFor(os.Args), os.Args)
+	err := runApp(newApp(), os.Args)
 	os.Exit(report(os.Stderr, err))
 }
 
