@@ -78,7 +78,10 @@ type Config struct {
 	NoAutorenew       bool
 	Autorenew         bool
 	RenewBeforeExpiry string
-	JSON              bool
+	// ScheduleRoot is the root whose renewal schedule certonly reports
+	// ("" is the real system).
+	ScheduleRoot string
+	JSON         bool
 	Reason            int
 	DeleteAfter       bool
 	NoDeleteAfter     bool

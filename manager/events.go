@@ -53,6 +53,9 @@ const (
 	EventHook EventKind = "hook"
 	// EventReconfigureTest: reconfigure runs its test issuance against Server.
 	EventReconfigureTest EventKind = "reconfigure_test"
+	// EventWarning: something the operator should know that does not stop
+	// the run (Reason is the text, Lineage the lineage it concerns).
+	EventWarning EventKind = "warning"
 )
 
 // Event kinds of a renew run's lineages.

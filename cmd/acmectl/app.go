@@ -9,9 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -28,6 +26,7 @@ func init() {
 // env is what a command handler gets: the validated configuration, the
 // output streams, the logger, the terminal state and the engine.
 type env struct {
+	ctx      context.Context // cancelled by SIGINT/SIGTERM (interruptContext)
 	o        *manager.Config
 	stdout   io.Writer
 	stderr   io.Writer
@@ -260,9 +259,10 @@ func invokeWith(c *cli.Context, s commandSpec, argv []string, adjust func(*manag
 			return err
 		}
 	}
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(c.Context)
 	defer stop()
 	e := &env{
+		ctx:      ctx,
 		o:        o,
 		stdout:   c.App.Writer,
 		stdinTTY: isTerminal(os.Stdin),
@@ -316,7 +316,7 @@ func invokeWith(c *cli.Context, s commandSpec, argv []string, adjust func(*manag
 	}
 	if err := s.run(ctx, e); err != nil {
 		e.log.LogAttrs(ctx, slog.LevelDebug, "command failed", slog.String("error", err.Error()))
-		return err
+		return interrupted(ctx, err)
 	}
 	return nil
 }
@@ -341,39 +341,6 @@ func (e *env) errorf(format string, a ...any) {
 // interactive reports whether prompts are allowed.
 func (e *env) interactive() bool { return e.o.Interactive(e.stdinTTY) }
 
-// ask prints a question on stderr and reads one line from stdin.
-func (e *env) ask(question string) (string, error) {
-	fmt.Fprint(e.stderr, question)
-	line, err := e.stdin.ReadString('\n')
-	if err != nil && line == "" {
-		return "", fmt.Errorf("read answer: %w", err)
-	}
-	return strings.TrimSpace(line), nil
-}
-
-// confirm asks a yes/no question; non-interactive runs take def.
-func (e *env) confirm(question string, def bool) (bool, error) {
-	if !e.interactive() {
-		return def, nil
-	}
-	suffix := " (Y)es/(N)o: "
-	for range 5 {
-		a, err := e.ask(question + suffix)
-		if err != nil {
-			return false, err
-		}
-		switch strings.ToLower(a) {
-		case "y", "yes":
-			return true, nil
-		case "n", "no":
-			return false, nil
-		case "":
-			return def, nil
-		}
-	}
-	return def, nil
-}
-
 const dashes = "- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -"
 
 // engine builds the engine for this command over st, reporting to the
@@ -382,13 +349,6 @@ func (e *env) engine(st storage.Storage) *manager.Manager {
 	return &manager.Manager{Config: e.o, Store: st, Log: e.log, Observer: e.out, Prompter: prompter{e},
 		Terminal: e.stdinTTY, Now: e.now}
 }
-
-// prompter is the engine's Prompter over the command's terminal.
-type prompter struct{ e *env }
-
-func (p prompter) Interactive() bool                        { return p.e.interactive() }
-func (p prompter) Ask(q string) (string, error)             { return p.e.ask(q) }
-func (p prompter) Confirm(q string, def bool) (bool, error) { return p.e.confirm(q, def) }
 
 // openStore opens --config-dir (see manager.OpenTree).
 func openStore(e *env) (*storage.Tree, error) { return manager.OpenTree(e.o, e.log) }
