@@ -80,12 +80,12 @@ type Config struct {
 	RenewBeforeExpiry string
 	// ScheduleRoot is the root whose renewal schedule certonly reports
 	// ("" is the real system).
-	ScheduleRoot string
-	JSON         bool
-	Reason            int
-	DeleteAfter       bool
-	NoDeleteAfter     bool
-	RolloverKey       bool
+	ScheduleRoot  string
+	JSON          bool
+	Reason        int
+	DeleteAfter   bool
+	NoDeleteAfter bool
+	RolloverKey   bool
 
 	// Raw inputs that other fields are derived from.
 	raw struct {
