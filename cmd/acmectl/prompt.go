@@ -114,7 +114,11 @@ func (e *env) yesNo(q manager.YesNo) (bool, error) {
 	if !e.interactive() {
 		return q.Default, nil
 	}
-	fmt.Fprintf(e.stderr, "\n%s\n%s\n%s\n", dashes, q.Question, dashes)
+	lines := strings.Split(q.Question, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ") // certbot's wrap_lines
+	}
+	fmt.Fprintf(e.stderr, "\n%s\n%s\n%s\n", dashes, strings.Join(lines, "\n"), dashes)
 	prompt := parensAroundChar(q.Yes) + "/" + parensAroundChar(q.No) + ": "
 	for range 20 {
 		a, err := e.ask(prompt)

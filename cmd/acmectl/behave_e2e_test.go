@@ -1,0 +1,242 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/acmectl/acmectl/internal/pebbletest"
+	"github.com/acmectl/acmectl/manager"
+)
+
+// Issue 14, "Behaviour" and "Interaction": each test drives the built
+// binary, through a "certbot" symlink where the behaviour is certbot's, and
+// runs Debian's certbot 2.1 on the same input against the same Pebble where
+// 2.1 has the behaviour.
+
+// keyOf describes the key of a lineage's current version: "RSA-4096",
+// "ECDSA-256".
+func keyOf(t *testing.T, tr *tree, name string) string {
+	t.Helper()
+	switch k := readKey(t, filepath.Join(tr.config, "live", name, "privkey.pem")).(type) {
+	case *rsa.PrivateKey:
+		return fmt.Sprintf("RSA-%d", k.N.BitLen())
+	case *ecdsa.PrivateKey:
+		return fmt.Sprintf("ECDSA-%d", k.Curve.Params().BitSize)
+	}
+	return "?"
+}
+
+// TestE2EForceRenewalKeepsKeyType: certonly --force-renewal -d X on an
+// RSA-4096 lineage keeps RSA, as certbot does (main.
+// _handle_unexpected_key_type_migration) — and 4096 bits, where certbot
+// 2.1 falls back to its 2048 default (acmectl's choice, docs/cli.md);
+// --key-type ecdsa without --cert-name is refused with certbot's words,
+// with --cert-name it changes the type.
+func TestE2EForceRenewalKeepsKeyType(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{})
+	ac, cb := sideBySide(t, s)
+	const name = "keep.example.com"
+	for _, p := range []*peer{ac, cb} {
+		p.mustRun(issueArgs(s, "-d", name, "--key-type", "rsa", "--rsa-key-size", "4096")...)
+		p.mustRun(issueArgs(s, "-d", name, "--force-renewal")...)
+	}
+	if got := keyOf(t, ac.tr, name); got != "RSA-4096" {
+		t.Errorf("acmectl: certonly --force-renewal -d %s on an RSA-4096 lineage: key %s, want RSA-4096", name, got)
+	}
+	if got := keyOf(t, cb.tr, name); got != "RSA-2048" {
+		t.Errorf("certbot 2.1 kept the RSA type but dropped the size to its default (RSA-2048); now %s — docs/cli.md says otherwise", got)
+	}
+	// Changing the type without --cert-name: refused by both, same words, exit 1.
+	const want = "Are you trying to change the key type of the certificate named keep.example.com from RSA to ECDSA? " +
+		"Please provide both --cert-name and --key-type on the command line to confirm the change you are trying to make."
+	for _, p := range []*peer{ac, cb} {
+		r := p.run(issueArgs(s, "-d", name, "--key-type", "ecdsa", "--force-renewal")...)
+		if r.code != 1 || !strings.Contains(oneLine(r.stderr), want) {
+			t.Errorf("%s: key type change without --cert-name: want exit 1 and %q\n%s", p.name, want, r)
+		}
+		if got := keyOf(t, p.tr, name); !strings.HasPrefix(got, "RSA") {
+			t.Errorf("%s: the refused change changed the key to %s", p.name, got)
+		}
+		// With --cert-name the change is confirmed.
+		p.mustRun(issueArgs(s, "-d", name, "--cert-name", name, "--key-type", "ecdsa")...)
+		if got := keyOf(t, p.tr, name); got != "ECDSA-256" {
+			t.Errorf("%s: --cert-name --key-type ecdsa: key %s", p.name, got)
+		}
+	}
+}
+
+// TestE2EReuseKeyRefusesKeyChange: under --reuse-key, changing the key
+// type, the RSA size or the curve is refused with certbot's explanation
+// (renewal._avoid_reuse_key_conflicts), by certbot 2.1 and acmectl alike;
+// --new-key makes the change once.
+func TestE2EReuseKeyRefusesKeyChange(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{})
+	ac, cb := sideBySide(t, s)
+	for _, p := range []*peer{ac, cb} {
+		p.mustRun(issueArgs(s, "-d", "ec.example.com", "--reuse-key")...)
+		p.mustRun(issueArgs(s, "-d", "rsa.example.com", "--reuse-key", "--key-type", "rsa")...)
+	}
+	for _, tc := range []struct {
+		lineage, flag string
+		args          []string
+	}{
+		{"ec.example.com", "--key-type", []string{"--key-type", "rsa"}},
+		{"ec.example.com", "--elliptic-curve", []string{"--elliptic-curve", "secp384r1"}},
+		{"rsa.example.com", "--rsa-key-size", []string{"--rsa-key-size", "3072"}},
+	} {
+		want := "Unable to change the " + tc.flag + " of this certificate because --reuse-key is set. To stop reusing the private key, specify --no-reuse-key. To change the private key this one time and then reuse it in future, add --new-key."
+		for _, p := range []*peer{ac, cb} {
+			before := keyOf(t, p.tr, tc.lineage)
+			r := p.run(append([]string{"renew", "-n", "--cert-name", tc.lineage, "--force-renewal", "--no-random-sleep-on-renew"}, tc.args...)...)
+			if r.code != 1 || !strings.Contains(oneLine(r.stdout+r.stderr), want) {
+				t.Errorf("%s: renew %s: want exit 1 and %q\n%s", p.name, strings.Join(tc.args, " "), want, r)
+			}
+			if got := keyOf(t, p.tr, tc.lineage); got != before {
+				t.Errorf("%s: the refused change made the key %s (was %s)", p.name, got, before)
+			}
+		}
+	}
+	ac.mustRun("renew", "-n", "--cert-name", "rsa.example.com", "--force-renewal", "--no-random-sleep-on-renew", "--rsa-key-size", "3072", "--new-key")
+	if got := keyOf(t, ac.tr, "rsa.example.com"); got != "RSA-3072" {
+		t.Errorf("--new-key: key %s, want RSA-3072", got)
+	}
+}
+
+// TestE2EHookDirsCreated: the first run creates renewal-hooks/{pre,deploy,
+// post} (0755) as certbot does (main.make_or_verify_needed_dirs).
+func TestE2EHookDirsCreated(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{})
+	ac, cb := sideBySide(t, s)
+	for _, p := range []*peer{ac, cb} {
+		p.mustRun(issueArgs(s, "-d", "hooks.example.com")...)
+		for _, kind := range []string{"pre", "deploy", "post"} {
+			fi, err := os.Stat(filepath.Join(p.tr.config, "renewal-hooks", kind))
+			if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o755 {
+				t.Errorf("%s: renewal-hooks/%s: %v %v", p.name, kind, fi, err)
+			}
+		}
+	}
+	// Also for a first command that obtains nothing (certbot creates them
+	// for every verb).
+	tr := newTree(t, s)
+	tr.mustRun("certificates")
+	if _, err := os.Stat(filepath.Join(tr.config, "renewal-hooks", "deploy")); err != nil {
+		t.Errorf("certificates did not create the hook directories: %v", err)
+	}
+}
+
+// TestE2EDryRunRunsTheChallenge: Pebble reuses every valid authorization
+// (PEBBLE_AUTHZREUSE=100), so a renewal with an auth hook that fails
+// succeeds without running it; a dry run deactivates the reused
+// authorizations and re-creates the order (certbot client.
+// _get_order_and_authorizations), so the same dry run fails — for certbot
+// 2.1 and acmectl alike.
+func TestE2EDryRunRunsTheChallenge(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{Env: []string{"PEBBLE_AUTHZREUSE=100"}})
+	ac, cb := sideBySide(t, s)
+	const name = "dry.example.com"
+	failing := []string{"renew", "-n", "--cert-name", name, "--no-random-sleep-on-renew", "--manual", "--manual-auth-hook", "/bin/false", "--preferred-challenges", "http"}
+	for _, p := range []*peer{ac, cb} {
+		p.mustRun(issueArgs(s, "-d", name)...)
+		// The control: a real renewal reuses the valid authorization, the
+		// hook never runs, it succeeds.
+		if r := p.run(append(failing, "--force-renewal")...); r.code != 0 {
+			t.Fatalf("%s: a renewal with a reused authorization should not run the hook: %s", p.name, r)
+		}
+		// The dry run must run the challenge: /bin/false fails it.
+		r := p.run(append(failing, "--dry-run")...)
+		if r.code == 0 || strings.Contains(r.stdout, "all simulated renewals succeeded") {
+			t.Errorf("%s: renew --dry-run with a failing auth hook succeeded:\n%s", p.name, r)
+		}
+	}
+	lg, _ := os.ReadFile(filepath.Join(ac.tr.logs, "letsencrypt.log"))
+	if !strings.Contains(string(lg), "Recreating order after authz deactivations") {
+		t.Errorf("acmectl's log does not say it re-created the order")
+	}
+	// reconfigure's test issuance is a dry run too: it fails the same way,
+	// and the conf keeps its old authenticator.
+	r := ac.run("reconfigure", "-n", "--cert-name", name, "--manual", "--manual-auth-hook", "/bin/true", "--preferred-challenges", "http")
+	if r.code == 0 {
+		t.Errorf("reconfigure with an auth hook that publishes nothing passed its test issuance:\n%s", r)
+	}
+	conf, _ := os.ReadFile(filepath.Join(ac.tr.config, "renewal", name+".conf"))
+	if strings.Contains(string(conf), "/bin/true") {
+		t.Errorf("a failed reconfigure changed the conf:\n%s", conf)
+	}
+}
+
+// TestE2ECertNameNewNames: certonly --cert-name web -d web2 (no name in
+// common) works — no "replaces", which RFC 9773 ties to a shared
+// identifier and Pebble refuses otherwise — and keeps the lineage's name;
+// -n takes certbot's default answer (update). Same for certbot 2.1.
+func TestE2ECertNameNewNames(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{})
+	ac, cb := sideBySide(t, s)
+	for _, p := range []*peer{ac, cb} {
+		p.mustRun(issueArgs(s, "--cert-name", "web", "-d", "web.example.com")...)
+		p.mustRun(issueArgs(s, "--cert-name", "web", "-d", "web2.example.com")...)
+		c := readCert(t, filepath.Join(p.tr.config, "live", "web", "cert.pem"))
+		if !manager.SameSet(c.DNSNames, []string{"web2.example.com"}) {
+			t.Errorf("%s: names after the change = %v", p.name, c.DNSNames)
+		}
+		if _, err := os.Stat(filepath.Join(p.tr.config, "renewal", "web.conf")); err != nil {
+			t.Errorf("%s: %v", p.name, err)
+		}
+		// A change that keeps a name: a renewal that replaces the old
+		// certificate (acmectl sends replaces; Pebble accepts it).
+		p.mustRun(issueArgs(s, "--cert-name", "web", "-d", "web2.example.com", "-d", "web3.example.com")...)
+	}
+	lg, _ := os.ReadFile(filepath.Join(ac.tr.logs, "letsencrypt.log"))
+	if strings.Contains(string(lg), "must match") {
+		t.Errorf("the CA refused an order:\n%s", lg)
+	}
+}
+
+// TestE2ENewNamesPromptCancel: on a terminal, certonly --cert-name with
+// other names shows certbot's list of added and removed names and asks;
+// Cancel ends with certbot's error, exit 1, nothing changed (certbot 2.1
+// main._ask_user_to_confirm_new_names, run side by side).
+func TestE2ENewNamesPromptCancel(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{})
+	ac, cb := sideBySide(t, s)
+	for _, p := range []*peer{ac, cb} {
+		p.mustRun(issueArgs(s, "--cert-name", "web", "-d", "web.example.com", "-d", "old.example.com")...)
+		args := issueArgs(s, "--cert-name", "web", "-d", "web.example.com", "-d", "new.example.com")
+		args = append([]string{args[0]}, args[2:]...) // no -n
+		pp := p.startPTY(args...)
+		pp.waitFor("(U)pdate certificate/(C)ancel:")
+		pp.send("c\n")
+		code, out := pp.wait()
+		flat := strings.ReplaceAll(out, "\r", "")
+		for _, want := range []string{"You are updating certificate web to include new domain(s):\n+ new.example.com",
+			"You are also removing previously included domain(s):\n- old.example.com", "Did you intend to make this change?",
+			"Specified mismatched certificate name and domains."} {
+			if !strings.Contains(flat, want) {
+				t.Errorf("%s: no %q in:\n%s", p.name, want, flat)
+			}
+		}
+		if code != 1 {
+			t.Errorf("%s: exit %d after Cancel, want 1", p.name, code)
+		}
+		if c := readCert(t, filepath.Join(p.tr.config, "live", "web", "cert.pem")); !manager.SameSet(c.DNSNames, []string{"web.example.com", "old.example.com"}) {
+			t.Errorf("%s: names changed after Cancel: %v", p.name, c.DNSNames)
+		}
+	}
+}
