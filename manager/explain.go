@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -82,7 +83,7 @@ func (m *Manager) explain(ctx context.Context, cl *acme.Client, c *Config, linea
 		}
 		hints.addChallenge(m, cl, c, f.Name, ch, e.Problems[i])
 	}
-	e.Hints = hints.list()
+	e.Hints = hints.list(c)
 	if len(e.Problems) == 0 && len(e.Hints) == 0 {
 		return err
 	}
@@ -134,83 +135,128 @@ func failedChallenge(ctx context.Context, cl *acme.Client, f NameFailure) *acme.
 	return nil
 }
 
-// hintSet keeps one hint per kind, in the order the kinds were first seen.
+// hintSet collects what the hints say, per kind, and renders one hint per
+// kind: a sentence, then one indented line per name where names differ.
 type hintSet struct {
-	kinds []string
-	text  map[string][]string
+	first   []string // hints known before the names (CA trust, port in use)
+	refused map[int][]string
+	caPorts []int
+	webroot []string
+	dns     []string
+	manual  string
+	stand   bool
 }
 
-func (h *hintSet) add(kind, text string) {
-	if text == "" {
-		return
-	}
-	if h.text == nil {
-		h.text = map[string][]string{}
-	}
-	if _, ok := h.text[kind]; !ok {
-		h.kinds = append(h.kinds, kind)
-	}
-	if !contains(h.text[kind], text) {
-		h.text[kind] = append(h.text[kind], text)
+func (h *hintSet) add(_, text string) {
+	if text != "" && !contains(h.first, text) {
+		h.first = append(h.first, text)
 	}
 }
 
-func (h *hintSet) list() []string {
-	var out []string
-	for _, k := range h.kinds {
-		parts := h.text[k]
-		out = append(out, strings.Join(parts, " "))
-	}
-	return out
-}
-
-// addChallenge adds the hint for one failed identifier, by what the
-// authenticator did for it.
-func (h *hintSet) addChallenge(m *Manager, cl *acme.Client, c *Config, name string, ch *acme.Challenge, np NameProblem) {
+// addChallenge records what the authenticator did for one failed name.
+func (h *hintSet) addChallenge(_ *Manager, cl *acme.Client, c *Config, name string, ch *acme.Challenge, np NameProblem) {
 	typ := ""
 	if ch != nil {
 		typ = ch.Type
 	}
-	if np.Type == "connection" && strings.Contains(strings.ToLower(np.Detail), "refused") {
-		h.add("refused", refusedHint(name, caPort(np.Detail)))
+	port := caPort(np.Detail)
+	if (typ == acme.ChallengeHTTP01 || strings.Contains(np.Detail, "http://")) && !containsInt(h.caPorts, port) {
+		h.caPorts = append(h.caPorts, port)
 	}
+	refused := np.Type == "connection" && strings.Contains(strings.ToLower(np.Detail), "refused")
 	switch {
-	case c.Authenticator == "webroot" && ch != nil && typ == acme.ChallengeHTTP01:
-		h.add("webroot", webrootHint(c, name, ch.Token, np.Detail))
-	case c.Authenticator == "webroot":
-		h.add("webroot", "The Certificate Authority failed to download the temporary challenge files created by acmectl. "+
-			"Ensure that the listed domains serve their content from the provided --webroot-path/-w and that files created there can be downloaded from the internet.")
 	case c.Authenticator == "standalone":
-		addr := fmt.Sprintf("port %d", c.HTTP01Port)
-		if c.HTTP01Addr != "" {
-			addr = fmt.Sprintf("%s:%d", c.HTTP01Addr, c.HTTP01Port)
+		h.stand = true
+	case refused:
+		if h.refused == nil {
+			h.refused = map[int][]string{}
 		}
-		h.add("standalone", "The Certificate Authority failed to download the challenge files from the temporary standalone webserver started by acmectl on "+addr+
-			". Ensure that the listed domains point to this machine and that it can accept inbound connections from the internet.")
+		if !contains(h.refused[port], name) {
+			h.refused[port] = append(h.refused[port], name)
+		}
+	case c.Authenticator == "webroot" && ch != nil && typ == acme.ChallengeHTTP01:
+		h.webroot = append(h.webroot, webrootLine(c, name, ch.Token, port))
+	case c.Authenticator == "webroot":
+		h.webroot = append(h.webroot, name+": no challenge file was fetched")
 	case c.Authenticator == "manual":
-		h.add("manual", manualHint(typ))
+		h.manual = manualHint(typ)
 	}
-	if typ == acme.ChallengeDNS01 {
-		h.add("dns", dnsHint(cl, name, ch.Token))
+	if typ == acme.ChallengeDNS01 && c.Authenticator != "manual" {
+		h.dns = append(h.dns, dnsLine(cl, name, ch.Token))
 	}
 }
 
-// webrootHint names the URL the CA fetched and the file acmectl wrote for it.
-func webrootHint(c *Config, name, token, detail string) string {
+func containsInt(list []int, n int) bool {
+	for _, x := range list {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+// list renders the hints.
+func (h *hintSet) list(c *Config) []string {
+	out := append([]string(nil), h.first...)
+	if h.stand {
+		out = append(out, standaloneHint(c, h.caPorts))
+	}
+	ports := make([]int, 0, len(h.refused))
+	for p := range h.refused {
+		ports = append(ports, p)
+	}
+	sort.Ints(ports)
+	for _, p := range ports {
+		out = append(out, refusedHint(h.refused[p], p))
+	}
+	if len(h.webroot) > 0 {
+		out = append(out, "The Certificate Authority could not download the challenge files acmectl wrote into the webroot: "+
+			"make sure each name serves /.well-known/acme-challenge/ from its --webroot-path/-w directory and that files created there can be downloaded from the internet:\n  "+
+			strings.Join(h.webroot, "\n  "))
+	}
+	if len(h.dns) > 0 {
+		out = append(out, "The Certificate Authority did not find the TXT records acmectl published: check that the DNS provider holds them and that every authoritative server answers them (dig +short TXT NAME @each-NS), or give it more time (--dns-propagation-seconds):\n  "+
+			strings.Join(h.dns, "\n  "))
+	}
+	if h.manual != "" {
+		out = append(out, h.manual)
+	}
+	return out
+}
+
+// standaloneHint is certbot's standalone hint (plugins/standalone.py
+// auth_hint), plus the port the CA really connected to when it is not the
+// one the server listened on.
+func standaloneHint(c *Config, caPorts []int) string {
+	addr := fmt.Sprintf("port %d", c.HTTP01Port)
+	if c.HTTP01Addr != "" {
+		addr = fmt.Sprintf("%s:%d", c.HTTP01Addr, c.HTTP01Port)
+	}
+	s := "The Certificate Authority failed to download the challenge files from the temporary standalone webserver started by acmectl on " + addr +
+		". Ensure that the listed domains point to this machine and that it can accept inbound connections from the internet."
+	for _, p := range caPorts {
+		if p != c.HTTP01Port {
+			s += fmt.Sprintf(" The CA connected to port %d, not %d: pass --http-01-port %d, or forward port %d to port %d.", p, c.HTTP01Port, p, p, c.HTTP01Port)
+		}
+	}
+	return s
+}
+
+// webrootLine names the URL the CA fetched for name and the file acmectl
+// wrote for it.
+func webrootLine(c *Config, name, token string, port int) string {
 	url := "http://" + name + acme.HTTP01ResourcePath(token)
-	if p := caPort(detail); p != 80 {
-		url = fmt.Sprintf("http://%s:%d%s", name, p, acme.HTTP01ResourcePath(token))
+	if port != http01.DefaultPort {
+		url = fmt.Sprintf("http://%s:%d%s", name, port, acme.HTTP01ResourcePath(token))
 	}
 	root := c.WebrootMap[name]
 	if root == "" {
-		return fmt.Sprintf("The CA fetched %s; acmectl had no webroot for %s.", url, name)
+		return fmt.Sprintf("%s: the CA fetched %s; acmectl had no webroot for it", name, url)
 	}
 	if abs, err := filepath.Abs(root); err == nil {
 		root = abs
 	}
-	file := filepath.Join(root, ".well-known", "acme-challenge", token)
-	return fmt.Sprintf("For %s the CA fetched %s; acmectl wrote that file as %s (removed again afterwards): make sure %s serves /.well-known/acme-challenge/ from %s.",
-		name, url, file, name, root)
+	return fmt.Sprintf("%s: the CA fetched %s, written to %s", name, url, filepath.Join(root, ".well-known", "acme-challenge", token))
 }
 
 // manualHint is certbot's manual plugin hint (plugins/manual.py auth_hint).
@@ -223,8 +269,9 @@ func manualHint(typ string) string {
 	return "The Certificate Authority failed to verify the " + res + " created by the --manual-auth-hook. Ensure that this hook is functioning correctly" + dns + "."
 }
 
-// dnsHint names the TXT record the CA looked up and the value it wanted.
-func dnsHint(cl *acme.Client, name, token string) string {
+// dnsLine names the TXT record the CA looked up for name and the value it
+// wanted.
+func dnsLine(cl *acme.Client, name, token string) string {
 	rec := acme.DNS01TXTRecordName(strings.TrimPrefix(name, "*."))
 	want := ""
 	if cl != nil && cl.Key != nil {
@@ -232,17 +279,17 @@ func dnsHint(cl *acme.Client, name, token string) string {
 			want = " " + strconv.Quote(acme.DNS01TXTRecordValue(ka))
 		}
 	}
-	return fmt.Sprintf("For %s the CA looked up the TXT record %s and did not find the value%s: check that the DNS provider published it there and that every authoritative server answers it (dig +short TXT %s @each NS).",
-		name, rec, want, rec)
+	return fmt.Sprintf("%s: the CA looked up %s TXT%s", name, rec, want)
 }
 
 // refusedHint says what listens on the port the CA could not connect to.
-func refusedHint(name string, port int) string {
+func refusedHint(names []string, port int) string {
+	list := strings.Join(names, ", ")
 	pid, proc := http01.PortHolder(port)
 	if pid == 0 {
-		return fmt.Sprintf("The CA's connection to port %d of %s was refused: nothing on this host listens on port %d (or %s points to another host): start the web server that serves it, or use --standalone.", port, name, port, name)
+		return fmt.Sprintf("The CA's connection to port %d was refused for %s: nothing on this host listens on port %d (or the names point to another host): start the web server that serves them, or use --standalone.", port, list, port)
 	}
-	return fmt.Sprintf("The CA's connection to port %d of %s was refused, although %s (pid %d) listens on port %d here: check that %s points to this host and that no firewall rejects port %d.", port, name, proc, pid, port, name, port)
+	return fmt.Sprintf("The CA's connection to port %d was refused for %s, although %s (pid %d) listens on port %d here: check that the names point to this host and that no firewall rejects port %d.", port, list, proc, pid, port, port)
 }
 
 // portInUseHint explains a standalone listener whose port is taken.

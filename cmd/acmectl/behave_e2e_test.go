@@ -240,3 +240,182 @@ func TestE2ENewNamesPromptCancel(t *testing.T) {
 		}
 	}
 }
+
+// confKeys reads a renewal conf's [renewalparams] keys and [[webroot_map]]
+// (as "map:NAME=ROOT").
+func confKeys(t *testing.T, tr *tree, name string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(tr.config, "renewal", name+".conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	section := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "[") {
+			section = strings.Trim(l, "[]")
+			continue
+		}
+		k, v, ok := strings.Cut(l, " = ")
+		if !ok {
+			continue
+		}
+		switch section {
+		case "renewalparams":
+			out[k] = v
+		case "webroot_map":
+			out["map:"+k] = v
+		}
+	}
+	return out
+}
+
+// TestE2EReconfigureSwitchAuthenticator: reconfigure --cert-name N with
+// another authenticator and no -d (certbot 5.x main.reconfigure; 2.1 has no
+// reconfigure) — standalone → webroot (every name to the last -w, as
+// certbot's webroot plugin does) → manual → dns → standalone — proves each
+// with a test issuance and leaves only the new plugin's keys in the conf;
+// certonly --cert-name N --webroot -w DIR without -d does the same, as
+// certbot 2.1 does on the same input.
+func TestE2EReconfigureSwitchAuthenticator(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{})
+	ac, cb := sideBySide(t, s)
+	const name = "sw.example.com"
+	root := t.TempDir()
+	dir := t.TempDir()
+	auth := filepath.Join(dir, "auth.sh")
+	os.WriteFile(auth, []byte("#!/bin/sh\nmkdir -p "+root+"/.well-known/acme-challenge && printf %s \"$CERTBOT_VALIDATION\" > "+root+"/.well-known/acme-challenge/$CERTBOT_TOKEN\n"), 0o755)
+	execScript := filepath.Join(dir, "update-dns.sh")
+	os.WriteFile(execScript, []byte(`#!/bin/sh
+case "$1" in
+present) curl -sf -d "{\"host\":\"$2\",\"value\":\"$3\"}" `+s.ChallSrvURL+`/set-txt ;;
+cleanup) curl -sf -d "{\"host\":\"$2\"}" `+s.ChallSrvURL+`/clear-txt ;;
+esac
+`), 0o755)
+	ac.tr.env = append(ac.tr.env, "EXEC_PATH="+execScript, "EXEC_SEQUENCE_INTERVAL=1")
+	ac.mustRun(issueArgs(s, "-d", name, "-d", "www."+name)...)
+	reconf := func(args ...string) map[string]string {
+		t.Helper()
+		r := ac.run(append([]string{"reconfigure", "-n", "--cert-name", name}, args...)...)
+		if r.code != 0 || !strings.Contains(r.stdout, "Successfully updated configuration.") {
+			t.Fatalf("reconfigure %s: %s", strings.Join(args, " "), r)
+		}
+		return confKeys(t, ac.tr, name)
+	}
+	stop := fileServer(t, "127.0.0.1", s.HTTPPort, root)
+	k := reconf("--webroot", "-w", root)
+	if k["authenticator"] != "webroot" || k["map:"+name] != root || k["map:www."+name] != root || k["http01_port"] != "" {
+		t.Errorf("after --webroot: %v", k)
+	}
+	k = reconf("--manual", "--manual-auth-hook", auth, "--preferred-challenges", "http")
+	if k["authenticator"] != "manual" || k["manual_auth_hook"] != auth || k["webroot_path"] != "" || k["map:"+name] != "" {
+		t.Errorf("after --manual: %v", k)
+	}
+	stop()
+	k = reconf("--dns", "exec", "--dns-propagation-seconds", "1", "--preferred-challenges", "dns")
+	if k["authenticator"] != "dns-exec" || k["dns_exec_propagation_seconds"] != "1" || k["manual_auth_hook"] != "" {
+		t.Errorf("after --dns exec: %v", k)
+	}
+	k = reconf("--standalone", "--http-01-port", fmt.Sprint(s.HTTPPort), "--http-01-address", "127.0.0.1", "--preferred-challenges", "http")
+	if k["authenticator"] != "standalone" || k["dns_exec_propagation_seconds"] != "" || k["http01_port"] != fmt.Sprint(s.HTTPPort) {
+		t.Errorf("after --standalone: %v", k)
+	}
+	ac.mustRun("renew", "-n", "--cert-name", name, "--force-renewal", "--no-random-sleep-on-renew")
+
+	// certonly --cert-name N --webroot -w DIR, no -d: both clients, same map.
+	cb.mustRun(issueArgs(s, "-d", name, "-d", "www."+name)...)
+	fileServer(t, "127.0.0.1", s.HTTPPort, root)
+	for _, p := range []*peer{ac, cb} {
+		p.mustRun("certonly", "-n", "--cert-name", name, "--webroot", "-w", root, "--force-renewal", "--server", s.DirectoryURL)
+		k := confKeys(t, p.tr, name)
+		if k["authenticator"] != "webroot" || k["map:"+name] != root || k["map:www."+name] != root {
+			t.Errorf("%s: certonly --cert-name --webroot -w without -d: %v", p.name, k)
+		}
+	}
+}
+
+// TestE2EWebrootIPAddress: --webroot serves IP identifiers too (certbot
+// 5.4.0 CHANGELOG: "The webroot plugin now supports IP address
+// identifiers"; 2.1 has no --ip-address): the token is written under the
+// IP's -w and a web server on 127.0.0.3 serves it to Pebble.
+func TestE2EWebrootIPAddress(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{})
+	tr := newTree(t, s)
+	bin := certbotLink(t)
+	root := t.TempDir()
+	fileServer(t, "127.0.0.3", s.HTTPPort, root)
+	r := tr.runBin(bin, "certonly", "-n", "--agree-tos", "-m", "e2e@example.com", "--server", s.DirectoryURL,
+		"--webroot", "-w", root, "--ip-address", "127.0.0.3", "--cert-name", "ip")
+	if r.code != 0 {
+		t.Fatalf("certonly --webroot --ip-address: %s", r)
+	}
+	c := readCert(t, filepath.Join(tr.config, "live", "ip", "cert.pem"))
+	if len(c.IPAddresses) != 1 || c.IPAddresses[0].String() != "127.0.0.3" {
+		t.Errorf("IP addresses = %v", c.IPAddresses)
+	}
+	if k := confKeys(t, tr, "ip"); k["authenticator"] != "webroot" || k["map:127.0.0.3"] != root {
+		t.Errorf("conf = %v", k)
+	}
+	tr.mustRun("renew", "-n", "--cert-name", "ip", "--force-renewal", "--no-random-sleep-on-renew")
+}
+
+// TestE2ERevokeDeletesLineage: revoke -n deletes the lineage after revoking
+// (certbot main._delete_if_appropriate: the question defaults to yes), with
+// certbot's lines; --no-delete-after-revoke keeps it. certbot 2.1 side by
+// side leaves the same files.
+func TestE2ERevokeDeletesLineage(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{})
+	ac, cb := sideBySide(t, s)
+	for _, p := range []*peer{ac, cb} {
+		p.mustRun(issueArgs(s, "-d", "gone.example.com")...)
+		p.mustRun(issueArgs(s, "-d", "kept.example.com")...)
+		r := p.mustRun("revoke", "-n", "--cert-name", "gone.example.com", "--server", s.DirectoryURL)
+		out := r.stdout + r.stderr
+		for _, want := range []string{"Deleted all files relating to certificate gone.example.com.",
+			"Congratulations! You have successfully revoked the certificate that was located at " + filepath.Join(p.tr.config, "live", "gone.example.com", "cert.pem") + "."} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: no %q in\n%s", p.name, want, r)
+			}
+		}
+		for _, sub := range []string{"live/gone.example.com", "archive/gone.example.com", "renewal/gone.example.com.conf"} {
+			if _, err := os.Stat(filepath.Join(p.tr.config, sub)); err == nil {
+				t.Errorf("%s: %s is still there", p.name, sub)
+			}
+		}
+		p.mustRun("revoke", "-n", "--cert-name", "kept.example.com", "--no-delete-after-revoke", "--server", s.DirectoryURL)
+		if _, err := os.Stat(filepath.Join(p.tr.config, "renewal", "kept.example.com.conf")); err != nil {
+			t.Errorf("%s: --no-delete-after-revoke deleted the lineage", p.name)
+		}
+	}
+	// The trees hold the same files (names; accounts' ids differ).
+	strip := func(m map[string]bool) map[string]bool {
+		out := map[string]bool{}
+		for k := range m {
+			// accounts differ by id; csr/ and keys/ are certbot 2.1's
+			// copies of each key and CSR, which acmectl does not write; .acmectl/ is ours.
+			if !strings.HasPrefix(k, "accounts/") && !strings.HasPrefix(k, ".acmectl/") && k != ".certbot.lock" &&
+				!strings.HasPrefix(k, "csr/") && !strings.HasPrefix(k, "keys/") {
+				out[k] = true
+			}
+		}
+		return out
+	}
+	a, c := strip(treeFiles(t, ac.tr.config)), strip(treeFiles(t, cb.tr.config))
+	for k := range c {
+		if !a[k] {
+			t.Errorf("certbot has %s, acmectl not", k)
+		}
+	}
+	for k := range a {
+		if !c[k] {
+			t.Errorf("acmectl has %s, certbot not", k)
+		}
+	}
+}
