@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -416,6 +417,190 @@ func TestE2ERevokeDeletesLineage(t *testing.T) {
 	for k := range a {
 		if !c[k] {
 			t.Errorf("acmectl has %s, certbot not", k)
+		}
+	}
+}
+
+// TestE2ECertificatesRevoked: Pebble's certificates name an OCSP responder
+// (pebbletest.OCSPResponder: Pebble's own status, signed with its issuing
+// key). After revoke --no-delete-after-revoke, certificates shows "INVALID:
+// REVOKED" as certbot 2.1 shows it on the same tree; a second listing asks
+// the responder nothing (the answers are cached until nextUpdate); renew
+// renews the revoked certificate and only it ("Should renew, certificate is
+// revoked"), as certbot 2.1 does on a copy of the tree; a conf whose server
+// says "staging" lists as INVALID: TEST_CERT for both.
+func TestE2ECertificatesRevoked(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	resp := pebbletest.NewOCSPResponder(t)
+	s := pebbletest.Start(t, pebbletest.Options{OCSPResponderURL: resp.URL})
+	resp.Attach(s)
+	ac, cb := sideBySide(t, s)
+	for _, n := range []string{"bad", "good"} {
+		ac.mustRun(issueArgs(s, "--cert-name", n, "-d", n+".example.com")...)
+	}
+	ac.mustRun("revoke", "-n", "--cert-name", "bad", "--no-delete-after-revoke", "--server", s.DirectoryURL)
+	status := func(out, name string) string {
+		i := strings.Index(out, "Certificate Name: "+name+"\n")
+		if i < 0 {
+			return ""
+		}
+		rest := out[i:]
+		j := strings.Index(rest, "Expiry Date: ")
+		if j < 0 {
+			return ""
+		}
+		line, _, _ := strings.Cut(rest[j:], "\n")
+		return line[strings.Index(line, "(")+1 : len(line)-1]
+	}
+	r := ac.mustRun("certificates")
+	if got := status(r.stdout, "bad"); got != "INVALID: REVOKED" {
+		t.Errorf("acmectl: revoked lineage listed %q\n%s", got, r.stdout)
+	}
+	if got := status(r.stdout, "good"); !strings.HasPrefix(got, "VALID: ") {
+		t.Errorf("acmectl: valid lineage listed %q", got)
+	}
+	asked := resp.Requests()
+	if asked == 0 || asked > 2 {
+		t.Errorf("the first listing made %d OCSP requests, want one per lineage", asked)
+	}
+	ac.mustRun("certificates")
+	if n := resp.Requests(); n != asked {
+		t.Errorf("a second listing made %d more OCSP requests; the answers were not cached", n-asked)
+	}
+	// certbot 2.1 on the same tree (it reads acmectl's files as its own).
+	cb.tr.config, cb.tr.work = ac.tr.config, filepath.Join(t.TempDir(), "work")
+	rc := cb.mustRun("certificates")
+	if got := status(rc.stdout, "bad"); got != "INVALID: REVOKED" {
+		t.Errorf("certbot 2.1 on acmectl's tree lists %q:\n%s", got, rc.stdout)
+	}
+	// renew: certbot 2.1 on a copy of the tree, then acmectl on its own.
+	cp := filepath.Join(t.TempDir(), "config")
+	if out, err := exec.Command("cp", "-a", ac.tr.config, cp).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	// The confs hold absolute paths: point the copy's at the copy.
+	confs, _ := filepath.Glob(filepath.Join(cp, "renewal", "*.conf"))
+	for _, f := range confs {
+		b, _ := os.ReadFile(f)
+		os.WriteFile(f, []byte(strings.ReplaceAll(string(b), ac.tr.config, cp)), 0o644)
+	}
+	cb.tr.config = cp
+	for _, p := range []*peer{ac, cb} {
+		before := map[string]string{}
+		for _, n := range []string{"bad", "good"} {
+			before[n] = readCert(t, filepath.Join(p.tr.config, "live", n, "cert.pem")).SerialNumber.String()
+		}
+		p.mustRun("renew", "-n", "--no-random-sleep-on-renew")
+		for _, n := range []string{"bad", "good"} {
+			renewed := readCert(t, filepath.Join(p.tr.config, "live", n, "cert.pem")).SerialNumber.String() != before[n]
+			if renewed != (n == "bad") {
+				t.Errorf("%s renew: %s renewed = %v", p.name, n, renewed)
+			}
+		}
+	}
+	r = ac.mustRun("certificates")
+	if got := status(r.stdout, "bad"); !strings.HasPrefix(got, "VALID: ") {
+		t.Errorf("after renew the lineage is still listed %q", got)
+	}
+	// TEST_CERT: "staging" anywhere in the conf's server (certbot util.is_staging).
+	for _, p := range []*peer{ac, cb} {
+		conf := filepath.Join(p.tr.config, "renewal", "good.conf")
+		b, _ := os.ReadFile(conf)
+		os.WriteFile(conf, []byte(strings.ReplaceAll(string(b), "server = "+s.DirectoryURL, "server = https://acme-staging.example/directory")), 0o644)
+		r := p.mustRun("certificates")
+		if got := status(r.stdout, "good"); got != "INVALID: TEST_CERT" {
+			t.Errorf("%s: a staging lineage is listed %q\n%s", p.name, got, r.stdout)
+		}
+	}
+}
+
+// flat folds a terminal transcript's whitespace (certbot wraps its
+// questions at 80 columns) for comparing texts.
+func flat(s string) string { return strings.Join(strings.Fields(strings.ReplaceAll(s, "\r", "")), " ") }
+
+// TestE2ECtrlCAtPrompt: ^C at a question ends the run with certbot's
+// "Exiting due to user request." and exit 1, the lineage untouched — certbot
+// 2.1 on the same terminal input does the same (log.post_arg_parse_except_hook).
+func TestE2ECtrlCAtPrompt(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{})
+	ac, cb := sideBySide(t, s)
+	for _, p := range []*peer{ac, cb} {
+		p.mustRun(issueArgs(s, "-d", "ctrlc.example.com")...)
+		pp := p.startPTY("delete", "--cert-name", "ctrlc.example.com")
+		pp.waitFor("(Y)es/(N)o:")
+		pp.send("\x03")
+		code, out := pp.wait()
+		if code != 1 || !strings.Contains(out, "Exiting due to user request.") {
+			t.Errorf("%s: ^C at the question: exit %d\n%s", p.name, code, out)
+		}
+		if _, err := os.Stat(filepath.Join(p.tr.config, "renewal", "ctrlc.example.com.conf")); err != nil {
+			t.Errorf("%s: ^C deleted the lineage", p.name)
+		}
+	}
+}
+
+// TestE2EEmailReAsked: a mistyped address at the e-mail question is asked
+// again, not a failed run (certbot display/ops.get_email; acmectl words it
+// as certbot 5.x does: "There is a problem with your email address.", 2.1
+// said "There seem to be problems with that address."), and the account
+// gets the second answer.
+func TestE2EEmailReAsked(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{})
+	ac, cb := sideBySide(t, s)
+	again := map[*peer]string{ac: "There is a problem with your email address.", cb: "There seem to be problems with that address."}
+	for _, p := range []*peer{ac, cb} {
+		pp := p.startPTY("register", "--agree-tos", "--no-eff-email", "--server", s.DirectoryURL)
+		pp.waitFor("Enter email address")
+		pp.send("not-an-email\n")
+		pp.waitFor(again[p])
+		pp.send("ops@example.com\n")
+		if code, out := pp.wait(); code != 0 {
+			t.Errorf("%s: register after a mistyped address: exit %d\n%s", p.name, code, out)
+		}
+		r := p.mustRun("show_account", "-n", "--server", s.DirectoryURL)
+		if !strings.Contains(r.stdout, "ops@example.com") {
+			t.Errorf("%s: the account's contact is not the second answer:\n%s", p.name, r)
+		}
+	}
+}
+
+// TestE2EExpandPromptListsNames: certonly with more names than an existing
+// lineage asks, listing both sets of names (certbot 2.1 main.
+// _handle_subset_cert_request, run side by side); Cancel prints the
+// --duplicate hint and certbot's error, exit 1.
+func TestE2EExpandPromptListsNames(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{})
+	ac, cb := sideBySide(t, s)
+	for _, p := range []*peer{ac, cb} {
+		p.mustRun(issueArgs(s, "-d", "exp.example.com")...)
+		args := issueArgs(s, "-d", "exp.example.com", "-d", "www.exp.example.com")
+		pp := p.startPTY(append([]string{args[0]}, args[2:]...)...) // no -n
+		pp.waitFor("(E)xpand/(C)ancel:")
+		pp.send("c\n")
+		code, out := pp.wait()
+		got := flat(out)
+		for _, want := range []string{
+			"You have an existing certificate that contains a portion of the domains you requested (ref: " + filepath.Join(p.tr.config, "renewal", "exp.example.com.conf") + ")",
+			"It contains these names: exp.example.com",
+			"You requested these names for the new certificate: exp.example.com, www.exp.example.com.",
+			"Do you want to expand and replace this existing certificate with the new certificate?",
+			"To obtain a new certificate that contains these names without replacing your existing certificate for exp.example.com, you must use the --duplicate option.",
+			"certbot --duplicate certonly",
+			"User chose to cancel the operation and may reinvoke the client.",
+		} {
+			if !strings.Contains(got, flat(want)) {
+				t.Errorf("%s: no %q in\n%s", p.name, want, out)
+			}
+		}
+		if code != 1 {
+			t.Errorf("%s: exit %d after Cancel, want 1", p.name, code)
 		}
 	}
 }
