@@ -2,7 +2,9 @@ package manager
 
 import (
 	"errors"
+	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -246,13 +248,22 @@ func checkWebroot(c *Config) error {
 	if err != nil {
 		return &UsageError{err}
 	}
-	c.WebrootMap = m
-	// --webroot-map implies -d for its names.
-	for d := range m {
+	c.WebrootMap = map[string]string{}
+	// --webroot-map implies -d (or --ip-address, certbot 5.4) for its names.
+	for d, root := range m {
+		if ip, err := netip.ParseAddr(strings.Trim(d, "[]")); err == nil && ip.Zone() == "" {
+			n := ip.Unmap().String()
+			c.WebrootMap[n] = root
+			if !contains(c.IPs, n) {
+				c.IPs = append(c.IPs, n)
+			}
+			continue
+		}
 		n, err := NormalizeDomain(d)
 		if err != nil {
 			return Usagef("--webroot-map: %w", err)
 		}
+		c.WebrootMap[d] = root
 		if !contains(c.Domains, n) {
 			c.Domains = append(c.Domains, n)
 		}
@@ -273,13 +284,33 @@ func webrootMap(c *Config) (map[string]string, error) {
 		m[d] = r
 	}
 	if n := len(c.WebrootPaths); n > 0 {
-		for _, d := range c.Domains {
+		for _, d := range append(slices.Clone(c.Domains), c.IPs...) {
 			if _, ok := m[d]; !ok {
 				m[d] = c.WebrootPaths[n-1]
 			}
 		}
 	}
 	return m, nil
+}
+
+// completeWebrootMap gives every name of the request that has no webroot
+// the last -w given (certbot's webroot plugin, _set_webroots: "Using the
+// webroot path ... for all unmatched domains"), so that "--cert-name a.com
+// --webroot -w /var/www/a" covers the lineage's names without -d, and the
+// renewal conf's [[webroot_map]] lists every name as certbot writes it.
+func completeWebrootMap(c *Config) {
+	if c.Authenticator != "webroot" || len(c.WebrootPaths) == 0 {
+		return
+	}
+	last := c.WebrootPaths[len(c.WebrootPaths)-1]
+	if c.WebrootMap == nil {
+		c.WebrootMap = map[string]string{}
+	}
+	for _, n := range append(append([]string(nil), c.Domains...), c.IPs...) {
+		if _, ok := c.WebrootMap[n]; !ok {
+			c.WebrootMap[n] = last
+		}
+	}
 }
 
 // webrootMapFromArgs applies certbot's -w/-d pairing. The order comes from

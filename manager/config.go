@@ -88,11 +88,14 @@ type Config struct {
 	NoAutorenew       bool
 	Autorenew         bool
 	RenewBeforeExpiry string
-	JSON              bool
-	Reason            int
-	DeleteAfter       bool
-	NoDeleteAfter     bool
-	RolloverKey       bool
+	// ScheduleRoot is the root whose renewal schedule certonly reports
+	// ("" is the real system).
+	ScheduleRoot  string
+	JSON          bool
+	Reason        int
+	DeleteAfter   bool
+	NoDeleteAfter bool
+	RolloverKey   bool
 
 	// The plugins verb: --init, --prepare, --authenticators/--installers.
 	PluginsInit, PluginsPrepare bool

@@ -242,7 +242,7 @@ var baseParams = []Param{
 		Conf:  "dns_{plugin}_propagation_seconds", Keep: true, When: func(c *Config) bool { return isDNS(c) && c.DNSPropagation > 0 }},
 	{Name: "tls-alpn-01-port", Kind: KindInt, Category: CatChall, Default: "443", Usage: "tls-alpn-01 listener port",
 		Field: fint(func(c *Config) *int { return &c.TLSALPNPort }), Check: checkPort("tls-alpn-01-port", func(c *Config) int { return c.TLSALPNPort }),
-		Conf: "tls_alpn_01_port", Keep: true, When: isTLSALPN},
+		Conf: "tls_alpn_01_port", Keep: true, When: isTLSALPN, Clear: true},
 	{Name: "tls-alpn-01-address", Kind: KindString, Category: CatChall, Usage: "tls-alpn-01 listener address",
 		Field: fstr(func(c *Config) *string { return &c.TLSALPNAddr }),
 		Conf:  "tls_alpn_01_address", Keep: true, When: func(c *Config) bool { return isTLSALPN(c) && c.TLSALPNAddr != "" }, Clear: true},
@@ -281,6 +281,8 @@ var baseParams = []Param{
 	{Name: "autorenew", Kind: KindBool, Category: CatRenew, Hidden: true, Usage: "renew this lineage in renew (default; ours, undoes --no-autorenew)", ArgDest: "autorenew",
 		Field: fbool(func(c *Config) *bool { return &c.Autorenew })},
 	{Name: "disable-renew-updates", Kind: KindBool, Category: CatRenew, Usage: "accepted and ignored: renew updates no installer configuration"},
+	{Name: "schedule-root", Kind: KindString, Category: CatRenew, Hidden: true, Usage: "root whose scheduled renewal certonly reports (staging, tests; ours)", Cmds: []string{"certonly"},
+		Field: fstr(func(c *Config) *string { return &c.ScheduleRoot }), Check: absPath(func(c *Config) *string { return &c.ScheduleRoot })},
 	{Name: "renew-before-expiry", Kind: KindString, Category: CatRenew, Usage: `save renew_before_expiry ("30 days") in the lineage's conf (ours)`, Cmds: []string{"certonly", "reconfigure"},
 		Field: fstr(func(c *Config) *string { return &c.RenewBeforeExpiry }), Check: checkRenewBeforeExpiry},
 

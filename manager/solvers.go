@@ -59,7 +59,7 @@ func (m *Manager) buildSolvers(ctx context.Context, o *Config, domains []string)
 	case a == "tls-alpn":
 		err = m.tlsALPNSolver(ctx, o, set)
 	case a == "webroot":
-		err = webrootSolver(o, domains, set)
+		err = webrootSolver(o, append(append([]string(nil), domains...), o.IPs...), set)
 	case a == "manual":
 		err = m.manualSolvers(o, domains, set)
 	case strings.HasPrefix(a, "dns-"):

@@ -9,11 +9,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -27,6 +25,7 @@ import (
 // env is what a command handler gets: the validated configuration, the
 // output streams, the logger, the terminal state and the engine.
 type env struct {
+	ctx      context.Context // cancelled by SIGINT/SIGTERM (interruptContext)
 	o        *manager.Config
 	stdout   io.Writer
 	stderr   io.Writer
@@ -160,7 +159,7 @@ func runCertbot(ctx context.Context, stdout, stderr io.Writer, prog string, args
 		_, err := fmt.Fprintln(stdout, versionLine(prog))
 		return err
 	}
-	o, err := manager.LoadConfig(manager.Parsed{R: res}, nil)
+	o, err := manager.LoadConfig(manager.Parsed{R: res}, append([]string{prog}, args...))
 	if err != nil {
 		return err
 	}
@@ -187,9 +186,10 @@ func runCertbot(ctx context.Context, stdout, stderr io.Writer, prog string, args
 // invoke opens the log and runs the verb's handler under a context
 // cancelled by SIGINT/SIGTERM.
 func invoke(ctx context.Context, stdout, errw io.Writer, verb string, o *manager.Config, warnings []string, run handler) error {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(ctx)
 	defer stop()
 	e := &env{
+		ctx:      ctx,
 		o:        o,
 		stdinTTY: isTerminal(os.Stdin),
 		stdin:    bufio.NewReader(os.Stdin),
@@ -234,7 +234,7 @@ func invoke(ctx context.Context, stdout, errw io.Writer, verb string, o *manager
 	}
 	if err := run(ctx, e); err != nil {
 		e.log.LogAttrs(ctx, slog.LevelDebug, "command failed", slog.String("error", err.Error()))
-		return err
+		return interrupted(ctx, err)
 	}
 	return nil
 }
@@ -266,39 +266,6 @@ func (e *env) errorf(format string, a ...any) {
 // interactive reports whether prompts are allowed.
 func (e *env) interactive() bool { return e.o.Interactive(e.stdinTTY) }
 
-// ask prints a question on stderr and reads one line from stdin.
-func (e *env) ask(question string) (string, error) {
-	fmt.Fprint(e.stderr, question)
-	line, err := e.stdin.ReadString('\n')
-	if err != nil && line == "" {
-		return "", fmt.Errorf("read answer: %w", err)
-	}
-	return strings.TrimSpace(line), nil
-}
-
-// confirm asks a yes/no question; non-interactive runs take def.
-func (e *env) confirm(question string, def bool) (bool, error) {
-	if !e.interactive() {
-		return def, nil
-	}
-	suffix := " (Y)es/(N)o: "
-	for range 5 {
-		a, err := e.ask(question + suffix)
-		if err != nil {
-			return false, err
-		}
-		switch strings.ToLower(a) {
-		case "y", "yes":
-			return true, nil
-		case "n", "no":
-			return false, nil
-		case "":
-			return def, nil
-		}
-	}
-	return def, nil
-}
-
 const dashes = "- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -"
 
 // engine builds the engine for this command over st, reporting to the
@@ -307,13 +274,6 @@ func (e *env) engine(st storage.Storage) *manager.Manager {
 	return &manager.Manager{Config: e.o, Store: st, Log: e.log, Observer: e.out, Prompter: prompter{e},
 		Terminal: e.stdinTTY, Now: e.now}
 }
-
-// prompter is the engine's Prompter over the command's terminal.
-type prompter struct{ e *env }
-
-func (p prompter) Interactive() bool                        { return p.e.interactive() }
-func (p prompter) Ask(q string) (string, error)             { return p.e.ask(q) }
-func (p prompter) Confirm(q string, def bool) (bool, error) { return p.e.confirm(q, def) }
 
 // openStore opens --config-dir (see manager.OpenTree).
 func openStore(e *env) (*storage.Tree, error) { return manager.OpenTree(e.o, e.log) }
