@@ -305,7 +305,8 @@ func invokeWith(c *cli.Context, s commandSpec, argv []string, adjust func(*manag
 		lf = logFile
 	}
 	e.log = newLogger(lf, e.stderr, o.Quiet, o.Verbose)
-	e.out = newTextObserver(e.stdout, e.stderr, o.Quiet, isTerminal(os.Stderr) && !o.Quiet && o.Verbose < 2)
+	e.out = newTextObserver(e.stdout, e.stderr, o.Quiet, isTerminal(os.Stderr) && !o.Quiet && o.Verbose == 0)
+	defer e.out.endLine()
 	e.log.LogAttrs(ctx, slog.LevelDebug, "acmectl starting", slog.String("version", version),
 		slog.String("command", s.name), slog.String("argv0", os.Args[0]))
 	for _, w := range warnings {
