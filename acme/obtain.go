@@ -469,8 +469,11 @@ func (c *Client) pickChallenge(ctx context.Context, a *Authorization, prefs []st
 	for _, ch := range a.Challenges {
 		offered = append(offered, ch.Type)
 	}
+	// A CA that names the wildcard in the identifier instead of setting
+	// "wildcard" (§7.1.4 forbids it) gets the same rule: dns-01 only.
+	wildcard := a.Wildcard || strings.HasPrefix(a.Identifier.Value, "*.")
 	for _, typ := range prefs {
-		if a.Wildcard && typ != ChallengeDNS01 {
+		if wildcard && typ != ChallengeDNS01 {
 			continue
 		}
 		var ch *Challenge
@@ -486,7 +489,7 @@ func (c *Client) pickChallenge(ctx context.Context, a *Authorization, prefs []st
 		s := req.Solvers[typ]
 		if s == nil && req.SolverFor != nil {
 			var err error
-			if s, err = req.SolverFor(ctx, typ, a.Identifier, a.Wildcard); err != nil {
+			if s, err = req.SolverFor(ctx, typ, Identifier{Type: a.Identifier.Type, Value: strings.TrimPrefix(a.Identifier.Value, "*.")}, wildcard); err != nil {
 				return pendingChallenge{}, fmt.Errorf("prepare the %s challenge: %w", typ, err)
 			}
 			if s == nil {
@@ -512,7 +515,7 @@ func (c *Client) pickChallenge(ctx context.Context, a *Authorization, prefs []st
 		}
 	}
 	sort.Strings(have)
-	return pendingChallenge{}, &NoSolverError{Identifier: a.Identifier, Wildcard: a.Wildcard, Offered: offered, Configured: have, Declined: declined}
+	return pendingChallenge{}, &NoSolverError{Identifier: a.Identifier, Wildcard: wildcard, Offered: offered, Configured: have, Declined: declined}
 }
 
 func (c *Client) cleanUp(ctx context.Context, presented []pendingChallenge) {

@@ -187,6 +187,26 @@ func (f *inFlight) remove(ctx context.Context) {
 	}
 }
 
+// inFlightNames are the lineages with a recorded order in flight (none
+// when the store keeps no records or cannot list them).
+func (m *Manager) inFlightNames(ctx context.Context) map[string]bool {
+	lister, ok := m.Store.(interface {
+		InFlightNames(context.Context) ([]string, error)
+	})
+	if !ok {
+		return nil
+	}
+	names, err := lister.InFlightNames(ctx)
+	if err != nil {
+		m.log().LogAttrs(ctx, slog.LevelWarn, "could not list in-flight orders", slog.String("error", err.Error()))
+	}
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	return set
+}
+
 // keepInFlightVersion is storage's Options.KeepVersion: a version whose
 // private key is the key of the lineage's recorded order in flight is never
 // pruned, so a resumed order always finds the key it was made with.

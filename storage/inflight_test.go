@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +116,28 @@ func TestInFlightRefusesUnusableRecords(t *testing.T) {
 		if _, err := tr.LoadInFlight(ctx, "a.example"); !errors.Is(err, ErrBroken) {
 			t.Errorf("LoadInFlight(%q) = %v, want ErrBroken", body, err)
 		}
+	}
+}
+
+// TestInFlightNames: the lineages with a record, from one directory read;
+// temporary files and other names are not listed.
+func TestInFlightNames(t *testing.T) {
+	ctx := t.Context()
+	tr := openTree(t)
+	if names, err := tr.InFlightNames(ctx); err != nil || len(names) != 0 {
+		t.Fatalf("no records: %q, %v", names, err)
+	}
+	for _, n := range []string{"b.example", "a.example"} {
+		if err := tr.SaveInFlight(ctx, n, inFlightRecord(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Dir(tr.InFlightPath("x"))
+	os.WriteFile(filepath.Join(dir, ".tmp-123"), nil, 0o600)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), nil, 0o600)
+	names, err := tr.InFlightNames(ctx)
+	sort.Strings(names)
+	if err != nil || strings.Join(names, ",") != "a.example,b.example" {
+		t.Errorf("InFlightNames = %q, %v", names, err)
 	}
 }

@@ -107,25 +107,21 @@ func (t *textObserver) waiting(ev manager.Event) {
 	defer t.mu.Unlock()
 	if t.tty {
 		fmt.Fprintf(t.stderr, "\r\033[KWaiting for %s", w)
-		t.open = true
-		return
+	} else if key := string(w.Kind) + " " + w.URL; ev.Time.Sub(t.last[key]) >= 30*time.Second {
+		t.last[key] = ev.Time
+		fmt.Fprintf(t.stderr, "Waiting for %s\n", w)
 	}
-	key := string(w.Kind) + " " + w.URL
-	if ev.Time.Sub(t.last[key]) < 30*time.Second {
-		return
-	}
-	t.last[key] = ev.Time
-	fmt.Fprintf(t.stderr, "Waiting for %s\n", w)
+	t.open = t.tty
 }
 
 // endLine clears the progress line before other output.
 func (t *textObserver) endLine() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.open {
 		fmt.Fprint(t.stderr, "\r\033[K")
-		t.open = false
 	}
+	t.open = false
+	t.mu.Unlock()
 }
 
 // jsonEvent writes one event as a JSON line on stdout (renew --json).

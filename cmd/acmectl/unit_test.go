@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,3 +159,5 @@ func TestJSONObserver(t *testing.T) {
 		t.Errorf("failed event = %v", ev)
 	}
 }
+
+func contains(list []string, s string) bool { return slices.Contains(list, s) }
