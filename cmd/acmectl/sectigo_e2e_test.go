@@ -423,6 +423,28 @@ func TestE2ESectigo4ResumeAfterKill(t *testing.T) {
 	})
 }
 
+// Item 4, deleting: delete removes a lineage's order record with it, so a
+// later certonly of the name orders anew instead of collecting the order.
+func TestE2ESectigo4DeleteRemovesRecord(t *testing.T) {
+	t.Parallel()
+	e := newSectigo(t, nil)
+	if r := e.certonly("dk", []string{"dk.example.com"}, "--manual"); r.code != 0 {
+		t.Fatalf("setup: %s", r)
+	}
+	e.ca.Update(func(c *sectigoca.Config) { c.FinalizeDelay = 3 * time.Second })
+	e.killAfterFinalize("renew", "--force-renewal", "--no-random-sleep-on-renew")
+	if _, err := os.Stat(inFlightPath(e.config, "dk")); err != nil {
+		t.Fatalf("no order record after the kill: %v", err)
+	}
+	if r := e.run("delete", "--cert-name", "dk", "-n"); r.code != 0 {
+		t.Fatalf("delete: %s", r)
+	}
+	if _, err := os.Stat(inFlightPath(e.config, "dk")); !os.IsNotExist(err) {
+		t.Errorf("the order record survived delete (%v)", err)
+	}
+	noLineage(t, e.config, "dk")
+}
+
 // Item 5: the EAB key ID is bound to the first account key. A second server
 // with the same credentials gets a one-line hint: what happened and what to
 // do (copy accounts/, or a new ACME account in SCM); nothing is saved.
