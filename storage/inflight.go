@@ -106,7 +106,9 @@ func (t *Tree) SaveInFlight(ctx context.Context, name string, r *InFlight) error
 	if err := mkdirs(dir, 0o700); err != nil {
 		return fmt.Errorf("save in-flight order of %s: %w", name, err)
 	}
-	removeTemps(dir)
+	// Only this lineage's leftovers: the directory is shared by every
+	// lineage, and another process may be writing its own record right now.
+	removeTempsPrefix(dir, tmpPrefix+filepath.Base(path)+"-")
 	if err := writeFileAtomic(path, append(data, '\n'), 0o600, -1); err != nil {
 		return fmt.Errorf("save in-flight order of %s: %w", name, err)
 	}

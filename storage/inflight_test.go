@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -139,5 +140,37 @@ func TestInFlightNames(t *testing.T) {
 	sort.Strings(names)
 	if err != nil || strings.Join(names, ",") != "a.example,b.example" {
 		t.Errorf("InFlightNames = %q, %v", names, err)
+	}
+}
+
+// TestInFlightConcurrentLineages: records of different lineages are
+// written at the same time (renew --parallel, or several certonly runs);
+// one writer's clean-up never removes another's temporary file before its
+// rename. Each writer is its own Tree, as separate processes are.
+func TestInFlightConcurrentLineages(t *testing.T) {
+	dir := t.TempDir()
+	rec := inFlightRecord(t)
+	errs := make(chan error, 8)
+	for w := range 8 {
+		go func() {
+			tr, err := Open(dir, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			name := fmt.Sprintf("l%d.example", w)
+			for range 40 {
+				if err := tr.SaveInFlight(t.Context(), name, rec); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

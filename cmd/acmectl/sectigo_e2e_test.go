@@ -293,6 +293,9 @@ func TestE2ESectigo3FinalizeHeldOpen50s(t *testing.T) {
 			if n := countRequests(e.ca, "POST /v2/OV/finalize/"); n != 1 {
 				t.Errorf("finalize requests = %d, want 1", n)
 			}
+			if !strings.Contains(r.stderr, "Waiting for the CA to issue the certificate (finalize held open): ") {
+				t.Errorf("no progress line while finalize was held open:\n%s", r.stderr)
+			}
 			conf, _ := os.ReadFile(filepath.Join(e.config, "renewal", "slow.conf"))
 			if tc.conf != "" && !strings.Contains(string(conf), tc.conf) || tc.conf == "" && strings.Contains(string(conf), "issuance_timeout") {
 				t.Errorf("renewal conf, want %q:\n%s", tc.conf, conf)
