@@ -84,6 +84,13 @@ type Config struct {
 	NoDeleteAfter     bool
 	RolloverKey       bool
 
+	// ArchiveVersions is how many versions a save leaves in archive/ (the
+	// new one included); 0 keeps every version (storage.Version.KeepVersions).
+	ArchiveVersions int
+	// RenewDeadline bounds a whole renew run (0: none); lineages not
+	// finished by then fail and are retried by the next run.
+	RenewDeadline time.Duration
+
 	// Raw inputs that other fields are derived from.
 	raw struct {
 		eabKid, eabKey, eabKeyFile, eabAlg string
@@ -91,6 +98,7 @@ type Config struct {
 		issuanceTimeout                    int
 		reason                             string
 		args                               []string
+		renewDeadline                      string
 	}
 }
 

@@ -53,6 +53,10 @@ const (
 	EventHook EventKind = "hook"
 	// EventReconfigureTest: reconfigure runs its test issuance against Server.
 	EventReconfigureTest EventKind = "reconfigure_test"
+	// EventWarning: something the operator should fix that does not stop
+	// the run (Reason is one line with the fix), e.g. a directory of the
+	// tree other users may write.
+	EventWarning EventKind = "warning"
 )
 
 // Event kinds of a renew run's lineages.

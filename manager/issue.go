@@ -53,12 +53,23 @@ func (p *issuePlan) checkSavable() error {
 	return nil
 }
 
-// obtain runs one issuance and saves it (unless a dry run).
+// obtain runs one issuance and saves it (unless a dry run). A CA found
+// unreachable earlier in the run is not contacted again (*CAUnreachableError);
+// one that is found unreachable now is remembered (noteCAError).
 func (m *Manager) obtain(ctx context.Context, p *issuePlan) (*IssueResult, error) {
-	c := p.c
 	if err := p.checkSavable(); err != nil {
 		return nil, err
 	}
+	if err := m.unreachableCA(p.c.Server); err != nil {
+		return nil, err
+	}
+	res, err := m.obtainFrom(ctx, p)
+	m.noteCAError(ctx, p.c.Server, err)
+	return res, err
+}
+
+func (m *Manager) obtainFrom(ctx context.Context, p *issuePlan) (*IssueResult, error) {
+	c := p.c
 	// Solvers first: a missing webroot, a taken port or a bad DNS credentials
 	// file is reported before anything is registered or ordered.
 	solvers, err := m.buildSolvers(ctx, c, p.domains)
@@ -91,7 +102,9 @@ func (m *Manager) obtain(ctx context.Context, p *issuePlan) (*IssueResult, error
 	if c.DryRun {
 		return res, nil
 	}
-	if err := m.save(ctx, p, res, leafPEM, chainPEM, reuse, keyOf); err != nil {
+	// The CA issued: a deadline or a signal from now on must not cost the
+	// certificate (the save's lock wait has its own bound).
+	if err := m.save(context.WithoutCancel(ctx), p, res, leafPEM, chainPEM, reuse, keyOf); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -154,7 +167,7 @@ func (m *Manager) obtainSubset(ctx context.Context, cl *acme.Client, dir *acme.D
 
 // save writes the new version and the renewal conf.
 func (m *Manager) save(ctx context.Context, p *issuePlan, res *IssueResult, leafPEM, chainPEM []byte, reuse bool, keyOf func() (crypto.Signer, error)) error {
-	v := &storage.Version{CertPEM: leafPEM, ChainPEM: chainPEM, ReuseKey: reuse}
+	v := &storage.Version{CertPEM: leafPEM, ChainPEM: chainPEM, ReuseKey: reuse, KeepVersions: p.c.ArchiveVersions}
 	if !reuse {
 		key, err := keyOf()
 		if err != nil {
@@ -217,17 +230,21 @@ func (m *Manager) obtainOnce(ctx context.Context, cl *acme.Client, dir *acme.Dir
 			req.Replaces = id
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute+c.IssuanceTimeout)
+	limit := 10*time.Minute + c.IssuanceTimeout
+	octx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	names := append(append([]string(nil), domains...), ips...)
 	m.emit(Event{Kind: EventIssuing, Lineage: p.name, Names: names, Renewal: p.existing != nil})
-	cert, err := cl.Obtain(ctx, req)
+	cert, err := cl.Obtain(octx, req)
 	if err != nil && req.Replaces != "" && acme.IsProblem(err, acme.ProblemAlreadyReplaced) {
 		m.log().LogAttrs(ctx, slog.LevelWarn, "certificate already replaced; ordering without replaces", slog.String("lineage", p.name))
 		req.Replaces = ""
-		cert, err = cl.Obtain(ctx, req)
+		cert, err = cl.Obtain(octx, req)
 	}
 	if err != nil {
+		if octx.Err() != nil && ctx.Err() == nil {
+			err = &orderTimeoutError{limit: limit, err: err}
+		}
 		return nil, fmt.Errorf("obtain a certificate for %s from %s: %w", strings.Join(names, ","), c.Server, err)
 	}
 	return cert, nil

@@ -67,6 +67,8 @@ func (t *textObserver) progressLine(ev manager.Event) {
 		fmt.Fprintf(t.stderr, "\n%s\nProcessing %s\n", dashes, ev.ConfPath)
 	case manager.EventLineageSkipped:
 		fmt.Fprintln(t.stderr, "Certificate not yet due for renewal")
+	case manager.EventWarning:
+		fmt.Fprintln(t.stderr, "Warning: "+ev.Reason)
 	case manager.EventRandomDelay:
 		fmt.Fprintf(t.stderr, "Non-interactive renewal: random delay of %s\n", ev.Delay.Round(time.Second))
 	case manager.EventIssuing:
