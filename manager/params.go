@@ -244,7 +244,7 @@ var Params = []Param{
 		Field: fbool(func(c *Config) *bool { return &c.NoRandomSleep })},
 	{Name: "parallel", Kind: KindInt, Category: CatRenew, Default: "1", Usage: "lineages renewed at once per CA (ours)", Cmds: []string{"renew"},
 		Field: fint(func(c *Config) *int { return &c.Parallel }), Check: checkParallel},
-	{Name: "renew-deadline", Kind: KindString, Category: CatRenew, Default: DefaultRenewDeadline.String(),
+	{Name: "renew-deadline", Kind: KindString, Category: CatRenew, Default: "4h", // DefaultRenewDeadline (TestRenewDeadlineFlag)
 		Usage: "end renew after this long (seconds, or 90m, 4h); lineages not done by then fail and the next run renews them; 0: no deadline (ours)",
 		Cmds:  []string{"renew"}, Field: fstr(func(c *Config) *string { return &c.raw.renewDeadline }), Check: checkRenewDeadline},
 	{Name: "no-autorenew", Kind: KindBool, Category: CatRenew, Usage: "do not renew this lineage in renew", Cmds: []string{"certonly", "reconfigure"},
