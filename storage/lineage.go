@@ -796,7 +796,7 @@ func (t *Tree) liveVersions(name string) map[int]bool {
 	live := map[int]bool{}
 	for _, k := range kinds {
 		if target, err := os.Readlink(filepath.Join(t.LiveDir(name), k+".pem")); err == nil {
-			if m := archiveFileRE.FindStringSubmatch(filepath.Base(target)); m != nil {
+			if m := archiveFileRE().FindStringSubmatch(filepath.Base(target)); m != nil {
 				n, _ := strconv.Atoi(m[2])
 				live[n] = true
 			}

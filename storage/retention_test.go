@@ -34,7 +34,7 @@ func versionsIn(t *testing.T, tr *Tree, name string) []int {
 	t.Helper()
 	count := map[int]int{}
 	for _, f := range archiveNames(t, tr, name) {
-		if m := archiveFileRE.FindStringSubmatch(f); m != nil {
+		if m := archiveFileRE().FindStringSubmatch(f); m != nil {
 			var n int
 			fmt.Sscan(m[2], &n)
 			count[n]++
