@@ -33,6 +33,8 @@ type PersistRecords struct {
 	Records []dnspersist.Record `json:"records"`
 	// Published names the records created through a DNS provider (--dns).
 	Published []string `json:"published,omitempty"`
+	// Provider is the --dns provider that created them.
+	Provider string `json:"provider,omitempty"`
 }
 
 // PersistCheck is what DNSPersistCheck found, one verdict per name.
@@ -75,6 +77,7 @@ func (m *Manager) DNSPersistRecords(ctx context.Context) (*PersistRecords, error
 		if !strings.HasPrefix(c.Authenticator, "dns-") {
 			return nil, Usagef("dns-persist records creates records only through --dns PROVIDER (rfc2136 or exec); --%s does not apply", c.Authenticator)
 		}
+		out.Provider = strings.TrimPrefix(c.Authenticator, "dns-")
 		if out.Published, err = m.publishPersist(ctx, c, recs); err != nil {
 			return out, err
 		}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -60,12 +61,13 @@ func runDoctor(c *cli.Context) error {
 		return err
 	}
 	d.UserAgent = defaultUserAgent()
+	doctor.WriteTreeReport(w, configDir, d.TreeFindings())
 	names, err := d.LineageNames(ctx)
 	if err != nil {
 		return err
 	}
 	if n := c.String(flgCertName); n != "" {
-		if !contains(names, n) {
+		if !slices.Contains(names, n) {
 			return fmt.Errorf("doctor: no certificate named %s in %s (see acmectl certificates)", n, filepath.Join(configDir, "renewal"))
 		}
 		names = []string{n}
