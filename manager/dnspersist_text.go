@@ -4,11 +4,46 @@ package manager
 // per-name report for people, the same values as JSON (--json) for scripts.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 )
+
+// DNSPersist runs "dns-persist records" (check false) or "dns-persist
+// check" and writes the result to w: zone-file lines or the per-name
+// report, JSON with Config.JSON, less with Config.Quiet; the records --dns
+// created are said on errw. What was found is written also when an error
+// follows (records --dns that failed half-way; check, when the CA would
+// refuse a name's record: then the error counts them).
+func (m *Manager) DNSPersist(ctx context.Context, check bool, w, errw io.Writer) error {
+	c := m.Config
+	if check {
+		res, err := m.DNSPersistCheck(ctx)
+		if err != nil {
+			return err
+		}
+		if err := res.Write(w, c.JSON, c.Quiet); err != nil {
+			return err
+		}
+		if n := res.Failed(); n > 0 {
+			return fmt.Errorf("the CA would refuse the dns-persist-01 record of %d of %d names", n, len(res.Verdicts))
+		}
+		return nil
+	}
+	res, err := m.DNSPersistRecords(ctx)
+	if res == nil {
+		return err
+	}
+	if werr := res.Write(w, c.JSON, c.Quiet); werr != nil {
+		return werr
+	}
+	if l := res.PublishedLine(); l != "" {
+		fmt.Fprintln(errw, l)
+	}
+	return err
+}
 
 // Write prints the records: with quiet only the zone-file lines, else each
 // after a comment naming the account, the CA's issuer domain names and the
