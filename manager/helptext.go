@@ -103,7 +103,7 @@ More detailed help:
 		"dns-persist": `dns-persist-01 (draft-ietf-acme-dns-persist) proves a name by ONE standing TXT record at _validation-persist.<name> that names the CA and your ACME account. Publish it once; every issuance and renewal with --preferred-challenges dns-persist-01 (and no authenticator) then validates against it, with no DNS change and no DNS credentials on the server. A wildcard (*.example.com) is proven by the record of example.com with policy=wildcard. ` +
 			`"acmectl dns-persist records -d example.com -d '*.example.com'" prints the records to create (zone-file lines; --json); with --dns rfc2136 or --dns exec (and --dns-credentials FILE) it also creates them, once, and saves the credentials nowhere. ` +
 			`"acmectl dns-persist check -d ..." reads them back from the names' authoritative servers (or --dns-resolver) and says per name whether the CA would accept them: issuer domain name, account URL, policy=wildcard for wildcards, persistUntil (a warning within 30 days); it changes nothing and exits 1 when the CA would refuse one. ` +
-			`The account is the one registered at --server (or --account; with --cert-name and no -d, the lineage's names, server and account); -c, --config-dir, -q, --json and cli.ini apply as for certbot's subcommands. ` +
+			`The account is the one registered at --server (or --account; with --cert-name and no -d, the lineage's names, server and account); --config-dir, -q, --json and cli.ini (and -c FILE) apply as for certbot's subcommands. ` +
 			`Anyone holding that account's key can get certificates for every name whose record names the account: keep the key as you kept the DNS credentials.`,
 	},
 	Commands: [][2]string{

@@ -258,7 +258,7 @@ var baseParams = []Param{
 		Field: fstr(func(c *Config) *string { return &c.raw.prefChalls }), Check: checkPrefChalls,
 		Saved: flist(func(c *Config) *[]string { return &c.PrefChalls }),
 		Conf:  "pref_challs", Keep: true},
-	{Name: "dns-resolver", Kind: KindList, Category: CatChall, Usage: "read dns-persist-01 records from this resolver (host[:port]) instead of the names' authoritative servers; comma-separate for more (ours)", Cmds: []string{"dns-persist", "plugins"},
+	{Name: "dns-resolver", Kind: KindList, Category: CatChall, Usage: "read dns-persist-01 records from this resolver (host[:port]) instead of the names' authoritative servers; comma-separate for more (ours)", Cmds: []string{"certonly", "renew", "dns-persist"},
 		Field: flist(func(c *Config) *[]string { return &c.DNSResolvers }), Check: checkDNSResolvers,
 		Conf: "dns_resolver", Keep: true, When: func(c *Config) bool { return PersistPreferred(c) && len(c.DNSResolvers) > 0 }, Clear: true},
 	{Name: "persist-issuer", Kind: KindString, Category: CatChall, Usage: "dns-persist-01: the CA's issuer domain name to name in the records (default: the first the CA announces)", Cmds: []string{"dns-persist"},
