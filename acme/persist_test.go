@@ -92,30 +92,39 @@ func TestDirectoryPersistIssuerDomainNames(t *testing.T) {
 
 // TestObtainDNSPersist: a wildcard authorization offering dns-01 and
 // dns-persist-01 (no token) is answered by the PersistSolver with the base
-// name, the wildcard flag, the challenge's issuer names and the account URL.
+// name, the wildcard flag, the challenge's issuer names and the account URL
+// — also from a CA that writes the wildcard into the identifier instead of
+// setting "wildcard" (the lenient rule of pickChallenge).
 func TestObtainDNSPersist(t *testing.T) {
-	f := newFakeCA(t)
-	c, _ := fakeClient(t, f)
-	csr, key := csrFor(t, "*.a.example")
-	o := installOrder(f, "*.a.example", []map[string]any{
-		{"type": "dns-01", "url": f.url("/chall/2"), "status": "pending", "token": "tok"},
-		persistChallenge(f, "ca.example", "other.example"),
-	}, issueLeaf(t, key.Public(), "*.a.example"))
-	o.authz["identifier"] = map[string]string{"type": "dns", "value": "a.example"}
-	o.authz["wildcard"] = true
-	s := &persistSolver{}
-	if _, err := c.Obtain(t.Context(), ObtainRequest{Identifiers: DNSIdentifiers("*.a.example"), CSR: csr,
-		Solvers: map[string]Solver{ChallengeDNSPersist01: s}, Preference: []string{ChallengeDNSPersist01}}); err != nil {
-		t.Fatalf("Obtain: %v", err)
-	}
-	if got, want := strings.Join(s.persist, "|"), "a.example wildcard ca.example,other.example "+c.AccountURL; got != want {
-		t.Errorf("PresentPersist calls %q, want %q", got, want)
-	}
-	if got, want := strings.Join(s.Calls(), "|"), "cleanup a.example "; got != want {
-		t.Errorf("Present/CleanUp calls %q, want %q (Present never, CleanUp once)", got, want)
-	}
-	if n := f.count("POST /chall/1"); n != 1 {
-		t.Errorf("dns-persist-01 challenge answered %d times, want 1", n)
+	for _, tc := range []struct {
+		name, ident string
+		wildcard    bool
+	}{{"wildcard flag", "a.example", true}, {"star in the identifier", "*.a.example", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeCA(t)
+			c, _ := fakeClient(t, f)
+			csr, key := csrFor(t, "*.a.example")
+			o := installOrder(f, "*.a.example", []map[string]any{
+				{"type": "dns-01", "url": f.url("/chall/2"), "status": "pending", "token": "tok"},
+				persistChallenge(f, "ca.example", "other.example"),
+			}, issueLeaf(t, key.Public(), "*.a.example"))
+			o.authz["identifier"] = map[string]string{"type": "dns", "value": tc.ident}
+			o.authz["wildcard"] = tc.wildcard
+			s := &persistSolver{}
+			if _, err := c.Obtain(t.Context(), ObtainRequest{Identifiers: DNSIdentifiers("*.a.example"), CSR: csr,
+				Solvers: map[string]Solver{ChallengeDNSPersist01: s}, Preference: []string{ChallengeDNSPersist01}}); err != nil {
+				t.Fatalf("Obtain: %v", err)
+			}
+			if got, want := strings.Join(s.persist, "|"), "a.example wildcard ca.example,other.example "+c.AccountURL; got != want {
+				t.Errorf("PresentPersist calls %q, want %q", got, want)
+			}
+			if got, want := strings.Join(s.Calls(), "|"), "cleanup "+tc.ident+" "; got != want {
+				t.Errorf("Present/CleanUp calls %q, want %q (Present never, CleanUp once)", got, want)
+			}
+			if n := f.count("POST /chall/1"); n != 1 {
+				t.Errorf("dns-persist-01 challenge answered %d times, want 1", n)
+			}
+		})
 	}
 }
 
@@ -132,8 +141,8 @@ func TestDNSPersistCheckFailsBeforeTheCA(t *testing.T) {
 	_, err := c.Obtain(t.Context(), ObtainRequest{Identifiers: DNSIdentifiers("a.example"), CSR: csr,
 		Solvers: map[string]Solver{ChallengeDNSPersist01: s}})
 	var ae *AuthorizationError
-	if !errors.As(err, &ae) || !errors.Is(err, errRecord) {
-		t.Fatalf("err = %v, want an AuthorizationError wrapping the solver's error", err)
+	if !errors.As(err, &ae) || !errors.Is(err, errRecord) || !ae.Local {
+		t.Fatalf("err = %v, want a Local AuthorizationError wrapping the solver's error", err)
 	}
 	if n := f.count("POST /chall/1"); n != 0 {
 		t.Errorf("the CA was asked to validate %d times after a failed check", n)
