@@ -214,7 +214,7 @@ func checkCurve(c *Config) error {
 // validAuthenticator reports whether acmectl has the authenticator a.
 func validAuthenticator(a string) bool {
 	switch {
-	case a == "standalone", a == "webroot", a == "manual", a == "tls-alpn":
+	case a == "standalone", a == "webroot", a == "manual", a == "tls-alpn", isWeb(a):
 		return true
 	case strings.HasPrefix(a, "dns-") && len(a) > 4:
 		return true
@@ -225,7 +225,7 @@ func validAuthenticator(a string) bool {
 func mapAuthenticator(v string) (string, error) {
 	a := strings.ToLower(v)
 	if !validAuthenticator(a) {
-		return "", Usagef("--authenticator %q: acmectl has standalone, webroot, manual, tls-alpn and dns-<provider>", a)
+		return "", Usagef("--authenticator %q: acmectl has standalone, webroot, manual, tls-alpn, dns-<provider>, nginx and apache", a)
 	}
 	return a, nil
 }

@@ -70,6 +70,18 @@ type Config struct {
 	HTTP01Port     int
 	HTTP01Addr     string
 
+	// Installer is the web server certificates go into: "nginx", "apache",
+	// "null" (-i null) or "" (none). --nginx/--apache set it and the
+	// authenticator.
+	Installer   string
+	HTTPSPort   int
+	Nginx       NginxOptions
+	Apache      ApacheOptions
+	Enhance     EnhanceOptions
+	Checkpoints int
+	// configurator is --configurator's raw value.
+	configurator string
+
 	PreHook, PostHook, DeployHook string
 	NoDirHooks, RunDeployHooks    bool
 

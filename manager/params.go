@@ -70,7 +70,7 @@ type Param struct {
 }
 
 // Params is the table, in the order the command line is validated.
-var Params = []Param{
+var Params = append([]Param{
 	{Name: "config", Aliases: []string{"c"}, Kind: KindString, Category: CatPaths, Usage: "read options from this cli.ini (after /etc/letsencrypt/cli.ini and $XDG_CONFIG_HOME/letsencrypt/cli.ini)"},
 	{Name: "config-dir", Kind: KindString, Category: CatPaths, Default: DefaultConfigDir, Usage: "configuration directory (certbot's tree)",
 		Field: fstr(func(c *Config) *string { return &c.ConfigDir }), Check: absPath(func(c *Config) *string { return &c.ConfigDir }),
@@ -181,7 +181,7 @@ var Params = []Param{
 	{Name: "must-staple", Kind: KindBool, Category: CatKey, Usage: "add the OCSP must-staple extension",
 		Field: fbool(func(c *Config) *bool { return &c.MustStaple }), Conf: "must_staple", Keep: true},
 
-	{Name: "authenticator", Aliases: []string{"a"}, Kind: KindString, Category: CatChall, Usage: "standalone, webroot, manual, tls-alpn or dns-<provider>",
+	{Name: "authenticator", Aliases: []string{"a"}, Kind: KindString, Category: CatChall, Usage: "standalone, webroot, manual, tls-alpn, dns-<provider>, nginx or apache",
 		Dest: "authenticator", Map: mapAuthenticator,
 		Field: fstr(func(c *Config) *string { return &c.Authenticator }), Check: checkWebroot,
 		Conf: "authenticator", Keep: true, Overrides: authenticatorFlags},
@@ -217,9 +217,9 @@ var Params = []Param{
 		Field: fstr(func(c *Config) *string { return &c.raw.prefChalls }), Check: checkPrefChalls,
 		Saved: flist(func(c *Config) *[]string { return &c.PrefChalls }),
 		Conf:  "pref_challs", Keep: true},
-	{Name: "http-01-port", Kind: KindInt, Category: CatChall, Default: "80", Usage: "port the standalone server listens on",
+	{Name: "http-01-port", Kind: KindInt, Category: CatChall, Default: "80", Usage: "port the standalone server listens on (nginx/apache: the port the challenge is served on)",
 		Field: fint(func(c *Config) *int { return &c.HTTP01Port }), Check: checkPort("http-01-port", func(c *Config) int { return c.HTTP01Port }),
-		Conf: "http01_port", Keep: true, When: func(c *Config) bool { return isStandalone(c) && c.HTTP01Port != 80 }, Clear: true},
+		Conf: "http01_port", Keep: true, When: func(c *Config) bool { return (isStandalone(c) || isWeb(c.Authenticator)) && c.HTTP01Port != 80 }, Clear: true},
 	{Name: "http-01-address", Kind: KindString, Category: CatChall, Usage: "address the standalone server listens on (empty: all)",
 		Field: fstr(func(c *Config) *string { return &c.HTTP01Addr }),
 		Conf:  "http01_address", Keep: true, When: isStandalone, Clear: true},
@@ -263,7 +263,7 @@ var Params = []Param{
 
 	{Name: "break-my-certs", Kind: KindBool, Hidden: true, Usage: "accepted for compatibility"},
 	{Name: "strict-permissions", Kind: KindBool, Hidden: true, Usage: "accepted for compatibility"},
-}
+}, append(webParams, apacheParams...)...)
 
 // Flag categories shown in --help.
 const (
@@ -296,7 +296,7 @@ const (
 var SecretEnv = []string{EnvEABHMACKey, EnvSCMPassord}
 
 var (
-	authenticatorFlags = []string{"authenticator", "standalone", "webroot", "manual", "dns", "tls-alpn"}
+	authenticatorFlags = []string{"authenticator", "standalone", "webroot", "manual", "dns", "tls-alpn", "nginx", "apache", "configurator"}
 	profileFlags       = []string{"preferred-profile", "required-profile"}
 	reuseFlags         = []string{"reuse-key", "no-reuse-key"}
 )

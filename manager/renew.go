@@ -152,6 +152,7 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 	if len(c.Domains) > 0 {
 		return nil, Usagef("renew renews every certificate that is due, or one chosen with --cert-name; to renew by domain names use certonly -d")
 	}
+	defer m.closeWebServers()
 	var only []string
 	if c.CertName != "" {
 		only = []string{c.CertName}
@@ -352,7 +353,7 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 		}
 		r.hooks.Deploy(ctx, l.Name, lc.DeployHook, live, res.Names)
 	}
-	m.install(ctx, r.hooks, l.Name, res)
+	m.install(ctx, r.hooks, lc, l.Name, res, true)
 }
 
 // load reads the lineage (under its lock) and merges its saved parameters.

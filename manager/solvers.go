@@ -74,6 +74,8 @@ func (m *Manager) buildSolvers(ctx context.Context, o *Config, domains []string)
 		if len(set.preference) == 0 {
 			set.preference = pref
 		}
+	case isWeb(a):
+		err = m.webSolver(ctx, o, set)
 	case a == "":
 		err = NeedFlag("no way to answer the CA's challenges was chosen", needAuthenticator)
 	default:

@@ -63,7 +63,10 @@ func commandSpecs() []commandSpec {
 		{name: "unregister", usage: "deactivate the ACME account", run: runUnregister, description: helpUnregister},
 		{name: "show_account", aliases: []string{"show-account"}, usage: "show the account's URL, contact and thumbprint", run: runShowAccount, description: helpShowAccount},
 		{name: "reconfigure", usage: "change a lineage's renewal options after a test issuance", run: runReconfigure, description: helpReconfigure},
-		{name: "run", usage: "obtain and install (not supported: use certonly)", run: runRun, hidden: true},
+		{name: "run", aliases: []string{"everything"}, usage: "obtain a certificate and install it into nginx or Apache", run: runRun, description: helpRun},
+		{name: "install", usage: "install an existing certificate into nginx or Apache", run: runInstall, description: helpInstall},
+		{name: "enhance", usage: "add --redirect, --hsts, --uir, --staple-ocsp to an installed certificate", run: runEnhance, description: helpEnhance},
+		{name: "rollback", usage: "undo the installer's last --checkpoints changes", run: runRollback, description: helpRollback},
 	}
 }
 
@@ -319,10 +322,6 @@ func invokeWith(c *cli.Context, s commandSpec, argv []string, adjust func(*manag
 		return err
 	}
 	return nil
-}
-
-func runRun(context.Context, *env) error {
-	return usageErrorf("no command given; acmectl does not install certificates into web servers: use 'acmectl certonly' (with --deploy-hook to reload the server)")
 }
 
 // printf writes human output to stdout unless -q.

@@ -24,6 +24,7 @@ type certJSON struct {
 	DaysLeft      int       `json:"days_left"`
 	Issuer        string    `json:"issuer,omitempty"`
 	Server        string    `json:"server,omitempty"`
+	Installer     string    `json:"installer,omitempty"`
 	CertPath      string    `json:"certificate_path"`
 	FullchainPath string    `json:"fullchain_path"`
 	KeyPath       string    `json:"private_key_path"`
@@ -116,7 +117,7 @@ func certEntryJSON(li *storage.LineageInfo, now time.Time) certJSON {
 		j.Identifiers = []string{}
 	}
 	if li.Conf != nil {
-		j.Server = li.Conf.Server
+		j.Server, j.Installer = li.Conf.Server, li.Conf.Installer
 	}
 	if li.Err != nil {
 		j.Error = li.Err.Error()
@@ -148,6 +149,9 @@ func formatCert(li *storage.LineageInfo, now time.Time) string {
 	fmt.Fprintf(&b, "    Expiry Date: %s (%s)\n", li.NotAfter.UTC().Format("2006-01-02 15:04:05+00:00"), validity)
 	fmt.Fprintf(&b, "    Certificate Path: %s\n", li.FullchainPath)
 	fmt.Fprintf(&b, "    Private Key Path: %s\n", li.KeyPath)
+	if li.Conf != nil && li.Conf.Installer != "" && li.Conf.Installer != "null" && li.Conf.Installer != "None" {
+		fmt.Fprintf(&b, "    Installer: %s\n", li.Conf.Installer)
+	}
 	return b.String()
 }
 

@@ -75,6 +75,8 @@ func (t *textObserver) progressLine(ev manager.Event) {
 			what = "Renewing an existing certificate for "
 		}
 		fmt.Fprintln(t.stderr, what+manager.HumanList(ev.Names))
+	case manager.EventInstaller:
+		fmt.Fprintln(t.stderr, ev.Reason)
 	}
 }
 

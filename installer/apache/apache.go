@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -180,17 +179,11 @@ func (a *Apache) run(ctx context.Context, argv ...string) (string, error) {
 
 // Prepare implements installer.Installer.
 func (a *Apache) Prepare(ctx context.Context) error {
-	if _, err := exec.LookPath(a.cfg.Ctl); err != nil {
-		return fmt.Errorf("apache: could not find %q; install apache2 or give --apache-ctl: %w", a.cfg.Ctl, err)
-	}
-	lk, err := installer.LockDir(a.cfg.ServerRoot, 5*time.Second)
+	lk, err := installer.Begin("apache", a.cfg.Ctl, "--apache-ctl", a.cfg.ServerRoot, a.rev)
 	if err != nil {
-		return fmt.Errorf("apache: %w", err)
+		return err
 	}
 	a.lock = lk
-	if err := a.rev.Recover(); err != nil {
-		return fmt.Errorf("apache: revert what an interrupted run left: %w", err)
-	}
 	if err := a.ConfigTest(ctx); err != nil {
 		return err
 	}
@@ -202,6 +195,16 @@ func (a *Apache) Prepare(ctx context.Context) error {
 	}
 	return installer.InstallVersionControlled(a.OptionsFile(), filepath.Join(a.cfg.ConfigDir, installer.OptionsSSLApacheDigestName),
 		installer.OptionsSSLApache, installer.OptionsSSLApacheHashes, a.cfg.Logger)
+}
+
+// PrepareRollback implements installer.Installer.
+func (a *Apache) PrepareRollback(ctx context.Context) error {
+	lk, err := installer.Begin("apache", a.cfg.Ctl, "--apache-ctl", a.cfg.ServerRoot, a.rev)
+	if err != nil {
+		return err
+	}
+	a.lock = lk
+	return nil
 }
 
 // Close implements installer.Installer.
