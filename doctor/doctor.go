@@ -304,7 +304,8 @@ func (d *Doctor) checkAuthenticator(l *Lineage, conf *storage.RenewalConf, cert 
 	default:
 		l.add(Warn, fmt.Sprintf("installer %s is a certbot plugin acmectl does not have: renewals will not reload it", in),
 			reconf+" --deploy-hook 'systemctl reload "+in+"'")
-	}}
+	}
+}
 
 // checkPort tells whether the standalone listener could bind.
 func (d *Doctor) checkPort(l *Lineage, addr string, port int, preHook string) {

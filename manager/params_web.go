@@ -29,8 +29,8 @@ type NginxOptions struct {
 // ApacheOptions are certbot's --apache-* options (empty: Debian's default).
 type ApacheOptions struct {
 	ServerRoot, VhostRoot, Ctl, Enmod, Dismod, LeVhostExt string
-	ChallengeLocation, LogsRoot, Bin                       string
-	HandleModules, HandleSites                             string // certbot takes any string; "False", "no", "0" turn it off
+	ChallengeLocation, LogsRoot, Bin                      string
+	HandleModules, HandleSites                            string // certbot takes any string; "False", "no", "0" turn it off
 }
 
 // EnhanceOptions are the enhancements run, install and enhance apply.
