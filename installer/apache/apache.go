@@ -408,6 +408,9 @@ func (a *Apache) write(ctx context.Context, temp bool, notes string) error {
 			changed = append(changed, f)
 		}
 	}
+	if len(changed)+len(news) == 0 {
+		return nil
+	}
 	var paths []string
 	for _, f := range changed {
 		paths = append(paths, f.Path)
