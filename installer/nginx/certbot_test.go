@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/acmectl/acmectl/installer"
-	"github.com/acmectl/acmectl/internal/webtest"
 	"github.com/acmectl/acmectl/internal/pebbletest"
+	"github.com/acmectl/acmectl/internal/webtest"
 )
 
 // withTLSBlock turns a.test into a block that also listens with TLS on the
