@@ -70,8 +70,11 @@ func (oc *Outcome) more() *outcomeMore {
 // RenewResult is a renew run: every lineage's outcome in listing order.
 type RenewResult struct {
 	outcomes outcomeList
-	// HookFailures counts the hooks that failed.
+	// HookFailures counts the hooks that failed (the installer's steps too).
 	HookFailures int
+	// InstallerErr is why the installer (reloading nginx or Apache, or
+	// installing a certificate again) failed; nil when it did not.
+	InstallerErr error
 	// DryRun says the renewals were simulated.
 	DryRun bool
 }
@@ -99,6 +102,9 @@ func (r *RenewResult) Err() error {
 	if len(names) > 0 {
 		sort.Strings(names)
 		return fmt.Errorf("%d renew failure(s), %d parse failure(s) (%s)", failed, parseFailed, strings.Join(names, ", "))
+	}
+	if r.InstallerErr != nil {
+		return fmt.Errorf("the certificates were renewed, but the installer failed: %s", OneLine(r.InstallerErr.Error()))
 	}
 	if r.HookFailures > 0 {
 		return fmt.Errorf("%d hook(s) failed", r.HookFailures)
@@ -185,7 +191,7 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 		r.hooks.AddPost(c.PostHook)
 		r.hooks.Post(ctx, renewed, failed)
 	}
-	res.HookFailures = r.hooks.Failures()
+	res.HookFailures, res.InstallerErr = r.hooks.Failures(), r.hooks.installErr()
 	return res, nil
 }
 

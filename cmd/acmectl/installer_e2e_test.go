@@ -380,3 +380,43 @@ func TestE2ECertbotSymlinkNginx(t *testing.T) {
 	w.served("x.wild.test", readCert(t, filepath.Join(w.config, "live/x.wild.test/cert.pem")))
 	w.noChallenge()
 }
+
+// TestE2ENginxRenewReinstalls: renew installs the certificate again where the
+// configuration lost it — and when the one reload of the run then fails
+// (the TLS options file nginx rejects), it rolls back what that run changed
+// and nginx serves as before; with the options file repaired the next renew
+// re-installs and nginx serves the new certificate.
+func TestE2ENginxRenewReinstalls(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	w, s := newNginxWeb(t, webtest.NginxSites)
+	original := webtest.Snapshot(t, w.root)
+	w.mustRun(w.issue("run", "-d", "a.test")...)
+	// The operator puts the original site back: the TLS directives are gone.
+	site := w.sitesFile("a.test")
+	webtest.WriteFiles(t, filepath.Dir(site), map[string]string{filepath.Base(site): original[site]})
+	options := filepath.Join(w.config, "options-ssl-nginx.conf")
+	webtest.WriteFiles(t, w.config, map[string]string{filepath.Base(options): "NoSuchDirective on;\n"})
+	stripped := webtest.Snapshot(t, w.root)
+	if err := exec.Command(s.Bin, "-p", s.Root, "-c", filepath.Join(s.Root, "nginx.conf"), "-s", "reload").Run(); err != nil {
+		t.Fatal(err)
+	}
+	mustServe(t, w.http, "a.test", "a site\n")
+
+	r := w.run("renew", "--force-renewal", "-n", "--no-random-sleep-on-renew")
+	if r.code == 0 || !strings.Contains(r.stderr, "NoSuchDirective") || !strings.Contains(r.stderr, "rolled back") ||
+		!strings.Contains(r.stderr, "the certificates were renewed, but the installer failed") {
+		t.Errorf("renew with a rejected options file: %s", r)
+	}
+	webtest.SameFiles(t, stripped, webtest.Snapshot(t, w.root))
+	mustServe(t, w.http, "a.test", "a site\n")
+
+	if err := os.Remove(options); err != nil { // Prepare installs certbot's file again
+		t.Fatal(err)
+	}
+	w.mustRun("renew", "--force-renewal", "-n", "--no-random-sleep-on-renew")
+	w.served("a.test", readCert(t, filepath.Join(w.config, "live/a.test/cert.pem")))
+	if text := readFile(t, site); !strings.Contains(text, filepath.Join(w.config, "live/a.test/fullchain.pem")) {
+		t.Errorf("renew did not install the certificate again:\n%s", text)
+	}
+}
