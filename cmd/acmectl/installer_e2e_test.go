@@ -342,40 +342,57 @@ func TestE2ECertbotNginxInterop(t *testing.T) {
 }
 
 // TestE2ECertbotSymlinkNginx: "certbot --nginx" through the certbot symlink,
-// verbatim — the rest comes from cli.ini as on a real host — interactive on
-// a terminal (the names question, the terms and the e-mail are asked) and
-// with -n.
+// verbatim — the rest comes from cli.ini as on a real host — on a terminal
+// (the names question, the terms and the e-mail are asked) and with -n.
 func TestE2ECertbotSymlinkNginx(t *testing.T) {
 	skipShort(t)
 	t.Parallel()
-	w, s := newNginxWeb(t, webtest.NginxSites)
-	xdg := filepath.Join(filepath.Dir(w.config), "xdg")
-	ini := fmt.Sprintf("server = %s\nca-bundle = %s\nconfig-dir = %s\nwork-dir = %s\nlogs-dir = %s\nnginx-server-root = %s\nnginx-ctl = %s\nhttp-01-port = %d\nhttps-port = %d\n",
-		w.s.DirectoryURL, w.s.CABundle, w.config, w.work, w.logs, s.Root, s.Bin, s.HTTPPort, s.HTTPSPort)
-	webtest.WriteFiles(t, filepath.Join(xdg, "letsencrypt"), map[string]string{"cli.ini": ini})
+	w, _ := newNginxWeb(t, webtest.NginxSites)
+	symlinkRuns(t, w, []string{"--nginx"}, "1\ny\ne2e@example.com\n",
+		"Which names would you like to activate HTTPS for?", "1: a.test", "2: www.a.test")
+}
+
+// TestE2ECertbotSymlinkApache: "certbot --apache -d a.test" verbatim through
+// the symlink, on a terminal (terms and e-mail asked) and with -n.
+func TestE2ECertbotSymlinkApache(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	w, _ := newApacheWeb(t, webtest.ApacheSites)
+	symlinkRuns(t, w, []string{"--apache", "-d", "a.test"}, "y\ne2e@example.com\n")
+}
+
+// symlinkRuns runs certbot (the symlink) with args on a terminal that
+// answers answers, then "certbot --<kind> -d x.wild.test -n"; the server's
+// options and the test's directories come from cli.ini.
+func symlinkRuns(t *testing.T, w *web, args []string, answers string, asked ...string) {
+	var ini strings.Builder
+	fmt.Fprintf(&ini, "server = %s\nca-bundle = %s\nconfig-dir = %s\nwork-dir = %s\nlogs-dir = %s\n", w.s.DirectoryURL, w.s.CABundle, w.config, w.work, w.logs)
+	for i := 0; i+1 < len(w.flags); i += 2 {
+		fmt.Fprintf(&ini, "%s = %s\n", strings.TrimPrefix(w.flags[i], "--"), w.flags[i+1])
+	}
+	webtest.WriteFiles(t, filepath.Join(filepath.Dir(w.config), "xdg", "letsencrypt"), map[string]string{"cli.ini": ini.String()})
 	link := filepath.Join(t.TempDir(), "certbot")
 	if err := os.Symlink(w.bin, link); err != nil {
 		t.Fatal(err)
 	}
 	// A terminal: script(1) gives the command a pty and feeds it the answers.
-	cmd := exec.Command("script", "-qec", link+" --nginx", "/dev/null")
+	cmd := exec.Command("script", "-qec", link+" "+strings.Join(args, " "), "/dev/null")
 	cmd.Env = append(os.Environ(), w.env...)
-	cmd.Stdin = strings.NewReader("1\ny\ne2e@example.com\n")
+	cmd.Stdin = strings.NewReader(answers)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("certbot --nginx on a terminal: %v\n%s", err, out)
+		t.Fatalf("certbot %s on a terminal: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	for _, want := range []string{"Which names would you like to activate HTTPS for?", "1: a.test", "2: www.a.test", "Terms of Service",
-		"Enter email address", "Congratulations! You have successfully enabled HTTPS on https://a.test"} {
+	for _, want := range append(asked, "Terms of Service", "Enter email address", "Congratulations! You have successfully enabled HTTPS on https://a.test") {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("interactive run lacks %q:\n%s", want, out)
 		}
 	}
 	w.served("a.test", readCert(t, filepath.Join(w.config, "live/a.test/cert.pem")))
 
-	r := w.exec(link, "--nginx", "-d", "x.wild.test", "-n")
+	r := w.exec(link, "--"+w.kind, "-d", "x.wild.test", "-n")
 	if r.code != 0 || !strings.Contains(r.stdout, "Congratulations! You have successfully enabled HTTPS on https://x.wild.test") {
-		t.Fatalf("certbot --nginx -d x.wild.test -n: %s", r)
+		t.Fatalf("certbot --%s -d x.wild.test -n: %s", w.kind, r)
 	}
 	w.served("x.wild.test", readCert(t, filepath.Join(w.config, "live/x.wild.test/cert.pem")))
 	w.noChallenge()
