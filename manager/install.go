@@ -65,8 +65,11 @@ func (m *Manager) Run(ctx context.Context) (*InstallResult, error) {
 		return nil, err
 	}
 	lineage := res.Kept
-	if res.IssueResult != nil {
-		lineage = res.Lineage
+	if r := res.IssueResult; r != nil {
+		lineage = r.Lineage
+		m.emit(Event{Kind: EventInstaller, Lineage: lineage, Names: r.Names, NotAfter: r.Cert.NotAfter,
+			Reason: fmt.Sprintf("\nSuccessfully received certificate.\nCertificate is saved at: %s\nKey is saved at:         %s\nThis certificate expires on %s.\nThese files will be updated when the certificate renews.\n",
+				r.Fullchain, r.Privkey, r.Cert.NotAfter.UTC().Format("2006-01-02"))})
 	}
 	l, err := m.Store.LoadLineage(ctx, lineage)
 	if err != nil {
@@ -185,10 +188,33 @@ func (m *Manager) installInto(ctx context.Context, ws *webServer, c *Config, lin
 		return nil, &WebServerError{Server: ws.kind, Err: err}
 	}
 	out.Checkpoints = n
+	m.installed(out)
 	if lineage != "" {
-		out.ConfUpdated, err = m.recordInstaller(ctx, c, lineage)
+		if out.ConfUpdated, err = m.recordInstaller(ctx, c, lineage); out.ConfUpdated {
+			m.emit(Event{Kind: EventInstaller, Installer: ws.kind, Lineage: lineage,
+				Reason: fmt.Sprintf("Renewals of %s now reload %s (installer = %s in its renewal configuration).", lineage, ws.kind, ws.kind)})
+		}
 	}
 	return out, err
+}
+
+// installed reports a successful installation or enhancement (certbot's
+// "Congratulations! You have successfully enabled HTTPS on ...").
+func (m *Manager) installed(out *InstallResult) {
+	var es []string
+	for _, x := range out.Enhancements {
+		es = append(es, string(x))
+	}
+	if len(es) > 0 {
+		m.emit(Event{Kind: EventInstaller, Installer: out.Installer, Lineage: out.Lineage, Names: out.Names,
+			Reason: fmt.Sprintf("Enhancements for %s: %s (%s).", HumanList(out.Names), strings.Join(es, ", "), out.Installer)})
+	}
+	https := make([]string, len(out.Names))
+	for i, n := range out.Names {
+		https[i] = "https://" + n
+	}
+	m.emit(Event{Kind: EventInstaller, Installer: out.Installer, Lineage: out.Lineage, Names: out.Names,
+		Reason: "Congratulations! You have successfully enabled HTTPS on " + HumanList(https)})
 }
 
 // recordInstaller saves the installer and its options in the lineage's
@@ -392,7 +418,9 @@ func (m *Manager) Enhance(ctx context.Context) (*InstallResult, error) {
 	if err != nil {
 		return nil, &WebServerError{Server: ws.kind, Err: err}
 	}
-	return &InstallResult{Lineage: name, Installer: ws.kind, Names: names, Enhancements: es, Checkpoints: n}, nil
+	out := &InstallResult{Lineage: name, Installer: ws.kind, Names: names, Enhancements: es, Checkpoints: n}
+	m.installed(out)
+	return out, nil
 }
 
 // Rollback is certbot's rollback: undo the newest --checkpoints of the web
@@ -415,5 +443,7 @@ func (m *Manager) Rollback(ctx context.Context) (string, error) {
 	if err := in.Reload(ctx); err != nil {
 		return c.Installer, &WebServerError{Server: c.Installer, Err: fmt.Errorf("rolled back, but the reload failed: %w", err)}
 	}
+	m.emit(Event{Kind: EventInstaller, Installer: c.Installer,
+		Reason: fmt.Sprintf("Rolled back %d checkpoint(s) of the %s configuration and reloaded %s.", c.Checkpoints, c.Installer, c.Installer)})
 	return c.Installer, nil
 }

@@ -4,33 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
 	"github.com/acmectl/acmectl/manager"
 	"github.com/acmectl/acmectl/storage"
 )
-
-// certJSON is one lineage in `certificates --json` (ours).
-type certJSON struct {
-	Name          string    `json:"name"`
-	Serial        string    `json:"serial,omitempty"`
-	KeyType       string    `json:"key_type,omitempty"`
-	Identifiers   []string  `json:"identifiers"`
-	NotBefore     time.Time `json:"not_before,omitzero"`
-	NotAfter      time.Time `json:"not_after,omitzero"`
-	Valid         bool      `json:"valid"`
-	DaysLeft      int       `json:"days_left"`
-	Issuer        string    `json:"issuer,omitempty"`
-	Server        string    `json:"server,omitempty"`
-	Installer     string    `json:"installer,omitempty"`
-	CertPath      string    `json:"certificate_path"`
-	FullchainPath string    `json:"fullchain_path"`
-	KeyPath       string    `json:"private_key_path"`
-	ConfPath      string    `json:"renewal_conf"`
-	Error         string    `json:"error,omitempty"`
-}
 
 // runCertificates lists lineages in certbot's format, or as JSON, as the
 // listing streams by (a tree of 10,000 lineages is never held in memory).
@@ -39,20 +18,11 @@ func runCertificates(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	var only []string
-	if e.o.CertName != "" {
-		only = []string{e.o.CertName}
-	}
-	names := append(append([]string(nil), e.o.Domains...), e.o.IPs...)
-	now := e.now()
-	w := e.stdout
+	m, now, w := e.engine(st), e.now(), e.stdout
 	if e.o.JSON {
 		n := 0
-		err := st.WalkLineages(ctx, only, func(li *storage.LineageInfo) error {
-			if !lineageMatches(li, names) {
-				return nil
-			}
-			b, err := json.MarshalIndent(certEntryJSON(li, now), "  ", "  ")
+		err := m.Certificates(ctx, func(li *storage.LineageInfo) error {
+			b, err := json.MarshalIndent(manager.Certificate(li, now), "  ", "  ")
 			if err != nil {
 				return err
 			}
@@ -66,7 +36,7 @@ func runCertificates(ctx context.Context, e *env) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("list certificates: %w", err)
+			return err
 		}
 		if n == 0 {
 			fmt.Fprint(w, "[]\n")
@@ -78,10 +48,7 @@ func runCertificates(ctx context.Context, e *env) error {
 	var bad []*storage.LineageInfo
 	good := 0
 	fmt.Fprintf(w, "\n%s\n", dashes)
-	err = st.WalkLineages(ctx, only, func(li *storage.LineageInfo) error {
-		if !lineageMatches(li, names) {
-			return nil
-		}
+	err = m.Certificates(ctx, func(li *storage.LineageInfo) error {
 		if li.Err != nil {
 			bad = append(bad, li)
 			return nil
@@ -94,7 +61,7 @@ func runCertificates(ctx context.Context, e *env) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("list certificates: %w", err)
+		return err
 	}
 	if good == 0 {
 		fmt.Fprintln(w, "No certificates found.")
@@ -109,58 +76,23 @@ func runCertificates(ctx context.Context, e *env) error {
 	return nil
 }
 
-func certEntryJSON(li *storage.LineageInfo, now time.Time) certJSON {
-	j := certJSON{Name: li.Name, Serial: li.Serial, KeyType: li.KeyType, Identifiers: li.Domains,
-		NotBefore: li.NotBefore, NotAfter: li.NotAfter, Issuer: li.Issuer,
-		CertPath: li.CertPath, FullchainPath: li.FullchainPath, KeyPath: li.KeyPath, ConfPath: li.ConfPath}
-	if j.Identifiers == nil {
-		j.Identifiers = []string{}
-	}
-	if li.Conf != nil {
-		j.Server, j.Installer = li.Conf.Server, li.Conf.Installer
-	}
-	if li.Err != nil {
-		j.Error = li.Err.Error()
-	} else {
-		j.Valid = now.Before(li.NotAfter)
-		j.DaysLeft = daysLeft(now, li.NotAfter)
-	}
-	return j
-}
-
-// formatCert is one entry of certbot's `certificates` output.
+// formatCert is one entry of certbot's `certificates` output, plus the
+// installer when the lineage has one (ours).
 func formatCert(li *storage.LineageInfo, now time.Time) string {
-	var validity string
-	if now.Before(li.NotAfter) {
-		d := daysLeft(now, li.NotAfter)
-		if d < 1 {
-			validity = fmt.Sprintf("VALID: %d hour(s)", int(li.NotAfter.Sub(now).Hours()))
-		} else {
-			validity = fmt.Sprintf("VALID: %d days", d)
-		}
-	} else {
-		validity = "INVALID: EXPIRED"
+	c := manager.Certificate(li, now)
+	validity := "INVALID: EXPIRED"
+	switch {
+	case c.Valid && c.DaysLeft < 1:
+		validity = fmt.Sprintf("VALID: %d hour(s)", int(li.NotAfter.Sub(now).Hours()))
+	case c.Valid:
+		validity = fmt.Sprintf("VALID: %d days", c.DaysLeft)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "  Certificate Name: %s\n", li.Name)
-	fmt.Fprintf(&b, "    Serial Number: %s\n", li.Serial)
-	fmt.Fprintf(&b, "    Key Type: %s\n", li.KeyType)
-	fmt.Fprintf(&b, "    Identifiers: %s\n", strings.Join(li.Domains, " "))
+	fmt.Fprintf(&b, "  Certificate Name: %s\n    Serial Number: %s\n    Key Type: %s\n    Identifiers: %s\n", li.Name, li.Serial, li.KeyType, strings.Join(li.Domains, " "))
 	fmt.Fprintf(&b, "    Expiry Date: %s (%s)\n", li.NotAfter.UTC().Format("2006-01-02 15:04:05+00:00"), validity)
-	fmt.Fprintf(&b, "    Certificate Path: %s\n", li.FullchainPath)
-	fmt.Fprintf(&b, "    Private Key Path: %s\n", li.KeyPath)
-	if li.Conf != nil && li.Conf.Installer != "" && li.Conf.Installer != "null" && li.Conf.Installer != "None" {
-		fmt.Fprintf(&b, "    Installer: %s\n", li.Conf.Installer)
+	fmt.Fprintf(&b, "    Certificate Path: %s\n    Private Key Path: %s\n", li.FullchainPath, li.KeyPath)
+	if c.Installer != "" {
+		fmt.Fprintf(&b, "    Installer: %s\n", c.Installer)
 	}
 	return b.String()
-}
-
-func daysLeft(now, notAfter time.Time) int {
-	return int(math.Floor(notAfter.Sub(now).Hours() / 24))
-}
-
-// lineageMatches reports whether li holds every one of names (certbot's -d
-// filter; none matches all).
-func lineageMatches(li *storage.LineageInfo, names []string) bool {
-	return len(names) == 0 || manager.SubsetOf(names, li.Domains)
 }

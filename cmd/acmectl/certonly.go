@@ -1,6 +1,9 @@
 package main
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // runCertonly obtains a certificate into a lineage (new, or a new version of
 // the lineage with the same names / --cert-name), or from --csr into plain
@@ -25,7 +28,12 @@ func runCertonly(ctx context.Context, e *env) error {
 		e.printf("The dry run was successful.\n")
 		return nil
 	}
-	return printObtained(e, res)
+	e.printf("\nSuccessfully received certificate.\nCertificate is saved at: %s\nKey is saved at:         %s\nThis certificate expires on %s.\nThese files will be updated when the certificate renews.\n",
+		res.Fullchain, res.Privkey, res.Cert.NotAfter.UTC().Format("2006-01-02"))
+	if res.HookFailures > 0 {
+		return fmt.Errorf("the certificate was saved, but %d hook(s) failed", res.HookFailures)
+	}
+	return nil
 }
 
 // certonlyCSR obtains a certificate for a CSR and writes --cert-path,

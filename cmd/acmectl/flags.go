@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/urfave/cli/v2"
+	"slices"
 
 	"github.com/acmectl/acmectl/manager"
 )
@@ -47,7 +48,7 @@ func commandFlags(cmd string) []cli.Flag {
 	var out []cli.Flag
 	for _, p := range manager.Params {
 		hidden := p.Hidden
-		if len(p.Cmds) > 0 && !contains(p.Cmds, cmd) {
+		if len(p.Cmds) > 0 && !slices.Contains(p.Cmds, cmd) {
 			hidden = true
 		}
 		switch p.Kind {
@@ -62,15 +63,6 @@ func commandFlags(cmd string) []cli.Flag {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // resolveServer turns a --server alias or URL into a directory URL.

@@ -82,40 +82,32 @@ Examples:
    acmectl reconfigure --cert-name example.com --webroot -w /var/www/html
    acmectl reconfigure --cert-name example.com --deploy-hook 'systemctl reload nginx'`
 
-	helpRun = `Obtain a certificate with the nginx or Apache authenticator (or any other with
--i nginx / -i apache) and install it into the server block / virtual host of each name:
-listen on --https-port with TLS, the certificate from live/<name>/, certbot's TLS options
-file; HTTP redirects to HTTPS unless --no-redirect. Every change is checkpointed and tested
-(nginx -t, apache2ctl configtest) before the reload; a failure is rolled back. Renewals
-reload the server. "acmectl" with flags and no command is run, as for certbot.
+	helpRun = `Obtain a certificate and install it into nginx or Apache, as certbot --nginx/--apache:
+the names' server blocks get a TLS listener (--https-port), the certificate and certbot's TLS
+options; HTTP redirects to HTTPS unless --no-redirect. Every change is checkpointed and tested
+before the reload, a failure rolled back. Renewals reload the server. No command means run.
 
 Examples:
    acmectl --nginx -d example.com -d www.example.com -m admin@example.com --agree-tos -n
    acmectl run --apache -d example.com --hsts --staple-ocsp
-   acmectl run -a webroot -w /var/www/html -i nginx -d example.com
-   acmectl run --nginx -d example.com --nginx-server-root /usr/local/nginx/conf --https-port 8443`
+   acmectl run -a webroot -w /var/www/html -i nginx -d example.com`
 
-	helpInstall = `Install an existing certificate (--cert-name, or --cert-path and --key-path) into nginx
-or Apache, with --redirect by default. Without -i/--nginx/--apache the lineage's saved installer
-is used; afterwards its renewal configuration names the installer, so renewals reload the server.
+	helpInstall = `Install an existing certificate (--cert-name, or --cert-path and --key-path), with
+--redirect by default. Without -i/--nginx/--apache the lineage's saved installer is used; its
+renewal configuration then names the installer, so renewals reload the server.
 
-Examples:
-   acmectl install --cert-name example.com --nginx
-   acmectl install --cert-name example.com --apache --no-redirect --hsts`
+Example:
+   acmectl install --cert-name example.com --nginx`
 
-	helpEnhance = `Add enhancements to a certificate's server blocks: --redirect (HTTP to HTTPS),
---hsts (Strict-Transport-Security), --uir (upgrade-insecure-requests), --staple-ocsp.
-Unlike run and install, enhance redirects only when --redirect is given.
+	helpEnhance = `Add --redirect, --hsts (Strict-Transport-Security), --uir (upgrade-insecure-requests)
+or --staple-ocsp to a certificate's server blocks; unlike run, no redirect unless asked.
 
-Examples:
-   acmectl enhance --cert-name example.com --redirect --hsts
-   acmectl enhance --cert-name example.com --nginx --staple-ocsp -n`
+Example:
+   acmectl enhance --cert-name example.com --redirect --hsts`
 
-	helpRollback = `Undo the newest --checkpoints (default 1) configuration changes of the installer and
-reload the server. acmectl and certbot keep one list of checkpoints (<work-dir>/backups), so
-either can roll back the other's changes. Works on a configuration that fails its test.
+	helpRollback = `Undo the installer's newest --checkpoints (default 1) changes and reload; acmectl and
+certbot share the checkpoints (<work-dir>/backups), so either undoes the other's changes.
 
-Examples:
-   acmectl rollback --nginx
-   acmectl rollback --apache --checkpoints 3`
+Example:
+   acmectl rollback --nginx --checkpoints 2`
 )

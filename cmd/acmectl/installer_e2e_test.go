@@ -37,7 +37,7 @@ func newNginxWeb(t *testing.T, sites func(*webtest.Nginx) map[string]string) (*w
 	s := webtest.StartNginx(t, sites)
 	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: s.HTTPPort})
 	w := &web{tree: newTree(t, p), kind: "nginx", root: s.Root, http: s.HTTP(), tls: s.HTTPS(), test: s.Test,
-		flags: []string{"--nginx-server-root", s.Root, "--nginx-ctl", s.Bin, "--http-01-port", strconv.Itoa(s.HTTPPort), "--https-port", strconv.Itoa(s.HTTPSPort)},
+		flags:      []string{"--nginx-server-root", s.Root, "--nginx-ctl", s.Bin, "--http-01-port", strconv.Itoa(s.HTTPPort), "--https-port", strconv.Itoa(s.HTTPSPort)},
 		sitesFile:  func(n string) string { return filepath.Join(s.Root, "sites-enabled", n) },
 		unaffected: []string{filepath.Join(s.Root, "nginx.conf"), filepath.Join(s.Root, "conf.d/default.conf")}}
 	return w, s
@@ -50,7 +50,9 @@ func newApacheWeb(t *testing.T, sites []webtest.Site) (*web, *webtest.Apache) {
 	w := &web{tree: newTree(t, p), kind: "apache", root: s.Root, http: s.HTTP(), tls: s.HTTPS(), test: s.Test,
 		flags: []string{"--apache-server-root", s.Root, "--apache-ctl", "/usr/sbin/apache2ctl", "--apache-enmod", "/usr/sbin/a2enmod",
 			"--apache-dismod", "/usr/sbin/a2dismod", "--apache-logs-root", s.Run, "--http-01-port", strconv.Itoa(s.HTTPPort), "--https-port", strconv.Itoa(s.HTTPSPort)},
-		sitesFile:  func(n string) string { return filepath.Join(s.Root, "sites-available", strings.TrimSuffix(n, ".test")+".conf") },
+		sitesFile: func(n string) string {
+			return filepath.Join(s.Root, "sites-available", strings.TrimSuffix(n, ".test")+".conf")
+		},
 		unaffected: []string{filepath.Join(s.Root, "apache2.conf"), filepath.Join(s.Root, "sites-available/000-default.conf")}}
 	w.env = append(w.env, s.Env...)
 	return w, s
@@ -152,7 +154,7 @@ func runAndRenew(t *testing.T, w *web) {
 	start = time.Now()
 	r = w.mustRun("renew", "--force-renewal", "-n", "--no-random-sleep-on-renew")
 	t.Logf("renew (%s): %s", w.kind, time.Since(start).Round(time.Millisecond))
-	if !strings.Contains(r.stderr, "Reloading "+w.kind+" server after certificate renewal") {
+	if !strings.Contains(r.stdout, "Reloading "+w.kind+" server after certificate renewal") {
 		t.Errorf("renew did not reload %s:\n%s", w.kind, r)
 	}
 	renewed := readCert(t, filepath.Join(w.config, "live/a.test/cert.pem"))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,7 +44,7 @@ func (t *textObserver) Event(ev manager.Event) {
 	case manager.EventHook:
 		t.hook(ev.Hook)
 	case manager.EventSubsetRetry:
-		fmt.Fprintf(t.stderr, "Some names failed validation (%s); retrying with the rest (--allow-subset-of-names).\n", joinComma(ev.Names))
+		fmt.Fprintf(t.stderr, "Some names failed validation (%s); retrying with the rest (--allow-subset-of-names).\n", strings.Join(ev.Names, ", "))
 	case manager.EventAccountRegistered:
 		if len(ev.Names) == 0 {
 			fmt.Fprintln(t.stderr, "Account registered without an e-mail address: the CA cannot warn you about expiring certificates.")
@@ -75,8 +76,8 @@ func (t *textObserver) progressLine(ev manager.Event) {
 			what = "Renewing an existing certificate for "
 		}
 		fmt.Fprintln(t.stderr, what+manager.HumanList(ev.Names))
-	case manager.EventInstaller:
-		fmt.Fprintln(t.stderr, ev.Reason)
+	case manager.EventInstaller: // certbot's notify: on stdout
+		fmt.Fprintln(t.stdout, ev.Reason)
 	}
 }
 
@@ -118,17 +119,6 @@ func (t *textObserver) jsonEvent(ev manager.Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.stdout.Write(append(b, '\n'))
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
-	}
-	return out
 }
 
 // renewSummary prints certbot's end-of-run report on stdout.
