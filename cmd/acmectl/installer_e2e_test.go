@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/acmectl/acmectl/internal/faultproxy"
 	"github.com/acmectl/acmectl/internal/pebbletest"
 	"github.com/acmectl/acmectl/internal/webtest"
 )
@@ -438,4 +440,69 @@ func TestE2ENginxRenewReinstalls(t *testing.T) {
 	if text := readFile(t, site); !strings.Contains(text, filepath.Join(w.config, "live/a.test/fullchain.pem")) {
 		t.Errorf("renew did not install the certificate again:\n%s", text)
 	}
+}
+
+// TestE2ENginxInterruptedChallenge: Ctrl-C while the CA holds the challenge
+// (a proxy delays the answer to it) leaves nothing of the challenge: the
+// configuration is byte for byte as before, nginx reloaded and serving, and
+// the command fails.
+func TestE2ENginxInterruptedChallenge(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	w, _ := newNginxWeb(t, webtest.NginxSites)
+	mod, err := pebbletest.ModuleDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := faultproxy.Start(w.s.DirectoryURL, filepath.Join(mod, "test/certs/localhost/cert.pem"), filepath.Join(mod, "test/certs/localhost/key.pem"), w.s.HTTPClient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Inject(faultproxy.Fault{Step: faultproxy.Challenge, Method: "POST", Kind: faultproxy.Delay, Delay: 2 * time.Minute})
+	before := webtest.Snapshot(t, w.root)
+
+	args := append(w.issue("run", "-d", "a.test"), "--config-dir", w.config, "--work-dir", w.work, "--logs-dir", w.logs, "--ca-bundle", w.s.CABundle)
+	args[slices.Index(args, w.s.DirectoryURL)] = p.DirectoryURL
+	cmd := exec.Command(w.bin, args...)
+	cmd.Env = append(os.Environ(), w.env...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// The challenge is configured and answered locally just before it is
+	// accepted at the CA, where the proxy holds it.
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(w.logs, "letsencrypt.log"))
+		if strings.Contains(string(b), "nginx answers the challenge") {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("the challenge was never configured:\n%s\n%s", out.String(), b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(readFile(t, filepath.Join(w.root, "nginx.conf")), "le_http_01_cert_challenge.conf") {
+		t.Errorf("the challenge is not configured while the CA validates")
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	sig := time.Now()
+	select {
+	case err = <-done:
+	case <-time.After(90 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("acmectl did not stop after SIGINT:\n%s", out.String())
+	}
+	t.Logf("stopped %s after SIGINT: %v", time.Since(sig).Round(time.Millisecond), err)
+	if err == nil {
+		t.Errorf("an interrupted run succeeded:\n%s", out.String())
+	}
+	webtest.SameFiles(t, before, webtest.Snapshot(t, w.root))
+	w.noChallenge()
+	mustServe(t, w.http, "a.test", "a site\n")
 }

@@ -204,9 +204,11 @@ func (n *Nginx) Reload(ctx context.Context) error {
 		}
 		return nil
 	}
+	start := time.Now()
 	if !installer.WaitNewWorkers(ctx, master, before, "shutting down", n.cfg.ReloadWait) {
 		n.cfg.Logger.Warn("nginx reloaded, but new workers were not seen in time", slog.Int("master_pid", master))
 	}
+	n.cfg.Logger.Debug("nginx reloaded", slog.Int("master_pid", master), slog.Duration("waited", time.Since(start)))
 	return nil
 }
 
