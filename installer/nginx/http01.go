@@ -52,7 +52,9 @@ func (n *Nginx) Wait(ctx context.Context, domain, token, keyAuth string) error {
 		return nil
 	}
 	start := time.Now()
-	defer func() { n.cfg.Logger.Debug("nginx answers the challenge", slog.String("identifier", domain), slog.Duration("waited", time.Since(start))) }()
+	defer func() {
+		n.cfg.Logger.Debug("nginx answers the challenge", slog.String("identifier", domain), slog.Duration("waited", time.Since(start)))
+	}()
 	if err := selfCheck(ctx, probe, domain, token, keyAuth, 10*time.Second); err != nil {
 		n.cfg.Logger.Warn("nginx does not answer the challenge locally yet; the CA may fail to validate", slog.String("identifier", domain), slog.String("error", err.Error()))
 	}
