@@ -353,9 +353,11 @@ func (a *Apache) Reload(ctx context.Context) error {
 	if _, err := a.run(ctx, a.cfg.Ctl, "graceful"); err != nil {
 		return fmt.Errorf("apache: reload failed: %w", err)
 	}
+	start := time.Now()
 	if !installer.WaitNewWorkers(ctx, master, before, "", a.cfg.ReloadWait) {
 		a.cfg.Logger.Warn("apache reloaded, but new children were not seen in time", slog.Int("master_pid", master))
 	}
+	a.cfg.Logger.Debug("apache reloaded", slog.Int("master_pid", master), slog.Duration("waited", time.Since(start)))
 	return nil
 }
 
