@@ -49,6 +49,9 @@ func (m *Manager) Run(ctx context.Context) (*InstallResult, error) {
 		res, err := m.certonly(ctx)
 		return &InstallResult{Obtained: res}, err
 	}
+	if err := checkAutoHSTS(c); err != nil {
+		return nil, err
+	}
 	if err := m.pickRunPlugins(); err != nil {
 		return nil, err
 	}
@@ -93,7 +96,8 @@ func (m *Manager) pickRunPlugins() error {
 	case isWeb(c.Authenticator):
 		c.Installer = c.Authenticator
 	case c.Authenticator != "":
-		return Usagef("with the %s plugin you probably want the certonly command: acmectl certonly --%s (or add an installer: --installer nginx or --installer apache)", c.Authenticator, c.Authenticator)
+		//lint:ignore ST1005 certbot's text
+		return Usagef(`With the %s plugin, you probably want to use the "certonly" command, eg: acmectl certonly --%s (alternatively, add a --installer flag: --installer nginx or --installer apache; see "acmectl --help plugins")`, c.Authenticator, c.Authenticator)
 	default:
 		ws, err := m.chooseConfigurator("run")
 		if err != nil {
@@ -271,6 +275,9 @@ func installerParam(p *Param) bool {
 // lineage's renewal conf then names it, so that renewals reload the server.
 func (m *Manager) Install(ctx context.Context) (*InstallResult, error) {
 	defer m.closeWebServers()
+	if err := checkAutoHSTS(m.Config); err != nil {
+		return nil, err
+	}
 	lineage, l, names, lc, err := m.installTarget(ctx, "install", "Which certificate would you like to install?")
 	if err != nil {
 		return nil, err
@@ -396,6 +403,9 @@ func (m *Manager) chooseLineage(ctx context.Context, verb, question string) (str
 // once. The installer is chosen as for Install.
 func (m *Manager) Enhance(ctx context.Context) (*InstallResult, error) {
 	defer m.closeWebServers()
+	if err := checkAutoHSTS(m.Config); err != nil {
+		return nil, err
+	}
 	es := m.Config.requested(false)
 	if len(es) == 0 {
 		return nil, NeedFlag("no enhancements requested", "--redirect, --hsts, --uir or --staple-ocsp")

@@ -1,8 +1,6 @@
 package manager
 
 import (
-	"context"
-	"fmt"
 	"math"
 	"time"
 
@@ -27,15 +25,19 @@ type CertificateInfo struct {
 	FullchainPath string    `json:"fullchain_path"`
 	KeyPath       string    `json:"private_key_path"`
 	ConfPath      string    `json:"renewal_conf"`
+	Invalid       []string  `json:"invalid,omitempty"`    // certbot's reasons: TEST_CERT, EXPIRED, REVOKED
+	Revocation    string    `json:"revocation,omitempty"` // good, revoked or unknown
 	Error         string    `json:"error,omitempty"`
 }
 
-// Certificate describes a listed lineage at now. The installer is the web
-// server its renewals reload ("" for none; certbot's null installer too).
-func Certificate(li *storage.LineageInfo, now time.Time) CertificateInfo {
+// Certificate describes a listed lineage with its validity (Certificates)
+// at now. The installer is the web server its renewals reload ("" for none;
+// certbot's null installer too).
+func Certificate(li *storage.LineageInfo, v Validity, now time.Time) CertificateInfo {
 	j := CertificateInfo{Name: li.Name, Serial: li.Serial, KeyType: li.KeyType, Identifiers: li.Domains,
 		NotBefore: li.NotBefore, NotAfter: li.NotAfter, Issuer: li.Issuer,
-		CertPath: li.CertPath, FullchainPath: li.FullchainPath, KeyPath: li.KeyPath, ConfPath: li.ConfPath}
+		CertPath: li.CertPath, FullchainPath: li.FullchainPath, KeyPath: li.KeyPath, ConfPath: li.ConfPath,
+		Invalid: v.Invalid, Revocation: v.Revocation.Status.String()}
 	if j.Identifiers == nil {
 		j.Identifiers = []string{}
 	}
@@ -48,36 +50,8 @@ func Certificate(li *storage.LineageInfo, now time.Time) CertificateInfo {
 	if li.Err != nil {
 		j.Error = li.Err.Error()
 	} else {
-		j.Valid = now.Before(li.NotAfter)
+		j.Valid = len(v.Invalid) == 0 && now.Before(li.NotAfter)
 		j.DaysLeft = int(math.Floor(li.NotAfter.Sub(now).Hours() / 24))
 	}
 	return j
-}
-
-// Matches reports whether li holds every one of names (certbot's -d filter
-// of certificates; none matches all).
-func Matches(li *storage.LineageInfo, names []string) bool {
-	return len(names) == 0 || SubsetOf(names, li.Domains)
-}
-
-// Certificates calls fn for every lineage the listing holds that
-// Config.CertName (when set) and Config.Domains/IPs (certbot's -d filter)
-// select, in name order, as the listing streams by.
-func (m *Manager) Certificates(ctx context.Context, fn func(li *storage.LineageInfo) error) error {
-	c := m.Config
-	var only []string
-	if c.CertName != "" {
-		only = []string{c.CertName}
-	}
-	names := append(append([]string(nil), c.Domains...), c.IPs...)
-	err := m.Store.WalkLineages(ctx, only, func(li *storage.LineageInfo) error {
-		if !Matches(li, names) {
-			return nil
-		}
-		return fn(li)
-	})
-	if err != nil {
-		return fmt.Errorf("list certificates: %w", err)
-	}
-	return nil
 }

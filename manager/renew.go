@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/acmectl/acmectl/acme"
+	"github.com/acmectl/acmectl/revocation"
 	"github.com/acmectl/acmectl/storage"
 )
 
@@ -82,6 +83,20 @@ type RenewResult struct {
 // Each calls f for every outcome in listing order.
 func (r *RenewResult) Each(f func(oc *Outcome)) { r.outcomes.each(f) }
 
+// Lineages lists the renewed and the failed (or unreadable) lineages, in
+// listing order.
+func (r *RenewResult) Lineages() (renewed, failed []string) {
+	r.Each(func(oc *Outcome) {
+		switch oc.Status {
+		case StatusRenewed:
+			renewed = append(renewed, oc.Lineage)
+		case StatusFailed, StatusParseFailed:
+			failed = append(failed, oc.Lineage)
+		}
+	})
+	return renewed, failed
+}
+
 // Len is the number of lineages seen.
 func (r *RenewResult) Len() int { return r.outcomes.n }
 
@@ -139,11 +154,19 @@ func (l *outcomeList) each(f func(oc *Outcome)) {
 
 // renewRun is the state shared by the lineages of one renew run.
 type renewRun struct {
-	m         *Manager
-	hooks     *hooks
+	m     *Manager
+	hooks *hooks
+	// inFlight are the lineages with an order recorded before finalize:
+	// due whatever their dates, to collect what the CA issued.
+	inFlight  map[string]bool
 	sleepOnce sync.Once
 	rnd       *rand.Rand
 	rndMu     sync.Mutex
+	// runCtx carries renew's deadline (Config.RenewDeadline); hookCtx is
+	// the caller's context without it: the listing, hooks and the
+	// installer run under hookCtx, so a post hook that starts the server
+	// the pre hook stopped still runs after the deadline.
+	runCtx, hookCtx context.Context
 }
 
 // Renew renews every lineage that is due (or only Config.CertName), as
@@ -159,11 +182,17 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 		return nil, Usagef("renew renews every certificate that is due, or one chosen with --cert-name; to renew by domain names use certonly -d")
 	}
 	defer m.closeWebServers()
+	m.warnOtherWritable(ctx)
 	var only []string
 	if c.CertName != "" {
 		only = []string{c.CertName}
 	}
-	r := &renewRun{m: m, hooks: m.newHooks(), rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed))}
+	hookCtx, cancel := ctx, context.CancelFunc(func() {})
+	if c.RenewDeadline > 0 {
+		ctx, cancel = context.WithTimeout(ctx, c.RenewDeadline)
+	}
+	defer cancel()
+	r := &renewRun{m: m, hooks: m.newHooks(), rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), runCtx: ctx, hookCtx: hookCtx, inFlight: m.inFlightNames(ctx)}
 	res := &RenewResult{DryRun: c.DryRun}
 	err := r.walk(ctx, only, &res.outcomes)
 	if err != nil {
@@ -186,10 +215,11 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 			failed = append(failed, oc.Names()...)
 		}
 	})
-	m.reloadInstaller(ctx, r.hooks)
+	m.SaveRevocationCache(hookCtx)
+	m.reloadInstaller(hookCtx, r.hooks)
 	if attempted {
 		r.hooks.AddPost(c.PostHook)
-		r.hooks.Post(ctx, renewed, failed)
+		r.hooks.Post(hookCtx, renewed, failed)
 	}
 	res.HookFailures, res.InstallerErr = r.hooks.Failures(), r.hooks.installErr()
 	return res, nil
@@ -197,7 +227,8 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 
 // walk streams the listing: a lineage that is not due is decided from the
 // listing alone; the others run on up to Parallel goroutines per CA (at
-// most 4×Parallel waiting), or one at a time.
+// most 4×Parallel waiting), or one at a time. The listing runs to its end
+// also after renew's deadline (ctx), so that every lineage has an outcome.
 func (r *renewRun) walk(ctx context.Context, only []string, outcomes *outcomeList) error {
 	c := r.m.Config
 	var (
@@ -207,7 +238,7 @@ func (r *renewRun) walk(ctx context.Context, only []string, outcomes *outcomeLis
 		slots = make(chan struct{}, 4*max(1, c.Parallel))
 	)
 	defer wg.Wait()
-	return r.m.Store.WalkLineages(ctx, only, func(li *storage.LineageInfo) error {
+	return r.m.Store.WalkLineages(r.hookCtx, only, func(li *storage.LineageInfo) error {
 		oc := outcomes.add()
 		done, ask := r.fromListingOrStart(ctx, li, oc)
 		if done {
@@ -263,9 +294,15 @@ func (r *renewRun) failed(oc *Outcome, li *storage.LineageInfo, err error) {
 }
 
 func (r *renewRun) fail(oc *Outcome, name, status string, err error) {
+	var de *DeadlineError
+	if status == StatusFailed && r.m.Config.RenewDeadline > 0 && errors.Is(r.runCtx.Err(), context.DeadlineExceeded) && !errors.As(err, &de) {
+		err = &DeadlineError{Deadline: r.m.Config.RenewDeadline, Err: err}
+	}
 	oc.Lineage, oc.Status = name, status
 	oc.more().err = err
-	r.m.log().LogAttrs(context.Background(), slog.LevelError, "renewal failed", slog.String("lineage", name), slog.String("error", err.Error()))
+	// Warn, not Error: the observer reports the failure to the operator
+	// (once); an error-level record would print it a second time on stderr.
+	r.m.log().LogAttrs(context.Background(), slog.LevelWarn, "renewal failed", slog.String("lineage", name), slog.String("error", err.Error()))
 	r.m.emit(Event{Kind: EventLineageFailed, Lineage: name, Names: oc.names, Err: err, ParseFailed: status == StatusParseFailed, Failures: nameFailures(err)})
 }
 
@@ -296,6 +333,13 @@ func (r *renewRun) skip(oc *Outcome, why string) {
 // process settles a lineage the listing could not: it asks the CA for ARI
 // first when that is all that is missing, then runs the full check.
 func (r *renewRun) process(ctx context.Context, li *storage.LineageInfo, oc *Outcome, ask *ariAsk) {
+	if err := ctx.Err(); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && r.m.Config.RenewDeadline > 0 {
+			err = &DeadlineError{Deadline: r.m.Config.RenewDeadline}
+		}
+		r.failed(oc, li, err)
+		return
+	}
 	var known *ariKnown
 	if ask != nil {
 		if r.checkARI(ctx, li, oc, ask) {
@@ -327,6 +371,9 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 		r.fail(oc, li.Name, StatusFailed, err)
 		return
 	}
+	if !due && r.inFlight[li.Name] && !lc.DryRun {
+		due, why = true, "an order recorded before finalize waits to be collected"
+	}
 	m.log().LogAttrs(ctx, slog.LevelInfo, "renewal decision", slog.String("lineage", li.Name), slog.Bool("due", due), slog.String("reason", why))
 	if !due {
 		r.skip(oc, why)
@@ -343,7 +390,7 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 		r.fail(oc, li.Name, StatusFailed, err)
 		return
 	}
-	r.hooks.Pre(ctx, lc.PreHook)
+	r.hooks.Pre(r.hookCtx, lc.PreHook)
 	r.hooks.AddPost(lc.PostHook)
 	res, err := m.obtain(ctx, p)
 	if err != nil {
@@ -357,9 +404,9 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 		if live == "" {
 			live = strings.TrimSuffix(l.FullchainPath, "/fullchain.pem")
 		}
-		r.hooks.Deploy(ctx, l.Name, lc.DeployHook, live, res.Names)
+		r.hooks.Deploy(r.hookCtx, l.Name, lc.DeployHook, live, res.Names)
 	}
-	m.install(ctx, r.hooks, lc, l.Name, res, true)
+	m.install(r.hookCtx, r.hooks, lc, l.Name, res, true)
 }
 
 // load reads the lineage (under its lock) and merges its saved parameters.
@@ -372,6 +419,9 @@ func (r *renewRun) load(ctx context.Context, name string, oc *Outcome) (*storage
 	lc, err := lineageConfig(r.m.Config, l)
 	if err != nil {
 		return nil, nil, StatusParseFailed, err
+	}
+	if err := checkReuseKeyConflicts(lc, l); err != nil {
+		return nil, nil, StatusFailed, err
 	}
 	return l, lc, "", nil
 }
@@ -413,6 +463,9 @@ func (r *renewRun) isDue(ctx context.Context, l *storage.Lineage, lc *Config, kn
 		ok, why := isDue(in)
 		return ok, why, nil
 	}
+	if r.m.revokedLineage(ctx, l) {
+		return true, "the certificate is revoked", nil
+	}
 	switch {
 	case known != nil && l.Cert.SerialNumber.Text(16) == known.serial:
 		in.ARITime = known.pick
@@ -431,7 +484,7 @@ func (r *renewRun) ariTime(ctx context.Context, l *storage.Lineage, lc *Config) 
 	if err != nil {
 		return time.Time{}
 	}
-	pick, retry, ok := r.askARI(ctx, l.Name, func() (*acme.RenewalInfo, error) { return cl.RenewalInfo(ctx, l.Cert) })
+	pick, retry, ok := r.askARI(ctx, l.Name, lc.Server, func() (*acme.RenewalInfo, error) { return cl.RenewalInfo(ctx, l.Cert) })
 	if ok && !lc.DryRun && l.Conf != nil {
 		at := r.m.now().Add(retry).UTC().Truncate(time.Second)
 		if err := r.m.Store.SetARIRetryAfter(ctx, l.Name, at); err != nil {
@@ -447,11 +500,18 @@ func (r *renewRun) ariTime(ctx context.Context, l *storage.Lineage, lc *Config) 
 
 // askARI runs one renewal-info request and returns a random point in the
 // CA's window (zero when the request failed) and how long until the next
-// request; ok is false when the CA has no ARI (nothing to save).
-func (r *renewRun) askARI(ctx context.Context, lineage string, fetch func() (*acme.RenewalInfo, error)) (pick time.Time, retry time.Duration, ok bool) {
+// request; ok is false when the CA has no ARI, or was not asked (it was
+// found unreachable earlier in the run, or renew's deadline passed):
+// nothing to save.
+func (r *renewRun) askARI(ctx context.Context, lineage, server string, fetch func() (*acme.RenewalInfo, error)) (pick time.Time, retry time.Duration, ok bool) {
 	log := r.m.log()
+	if err := r.m.unreachableCA(server); err != nil || ctx.Err() != nil {
+		log.LogAttrs(ctx, slog.LevelInfo, "renewal info not asked", slog.String("lineage", lineage), slog.Any("reason", errors.Join(err, ctx.Err())))
+		return time.Time{}, 0, false
+	}
 	retry = ariDefaultRetry
 	ri, err := fetch()
+	r.m.noteCAError(ctx, server, err)
 	switch {
 	case errors.Is(err, acme.ErrNoARI):
 		return time.Time{}, 0, false
@@ -513,12 +573,18 @@ type ariKnown struct {
 // the lineage). Otherwise, or when in doubt, the full check runs.
 func (r *renewRun) fromListing(ctx context.Context, li *storage.LineageInfo) (notDue bool, ask *ariAsk) {
 	c, conf := r.m.Config, li.Conf
-	if c.Force || c.DryRun || conf == nil || li.NotAfter.IsZero() {
+	if c.Force || c.DryRun || conf == nil || li.NotAfter.IsZero() || r.inFlight[li.Name] {
 		return false, nil
 	}
 	now := r.m.now()
 	in, err := confDueInput(conf, li.NotBefore, li.NotAfter, now)
 	if err != nil {
+		return false, nil
+	}
+	// certbot checks revocation first (storage.should_autorenew); a fresh
+	// cached answer costs nothing, a missing one is asked within the run's
+	// budget.
+	if in.Autorenew && r.m.revoked(ctx, li).Status == revocation.Revoked {
 		return false, nil
 	}
 	if in.Autorenew && (conf.ARIRetryAfter.IsZero() || !now.Before(conf.ARIRetryAfter)) {
@@ -541,13 +607,17 @@ func (r *renewRun) ariAskFor(ctx context.Context, li *storage.LineageInfo, in du
 	if err != nil {
 		return nil, false
 	}
+	if ctx.Err() != nil || r.m.unreachableCA(server) != nil {
+		return nil, true // decided by dates; the CA is not asked again
+	}
 	cl, err := r.m.ariClient(server)
 	if err != nil {
 		return nil, false
 	}
 	dir, err := cl.Directory(ctx)
 	if err != nil {
-		return nil, false
+		r.m.noteCAError(ctx, server, err)
+		return nil, errors.Is(err, acme.ErrCAUnreachable)
 	}
 	if dir.RenewalInfoURL == "" {
 		return nil, true
@@ -568,7 +638,7 @@ func (r *renewRun) ariAskFor(ctx context.Context, li *storage.LineageInfo, in du
 // loading or locking the lineage but for the conf update. It returns false
 // when li is due (ask.known then holds the answer for renewOne).
 func (r *renewRun) checkARI(ctx context.Context, li *storage.LineageInfo, oc *Outcome, ask *ariAsk) bool {
-	pick, retry, ok := r.askARI(ctx, li.Name, func() (*acme.RenewalInfo, error) { return ask.cl.RenewalInfoByID(ctx, ask.id) })
+	pick, retry, ok := r.askARI(ctx, li.Name, ask.cl.DirectoryURL, func() (*acme.RenewalInfo, error) { return ask.cl.RenewalInfoByID(ctx, ask.id) })
 	if ok {
 		at := r.m.now().Add(retry)
 		if err := r.m.Store.SetARIRetryAfter(ctx, li.Name, at); err != nil {

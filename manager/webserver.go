@@ -122,17 +122,17 @@ func dirExists(p string) bool {
 
 // webSolver answers http-01 through the web server (certbot's nginx and
 // apache authenticators): a temporary location / include, tested, reloaded
-// and removed. Issuances through one server take turns.
-func (m *Manager) webSolver(ctx context.Context, o *Config, set *solverSet) error {
-	ws, err := m.webServer(ctx, o, o.Authenticator)
-	if err != nil {
-		return err
+// and removed. It is prepared on first need (a pending authorization);
+// issuances through one server take turns.
+func (m *Manager) webSolver(o *Config) func(context.Context) (map[string]acme.Solver, func(), error) {
+	return func(ctx context.Context) (map[string]acme.Solver, func(), error) {
+		ws, err := m.webServer(ctx, o, o.Authenticator)
+		if err != nil {
+			return nil, nil, err
+		}
+		ws.turn.Lock()
+		return map[string]acme.Solver{acme.ChallengeHTTP01: ws.in}, ws.turn.Unlock, nil
 	}
-	ws.turn.Lock()
-	set.solvers[acme.ChallengeHTTP01] = ws.in
-	set.preference = []string{acme.ChallengeHTTP01}
-	set.release = ws.turn.Unlock
-	return nil
 }
 
 // dnsNames are the names an installer configures: the DNS names of the

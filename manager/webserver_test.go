@@ -9,30 +9,40 @@ import (
 	"testing"
 
 	"github.com/acmectl/acmectl/installer"
+	"github.com/acmectl/acmectl/internal/argparse"
 	"github.com/acmectl/acmectl/internal/pemutil"
 	"github.com/acmectl/acmectl/storage"
 )
 
 // TestRequestedEnhancements: run and install redirect unless --no-redirect,
-// enhance only with --redirect (certbot 1.4+: no question); the --no-* forms
-// turn the others off.
+// enhance only with --redirect (certbot 1.4+: no question); of a flag and
+// its --no-* form the last one given wins (they share certbot's dest).
 func TestRequestedEnhancements(t *testing.T) {
+	p := argparse.MustNew(CommandLine())
 	for _, tc := range []struct {
-		name            string
-		flags           FlagMap
+		args            string
 		redirectDefault bool
 		want            []installer.Enhancement
 	}{
-		{"run, nothing given", FlagMap{}, true, []installer.Enhancement{installer.Redirect}},
-		{"run --no-redirect", FlagMap{"no-redirect": "true"}, true, nil},
-		{"enhance, nothing given", FlagMap{}, false, nil},
-		{"enhance --redirect --hsts", FlagMap{"redirect": "true", "hsts": "true"}, false, []installer.Enhancement{installer.Redirect, installer.HSTS}},
-		{"run --hsts --no-hsts --uir --staple-ocsp", FlagMap{"hsts": "true", "no-hsts": "true", "uir": "true", "staple-ocsp": "true"}, true,
-			[]installer.Enhancement{installer.Redirect, installer.UIR, installer.StapleOCSP}},
+		{"run", true, []installer.Enhancement{installer.Redirect}},
+		{"run --no-redirect", true, nil},
+		{"run --no-redirect --redirect", true, []installer.Enhancement{installer.Redirect}},
+		{"enhance", false, nil},
+		{"enhance --redirect --no-redirect", false, nil},
+		{"enhance --redirect --hsts", false, []installer.Enhancement{installer.Redirect, installer.HSTS}},
+		{"run --hsts --no-hsts --uir --staple-ocsp", true, []installer.Enhancement{installer.Redirect, installer.UIR, installer.StapleOCSP}},
+		{"run --no-hsts --hsts --uir --no-uir", true, []installer.Enhancement{installer.Redirect, installer.HSTS}},
 	} {
-		c := mustConfig(t, tc.flags)
+		res, err := p.Parse(strings.Fields(tc.args))
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", tc.args, err)
+		}
+		c, err := LoadConfig(Parsed{res}, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.args, err)
+		}
 		if got := c.requested(tc.redirectDefault); !slices.Equal(got, tc.want) {
-			t.Errorf("%s: requested = %v, want %v", tc.name, got, tc.want)
+			t.Errorf("%s: requested = %v, want %v", tc.args, got, tc.want)
 		}
 	}
 }

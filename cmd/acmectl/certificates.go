@@ -12,17 +12,20 @@ import (
 )
 
 // runCertificates lists lineages in certbot's format, or as JSON, as the
-// listing streams by (a tree of 10,000 lineages is never held in memory).
+// engine's listing streams by (a tree of 10,000 lineages is never held in
+// memory), with certbot's INVALID reasons (TEST_CERT, EXPIRED, REVOKED).
 func runCertificates(ctx context.Context, e *env) error {
 	st, err := openStore(e)
 	if err != nil {
 		return err
 	}
-	m, now, w := e.engine(st), e.now(), e.stdout
+	m := e.engine(st)
+	now := e.now()
+	w := e.stdout
 	if e.o.JSON {
 		n := 0
-		err := m.Certificates(ctx, func(li *storage.LineageInfo) error {
-			b, err := json.MarshalIndent(manager.Certificate(li, now), "  ", "  ")
+		err := m.Certificates(ctx, func(li *storage.LineageInfo, v manager.Validity) error {
+			b, err := json.MarshalIndent(manager.Certificate(li, v, now), "  ", "  ")
 			if err != nil {
 				return err
 			}
@@ -48,7 +51,7 @@ func runCertificates(ctx context.Context, e *env) error {
 	var bad []*storage.LineageInfo
 	good := 0
 	fmt.Fprintf(w, "\n%s\n", dashes)
-	err = m.Certificates(ctx, func(li *storage.LineageInfo) error {
+	err = m.Certificates(ctx, func(li *storage.LineageInfo, v manager.Validity) error {
 		if li.Err != nil {
 			bad = append(bad, li)
 			return nil
@@ -57,7 +60,7 @@ func runCertificates(ctx context.Context, e *env) error {
 			fmt.Fprintln(w, "Found the following certs:")
 		}
 		good++
-		fmt.Fprint(w, formatCert(li, now))
+		fmt.Fprint(w, formatCert(li, v, now))
 		return nil
 	})
 	if err != nil {
@@ -76,16 +79,21 @@ func runCertificates(ctx context.Context, e *env) error {
 	return nil
 }
 
-// formatCert is one entry of certbot's `certificates` output, plus the
-// installer when the lineage has one (ours).
-func formatCert(li *storage.LineageInfo, now time.Time) string {
-	c := manager.Certificate(li, now)
-	validity := "INVALID: EXPIRED"
-	switch {
-	case c.Valid && c.DaysLeft < 1:
+// formatCert is one entry of certbot's `certificates` output
+// (cert_manager.human_readable_cert_info), plus the installer when the
+// lineage has one (ours).
+func formatCert(li *storage.LineageInfo, v manager.Validity, now time.Time) string {
+	c := manager.Certificate(li, v, now)
+	var validity string
+	switch d := c.DaysLeft; {
+	case len(v.Invalid) > 0:
+		validity = "INVALID: " + strings.Join(v.Invalid, ", ")
+	case d < 1:
 		validity = fmt.Sprintf("VALID: %d hour(s)", int(li.NotAfter.Sub(now).Hours()))
-	case c.Valid:
-		validity = fmt.Sprintf("VALID: %d days", c.DaysLeft)
+	case d == 1:
+		validity = "VALID: 1 day"
+	default:
+		validity = fmt.Sprintf("VALID: %d days", d)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "  Certificate Name: %s\n    Serial Number: %s\n    Key Type: %s\n    Identifiers: %s\n", li.Name, li.Serial, li.KeyType, strings.Join(li.Domains, " "))

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"github.com/urfave/cli/v2"
-	"slices"
-
 	"github.com/acmectl/acmectl/manager"
 )
 
@@ -41,28 +38,13 @@ const (
 	defaultLogsDir   = manager.DefaultLogsDir
 )
 
-// commandFlags builds fresh flag values for command cmd from the parameter
-// table (urfave/cli keeps parse state in the flag values, so every command
-// and every newApp gets its own).
-func commandFlags(cmd string) []cli.Flag {
-	var out []cli.Flag
-	for _, p := range manager.Params {
-		hidden := p.Hidden
-		if len(p.Cmds) > 0 && !slices.Contains(p.Cmds, cmd) {
-			hidden = true
-		}
-		switch p.Kind {
-		case manager.KindBool:
-			out = append(out, &cli.BoolFlag{Name: p.Name, Aliases: p.Aliases, Usage: p.Usage, Category: p.Category, Hidden: hidden})
-		case manager.KindCount:
-			out = append(out, &cli.BoolFlag{Name: p.Name, Aliases: p.Aliases, Usage: p.Usage, Category: p.Category, Hidden: hidden, Count: new(int)})
-		case manager.KindList:
-			out = append(out, &cli.StringSliceFlag{Name: p.Name, Aliases: p.Aliases, Usage: p.Usage, Category: p.Category, Hidden: hidden})
-		default:
-			out = append(out, &cli.StringFlag{Name: p.Name, Aliases: p.Aliases, Usage: p.Usage, Category: p.Category, Hidden: hidden, DefaultText: p.Default})
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
 		}
 	}
-	return out
+	return false
 }
 
 // resolveServer turns a --server alias or URL into a directory URL.

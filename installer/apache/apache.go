@@ -179,6 +179,9 @@ func (a *Apache) run(ctx context.Context, argv ...string) (string, error) {
 
 // Prepare implements installer.Installer.
 func (a *Apache) Prepare(ctx context.Context) error {
+	if fi, err := os.Stat(a.cfg.ServerRoot); err != nil || !fi.IsDir() {
+		return fmt.Errorf("apache: the server root %s (--apache-server-root) is not a directory", a.cfg.ServerRoot)
+	}
 	lk, err := installer.Begin("apache", a.cfg.Ctl, "--apache-ctl", a.cfg.ServerRoot, a.rev)
 	if err != nil {
 		return err
