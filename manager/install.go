@@ -88,7 +88,9 @@ func (m *Manager) Run(ctx context.Context) (*InstallResult, error) {
 // pickRunPlugins is certbot's plugin selection for run: --nginx/--apache
 // set both halves; -a nginx alone installs with nginx too; another
 // authenticator without an installer is refused as certbot refuses it; no
-// plugin at all asks (or takes the only web server installed).
+// plugin at all asks (or takes the only web server installed). A dns-01,
+// manual, standalone, webroot or tls-alpn authenticator without an
+// installer fails as certbot's choose_configurator_plugins (2.1 and 5.x).
 func (m *Manager) pickRunPlugins() error {
 	c := m.Config
 	switch {
@@ -96,8 +98,9 @@ func (m *Manager) pickRunPlugins() error {
 	case isWeb(c.Authenticator):
 		c.Installer = c.Authenticator
 	case c.Authenticator != "":
+		// certbot's MissingCommandlineFlag (exit 1), plugins/selection.py.
 		//lint:ignore ST1005 certbot's text
-		return Usagef(`With the %s plugin, you probably want to use the "certonly" command, eg: acmectl certonly --%s (alternatively, add a --installer flag: --installer nginx or --installer apache; see "acmectl --help plugins")`, c.Authenticator, c.Authenticator)
+		return fmt.Errorf(`With the %s plugin, you probably want to use the "certonly" command, eg: acmectl certonly --%s (alternatively, add a --installer flag: --installer nginx or --installer apache; see "acmectl --help plugins")`, c.Authenticator, c.Authenticator)
 	default:
 		ws, err := m.chooseConfigurator("run")
 		if err != nil {

@@ -506,3 +506,39 @@ func TestE2ENginxInterruptedChallenge(t *testing.T) {
 	w.noChallenge()
 	mustServe(t, w.http, "a.test", "a site\n")
 }
+
+// TestE2ERunNeedsInstallerAsCertbot: run (and no verb) with an authenticator
+// that installs nothing and no installer fails as Debian's certbot 2.1 does
+// (plugins/selection.py, the same in 5.x): exit 1, "you probably want to use
+// the "certonly" command", before any request to the CA.
+func TestE2ERunNeedsInstallerAsCertbot(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	tr := newTree(t, nil)
+	for _, args := range [][]string{
+		{"-n", "--standalone", "-d", "a.example.com"},
+		{"run", "-n", "--webroot", "-w", t.TempDir(), "-d", "a.example.com"},
+		{"run", "-n", "-a", "manual", "-d", "a.example.com"},
+	} {
+		full := append(args, "--agree-tos", "-m", "e2e@example.com", "--server", "http://127.0.0.1:1/dir")
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+		d := t.TempDir()
+		cmd := exec.CommandContext(ctx, "certbot", append(full, "--config-dir", d+"/c", "--work-dir", d+"/w", "--logs-dir", d+"/l")...)
+		out, err := cmd.CombinedOutput()
+		cancel()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("certbot is required (Debian's certbot): %v", err)
+		}
+		const want = `you probably want to use the "certonly" command`
+		if code != 1 || !strings.Contains(string(out), want) {
+			t.Fatalf("certbot %s: exit %d, want 1 and %q:\n%s", strings.Join(args, " "), code, want, out)
+		}
+		r := tr.run(full...)
+		if r.code != 1 || !strings.Contains(r.stderr, want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 {
+			t.Errorf("acmectl %s: exit %d, want 1 and one line with %q:\n%s", strings.Join(args, " "), r.code, want, r)
+		}
+	}
+}
