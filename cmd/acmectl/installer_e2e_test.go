@@ -232,6 +232,30 @@ func brokenEdits(t *testing.T, w *web, dup, dupFile, optionsFile, body string) {
 	full := append(append([]string{"--bounding-set", "-dac_override,-dac_read_search", w.bin}, install...),
 		"--config-dir", w.config, "--work-dir", w.work, "--logs-dir", w.logs)
 	check("a site file that may not be written", w.exec("setpriv", full...), before, site+": not writable")
+	if err := os.Chmod(site, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	enhanceAndRollback(t, w, install, body)
+}
+
+// enhanceAndRollback is Must-show 5 through the verbs an operator uses after
+// the fact: install --no-redirect leaves plain HTTP serving the site;
+// enhance --redirect --hsts makes it answer 301 to https and send HSTS
+// (checked with HTTP requests); rollback --checkpoints 2 undoes the two
+// enhancements (one checkpoint each, as certbot): the files byte for byte
+// as after the install and HTTP serving the site again.
+func enhanceAndRollback(t *testing.T, w *web, install []string, body string) {
+	w.mustRun(append(install, "--no-redirect")...)
+	cert := readCert(t, filepath.Join(w.config, "live/a.test/cert.pem"))
+	w.served("a.test", cert)
+	mustServe(t, w.http, "a.test", body)
+	installed := webtest.Snapshot(t, w.root)
+	w.mustRun(append([]string{"enhance", "--cert-name", "a.test", "--" + w.kind, "-n", "--redirect", "--hsts"}, w.flags...)...)
+	w.checkRedirectHSTS("a.test")
+	w.mustRun(append([]string{"rollback", "--" + w.kind, "-n", "--checkpoints", "2"}, w.flags...)...)
+	webtest.SameFiles(t, installed, webtest.Snapshot(t, w.root))
+	mustServe(t, w.http, "a.test", body)
+	w.served("a.test", cert)
 }
 
 func TestE2ENginxBrokenEditRolledBack(t *testing.T) {
