@@ -157,17 +157,20 @@ func TestEveryCertbotFlagAccepted(t *testing.T) {
 }
 
 // testCSR writes a CSR for a.example.com (PEM) under dir.
-func testCSR(t *testing.T, dir string) string {
+func testCSR(t *testing.T, dir string) string { return testCSRFor(t, dir, "a.example.com") }
+
+// testCSRFor writes a CSR for name (PEM, its own P-256 key) under dir.
+func testCSRFor(t *testing.T, dir, name string) string {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "a.example.com"}, DNSNames: []string{"a.example.com"}}, k)
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: name}, DNSNames: []string{name}}, k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(dir, "req.pem")
+	p := filepath.Join(dir, name+".csr.pem")
 	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/acmectl/acmectl/internal/pebbletest"
+	"github.com/acmectl/acmectl/schedule/scheduletest"
 )
 
 // Issue 14, the bullets the behave tests do not cover: failure output,
@@ -288,5 +289,68 @@ func TestE2EDebianCLIIni(t *testing.T) {
 		if strings.Contains(string(lg), bad) {
 			t.Errorf("acmectl's log has %q:\n%s", bad, lg)
 		}
+	}
+}
+
+// TestE2ENoVerifySSL: against a CA whose HTTPS certificate nothing
+// trusts, certonly fails — for certbot 2.1 too — and works with
+// --no-verify-ssl (certbot client.acme_from_config_key: verify_ssl=False),
+// with one warning line per run where certbot 2.1 shows urllib3's
+// InsecureRequestWarning.
+func TestE2ENoVerifySSL(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{})
+	ac, cb := sideBySide(t, s)
+	const warning = "Warning: TLS certificate verification of the ACME server is disabled (--no-verify-ssl); use --ca-bundle to trust a private CA instead."
+	for _, p := range []*peer{ac, cb} {
+		tr := *p.tr
+		tr.s = nil // neither --ca-bundle nor REQUESTS_CA_BUNDLE
+		q := &peer{name: p.name, tr: &tr, bin: p.bin, real: p.real}
+		if r := q.run(issueArgs(s, "-d", "untrusted.example.com")...); r.code == 0 {
+			t.Errorf("%s: certonly against an untrusted CA succeeded:\n%s", p.name, r)
+		}
+		r := q.mustRun(issueArgs(s, "-d", "noverify.example.com", "--no-verify-ssl")...)
+		if _, err := os.Stat(filepath.Join(tr.config, "live", "noverify.example.com", "fullchain.pem")); err != nil {
+			t.Errorf("%s: --no-verify-ssl: no lineage: %v", p.name, err)
+		}
+		switch {
+		case p.real && !strings.Contains(r.stderr, "Unverified HTTPS request"):
+			t.Errorf("certbot 2.1 --no-verify-ssl: no InsecureRequestWarning:\n%s", r.stderr)
+		case !p.real && strings.Count(r.stderr, warning) != 1:
+			t.Errorf("acmectl --no-verify-ssl: want the warning once on stderr:\n%s", r.stderr)
+		}
+	}
+}
+
+// TestE2ENextStepsSchedule: after the first certificate, certonly says
+// whether anything renews it (certbot main._report_new_cert /
+// _report_next_steps print "These files will be updated..." and, without
+// preconfigured_renewal, "NEXT STEPS: ... https://certbot.org/renewal-setup"):
+// acmectl decides from the host — nothing scheduled: how to schedule it;
+// acmectl's timer installed: that it renews; --csr: that nothing renews it.
+func TestE2ENextStepsSchedule(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := pebbletest.Start(t, pebbletest.Options{})
+	tr := newTree(t, s)
+	bin := certbotLink(t)
+	root := scheduletest.Root(t, true)
+	r := tr.runBin(bin, issueArgs(s, "-d", "next.example.com", "--schedule-root", root)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "NEXT STEPS:\n- Nothing is scheduled to renew this certificate before it expires on ") ||
+		!strings.Contains(r.stdout, "run 'acmectl schedule install'") || strings.Contains(r.stdout, "These files will be updated") {
+		t.Errorf("no schedule: %s", r)
+	}
+	tr.mustRun("schedule", "install", "--root", root, "-n", "--binary", "/usr/local/bin/acmectl")
+	r = tr.runBin(bin, issueArgs(s, "-d", "next2.example.com", "--schedule-root", root)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "These files will be updated when the certificate renews.\nacmectl has a scheduled task (acmectl-renew.timer) to renew this certificate in the background.") ||
+		strings.Contains(r.stdout, "NEXT STEPS") {
+		t.Errorf("timer installed: %s", r)
+	}
+	dir := t.TempDir()
+	r = tr.runBin(bin, issueArgs(s, "--csr", testCSRFor(t, dir, "csr.example.com"), "--cert-path", filepath.Join(dir, "cert.pem"),
+		"--chain-path", filepath.Join(dir, "chain.pem"), "--fullchain-path", filepath.Join(dir, "fullchain.pem"))...)
+	if r.code != 0 || !strings.Contains(r.stdout, "NEXT STEPS:\n- Certificates created using --csr will not be renewed automatically.") {
+		t.Errorf("--csr: %s", r)
 	}
 }
