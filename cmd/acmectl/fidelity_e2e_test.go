@@ -91,6 +91,13 @@ func TestE2EFailureOutputPerName(t *testing.T) {
 	if !strings.Contains(r.stdout, "All renewals failed. The following certificates could not be renewed:") {
 		t.Errorf("renew summary:\n%s", r.stdout)
 	}
+	// A port held on this side: the error line, then what holds the port
+	// and how to free it (the file server above still listens there).
+	r = ac.run(issueArgs(s, "-d", "held.example.com")...)
+	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("Hint: Port %d, which the standalone server needs, is held by ", s.HTTPPort)) ||
+		strings.Contains(r.stderr, "reported these problems") {
+		t.Errorf("standalone on a held port: want exit 1, the error line and who holds the port:\n%s", r)
+	}
 }
 
 // checkNameLine: exactly one line names n, with the CA's problem type
@@ -237,6 +244,20 @@ func TestE2ECertbotCommandLine(t *testing.T) {
 			}
 		}
 	})
+	t.Run("installer flags fail after parsing, in one line", func(t *testing.T) {
+		// Until the installers are registered (issue 17): exit 1, one line
+		// naming the alternative; never argparse's usage error.
+		for _, argv := range [][]string{{"certonly", "--nginx", "-d", "nginx.example.com"}, {"--apache", "-d", "apache.example.com"}, {"install", "--cert-name", "auth.example.com"}} {
+			r := ac.run(append(argv, common...)...)
+			last := strings.TrimSpace(r.stderr)
+			last = last[strings.LastIndex(last, "\n")+1:]
+			if r.code == 2 || strings.Contains(r.stderr, "unrecognized arguments") || strings.Contains(r.stderr, "ambiguous option") {
+				t.Errorf("certbot %s: a usage error:\n%s", strings.Join(argv, " "), r)
+			} else if r.code != 0 && !strings.HasPrefix(last, "Error: ") {
+				t.Errorf("certbot %s: the failure is not one Error line:\n%s", strings.Join(argv, " "), r)
+			}
+		}
+	})
 	t.Run("usage errors name the right argument", func(t *testing.T) {
 		for _, tc := range []struct {
 			argv []string
@@ -307,10 +328,14 @@ func TestE2ENoVerifySSL(t *testing.T) {
 		tr := *p.tr
 		tr.s = nil // neither --ca-bundle nor REQUESTS_CA_BUNDLE
 		q := &peer{name: p.name, tr: &tr, bin: p.bin, real: p.real}
-		if r := q.run(issueArgs(s, "-d", "untrusted.example.com")...); r.code == 0 {
+		r := q.run(issueArgs(s, "-d", "untrusted.example.com")...)
+		if r.code == 0 {
 			t.Errorf("%s: certonly against an untrusted CA succeeded:\n%s", p.name, r)
 		}
-		r := q.mustRun(issueArgs(s, "-d", "noverify.example.com", "--no-verify-ssl")...)
+		if !p.real && !strings.Contains(r.stderr, "pass it with --ca-bundle FILE") {
+			t.Errorf("acmectl: an untrusted CA certificate gets no --ca-bundle hint:\n%s", r.stderr)
+		}
+		r = q.mustRun(issueArgs(s, "-d", "noverify.example.com", "--no-verify-ssl")...)
 		if _, err := os.Stat(filepath.Join(tr.config, "live", "noverify.example.com", "fullchain.pem")); err != nil {
 			t.Errorf("%s: --no-verify-ssl: no lineage: %v", p.name, err)
 		}
