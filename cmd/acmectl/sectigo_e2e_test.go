@@ -156,13 +156,15 @@ func countRequests(ca *sectigoca.Server, prefix string) int {
 // Item 1: with every name pre-validated (authorizations valid, only
 // sectigo-email-01), nothing is prepared: --standalone does not bind the
 // port a real listener holds, --webroot writes nothing, --manual needs no
-// hook and runs none. A pending authorization still needs the port, and
-// then the run fails naming the name and the port, and saves nothing.
+// hook and runs none, --dns-rfc2136 sends nothing to its DNS server. A
+// pending authorization still needs the port, and then the run fails naming
+// the name and the port, and saves nothing.
 func TestE2ESectigo1NothingPreparedWhenPreValidated(t *testing.T) {
 	t.Parallel()
 	port := heldPort(t)
 	webroot := t.TempDir()
 	marker := filepath.Join(t.TempDir(), "hook-ran")
+	dnsServer, dnsCreds := silentDNSServer(t)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -171,6 +173,7 @@ func TestE2ESectigo1NothingPreparedWhenPreValidated(t *testing.T) {
 		{"webroot", []string{"--webroot", "-w", webroot}},
 		{"manual-no-hook", []string{"--manual"}},
 		{"manual-hook", []string{"--manual", "--manual-auth-hook", "touch " + marker}},
+		{"dns-rfc2136", []string{"--dns-rfc2136", "--dns-rfc2136-credentials", dnsCreds}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -189,6 +192,10 @@ func TestE2ESectigo1NothingPreparedWhenPreValidated(t *testing.T) {
 	if _, err := os.Stat(marker); !os.IsNotExist(err) {
 		t.Errorf("the manual auth hook ran (%v)", err)
 	}
+	dnsServer.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if n, _, err := dnsServer.ReadFrom(make([]byte, 512)); err == nil {
+		t.Errorf("the DNS server of --dns-rfc2136 got a %d-byte packet: the dns-01 solver ran", n)
+	}
 
 	t.Run("pending-needs-the-port", func(t *testing.T) {
 		t.Parallel()
@@ -203,6 +210,25 @@ func TestE2ESectigo1NothingPreparedWhenPreValidated(t *testing.T) {
 			t.Errorf("CA counts = %+v, want no finalize", c)
 		}
 	})
+}
+
+// silentDNSServer is a UDP socket on 127.0.0.1 that never answers (what
+// reaches it stays queued for the test to see) and a certbot rfc2136
+// credentials file (0600) pointing at it.
+func silentDNSServer(t *testing.T) (net.PacketConn, string) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	creds := filepath.Join(t.TempDir(), "rfc2136.ini")
+	body := fmt.Sprintf("dns_rfc2136_server = 127.0.0.1\ndns_rfc2136_port = %d\ndns_rfc2136_name = acmectl-test.\n"+
+		"dns_rfc2136_secret = %s\ndns_rfc2136_algorithm = HMAC-SHA256\n", pc.LocalAddr().(*net.UDPAddr).Port, base64.StdEncoding.EncodeToString(sectigoHMAC))
+	if err := os.WriteFile(creds, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return pc, creds
 }
 
 // cleanErrorLine returns the "Error: " line of a failed run (exactly one).
