@@ -143,6 +143,12 @@ func emptyDir(t *testing.T, dir string) {
 	}
 }
 
+// orderRequests counts the newOrder and finalize requests the CA received,
+// refused ones included.
+func orderRequests(ca *sectigoca.Server) [2]int {
+	return [2]int{countRequests(ca, "POST /v2/OV/newOrder"), countRequests(ca, "POST /v2/OV/finalize/")}
+}
+
 func countRequests(ca *sectigoca.Server, prefix string) int {
 	n := 0
 	for _, r := range ca.Requests() {
@@ -411,7 +417,7 @@ func TestE2ESectigo4ResumeAfterKill(t *testing.T) {
 			t.Fatalf("no order record after the kill: %v", err)
 		}
 		noLineage(t, e.config, "k")
-		before := e.ca.Counts()
+		before, rawBefore := e.ca.Counts(), orderRequests(e.ca)
 		r := e.run(args...)
 		if r.code != 0 {
 			t.Fatalf("the run after the kill: %s", r)
@@ -421,7 +427,10 @@ func TestE2ESectigo4ResumeAfterKill(t *testing.T) {
 		if after.NewOrder != before.NewOrder || after.Finalize != before.Finalize || after.Issued != 1 {
 			t.Errorf("CA counts before %+v, after %+v: want no new order, no new finalize, one certificate", before, after)
 		}
-		t.Logf("CA counts after the kill and the collecting run: %+v", after)
+		if raw := orderRequests(e.ca); raw != rawBefore {
+			t.Errorf("newOrder/finalize requests before the collecting run %v, after %v: want none sent", rawBefore, raw)
+		}
+		t.Logf("CA counts after the kill and the collecting run: %+v; newOrder/finalize requests in all: %v", after, orderRequests(e.ca))
 	})
 	t.Run("renew", func(t *testing.T) {
 		t.Parallel()
@@ -432,7 +441,7 @@ func TestE2ESectigo4ResumeAfterKill(t *testing.T) {
 		first := checkLineage(t, e.config, "rk")
 		e.ca.Update(func(c *sectigoca.Config) { c.FinalizeDelay = 3 * time.Second })
 		e.killAfterFinalize("renew", "--force-renewal", "--no-random-sleep-on-renew")
-		before := e.ca.Counts()
+		before, rawBefore := e.ca.Counts(), orderRequests(e.ca)
 		// Not forced, and the certificate is not due: the recorded order is
 		// collected all the same.
 		r := e.run("renew", "--no-random-sleep-on-renew")
@@ -443,9 +452,14 @@ func TestE2ESectigo4ResumeAfterKill(t *testing.T) {
 		if second.SerialNumber.Cmp(first.SerialNumber) == 0 {
 			t.Error("the collected certificate was not saved")
 		}
-		if after := e.ca.Counts(); after.NewOrder != before.NewOrder || after.Finalize != before.Finalize || after.Issued != 2 {
+		after := e.ca.Counts()
+		if after.NewOrder != before.NewOrder || after.Finalize != before.Finalize || after.Issued != 2 {
 			t.Errorf("CA counts before %+v, after %+v: want no new order or finalize, two certificates in all", before, after)
 		}
+		if raw := orderRequests(e.ca); raw != rawBefore {
+			t.Errorf("newOrder/finalize requests before the collecting renew %v, after %v: want none sent", rawBefore, raw)
+		}
+		t.Logf("CA counts after certonly, the killed renew and the collecting renew: %+v; newOrder/finalize requests in all: %v", after, orderRequests(e.ca))
 		if _, err := os.Stat(filepath.Join(e.config, "archive", "rk", "cert2.pem")); err != nil {
 			t.Errorf("version 2: %v", err)
 		}
