@@ -30,6 +30,14 @@ type LastRun struct {
 	Duration string    `json:"duration,omitempty"`
 }
 
+// RecordRenew writes the LastRun of a renew run that began at start: the
+// lineages renewed and failed, and errLine, the run's error on one line
+// ("" when it succeeded).
+func RecordRenew(workDir, version string, start time.Time, renewed, failed []string, errLine string) error {
+	return WriteLastRun(workDir, LastRun{Time: start, Command: "renew", Version: version, OK: errLine == "",
+		Renewed: renewed, Failed: failed, Error: errLine, Duration: time.Since(start).Round(time.Millisecond).String()})
+}
+
 // WriteLastRun writes r atomically into workDir (created when missing).
 func WriteLastRun(workDir string, r LastRun) error {
 	b, err := json.MarshalIndent(r, "", "  ")
