@@ -129,7 +129,7 @@ func TestEveryCertbotFlagAccepted(t *testing.T) {
 		args = append(args, "--config-dir", filepath.Join(dir, "config"), "--work-dir", filepath.Join(dir, "work"), "--logs-dir", filepath.Join(dir, "logs"))
 		var errb bytes.Buffer
 		before := ran
-		err := runCertbot(t.Context(), &bytes.Buffer{}, &errb, "certbot", args, nil, run)
+		err := runCertbot(t.Context(), &bytes.Buffer{}, &errb, "certbot", args, nil, "", run)
 		switch {
 		case exitCode(err) == exitUsage:
 			t.Errorf("certbot %s: usage error (exit 2): %v", strings.Join(args[:len(args)-6], " "), err)
