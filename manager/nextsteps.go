@@ -25,6 +25,8 @@ func RenewalNextSteps(c *Config, expires string) string {
 		h = &schedule.Host{Root: c.ScheduleRoot, Staged: true}
 	}
 	r := h.Renewal()
+	// A schedule counts only if it renews this tree: certbot's renews
+	// /etc/letsencrypt, acmectl's the --config-dir it was installed with.
 	acmectl, certbot := h.Covers(c.ConfigDir)
 	const updated = "These files will be updated when the certificate renews.\n"
 	switch {
@@ -40,8 +42,6 @@ func RenewalNextSteps(c *Config, expires string) string {
 	}
 	install := "acmectl schedule install"
 	if filepath.Clean(c.ConfigDir) != schedule.DefaultConfigDir {
-		// The host's schedule (certbot's, or acmectl's for another tree)
-		// renews another tree.
 		install += " --config-dir " + c.ConfigDir
 	}
 	return "NEXT STEPS:\n- Nothing is scheduled to renew this certificate before it expires on " + expires +
