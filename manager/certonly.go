@@ -25,6 +25,9 @@ type CertonlyResult struct {
 // post hooks, and saves nothing on a dry run. It never installs anything.
 func (m *Manager) Certonly(ctx context.Context) (*CertonlyResult, error) {
 	c := m.Config
+	if m.clusterMode() {
+		return m.certonlyCluster(ctx)
+	}
 	existing, err := m.namedLineage(ctx)
 	if err != nil {
 		return nil, err
@@ -51,7 +54,7 @@ func (m *Manager) Certonly(ctx context.Context) (*CertonlyResult, error) {
 	if notDue, err := m.keepExisting(existing, names); err != nil || notDue {
 		return &CertonlyResult{NotDue: notDue}, err
 	}
-	unlock, err := m.Store.LockLineage(ctx, name)
+	ctx, unlock, err := m.lockLineage(ctx, name)
 	if err != nil {
 		return nil, err
 	}

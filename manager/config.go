@@ -84,6 +84,12 @@ type Config struct {
 	NoDeleteAfter     bool
 	RolloverKey       bool
 
+	// Store is the cluster's store URL (--store, cli.ini "store"): renew and
+	// certonly then work on the cluster's lineages; ClusterKeyFile is the
+	// cluster key (--cluster-key-file).
+	Store          string
+	ClusterKeyFile string
+
 	// Raw inputs that other fields are derived from.
 	raw struct {
 		eabKid, eabKey, eabKeyFile, eabAlg string

@@ -3,6 +3,8 @@ package manager
 import (
 	"path/filepath"
 	"strings"
+
+	"github.com/acmectl/acmectl/cluster"
 )
 
 // Kind is a parameter's value type on the command line.
@@ -261,6 +263,13 @@ var Params = []Param{
 	{Name: "rollover-key", Kind: KindBool, Category: CatServer, Usage: "replace the account key (ours)", Cmds: []string{"update_account"},
 		Field: fbool(func(c *Config) *bool { return &c.RolloverKey })},
 
+	{Name: "store", Kind: KindString, Category: CatCluster, Usage: "share certificates with a cluster through etcd: etcd[s]://host:2379[,host...]/prefix (ours; password from $" + EnvEtcdPasswordFile + " or $" + EnvEtcdPassword + ", never the URL)",
+		Cmds:  []string{"certonly", "renew", "register", "cluster"},
+		Field: fstr(func(c *Config) *string { return &c.Store }), Check: checkStore},
+	{Name: "cluster-key-file", Kind: KindString, Category: CatCluster, Default: DefaultClusterKeyFile, Usage: "the cluster key every node of the cluster holds (mode 0600; ours; also $" + EnvClusterKeyFile + ")",
+		Cmds:  []string{"certonly", "renew", "register", "cluster"},
+		Field: fstr(func(c *Config) *string { return &c.ClusterKeyFile }), Check: absPath(func(c *Config) *string { return &c.ClusterKeyFile })},
+
 	{Name: "break-my-certs", Kind: KindBool, Hidden: true, Usage: "accepted for compatibility"},
 	{Name: "strict-permissions", Kind: KindBool, Hidden: true, Usage: "accepted for compatibility"},
 }
@@ -277,6 +286,7 @@ const (
 	CatRenew   = "Renewal"
 	CatRevoke  = "Revocation"
 	CatListing = "Listing"
+	CatCluster = "Cluster"
 )
 
 // certbot's defaults, and the environment variables acmectl reads.
@@ -288,12 +298,20 @@ const (
 	EnvEABHMACKey = "ACMECTL_EAB_HMAC_KEY"
 	EnvCABundle   = "REQUESTS_CA_BUNDLE"
 	EnvSCMPassord = "SCM_PASSWORD"
+
+	// The cluster's etcd credentials and key (package cluster reads them).
+	EnvEtcdUser         = cluster.EnvUser
+	EnvEtcdPassword     = cluster.EnvPassword
+	EnvEtcdPasswordFile = cluster.EnvPasswordFile
+	EnvClusterKeyFile   = cluster.EnvKeyFile
+	// DefaultClusterKeyFile is where every node keeps the cluster key.
+	DefaultClusterKeyFile = "/etc/acmectl/cluster.key"
 )
 
 // SecretEnv names the environment variables acmectl reads secrets from. They
 // are removed from every hook's environment, and their values are redacted
 // from hook output. A new secret variable is one more entry here.
-var SecretEnv = []string{EnvEABHMACKey, EnvSCMPassord}
+var SecretEnv = []string{EnvEABHMACKey, EnvSCMPassord, EnvEtcdPassword}
 
 var (
 	authenticatorFlags = []string{"authenticator", "standalone", "webroot", "manual", "dns", "tls-alpn"}

@@ -88,6 +88,9 @@ func (m *Manager) buildSolvers(ctx context.Context, o *Config, domains []string)
 // standaloneSolver serves http-01 from a built-in server; parallel
 // issuances needing the same port take turns.
 func (m *Manager) standaloneSolver(ctx context.Context, o *Config, set *solverSet) error {
+	if m.shared != nil {
+		return m.sharedStandalone(ctx, o, set)
+	}
 	unlock := m.ports.lock(fmt.Sprintf("http:%s:%d", o.HTTP01Addr, o.HTTP01Port))
 	s := http01.NewStandalone(o.HTTP01Addr, o.HTTP01Port)
 	s.Logger = m.log()
