@@ -703,3 +703,31 @@ func ManagedLocally(ctx context.Context, tree *storage.Tree, store string, only 
 	})
 	return out, err
 }
+
+// HandBackLocal hands the node's lineages marked for store (only those
+// named, when only is not nil) back to local renewal from the tree alone —
+// marker removed, autorenew on — for a node leaving while etcd does not
+// answer. It returns the lineages handed back.
+func HandBackLocal(ctx context.Context, tree *storage.Tree, store string, only []string) ([]string, error) {
+	lis, err := ManagedLocally(ctx, tree, store, only)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	var errs []error
+	for _, li := range lis {
+		conf, err := tree.LoadRenewalConf(ctx, li.Name)
+		if err == nil {
+			conf.DeleteParam(MarkerParam)
+			conf.DeleteParam(SettingsParam)
+			conf.Params.NoAutoRenew = false
+			err = tree.SaveRenewalConf(ctx, li.Name, conf)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("leave %s: %w", li.Name, err))
+			continue
+		}
+		names = append(names, li.Name)
+	}
+	return names, errors.Join(errs...)
+}

@@ -11,11 +11,13 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/grpclog"
 )
 
 // Sentinel errors; test with errors.Is.
@@ -36,6 +38,10 @@ var (
 	// ErrConflict: a node's lineage cannot join (see ConflictError).
 	ErrConflict = errors.New("cluster: conflicting lineage")
 )
+
+// quietGRPC keeps gRPC's own logger (process-wide, stderr by default) off
+// the command's output: every failure reaches the caller as an error.
+var quietGRPC sync.Once
 
 // Store is one connection to a cluster's etcd under its prefix. It is safe for
 // concurrent use; do not copy it. Close releases the connection.
@@ -83,6 +89,7 @@ func Open(ctx context.Context, cfg *Config) (*Store, error) {
 		}
 		c.Node = h
 	}
+	quietGRPC.Do(func() { grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, io.Discard)) })
 	key, err := LoadKey(c.ClusterKeyFile)
 	if err != nil {
 		return nil, err
@@ -90,7 +97,7 @@ func Open(ctx context.Context, cfg *Config) (*Store, error) {
 	ec := clientv3.Config{
 		Endpoints:            c.Endpoints,
 		DialTimeout:          c.DialTimeout,
-		DialKeepAliveTime:    5 * time.Second,
+		DialKeepAliveTime:    30 * time.Second, // etcd refuses pings more often than every 5 s
 		DialKeepAliveTimeout: 5 * time.Second,
 		PermitWithoutStream:  true,
 		Username:             c.Username,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -93,6 +94,9 @@ func (m *Manager) openCluster(ctx context.Context) (s *cluster.Store, done func(
 	cc, err := ClusterConfig(m.Config, m.log())
 	if err != nil {
 		return nil, nil, err
+	}
+	if _, err := os.Stat(cc.ClusterKeyFile); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("no cluster key at %s: copy the cluster's key file from another node (mode 0600), give its path with --cluster-key-file, or start a new cluster with acmectl cluster join --generate-key", cc.ClusterKeyFile)
 	}
 	s, err = cluster.Open(ctx, cc)
 	if err != nil {

@@ -89,6 +89,9 @@ type Config struct {
 	// cluster key (--cluster-key-file).
 	Store          string
 	ClusterKeyFile string
+	// GenerateKey, Adopt and Watch are cluster join's and cluster sync's
+	// options.
+	GenerateKey, Adopt, Watch bool
 
 	// Raw inputs that other fields are derived from.
 	raw struct {

@@ -75,9 +75,16 @@ func (m *Manager) obtain(ctx context.Context, p *issuePlan) (*IssueResult, error
 		return nil, err
 	}
 	reuse, keyOf := certKey(p)
-	cert, err := m.obtainSubset(ctx, cl, dir, p, keyOf, solvers)
+	fl := m.inFlightFor(p, acct)
+	cert, key, err := fl.resume(ctx, cl)
 	if err != nil {
 		return nil, err
+	}
+	if cert != nil {
+		keyOf = func() (crypto.Signer, error) { return key, nil }
+		reuse = p.existing != nil && p.existing.Key != nil && sameKey(p.existing.Key, key)
+	} else if cert, err = m.obtainSubset(ctx, cl, dir, p, keyOf, solvers, fl); err != nil {
+		return nil, fl.failed(ctx, err)
 	}
 	leafPEM, chainPEM, err := acme.SplitChain(cert.PEM)
 	if err != nil {
@@ -94,6 +101,7 @@ func (m *Manager) obtain(ctx context.Context, p *issuePlan) (*IssueResult, error
 	if err := m.save(ctx, p, res, leafPEM, chainPEM, reuse, keyOf); err != nil {
 		return nil, err
 	}
+	fl.done(ctx)
 	return res, nil
 }
 
@@ -126,10 +134,10 @@ func certKey(p *issuePlan) (reuse bool, keyOf func() (crypto.Signer, error)) {
 // obtainSubset runs the order; with --allow-subset-of-names it runs it once
 // more without the names that failed validation.
 func (m *Manager) obtainSubset(ctx context.Context, cl *acme.Client, dir *acme.Directory, p *issuePlan,
-	keyOf func() (crypto.Signer, error), solvers *solverSet) (*acme.Certificate, error) {
+	keyOf func() (crypto.Signer, error), solvers *solverSet, fl *inFlight) (*acme.Certificate, error) {
 	domains, ips := p.domains, p.ips
 	for attempt := 0; ; attempt++ {
-		cert, err := m.obtainOnce(ctx, cl, dir, p, keyOf, domains, ips, solvers)
+		cert, err := m.obtainOnce(ctx, cl, dir, p, keyOf, domains, ips, solvers, fl)
 		if err == nil {
 			return cert, nil
 		}
@@ -192,7 +200,7 @@ func (m *Manager) save(ctx context.Context, p *issuePlan, res *IssueResult, leaf
 // obtainOnce runs the order for the names, retrying once without "replaces"
 // when the CA says the certificate was already replaced.
 func (m *Manager) obtainOnce(ctx context.Context, cl *acme.Client, dir *acme.Directory, p *issuePlan,
-	keyOf func() (crypto.Signer, error), domains, ips []string, solvers *solverSet) (*acme.Certificate, error) {
+	keyOf func() (crypto.Signer, error), domains, ips []string, solvers *solverSet, fl *inFlight) (*acme.Certificate, error) {
 	c := p.c
 	req := acme.ObtainRequest{
 		Identifiers: identifiers(domains, ips),
@@ -206,6 +214,7 @@ func (m *Manager) obtainOnce(ctx context.Context, cl *acme.Client, dir *acme.Dir
 		Solvers:        solvers.solvers,
 		Preference:     solvers.preference,
 		PreferredChain: c.PreferredChain,
+		BeforeFinalize: fl.record(keyOf, domains, ips),
 	}
 	profile, err := m.pickProfile(ctx, dir, c)
 	if err != nil {

@@ -269,6 +269,12 @@ var Params = []Param{
 	{Name: "cluster-key-file", Kind: KindString, Category: CatCluster, Default: DefaultClusterKeyFile, Usage: "the cluster key every node of the cluster holds (mode 0600; ours; also $" + EnvClusterKeyFile + ")",
 		Cmds:  []string{"certonly", "renew", "register", "cluster"},
 		Field: fstr(func(c *Config) *string { return &c.ClusterKeyFile }), Check: absPath(func(c *Config) *string { return &c.ClusterKeyFile })},
+	{Name: "generate-key", Kind: KindBool, Category: CatCluster, Usage: "cluster join: create the cluster key file first (the first node of a new cluster; ours)", Cmds: []string{"cluster"},
+		Field: fbool(func(c *Config) *bool { return &c.GenerateKey })},
+	{Name: "adopt", Kind: KindBool, Category: CatCluster, Usage: "cluster join: take the cluster's certificate and key for a lineage this node renewed on its own (ours)", Cmds: []string{"cluster"},
+		Field: fbool(func(c *Config) *bool { return &c.Adopt })},
+	{Name: "watch", Kind: KindBool, Category: CatCluster, Usage: "cluster sync: keep syncing as the cluster changes until stopped; with --standalone also answer http-01 for every node (ours)", Cmds: []string{"cluster"},
+		Field: fbool(func(c *Config) *bool { return &c.Watch })},
 
 	{Name: "break-my-certs", Kind: KindBool, Hidden: true, Usage: "accepted for compatibility"},
 	{Name: "strict-permissions", Kind: KindBool, Hidden: true, Usage: "accepted for compatibility"},

@@ -37,6 +37,7 @@ type env struct {
 	now      func() time.Time
 	warnings []string
 	out      *textObserver
+	args     []string // the command's positional arguments
 }
 
 // handler is one command's implementation; it returns errors, never exits.
@@ -63,6 +64,7 @@ func commandSpecs() []commandSpec {
 		{name: "unregister", usage: "deactivate the ACME account", run: runUnregister, description: helpUnregister},
 		{name: "show_account", aliases: []string{"show-account"}, usage: "show the account's URL, contact and thumbprint", run: runShowAccount, description: helpShowAccount},
 		{name: "reconfigure", usage: "change a lineage's renewal options after a test issuance", run: runReconfigure, description: helpReconfigure},
+		{name: "cluster", usage: "share certificates among servers through etcd: join|leave|status|sync", run: runCluster, description: helpCluster},
 		{name: "run", usage: "obtain and install (not supported: use certonly)", run: runRun, hidden: true},
 	}
 }
@@ -194,7 +196,7 @@ func runApp(app *cli.App, args []string) error {
 		app.Metadata = map[string]any{}
 	}
 	app.Metadata["argv"] = args
-	args = normalizeArgs(args, app.Commands)
+	args = clusterArgs(normalizeArgs(args, app.Commands))
 	keepFlagsOf(app, args)
 	return app.Run(args)
 }
@@ -269,6 +271,7 @@ func invokeWith(c *cli.Context, s commandSpec, argv []string, adjust func(*manag
 		stdin:    bufio.NewReader(os.Stdin),
 		now:      time.Now,
 		warnings: warnings,
+		args:     c.Args().Slice(),
 	}
 	if e.stdout == nil {
 		e.stdout = os.Stdout

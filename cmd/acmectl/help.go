@@ -82,3 +82,18 @@ Examples:
    acmectl reconfigure --cert-name example.com --webroot -w /var/www/html
    acmectl reconfigure --cert-name example.com --deploy-hook 'systemctl reload nginx'`
 )
+
+const helpCluster = `Share certificates among the servers behind one name through etcd (--store etcd://HOST:2379/PREFIX
+or store = ... in cli.ini; password from $ACMECTL_ETCD_PASSWORD_FILE or $ACMECTL_ETCD_PASSWORD). One node
+renews each lineage, every node installs it. Every node holds the cluster key (--cluster-key-file).
+
+   join     import this node's lineages (the first join creates the cluster; --generate-key makes its key)
+   leave    hand this node's cluster lineages back to its own renewal (certbot or acmectl renew)
+   status   nodes, shared accounts (thumbprint, nginx snippet for http-01), lineages and what is due
+   sync     write the cluster's certificates into this node's tree and run deploy hooks; --watch
+            keeps doing so, and with --standalone answers http-01 for every node's orders
+
+Examples:
+   acmectl cluster join --store etcd://10.0.0.5:2379/web --generate-key
+   acmectl cluster status --store etcd://10.0.0.5:2379/web
+   acmectl cluster sync --watch --standalone --http-01-port 8080 --deploy-hook 'systemctl reload nginx'`

@@ -77,6 +77,7 @@ const (
 	InvalidJSON Kind = "invalid_json" // forward, then replace the body with broken JSON
 	Huge        Kind = "huge"         // forward, then send a body of HugeSize bytes
 	WrongType   Kind = "wrong_type"   // forward, then label the body text/html
+	Notify      Kind = "notify"       // forward, call Hook, then answer as the CA did
 )
 
 // HugeSize is the body size of a Huge fault.
@@ -93,6 +94,12 @@ type Fault struct {
 	Status     int           // for Status
 	RetryAfter string        // Retry-After header for Status
 	Delay      time.Duration // for Delay
+	// Match, when set, limits the fault to the requests it accepts (one
+	// client among several: its User-Agent).
+	Match func(*http.Request) bool
+	// Hook is called by a Notify fault after the CA answered and before the
+	// client is (kill the client here: the CA acted, the client never knew).
+	Hook func()
 }
 
 func (f Fault) String() string {
@@ -254,11 +261,11 @@ func (p *Proxy) ResetLog() {
 	p.mu.Unlock()
 }
 
-func (p *Proxy) pick(method string, step Step) *Fault {
+func (p *Proxy) pick(r *http.Request, step Step) *Fault {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, f := range p.faults {
-		if f.Step != step || f.Method != "" && f.Method != method {
+		if f.Step != step || f.Method != "" && f.Method != r.Method || f.Match != nil && !f.Match(r) {
 			continue
 		}
 		f.seen++
@@ -280,7 +287,7 @@ func (p *Proxy) record(e Entry) {
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	step := StepOf(r.URL.Path)
-	f := p.pick(r.Method, step)
+	f := p.pick(r, step)
 	e := Entry{Method: r.Method, Step: step, Path: r.URL.Path}
 	if f != nil {
 		e.Fault = f.String()
@@ -346,6 +353,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f != nil && f.Kind == DropAfter {
 		hijackClose(w)
 		return
+	}
+	if f != nil && f.Kind == Notify && f.Hook != nil {
+		f.Hook()
 	}
 	for k, vs := range resp.Header {
 		if strings.EqualFold(k, "Content-Length") {
