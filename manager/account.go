@@ -136,15 +136,12 @@ func (m *Manager) register(ctx context.Context, server string) (*acme.Client, *s
 		if !m.interactive() {
 			return nil, nil, NeedFlag("an e-mail address is needed for the account", "--email ADDRESS (or --register-unsafely-without-email)")
 		}
-		ans, err := m.ask("Enter email address or hit Enter to skip.\n (Enter 'c' to cancel): ")
+		e, err := m.askEmail()
 		if err != nil {
 			return nil, nil, err
 		}
-		if ans == "c" {
-			return nil, nil, errors.New("registration cancelled")
-		}
-		if ans != "" {
-			emails = []string{ans}
+		if e != "" {
+			emails = []string{e}
 		}
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -158,7 +155,7 @@ func (m *Manager) register(ctx context.Context, server string) (*acme.Client, *s
 	}
 	acct, err := cl.Register(ctx, acme.AccountRequest{Contact: contact, TermsOfServiceAgreed: true, EAB: o.EAB})
 	if err != nil {
-		return nil, nil, fmt.Errorf("register account at %s: %w", server, err)
+		return nil, nil, explainRegister(o, server, err)
 	}
 	sa := &storage.Account{Server: server, URL: acct.URL, Key: key, Regr: accountBody(acct)}
 	id, err := m.Store.SaveAccount(ctx, sa)
@@ -174,6 +171,48 @@ func (m *Manager) register(ctx context.Context, server string) (*acme.Client, *s
 	return cl, sa, nil
 }
 
+// askEmail asks for the account's e-mail address until it looks like one,
+// as certbot 5.x does (display/ops.get_email): an empty answer skips it,
+// "c" cancels, and a mistyped address is asked again with "There is a
+// problem with your email address." in front (certbot 2.1 aborted instead).
+func (m *Manager) askEmail() (string, error) {
+	prefix := ""
+	for {
+		ans, err := m.ask(prefix + "Enter email address or hit Enter to skip.\n (Enter 'c' to cancel): ")
+		if err != nil {
+			return "", err
+		}
+		switch {
+		case ans == "c" || ans == "C":
+			return "", &CertbotError{Msg: "Error getting email address."}
+		case ans == "" || safeEmail(ans):
+			return ans, nil
+		}
+		prefix = "There is a problem with your email address. "
+	}
+}
+
+// safeEmail is certbot's util.safe_email: [a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+,
+// not starting with a dot, without "..".
+func safeEmail(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || domain == "" || strings.HasPrefix(s, ".") || strings.Contains(s, "..") {
+		return false
+	}
+	ok = true
+	for _, r := range local {
+		ok = ok && (isAlnum(r) || strings.ContainsRune("._%+-", r))
+	}
+	for _, r := range domain {
+		ok = ok && (isAlnum(r) || r == '.' || r == '-')
+	}
+	return ok
+}
+
+func isAlnum(r rune) bool {
+	return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
+}
+
 // accountBody is regr.json's "body" as certbot writes it for new accounts.
 func accountBody(a *acme.Account) json.RawMessage {
 	body := map[string]any{}
@@ -185,4 +224,29 @@ func accountBody(a *acme.Account) json.RawMessage {
 	}
 	b, _ := json.Marshal(body)
 	return b
+}
+
+// explainRegister words a refused registration. A key ID the CA already
+// bound to another account key (Sectigo binds it to the first key that uses
+// it: certbot/certbot#8944, win-acme/win-acme#1904, cert-manager#2882) gets
+// what happened and the ways out instead of the CA's bare words.
+func explainRegister(c *Config, server string, err error) error {
+	err = fmt.Errorf("register account at %s: %w", server, err)
+	if !errors.Is(err, acme.ErrEABAlreadyBound) {
+		return err
+	}
+	kid := ""
+	if c.EAB != nil {
+		kid = " " + c.EAB.KeyID
+	}
+	var p *acme.Problem
+	said := ""
+	if errors.As(err, &p) && p.Detail != "" {
+		said = fmt.Sprintf(" (the CA said: %q)", p.Detail)
+	}
+	return &explainedError{err: err, msg: fmt.Sprintf(
+		"the EAB key ID%s is already bound to another ACME account (a first server, or an earlier install whose accounts/ was lost)%s: "+
+			"copy %s/accounts/ from the first server to use that account, or create a new ACME account in SCM for a fresh key ID "+
+			"(acmectl scm account create ... or acmectl scm onboard); Sectigo can also enable EAB reuse on request",
+		kid, said, c.ConfigDir)}
 }

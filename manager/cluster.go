@@ -178,7 +178,7 @@ func (r *renewRun) renewCluster(ctx context.Context, only []string, outcomes *ou
 	}
 	defer done()
 	st := cm.shared
-	cr := &renewRun{m: cm, hooks: r.hooks, sleepOnce: r.sleepOnce, rnd: r.rnd, rndMu: r.rndMu}
+	cr := &renewRun{m: cm, hooks: r.hooks, sleepOnce: r.sleepOnce, rnd: r.rnd, rndMu: r.rndMu, inFlight: cm.inFlightNames(ctx)}
 	werr := cr.walk(ctx, only, outcomes, nil)
 	skip := map[string]bool{}
 	for _, n := range st.ListedNames() {
@@ -312,26 +312,26 @@ func (m *Manager) sharedAccount(ctx context.Context, cl *acme.Client, sa *storag
 // statelessly, any other token with the cluster account's thumbprint — the
 // CA's validation of another node's order may reach this node through the
 // load balancer.
-func (m *Manager) sharedStandalone(ctx context.Context, o *Config, set *solverSet) error {
-	key := fmt.Sprintf("%s:%d", o.HTTP01Addr, o.HTTP01Port)
-	m.respMu.Lock()
-	defer m.respMu.Unlock()
-	s := m.responders[key]
-	if s == nil {
-		s = http01.NewStandalone(o.HTTP01Addr, o.HTTP01Port)
-		s.Logger = m.log()
-		s.KeyAuthorizer = keyAuthorizer(m.shared, o.Server)
-		if err := s.Start(ctx); err != nil {
-			return fmt.Errorf("standalone http-01 server on port %d: %w", o.HTTP01Port, err)
+func (m *Manager) sharedStandalone(o *Config) func(context.Context) (map[string]acme.Solver, func(), error) {
+	return func(ctx context.Context) (map[string]acme.Solver, func(), error) {
+		key := fmt.Sprintf("%s:%d", o.HTTP01Addr, o.HTTP01Port)
+		m.respMu.Lock()
+		defer m.respMu.Unlock()
+		s := m.responders[key]
+		if s == nil {
+			s = http01.NewStandalone(o.HTTP01Addr, o.HTTP01Port)
+			s.Logger = m.log()
+			s.KeyAuthorizer = keyAuthorizer(m.shared, o.Server)
+			if err := s.Start(context.WithoutCancel(ctx)); err != nil {
+				return nil, nil, fmt.Errorf("standalone http-01 server on port %d: %w", o.HTTP01Port, err)
+			}
+			if m.responders == nil {
+				m.responders = map[string]*http01.Standalone{}
+			}
+			m.responders[key] = s
 		}
-		if m.responders == nil {
-			m.responders = map[string]*http01.Standalone{}
-		}
-		m.responders[key] = s
+		return map[string]acme.Solver{acme.ChallengeHTTP01: s}, nil, nil
 	}
-	set.solvers[acme.ChallengeHTTP01] = s
-	set.preference = []string{acme.ChallengeHTTP01}
-	return nil
 }
 
 // keyAuthorizer answers a token with "<token>.<thumbprint>" of the cluster's

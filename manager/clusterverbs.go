@@ -2,9 +2,12 @@ package manager
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -277,4 +280,60 @@ func (c *cachedThumb) Thumbprint(ctx context.Context, server string) (string, er
 	c.th, c.until = th, time.Now().Add(time.Minute)
 	c.mu.Unlock()
 	return th, nil
+}
+
+// ClusterVerbs are the subcommands of "acmectl cluster", with their use.
+var ClusterVerbs = [][2]string{
+	{"join", "import this node's lineages into the cluster (the first join creates it; --generate-key makes its key)"},
+	{"leave", "hand this node's cluster lineages back to its own renewal (certbot or a plain acmectl renew)"},
+	{"status", "the cluster's nodes, shared accounts and lineages: who renewed each last, when, and what is due"},
+	{"sync", "write the cluster's certificates into this node's tree and run deploy hooks; --watch keeps doing so"},
+}
+
+// ClusterCommand runs the cluster verb and writes its report to w (status
+// as JSON with --json; nothing but failures with -q); a --watch sync
+// reports each sync's failures to errw as they happen.
+func (m *Manager) ClusterCommand(ctx context.Context, verb string, w, errw io.Writer) error {
+	lines := func(ls []string) {
+		if !m.Config.Quiet && len(ls) > 0 {
+			fmt.Fprintln(w, strings.Join(ls, "\n"))
+		}
+	}
+	switch verb {
+	case "join":
+		res, err := m.ClusterJoin(ctx)
+		if res != nil {
+			lines(res.Summary())
+		}
+		return err
+	case "leave":
+		rep, err := m.ClusterLeave(ctx)
+		if rep != nil {
+			lines([]string{"Handed back to this node's own renewal: " + strings.Join(append(rep.HandedBack, "none")[:max(1, len(rep.HandedBack))], ", ")})
+		}
+		return err
+	case "status":
+		cs, err := m.ClusterStatus(ctx)
+		if cs != nil && m.Config.JSON {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return errors.Join(enc.Encode(cs), err)
+		} else if cs != nil {
+			cs.WriteText(w, m.now())
+		}
+		return err
+	case "sync":
+		if !m.Config.Watch {
+			r, err := m.ClusterSync(ctx)
+			lines(r.Lines(true))
+			return err
+		}
+		return m.ClusterWatch(ctx, func(r *ClusterSyncResult, err error) {
+			if err != nil {
+				fmt.Fprintf(errw, "cluster sync: %s\n", OneLine(err.Error()))
+			}
+			lines(r.Lines(false))
+		})
+	}
+	return Usagef("cluster: unknown subcommand %q", verb)
 }

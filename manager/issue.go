@@ -53,15 +53,24 @@ func (p *issuePlan) checkSavable() error {
 	return nil
 }
 
-// obtain runs one issuance and saves it (unless a dry run).
-func (m *Manager) obtain(ctx context.Context, p *issuePlan) (*IssueResult, error) {
+// obtain runs one issuance and saves it (unless a dry run). An order an
+// earlier run of the lineage left in flight is collected first (inflight.go).
+// A failure comes back explained (*IssueError) when there is more to say
+// than the error.
+func (m *Manager) obtain(ctx context.Context, p *issuePlan) (_ *IssueResult, err error) {
 	c := p.c
+	var cl *acme.Client
+	defer func() {
+		if err != nil {
+			err = m.explain(ctx, cl, c, p.name, err)
+		}
+	}()
 	if err := p.checkSavable(); err != nil {
 		return nil, err
 	}
-	// Solvers first: a missing webroot, a taken port or a bad DNS credentials
-	// file is reported before anything is registered or ordered.
-	solvers, err := m.buildSolvers(ctx, c, p.domains)
+	// The solvers' configuration is checked before anything is registered or
+	// ordered; they are prepared only for a pending authorization.
+	solvers, err := m.buildSolvers(c, p.domains)
 	if err != nil {
 		return nil, err
 	}
@@ -76,25 +85,22 @@ func (m *Manager) obtain(ctx context.Context, p *issuePlan) (*IssueResult, error
 	}
 	reuse, keyOf := certKey(p)
 	fl := m.inFlightFor(p, acct)
-	cert, key, err := fl.resume(ctx, cl)
+	octx, cancel := context.WithTimeout(ctx, 10*time.Minute+c.IssuanceTimeout)
+	defer cancel()
+	cert, key, err := fl.resume(octx, cl)
 	if err != nil {
 		return nil, err
 	}
 	if cert != nil {
 		keyOf = func() (crypto.Signer, error) { return key, nil }
 		reuse = p.existing != nil && p.existing.Key != nil && sameKey(p.existing.Key, key)
-	} else if cert, err = m.obtainSubset(ctx, cl, dir, p, keyOf, solvers, fl); err != nil {
+	} else if cert, err = m.obtainSubset(octx, cl, dir, p, keyOf, solvers, fl); err != nil {
 		return nil, fl.failed(ctx, err)
 	}
-	leafPEM, chainPEM, err := acme.SplitChain(cert.PEM)
+	res, leafPEM, chainPEM, err := m.issued(ctx, p, cert, acct)
 	if err != nil {
-		return nil, fmt.Errorf("split the certificate chain from %s: %w", cert.URL, err)
+		return nil, fl.failed(ctx, err)
 	}
-	leaf, err := pemutil.ParseCert(leafPEM)
-	if err != nil {
-		return nil, fmt.Errorf("parse the CA's certificate: %w", err)
-	}
-	res := &IssueResult{Lineage: p.name, Cert: leaf, Names: CertNames(leaf), AccountID: acct.ID}
 	if c.DryRun {
 		return res, nil
 	}
@@ -103,6 +109,48 @@ func (m *Manager) obtain(ctx context.Context, p *issuePlan) (*IssueResult, error
 	}
 	fl.done(ctx)
 	return res, nil
+}
+
+// issued splits the CA's chain (after --chain-drop-issuer) into the leaf and
+// the chain and reports names the certificate has beyond those requested.
+func (m *Manager) issued(ctx context.Context, p *issuePlan, cert *acme.Certificate, acct *storage.Account) (*IssueResult, []byte, []byte, error) {
+	full := m.dropChainIssuer(ctx, p, cert)
+	leafPEM, chainPEM, err := acme.SplitChain(full)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("split the certificate chain from %s: %w", cert.URL, err)
+	}
+	leaf, err := pemutil.ParseCert(leafPEM)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("parse the CA's certificate: %w", err)
+	}
+	if len(cert.ExtraNames) > 0 {
+		m.log().LogAttrs(ctx, slog.LevelWarn, "the certificate names more than was requested", slog.String("lineage", p.name),
+			slog.String("extra_names", strings.Join(cert.ExtraNames, ",")))
+		m.emit(Event{Kind: EventWarning, Lineage: p.name, Names: cert.ExtraNames,
+			Reason: "the CA's certificate also names " + HumanList(cert.ExtraNames) + ", which was not requested (a CA product may add www. or the base name); it was accepted"})
+	}
+	return &IssueResult{Lineage: p.name, Cert: leaf, Names: CertNames(leaf), AccountID: acct.ID}, leafPEM, chainPEM, nil
+}
+
+// dropChainIssuer applies --chain-drop-issuer to the chain as served. A name
+// that cannot apply (it issued the leaf) leaves the chain as served, with a
+// warning: the certificate is already issued and is saved either way.
+func (m *Manager) dropChainIssuer(ctx context.Context, p *issuePlan, cert *acme.Certificate) []byte {
+	cn := p.c.ChainDropIssuer
+	if cn == "" {
+		return cert.PEM
+	}
+	out, n, err := acme.DropChainIssuer(cert.PEM, cn)
+	switch {
+	case err != nil:
+		m.emit(Event{Kind: EventWarning, Lineage: p.name, Reason: fmt.Sprintf("--chain-drop-issuer %q: %v; the chain is saved as the CA served it", cn, err)})
+		return cert.PEM
+	case n == 0:
+		m.log().LogAttrs(ctx, slog.LevelInfo, "no certificate of the chain is issued by the CA to drop", slog.String("chain_drop_issuer", cn))
+	default:
+		m.log().LogAttrs(ctx, slog.LevelInfo, "dropped certificates from the chain", slog.String("chain_drop_issuer", cn), slog.Int("dropped", n))
+	}
+	return out
 }
 
 // certKey returns the certificate key: the lineage's own under --reuse-key
@@ -197,49 +245,79 @@ func (m *Manager) save(ctx context.Context, p *issuePlan, res *IssueResult, leaf
 	return nil
 }
 
-// obtainOnce runs the order for the names, retrying once without "replaces"
-// when the CA says the certificate was already replaced.
+// obtainOnce runs the order for the names. The CA's refusal of "replaces"
+// (alreadyReplaced, or Sectigo's malformed: win-acme/win-acme#2607) is
+// answered by acme.Obtain ordering once more without it.
 func (m *Manager) obtainOnce(ctx context.Context, cl *acme.Client, dir *acme.Directory, p *issuePlan,
 	keyOf func() (crypto.Signer, error), domains, ips []string, solvers *solverSet, fl *inFlight) (*acme.Certificate, error) {
 	c := p.c
-	req := acme.ObtainRequest{
-		Identifiers: identifiers(domains, ips),
-		MakeCSR: func(context.Context) ([]byte, error) {
-			key, err := keyOf()
-			if err != nil {
-				return nil, err
-			}
-			return makeCSR(key, domains, ips, c.MustStaple)
-		},
-		Solvers:        solvers.solvers,
-		Preference:     solvers.preference,
-		PreferredChain: c.PreferredChain,
-		BeforeFinalize: fl.record(keyOf, domains, ips),
+	req := obtainRequest(c, solvers)
+	req.Identifiers = identifiers(domains, ips)
+	req.MakeCSR = func(context.Context) ([]byte, error) {
+		key, err := keyOf()
+		if err != nil {
+			return nil, err
+		}
+		return makeCSR(key, domains, ips, c.MustStaple)
 	}
+	req.BeforeFinalize = fl.record(keyOf, domains, ips)
 	profile, err := m.pickProfile(ctx, dir, c)
 	if err != nil {
 		return nil, err
 	}
 	req.Profile = profile
-	if p.existing != nil && p.existing.Cert != nil && dir.RenewalInfoURL != "" {
-		if id, err := acme.ARICertID(p.existing.Cert); err == nil {
-			req.Replaces = id
-		}
-	}
+	names := append(append([]string(nil), domains...), ips...)
+	req.Replaces = replacesID(p, dir, names)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute+c.IssuanceTimeout)
 	defer cancel()
-	names := append(append([]string(nil), domains...), ips...)
 	m.emit(Event{Kind: EventIssuing, Lineage: p.name, Names: names, Renewal: p.existing != nil})
-	cert, err := cl.Obtain(ctx, req)
-	if err != nil && req.Replaces != "" && acme.IsProblem(err, acme.ProblemAlreadyReplaced) {
-		m.log().LogAttrs(ctx, slog.LevelWarn, "certificate already replaced; ordering without replaces", slog.String("lineage", p.name))
-		req.Replaces = ""
-		cert, err = cl.Obtain(ctx, req)
+	if c.DryRun {
+		m.freshAuthorizations(ctx, cl, req.Identifiers, req.Profile, p.name)
 	}
+	cert, err := cl.Obtain(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("obtain a certificate for %s from %s: %w", strings.Join(names, ","), c.Server, err)
+		return nil, explainNoSolver(c, fmt.Errorf("obtain a certificate for %s from %s: %w", strings.Join(names, ","), c.Server, err))
 	}
 	return cert, nil
+}
+
+// replacesID is the ARI CertID of the certificate this order replaces (RFC
+// 9773 §5), or "": only for a real issuance that renews an existing lineage
+// at a CA with ARI, and only when the new order shares at least one
+// identifier with the certificate it replaces — a CA may refuse the order
+// otherwise (Pebble: "at least one identifier in the new order and existing
+// order must match"), and a certificate whose names all changed replaces
+// nothing. A dry run replaces nothing either: it must not mark the lineage's
+// certificate as replaced at the CA.
+func replacesID(p *issuePlan, dir *acme.Directory, names []string) string {
+	if p.c.DryRun || p.existing == nil || p.existing.Cert == nil || dir.RenewalInfoURL == "" {
+		return ""
+	}
+	shared := false
+	for _, n := range CertNames(p.existing.Cert) {
+		shared = shared || contains(names, n)
+	}
+	if !shared {
+		return ""
+	}
+	id, err := acme.ARICertID(p.existing.Cert)
+	if err != nil {
+		return ""
+	}
+	return id
+}
+
+// obtainRequest is what every issuance asks of acme.Obtain: solvers
+// prepared only for pending authorizations, the chain preference, and any
+// superset of the requested names accepted (issue 15: Sectigo's products
+// add www. or the base name; the engine warns about them).
+func obtainRequest(c *Config, solvers *solverSet) acme.ObtainRequest {
+	return acme.ObtainRequest{
+		SolverFor:      solvers.solverFor,
+		Preference:     solvers.preference,
+		PreferredChain: c.PreferredChain,
+		ExtraNames:     acme.ExtraNamesAny,
+	}
 }
 
 // pickProfile applies --required-profile (the CA must offer it) and
@@ -280,4 +358,11 @@ func without(list, drop []string) []string {
 		}
 	}
 	return out
+}
+
+// sameKey reports whether a and b are the same key.
+func sameKey(a, b crypto.Signer) bool {
+	type eq interface{ Equal(crypto.PublicKey) bool }
+	pa, ok := a.Public().(eq)
+	return ok && pa.Equal(b.Public())
 }

@@ -22,8 +22,8 @@ func TestParamTableConsistent(t *testing.T) {
 		if p.Keep && (p.Conf == "" || p.Field == nil) {
 			t.Errorf("%s: kept by renewals but has no conf key or field", p.Name)
 		}
-		if (p.Const != "" || p.Map != nil) && p.Dest == "" {
-			t.Errorf("%s: store_const/map without a destination", p.Name)
+		if (p.Plugin == "") != (p.Of == "") || p.Of != "" && ParamByName[p.Of] == nil {
+			t.Errorf("%s: a plugin's option needs both Plugin and the parameter it stands for (Of)", p.Name)
 		}
 		if p.Usage == "" {
 			t.Errorf("%s: no usage text", p.Name)
@@ -46,8 +46,17 @@ func TestLoadConfigFromTable(t *testing.T) {
 		{"same authenticator twice", FlagMap{"authenticator": "webroot", "webroot": "true", "webroot-path": "/w", "domains": "a.com"},
 			func(c *Config) bool { return c.Authenticator == "webroot" && c.WebrootMap["a.com"] == "/w" }, ""},
 		{"dns maps into authenticator", FlagMap{"dns": "CloudFlare"}, func(c *Config) bool { return c.Authenticator == "dns-cloudflare" }, ""},
-		{"two authenticators", FlagMap{"standalone": "true", "manual": "true"}, nil, "too many authenticators (--standalone, --manual)"},
-		{"unknown authenticator", FlagMap{"authenticator": "nginx"}, nil, "--authenticator \"nginx\""},
+		{"two authenticators", FlagMap{"standalone": "true", "manual": "true"}, nil, "Too many flags setting configurators/installers/authenticators 'standalone' -> 'manual'"},
+		{"unknown authenticator", FlagMap{"authenticator": "bogus"}, nil, "The requested bogus plugin does not appear to be installed"},
+		{"nginx is a plugin", FlagMap{"nginx": "true"}, func(c *Config) bool {
+			return c.Authenticator == "nginx" && c.Installer == "nginx" && CheckPlugins(c) != nil
+		}, ""},
+		{"installer null", FlagMap{"installer": "null", "standalone": "true"}, func(c *Config) bool { return c.Installer == "" && CheckPlugins(c) == nil }, ""},
+		{"dns plugin", FlagMap{"dns-cloudflare": "true", "dns-cloudflare-credentials": "cf.ini", "dns-digitalocean-credentials": "do.ini", "dns-cloudflare-propagation-seconds": "30"},
+			func(c *Config) bool {
+				return c.Authenticator == "dns-cloudflare" && strings.HasSuffix(c.DNSCredentials, "/cf.ini") && c.DNSPropagation == 30 && c.Set["dns-credentials"]
+			}, ""},
+		{"email with unsafe flag", FlagMap{"email": "a@example.com", "register-unsafely-without-email": "true"}, func(c *Config) bool { return len(c.Emails) == 1 }, ""},
 		{"staging", FlagMap{"staging": "true"}, func(c *Config) bool { return c.Server == StagingServerURL }, ""},
 		{"force implies expand", FlagMap{"force-renewal": "true"}, func(c *Config) bool { return c.Force && c.Expand }, ""},
 		{"curve alias", FlagMap{"elliptic-curve": "P-384"}, func(c *Config) bool { return c.Curve == "secp384r1" }, ""},
@@ -60,13 +69,20 @@ func TestLoadConfigFromTable(t *testing.T) {
 		{"hook with CR", FlagMap{"post-hook": "a\rb"}, nil, "--post-hook"},
 		{"reason", FlagMap{"reason": "keyCompromise"}, func(c *Config) bool { return c.Reason == 1 }, ""},
 		{"quiet implies -n", FlagMap{"quiet": "true"}, func(c *Config) bool { return c.NonInteractive }, ""},
+		{"retry-after-max default", FlagMap{}, func(c *Config) bool { return c.RetryAfterMax.Seconds() == 60 && c.ChainDropIssuer == "" }, ""},
+		{"retry-after-max", FlagMap{"retry-after-max": "5"}, func(c *Config) bool { return c.RetryAfterMax.Seconds() == 5 }, ""},
+		{"retry-after-max zero", FlagMap{"retry-after-max": "0"}, nil, "--retry-after-max 0"},
+		{"chain-drop-issuer trimmed", FlagMap{"chain-drop-issuer": " AAA Certificate Services "}, func(c *Config) bool { return c.ChainDropIssuer == "AAA Certificate Services" }, ""},
+		{"chain-drop-issuer control", FlagMap{"chain-drop-issuer": "AAA\x01"}, nil, "--chain-drop-issuer"},
 		{"set records the given flags", FlagMap{"deploy-hook": "x"}, func(c *Config) bool { return c.Set["deploy-hook"] && !c.Set["pre-hook"] }, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := LoadConfig(tc.flags, nil)
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) || !IsUsage(err) {
+				// certbot's plugin selection errors are not usage errors (exit 1).
+				usage := !strings.HasPrefix(tc.err, "Too many") && !strings.HasPrefix(tc.err, "The requested")
+				if err == nil || !strings.Contains(err.Error(), tc.err) || IsUsage(err) != usage {
 					t.Fatalf("LoadConfig(%v) = %v, want a usage error containing %q", tc.flags, err, tc.err)
 				}
 				return
@@ -92,7 +108,8 @@ func TestConfRoundTrip(t *testing.T) {
 			"reuse-key": "true", "preferred-challenges": "http"},
 		{"dns": "rfc2136", "dns-credentials": "/etc/rfc.ini", "dns-propagation-seconds": "20", "elliptic-curve": "secp521r1"},
 		{"manual": "true", "manual-auth-hook": "auth.sh", "manual-cleanup-hook": "clean.sh", "required-profile": "tls"},
-		{"tls-alpn": "true", "tls-alpn-01-port": "8443", "tls-alpn-01-address": "::1"},
+		{"tls-alpn": "true", "tls-alpn-01-port": "8443", "tls-alpn-01-address": "::1",
+			"issuance-timeout": "300", "retry-after-max": "10", "chain-drop-issuer": "AAA Certificate Services"},
 		{"webroot": "true", "webroot-path": "/var/www", "domains": "rt.example.com"},
 	} {
 		want := mustConfig(t, flags)
@@ -119,6 +136,9 @@ func TestConfRoundTrip(t *testing.T) {
 		}
 		if got.Account != "acct" {
 			t.Errorf("account = %q", got.Account)
+		}
+		if got.IssuanceTimeout != want.IssuanceTimeout || got.RetryAfterMax != want.RetryAfterMax {
+			t.Errorf("%v: timeouts after the round trip %v, %v; want %v, %v", flags, got.IssuanceTimeout, got.RetryAfterMax, want.IssuanceTimeout, want.RetryAfterMax)
 		}
 	}
 }

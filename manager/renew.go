@@ -14,6 +14,7 @@ import (
 
 	"github.com/acmectl/acmectl/acme"
 	"github.com/acmectl/acmectl/cluster"
+	"github.com/acmectl/acmectl/revocation"
 	"github.com/acmectl/acmectl/storage"
 )
 
@@ -83,6 +84,20 @@ type RenewResult struct {
 // Each calls f for every outcome in listing order.
 func (r *RenewResult) Each(f func(oc *Outcome)) { r.outcomes.each(f) }
 
+// Lineages lists the renewed and the failed (or unreadable) lineages, in
+// listing order.
+func (r *RenewResult) Lineages() (renewed, failed []string) {
+	r.Each(func(oc *Outcome) {
+		switch oc.Status {
+		case StatusRenewed:
+			renewed = append(renewed, oc.Lineage)
+		case StatusFailed, StatusParseFailed:
+			failed = append(failed, oc.Lineage)
+		}
+	})
+	return renewed, failed
+}
+
 // Len is the number of lineages seen.
 func (r *RenewResult) Len() int { return r.outcomes.n }
 
@@ -140,8 +155,11 @@ func (l *outcomeList) each(f func(oc *Outcome)) {
 
 // renewRun is the state shared by the lineages of one renew run.
 type renewRun struct {
-	m         *Manager
-	hooks     *hooks
+	m     *Manager
+	hooks *hooks
+	// inFlight are the lineages with an order recorded before finalize:
+	// due whatever their dates, to collect what the CA issued.
+	inFlight  map[string]bool
 	sleepOnce *sync.Once
 	rnd       *rand.Rand
 	rndMu     *sync.Mutex
@@ -168,7 +186,7 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 		only = []string{c.CertName}
 	}
 	r := &renewRun{m: m, hooks: m.newHooks(), sleepOnce: &sync.Once{}, rndMu: &sync.Mutex{},
-		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed))}
+		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), inFlight: m.inFlightNames(ctx)}
 	res := &RenewResult{DryRun: c.DryRun}
 	skip, err := r.renewCluster(ctx, only, &res.outcomes)
 	if err != nil {
@@ -195,6 +213,7 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 			failed = append(failed, oc.Names()...)
 		}
 	})
+	m.SaveRevocationCache(ctx)
 	m.reloadInstaller(ctx, r.hooks)
 	if attempted {
 		r.hooks.AddPost(c.PostHook)
@@ -278,7 +297,9 @@ func (r *renewRun) failed(oc *Outcome, li *storage.LineageInfo, err error) {
 func (r *renewRun) fail(oc *Outcome, name, status string, err error) {
 	oc.Lineage, oc.Status = name, status
 	oc.more().err = err
-	r.m.log().LogAttrs(context.Background(), slog.LevelError, "renewal failed", slog.String("lineage", name), slog.String("error", err.Error()))
+	// Warn, not Error: the observer reports the failure to the operator
+	// (once); an error-level record would print it a second time on stderr.
+	r.m.log().LogAttrs(context.Background(), slog.LevelWarn, "renewal failed", slog.String("lineage", name), slog.String("error", err.Error()))
 	r.m.emit(Event{Kind: EventLineageFailed, Lineage: name, Names: oc.names, Err: err, ParseFailed: status == StatusParseFailed, Failures: nameFailures(err)})
 }
 
@@ -344,6 +365,9 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 		r.fail(oc, li.Name, StatusFailed, err)
 		return
 	}
+	if !due && r.inFlight[li.Name] && !lc.DryRun {
+		due, why = true, "an order recorded before finalize waits to be collected"
+	}
 	m.log().LogAttrs(ctx, slog.LevelInfo, "renewal decision", slog.String("lineage", li.Name), slog.Bool("due", due), slog.String("reason", why))
 	if !due {
 		r.skip(oc, why)
@@ -390,6 +414,9 @@ func (r *renewRun) load(ctx context.Context, name string, oc *Outcome) (*storage
 	if err != nil {
 		return nil, nil, StatusParseFailed, err
 	}
+	if err := checkReuseKeyConflicts(lc, l); err != nil {
+		return nil, nil, StatusFailed, err
+	}
 	return l, lc, "", nil
 }
 
@@ -429,6 +456,9 @@ func (r *renewRun) isDue(ctx context.Context, l *storage.Lineage, lc *Config, kn
 	if in.Force || in.DryRun || !in.Autorenew {
 		ok, why := isDue(in)
 		return ok, why, nil
+	}
+	if r.m.revokedLineage(ctx, l) {
+		return true, "the certificate is revoked", nil
 	}
 	switch {
 	case known != nil && l.Cert.SerialNumber.Text(16) == known.serial:
@@ -530,12 +560,18 @@ type ariKnown struct {
 // the lineage). Otherwise, or when in doubt, the full check runs.
 func (r *renewRun) fromListing(ctx context.Context, li *storage.LineageInfo) (notDue bool, ask *ariAsk) {
 	c, conf := r.m.Config, li.Conf
-	if c.Force || c.DryRun || conf == nil || li.NotAfter.IsZero() {
+	if c.Force || c.DryRun || conf == nil || li.NotAfter.IsZero() || r.inFlight[li.Name] {
 		return false, nil
 	}
 	now := r.m.now()
 	in, err := confDueInput(conf, li.NotBefore, li.NotAfter, now)
 	if err != nil {
+		return false, nil
+	}
+	// certbot checks revocation first (storage.should_autorenew); a fresh
+	// cached answer costs nothing, a missing one is asked within the run's
+	// budget.
+	if in.Autorenew && r.m.revoked(ctx, li).Status == revocation.Revoked {
 		return false, nil
 	}
 	if in.Autorenew && (conf.ARIRetryAfter.IsZero() || !now.Before(conf.ARIRetryAfter)) {

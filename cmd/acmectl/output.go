@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,18 +20,19 @@ import (
 type textObserver struct {
 	stdout, stderr io.Writer
 	quiet          bool
-	// progress shows long waits for the CA (stderr is a terminal, no -q,
-	// less than -vv): one line per 5 s once a wait passed 2 s.
-	progress bool
+	// tty: long waits for the CA show as one line rewritten at each check
+	// (stderr is a terminal, no -v); otherwise as a line every 30 s (no -q).
+	tty bool
 	// json: events go to stdout as JSON lines instead (renew --json).
 	json bool
 
 	mu   sync.Mutex
 	last map[string]time.Time
+	open bool // a progress line is on the terminal
 }
 
-func newTextObserver(stdout, stderr io.Writer, quiet, progress bool) *textObserver {
-	return &textObserver{stdout: stdout, stderr: stderr, quiet: quiet, progress: progress, last: map[string]time.Time{}}
+func newTextObserver(stdout, stderr io.Writer, quiet, tty bool) *textObserver {
+	return &textObserver{stdout: stdout, stderr: stderr, quiet: quiet, tty: tty, last: map[string]time.Time{}}
 }
 
 // Event implements manager.Observer.
@@ -37,13 +41,24 @@ func (t *textObserver) Event(ev manager.Event) {
 		t.jsonEvent(ev)
 		return
 	}
+	if ev.Kind == manager.EventWaiting {
+		t.waiting(ev)
+		return
+	}
+	t.endLine()
 	switch ev.Kind {
 	case manager.EventLineageFailed:
-		fmt.Fprintf(t.stderr, "Failed to renew certificate %s with error: %s\n", ev.Lineage, manager.OneLine(ev.Err.Error()))
+		var ie *manager.IssueError
+		if errors.As(ev.Err, &ie) {
+			fmt.Fprintf(t.stderr, "Failed to renew certificate %s with error: %s\n", ev.Lineage, ie.Summary())
+			writeIssueReport(t.stderr, ie)
+		} else {
+			fmt.Fprintf(t.stderr, "Failed to renew certificate %s with error: %s\n", ev.Lineage, manager.OneLine(ev.Err.Error()))
+		}
 	case manager.EventHook:
 		t.hook(ev.Hook)
 	case manager.EventSubsetRetry:
-		fmt.Fprintf(t.stderr, "Some names failed validation (%s); retrying with the rest (--allow-subset-of-names).\n", joinComma(ev.Names))
+		fmt.Fprintf(t.stderr, "Some names failed validation (%s); retrying with the rest (--allow-subset-of-names).\n", strings.Join(ev.Names, ", "))
 	case manager.EventAccountRegistered:
 		if len(ev.Names) == 0 {
 			fmt.Fprintln(t.stderr, "Account registered without an e-mail address: the CA cannot warn you about expiring certificates.")
@@ -52,11 +67,34 @@ func (t *textObserver) Event(ev manager.Event) {
 		}
 	case manager.EventReconfigureTest:
 		fmt.Fprintln(t.stderr, "Simulating a renewal with the new options against", ev.Server)
-	case manager.EventWaiting:
-		t.waiting(ev)
 	}
 	if !t.quiet {
 		t.progressLine(ev)
+	}
+}
+
+// writeIssueReport prints a failed issuance as certbot's auth_handler does:
+// the names that failed with the CA's reason, one line each, then one hint
+// per kind of failure.
+// displayName is how certbot names itself in a sentence ("Certbot failed to
+// authenticate"), "acmectl" unless invoked through a certbot symlink.
+func displayName() string {
+	if progName(os.Args[0]) == "certbot" {
+		return "Certbot"
+	}
+	return "acmectl"
+}
+
+func writeIssueReport(w io.Writer, ie *manager.IssueError) {
+	if len(ie.Problems) > 0 {
+		fmt.Fprintf(w, "%s failed to authenticate some domains (authenticator: %s). The Certificate Authority reported these problems:\n",
+			displayName(), ie.Authenticator)
+		for _, p := range ie.Problems {
+			fmt.Fprintf(w, "  %s\n", manager.OneLine(p.String()))
+		}
+	}
+	for _, h := range ie.Hints {
+		fmt.Fprintf(w, "Hint: %s\n", h)
 	}
 }
 
@@ -69,6 +107,10 @@ func (t *textObserver) progressLine(ev manager.Event) {
 		fmt.Fprintln(t.stderr, "Certificate not yet due for renewal")
 	case manager.EventRandomDelay:
 		fmt.Fprintf(t.stderr, "Non-interactive renewal: random delay of %s\n", ev.Delay.Round(time.Second))
+	case manager.EventWarning:
+		fmt.Fprintln(t.stderr, "Warning:", ev.Reason)
+	case manager.EventOrderResumed:
+		fmt.Fprintln(t.stderr, "Collecting the order an earlier run left after finalize:", ev.Reason)
 	case manager.EventIssuing:
 		what := "Requesting a certificate for "
 		if ev.Renewal {
@@ -87,26 +129,37 @@ func (t *textObserver) hook(h *manager.HookResult) {
 	}
 }
 
-// waiting shows a long wait on a terminal: what is awaited, the time
-// elapsed and the next check; short waits are not worth a line.
+// waiting shows a wait for the CA once it passed 2 s: what is awaited, for
+// how long so far, and when the next check is.
 func (t *textObserver) waiting(ev manager.Event) {
 	w := ev.Wait
-	if !t.progress || w.Elapsed < 2*time.Second {
+	if t.quiet || w.Elapsed < 2*time.Second {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if ev.Time.Sub(t.last[w.What]) < 5*time.Second {
-		return
+	if t.tty {
+		fmt.Fprintf(t.stderr, "\r\033[KWaiting for %s", w)
+	} else if key := string(w.Kind) + " " + w.URL; ev.Time.Sub(t.last[key]) >= 30*time.Second {
+		t.last[key] = ev.Time
+		fmt.Fprintf(t.stderr, "Waiting for %s\n", w)
 	}
-	t.last[w.What] = ev.Time
-	fmt.Fprintf(t.stderr, "Waiting for %s: %s elapsed, next check in %s\n", w.What,
-		w.Elapsed.Round(time.Second), w.Next.Round(100*time.Millisecond))
+	t.open = t.tty
+}
+
+// endLine clears the progress line before other output.
+func (t *textObserver) endLine() {
+	t.mu.Lock()
+	if t.open {
+		fmt.Fprint(t.stderr, "\r\033[K")
+	}
+	t.open = false
+	t.mu.Unlock()
 }
 
 // jsonEvent writes one event as a JSON line on stdout (renew --json).
 func (t *textObserver) jsonEvent(ev manager.Event) {
-	if ev.Kind == manager.EventWaiting && !t.progress {
+	if ev.Kind == manager.EventWaiting && !t.tty {
 		return
 	}
 	b, err := json.Marshal(ev)
@@ -116,17 +169,6 @@ func (t *textObserver) jsonEvent(ev manager.Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.stdout.Write(append(b, '\n'))
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
-	}
-	return out
 }
 
 // renewSummary prints certbot's end-of-run report on stdout.
