@@ -51,7 +51,13 @@ type Storage struct {
 	listed map[string]bool
 	full   *listing // the last WalkLineages/ListLineages of every lineage
 	thumbs map[string]string
+	// elsewhere are the lineages LockLineage found held by another node.
+	elsewhere map[string]bool
 }
+
+// WaitElsewhere bounds how long SyncReplica waits for other nodes to finish
+// the lineages this run found them renewing.
+const WaitElsewhere = 2 * time.Minute
 
 type listing struct {
 	metas []*Meta
@@ -65,7 +71,7 @@ var (
 
 // NewStorage returns s as a storage.Storage over the node's tree (its replica).
 func NewStorage(s *Store, tree *storage.Tree) *Storage {
-	return &Storage{s: s, tree: tree, holds: map[string]*Hold{}, listed: map[string]bool{}, thumbs: map[string]string{}}
+	return &Storage{s: s, tree: tree, holds: map[string]*Hold{}, listed: map[string]bool{}, thumbs: map[string]string{}, elsewhere: map[string]bool{}}
 }
 
 // Store is the cluster store underneath.
@@ -147,6 +153,11 @@ func (st *Storage) LockLineageContext(ctx context.Context, name string) (context
 		return nil, nil, err
 	}
 	h, err := se.TryLock(ctx, name)
+	if errors.Is(err, ErrHeld) {
+		st.mu.Lock()
+		st.elsewhere[name] = true
+		st.mu.Unlock()
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -667,19 +678,59 @@ func (s *Store) ResponderThumbprint(ctx context.Context, server string) (string,
 	return Thumbprint(accts[0].Key.Public())
 }
 
-// SyncReplica brings the node's tree up to the cluster after a run: the
-// lineages of this run's full listing (others' renewals of them since then
-// are picked up by the next run or by cluster sync --watch), or, when the
+// SyncReplica brings the node's tree up to the cluster after a run. It
+// first waits (WaitElsewhere at most) for the other nodes to release the
+// lineages this run found them renewing, then syncs the
+// lineages of this run's full listing, with those that changed in etcd
+// since (other nodes renewed them during the run) read anew, or, when the
 // run listed only some, those read anew.
 func (st *Storage) SyncReplica(ctx context.Context, only []string) (*SyncReport, error) {
 	st.mu.Lock()
-	full := st.full
+	full, elsewhere := st.full, keys(st.elsewhere)
 	st.mu.Unlock()
+	if len(elsewhere) > 0 {
+		wctx, cancel := context.WithTimeout(ctx, WaitElsewhere)
+		err := st.s.WaitUnlocked(wctx, elsewhere)
+		cancel()
+		if err != nil {
+			st.s.log.LogAttrs(ctx, slog.LevelWarn, "other nodes are still renewing lineages; this node's copy of them follows on its next sync",
+				slog.Int("lineages", len(elsewhere)), slog.String("error", err.Error()))
+		}
+	}
 	opts := SyncOptions{Only: only}
 	if only == nil && full != nil {
-		opts.Metas, opts.Revision = full.metas, full.rev
+		changed, rev, err := st.s.LineagesSince(ctx, full.rev)
+		if err != nil {
+			return nil, err
+		}
+		opts.Metas, opts.Revision = mergeMetas(full.metas, changed), rev
 	}
 	return st.s.Sync(ctx, st.tree, opts)
+}
+
+// mergeMetas is metas with each lineage in newer replaced (or added).
+func mergeMetas(metas, newer []*Meta) []*Meta {
+	if len(newer) == 0 {
+		return metas
+	}
+	byName := make(map[string]*Meta, len(newer))
+	for _, m := range newer {
+		byName[m.Name] = m
+	}
+	out := make([]*Meta, 0, len(metas)+len(newer))
+	for _, m := range metas {
+		if n := byName[m.Name]; n != nil {
+			m = n
+			delete(byName, m.Name)
+		}
+		out = append(out, m)
+	}
+	for _, m := range newer {
+		if byName[m.Name] != nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // ManagedLocally lists the node's lineages that carry this cluster's marker

@@ -256,6 +256,19 @@ func (s *Store) Lineages(ctx context.Context, only []string) (metas []*Meta, rev
 	if only != nil {
 		return s.someMetas(ctx, only)
 	}
+	return s.listMetas(ctx, 0)
+}
+
+// LineagesSince returns the metadata of the lineages changed after
+// revision since (etcd filters: the unchanged ones never cross the
+// network), at the revision returned.
+func (s *Store) LineagesSince(ctx context.Context, since int64) (metas []*Meta, rev int64, err error) {
+	return s.listMetas(ctx, since+1)
+}
+
+// listMetas pages through the metadata (those with a revision ≥ minRev
+// when minRev > 0) at one revision.
+func (s *Store) listMetas(ctx context.Context, minRev int64) (metas []*Meta, rev int64, err error) {
 	var errs []error
 	from, end := s.abs(kMeta), clientv3.GetPrefixRangeEnd(s.abs(kMeta))
 	for {
@@ -263,6 +276,9 @@ func (s *Store) Lineages(ctx context.Context, only []string) (metas []*Meta, rev
 		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(1000)}
 		if rev > 0 {
 			opts = append(opts, clientv3.WithRev(rev))
+		}
+		if minRev > 0 {
+			opts = append(opts, clientv3.WithMinModRev(minRev))
 		}
 		resp, gerr := s.cli.Get(rctx, from, opts...)
 		cancel()

@@ -55,8 +55,9 @@ func lines(t *testing.T, path string) []string {
 func TestE2EClusterRenewAtOnce(t *testing.T) {
 	skipShort(t)
 	t.Parallel()
-	const lineages = 60
-	w := newWorld(t, worldOpts{nodes: 3})
+	const lineages = 300
+	// Validation is not the point here (TestE2EClusterHTTP01RoundRobin is).
+	w := newWorld(t, worldOpts{nodes: 3, env: []string{"PEBBLE_VA_ALWAYS_VALID=1"}})
 	n0 := w.nodes[0]
 	acct := n0.register()
 	names := n0.seed(acct, lineages, "site")

@@ -117,6 +117,7 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.ca.Serialize()
 	t.Cleanup(func() { w.ca.Close() })
 	w.key = filepath.Join(w.dir, "cluster.key")
 	for i := 0; i < o.nodes; i++ {

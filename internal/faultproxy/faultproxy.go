@@ -132,6 +132,9 @@ type Proxy struct {
 	processing   time.Duration
 	processingRA string
 	finalized    map[string]time.Time
+
+	serialize bool
+	serial    sync.Mutex // held while a request is at Pebble (Serialize)
 }
 
 type activeFault struct {
@@ -171,6 +174,15 @@ func Start(upstreamDir, certFile, keyFile string, client *http.Client) (*Proxy, 
 	go p.srv.Serve(ln)
 	return p, nil
 }
+
+// Serialize makes the proxy forward one request at a time. Pebble's
+// in-memory store takes its locks in different orders (a new order holds the
+// store's read lock while locking each authorization; an authorization
+// fetch holds its authorization's lock while reading the store; issuing
+// waits for the write lock), so tens of clients at once can deadlock it —
+// seen with three nodes renewing 300 lineages (see letsencrypt/pebble#270 on
+// its locks). Call it before the clients start.
+func (p *Proxy) Serialize() { p.serialize = true }
 
 // Close stops the proxy.
 func (p *Proxy) Close() error { return p.srv.Close() }
@@ -338,14 +350,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req.Header = r.Header.Clone()
 	req.Host = r.Host
-	resp, err := p.client.Do(req)
-	if err != nil {
+	resp, rb, err := p.forward(req)
+	if resp == nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		e.Status = http.StatusBadGateway
 		return
 	}
-	defer resp.Body.Close()
-	rb, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
@@ -396,4 +406,20 @@ func hijackClose(w http.ResponseWriter) {
 		}
 	}
 	panic(http.ErrAbortHandler)
+}
+
+// forward sends req to Pebble and reads the answer (one at a time when
+// Serialize was called); resp is nil when Pebble did not answer.
+func (p *Proxy) forward(req *http.Request) (*http.Response, []byte, error) {
+	if p.serialize {
+		p.serial.Lock()
+		defer p.serial.Unlock()
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	return resp, rb, err
 }
