@@ -178,7 +178,8 @@ func (r *renewRun) renewCluster(ctx context.Context, only []string, outcomes *ou
 	}
 	defer done()
 	st := cm.shared
-	cr := &renewRun{m: cm, hooks: r.hooks, sleepOnce: r.sleepOnce, rnd: r.rnd, rndMu: r.rndMu, inFlight: cm.inFlightNames(ctx)}
+	cr := &renewRun{m: cm, hooks: r.hooks, sleepOnce: r.sleepOnce, rnd: r.rnd, rndMu: r.rndMu, runCtx: r.runCtx, hookCtx: r.hookCtx,
+		inFlight: cm.inFlightNames(ctx)}
 	werr := cr.walk(ctx, only, outcomes, nil)
 	skip := map[string]bool{}
 	for _, n := range st.ListedNames() {
@@ -193,7 +194,7 @@ func (r *renewRun) renewCluster(ctx context.Context, only []string, outcomes *ou
 	cm.closeResponders()
 	if !m.Config.DryRun {
 		rep, err := st.SyncReplica(ctx, only)
-		r.synced = m.deploySynced(ctx, r.hooks, rep)
+		r.synced = m.deploySynced(r.hookCtx, r.hooks, rep)
 		r.syncErr = err
 		if err == nil && rep != nil {
 			r.syncErr = rep.Err()

@@ -109,6 +109,10 @@ type Manager struct {
 	// One unauthenticated client per CA for ARI.
 	ariMu      sync.Mutex
 	ariClients map[string]*acme.Client
+	// The CAs (directory URLs) found unreachable in this run, with the
+	// failure (reach.go).
+	caMu   sync.Mutex
+	caDown map[string]error
 }
 
 type acctClient struct {

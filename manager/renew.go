@@ -167,6 +167,11 @@ type renewRun struct {
 	// (their deploy hooks ran), syncErr why the sync failed.
 	synced  []string
 	syncErr error
+	// runCtx carries renew's deadline (Config.RenewDeadline); hookCtx is
+	// the caller's context without it: the listing, hooks and the
+	// installer run under hookCtx, so a post hook that starts the server
+	// the pre hook stopped still runs after the deadline.
+	runCtx, hookCtx context.Context
 }
 
 // Renew renews every lineage that is due (or only Config.CertName), as
@@ -181,12 +186,18 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 	if len(c.Domains) > 0 {
 		return nil, Usagef("renew renews every certificate that is due, or one chosen with --cert-name; to renew by domain names use certonly -d")
 	}
+	m.warnOtherWritable(ctx)
 	var only []string
 	if c.CertName != "" {
 		only = []string{c.CertName}
 	}
+	hookCtx, cancel := ctx, context.CancelFunc(func() {})
+	if c.RenewDeadline > 0 {
+		ctx, cancel = context.WithTimeout(ctx, c.RenewDeadline)
+	}
+	defer cancel()
 	r := &renewRun{m: m, hooks: m.newHooks(), sleepOnce: &sync.Once{}, rndMu: &sync.Mutex{},
-		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), inFlight: m.inFlightNames(ctx)}
+		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), runCtx: ctx, hookCtx: hookCtx, inFlight: m.inFlightNames(ctx)}
 	res := &RenewResult{DryRun: c.DryRun}
 	skip, err := r.renewCluster(ctx, only, &res.outcomes)
 	if err != nil {
@@ -213,11 +224,11 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 			failed = append(failed, oc.Names()...)
 		}
 	})
-	m.SaveRevocationCache(ctx)
-	m.reloadInstaller(ctx, r.hooks)
+	m.SaveRevocationCache(hookCtx)
+	m.reloadInstaller(hookCtx, r.hooks)
 	if attempted {
 		r.hooks.AddPost(c.PostHook)
-		r.hooks.Post(ctx, renewed, failed)
+		r.hooks.Post(hookCtx, renewed, failed)
 	}
 	res.HookFailures = r.hooks.Failures()
 	return res, nil
@@ -225,8 +236,9 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 
 // walk streams the listing: a lineage that is not due is decided from the
 // listing alone; the others run on up to Parallel goroutines per CA (at
-// most 4×Parallel waiting), or one at a time. Lineages in skip belong to
-// another pass (a cluster's).
+// most 4×Parallel waiting), or one at a time. The listing runs to its end
+// also after renew's deadline (ctx), so that every lineage has an outcome.
+// Lineages in skip belong to another pass (a cluster's).
 func (r *renewRun) walk(ctx context.Context, only []string, outcomes *outcomeList, skip map[string]bool) error {
 	c := r.m.Config
 	var (
@@ -236,7 +248,7 @@ func (r *renewRun) walk(ctx context.Context, only []string, outcomes *outcomeLis
 		slots = make(chan struct{}, 4*max(1, c.Parallel))
 	)
 	defer wg.Wait()
-	return r.m.Store.WalkLineages(ctx, only, func(li *storage.LineageInfo) error {
+	return r.m.Store.WalkLineages(r.hookCtx, only, func(li *storage.LineageInfo) error {
 		if skip[li.Name] {
 			return nil
 		}
@@ -295,6 +307,10 @@ func (r *renewRun) failed(oc *Outcome, li *storage.LineageInfo, err error) {
 }
 
 func (r *renewRun) fail(oc *Outcome, name, status string, err error) {
+	var de *DeadlineError
+	if status == StatusFailed && r.m.Config.RenewDeadline > 0 && errors.Is(r.runCtx.Err(), context.DeadlineExceeded) && !errors.As(err, &de) {
+		err = &DeadlineError{Deadline: r.m.Config.RenewDeadline, Err: err}
+	}
 	oc.Lineage, oc.Status = name, status
 	oc.more().err = err
 	// Warn, not Error: the observer reports the failure to the operator
@@ -330,6 +346,13 @@ func (r *renewRun) skip(oc *Outcome, why string) {
 // process settles a lineage the listing could not: it asks the CA for ARI
 // first when that is all that is missing, then runs the full check.
 func (r *renewRun) process(ctx context.Context, li *storage.LineageInfo, oc *Outcome, ask *ariAsk) {
+	if err := ctx.Err(); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && r.m.Config.RenewDeadline > 0 {
+			err = &DeadlineError{Deadline: r.m.Config.RenewDeadline}
+		}
+		r.failed(oc, li, err)
+		return
+	}
 	var known *ariKnown
 	if ask != nil {
 		if r.checkARI(ctx, li, oc, ask) {
@@ -384,7 +407,7 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 		r.fail(oc, li.Name, StatusFailed, err)
 		return
 	}
-	r.hooks.Pre(ctx, lc.PreHook)
+	r.hooks.Pre(r.hookCtx, lc.PreHook)
 	r.hooks.AddPost(lc.PostHook)
 	res, err := m.obtain(ctx, p)
 	if err != nil {
@@ -398,9 +421,9 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 		if live == "" {
 			live = strings.TrimSuffix(l.FullchainPath, "/fullchain.pem")
 		}
-		r.hooks.Deploy(ctx, l.Name, lc.DeployHook, live, res.Names)
+		r.hooks.Deploy(r.hookCtx, l.Name, lc.DeployHook, live, res.Names)
 	}
-	m.install(ctx, r.hooks, l.Name, res)
+	m.install(r.hookCtx, r.hooks, l.Name, res)
 }
 
 // load reads the lineage (under its lock) and merges its saved parameters.
@@ -478,7 +501,7 @@ func (r *renewRun) ariTime(ctx context.Context, l *storage.Lineage, lc *Config) 
 	if err != nil {
 		return time.Time{}
 	}
-	pick, retry, ok := r.askARI(ctx, l.Name, func() (*acme.RenewalInfo, error) { return cl.RenewalInfo(ctx, l.Cert) })
+	pick, retry, ok := r.askARI(ctx, l.Name, lc.Server, func() (*acme.RenewalInfo, error) { return cl.RenewalInfo(ctx, l.Cert) })
 	if ok && !lc.DryRun && l.Conf != nil {
 		at := r.m.now().Add(retry).UTC().Truncate(time.Second)
 		if err := r.m.Store.SetARIRetryAfter(ctx, l.Name, at); err != nil {
@@ -494,11 +517,18 @@ func (r *renewRun) ariTime(ctx context.Context, l *storage.Lineage, lc *Config) 
 
 // askARI runs one renewal-info request and returns a random point in the
 // CA's window (zero when the request failed) and how long until the next
-// request; ok is false when the CA has no ARI (nothing to save).
-func (r *renewRun) askARI(ctx context.Context, lineage string, fetch func() (*acme.RenewalInfo, error)) (pick time.Time, retry time.Duration, ok bool) {
+// request; ok is false when the CA has no ARI, or was not asked (it was
+// found unreachable earlier in the run, or renew's deadline passed):
+// nothing to save.
+func (r *renewRun) askARI(ctx context.Context, lineage, server string, fetch func() (*acme.RenewalInfo, error)) (pick time.Time, retry time.Duration, ok bool) {
 	log := r.m.log()
+	if err := r.m.unreachableCA(server); err != nil || ctx.Err() != nil {
+		log.LogAttrs(ctx, slog.LevelInfo, "renewal info not asked", slog.String("lineage", lineage), slog.Any("reason", errors.Join(err, ctx.Err())))
+		return time.Time{}, 0, false
+	}
 	retry = ariDefaultRetry
 	ri, err := fetch()
+	r.m.noteCAError(ctx, server, err)
 	switch {
 	case errors.Is(err, acme.ErrNoARI):
 		return time.Time{}, 0, false
@@ -594,13 +624,17 @@ func (r *renewRun) ariAskFor(ctx context.Context, li *storage.LineageInfo, in du
 	if err != nil {
 		return nil, false
 	}
+	if ctx.Err() != nil || r.m.unreachableCA(server) != nil {
+		return nil, true // decided by dates; the CA is not asked again
+	}
 	cl, err := r.m.ariClient(server)
 	if err != nil {
 		return nil, false
 	}
 	dir, err := cl.Directory(ctx)
 	if err != nil {
-		return nil, false
+		r.m.noteCAError(ctx, server, err)
+		return nil, errors.Is(err, acme.ErrCAUnreachable)
 	}
 	if dir.RenewalInfoURL == "" {
 		return nil, true
@@ -621,7 +655,7 @@ func (r *renewRun) ariAskFor(ctx context.Context, li *storage.LineageInfo, in du
 // loading or locking the lineage but for the conf update. It returns false
 // when li is due (ask.known then holds the answer for renewOne).
 func (r *renewRun) checkARI(ctx context.Context, li *storage.LineageInfo, oc *Outcome, ask *ariAsk) bool {
-	pick, retry, ok := r.askARI(ctx, li.Name, func() (*acme.RenewalInfo, error) { return ask.cl.RenewalInfoByID(ctx, ask.id) })
+	pick, retry, ok := r.askARI(ctx, li.Name, ask.cl.DirectoryURL, func() (*acme.RenewalInfo, error) { return ask.cl.RenewalInfoByID(ctx, ask.id) })
 	if ok {
 		at := r.m.now().Add(retry)
 		if err := r.m.Store.SetARIRetryAfter(ctx, li.Name, at); err != nil {
