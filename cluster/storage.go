@@ -655,9 +655,11 @@ func (st *Storage) Thumbprint(ctx context.Context, server string) (string, error
 	if err != nil {
 		return "", err
 	}
-	st.mu.Lock()
-	st.thumbs[server] = th
-	st.mu.Unlock()
+	if th != "" { // none yet: asked again (another node may share one)
+		st.mu.Lock()
+		st.thumbs[server] = th
+		st.mu.Unlock()
+	}
 	return th, nil
 }
 

@@ -81,6 +81,8 @@ func fastDir(t *testing.T) string {
 	return t.TempDir()
 }
 
+type clusterMeta = cluster.Meta
+
 // world is one test's etcd, Pebble (behind a request-counting proxy), the
 // http-01 load balancer in front of the nodes, and the cluster key.
 type world struct {
@@ -449,6 +451,12 @@ func (rr *roundRobin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Error(w, "no node listening", http.StatusBadGateway)
+}
+
+func (rr *roundRobin) reset() {
+	rr.mu.Lock()
+	rr.hits = nil
+	rr.mu.Unlock()
 }
 
 func (rr *roundRobin) log() []hit {
