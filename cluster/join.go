@@ -88,7 +88,9 @@ type joinPlan struct {
 // when the cluster has none for that CA, else the lineage is repointed to
 // the cluster's. Then every joined lineage's local conf gets autorenew =
 // False and MarkerParam, and lineages that differ from the cluster's version
-// get it (Sync; its Changes are what needs a deploy hook).
+// get it (Sync; its Changes are what needs a deploy hook); a join of the
+// whole node (no Only) also writes every other lineage of the cluster into
+// the tree.
 func (s *Store) Join(ctx context.Context, tree *storage.Tree, opts JoinOptions) (*JoinReport, error) {
 	if err := s.initialize(ctx); err != nil {
 		return nil, err
@@ -229,7 +231,13 @@ func (s *Store) Join(ctx context.Context, tree *storage.Tree, opts JoinOptions) 
 		h.Release()
 		rep.Imported = append(rep.Imported, name)
 	}
-	sr, err := s.Sync(ctx, tree, SyncOptions{Only: keys(take), takeOver: take})
+	// A whole-node join also brings the lineages other nodes joined: the
+	// node serves every name of the cluster from then on.
+	only := keys(take)
+	if opts.Only == nil {
+		only = nil
+	}
+	sr, err := s.Sync(ctx, tree, SyncOptions{Only: only, takeOver: take})
 	rep.Sync = sr
 	if err != nil {
 		return rep, err

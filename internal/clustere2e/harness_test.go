@@ -240,6 +240,7 @@ func (n *node) run(args ...string) result {
 func (n *node) mustRun(args ...string) result {
 	n.w.t.Helper()
 	r := n.run(args...)
+	n.w.t.Logf("%s: acmectl %s: %s", n.name, strings.Join(args[:min(2, len(args))], " "), r.took.Round(time.Millisecond))
 	if r.code != 0 {
 		n.w.t.Fatalf("%s: acmectl %s: %s", n.name, strings.Join(args, " "), r)
 	}
