@@ -53,6 +53,8 @@ type Storage struct {
 	thumbs map[string]string
 	// elsewhere are the lineages LockLineage found held by another node.
 	elsewhere map[string]bool
+	// seen is each listed lineage's version as the listing read it.
+	seen map[string]int
 }
 
 // WaitElsewhere bounds how long SyncReplica waits for other nodes to finish
@@ -71,7 +73,7 @@ var (
 
 // NewStorage returns s as a storage.Storage over the node's tree (its replica).
 func NewStorage(s *Store, tree *storage.Tree) *Storage {
-	return &Storage{s: s, tree: tree, holds: map[string]*Hold{}, listed: map[string]bool{}, thumbs: map[string]string{}, elsewhere: map[string]bool{}}
+	return &Storage{s: s, tree: tree, holds: map[string]*Hold{}, listed: map[string]bool{}, thumbs: map[string]string{}, elsewhere: map[string]bool{}, seen: map[string]int{}}
 }
 
 // Store is the cluster store underneath.
@@ -139,7 +141,9 @@ func (st *Storage) LockLineage(ctx context.Context, name string) (func(), error)
 }
 
 // LockLineageContext takes the lineage without waiting: an error wrapping
-// ErrHeld (naming the holder) when another node renews it, ErrUnavailable
+// ErrHeld (naming the holder) when another node renews it, ErrRenewedMeanwhile
+// when another node committed a version after this Storage listed it (the
+// run's due decision came from the listing: re-checked under the lock), ErrUnavailable
 // when etcd does not answer, a *ConflictError when the node has a lineage of
 // that name that the cluster does not manage (join it first). The context
 // returned is ctx, also cancelled when the session's lease is lost: run the
@@ -166,6 +170,15 @@ func (st *Storage) LockLineageContext(ctx context.Context, name string) (context
 			h.Release()
 			return nil, nil, err
 		}
+	}
+	st.mu.Lock()
+	seen, listed := st.seen[name]
+	st.mu.Unlock()
+	if m := h.Meta(); listed && m != nil && m.Version != seen {
+		// The run decided from the listing; another node renewed it since.
+		h.Release()
+		return nil, nil, fmt.Errorf("lineage %s was renewed by node %s during this run (version %d, listed as %d): %w",
+			name, m.RenewedBy, m.Version, seen, ErrRenewedMeanwhile)
 	}
 	st.mu.Lock()
 	st.holds[name] = h
@@ -290,6 +303,7 @@ func (st *Storage) WalkLineages(ctx context.Context, only []string, fn func(*sto
 	st.mu.Lock()
 	for _, m := range metas {
 		st.listed[m.Name] = true
+		st.seen[m.Name] = m.Version
 	}
 	if only == nil && err == nil {
 		st.full = &listing{metas: metas, rev: rev}

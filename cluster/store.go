@@ -27,6 +27,9 @@ var (
 	ErrUnavailable = errors.New("cluster: etcd unavailable")
 	// ErrHeld: another node holds the lineage (it is renewing it); skip it.
 	ErrHeld = errors.New("cluster: lineage held by another node")
+	// ErrRenewedMeanwhile: another node committed a new version of the
+	// lineage after this run listed it (its due decision is stale); skip it.
+	ErrRenewedMeanwhile = errors.New("cluster: lineage renewed by another node during this run")
 	// ErrFenced: this node no longer owns the lineage (its session's lease
 	// expired, or the record changed under it); the write was refused and
 	// nothing it wrote is in etcd.

@@ -577,3 +577,54 @@ func TestWaitUnlocked(t *testing.T) {
 		t.Fatal("wait did not end after both releases")
 	}
 }
+
+// TestRenewedMeanwhile: a run that listed a lineage and locks it after
+// another node committed a new version is told so (its due decision is
+// stale) instead of getting the lock; a lineage unchanged since the
+// listing is locked.
+func TestRenewedMeanwhile(t *testing.T) {
+	srv := sharedEtcd(t)
+	p, key := testPrefix(t), keyFile(t)
+	ctx := t.Context()
+	a := openNode(t, srv, p, key, "a", nodeOpts{})
+	if err := a.initialize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	se, err := a.NewSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer se.Close()
+	for _, name := range []string{"one.example", "two.example"} {
+		h, err := se.TryLock(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Commit(ctx, makeVersion(t, name), testConf()); err != nil {
+			t.Fatal(err)
+		}
+		h.Release()
+	}
+	b := NewStorage(openNode(t, srv, p, key, "b", nodeOpts{}), newTree(t))
+	defer b.Close()
+	if _, err := b.ListLineages(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h, err := se.TryLock(ctx, "one.example") // node a renews after b's listing
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Commit(ctx, makeVersion(t, "one.example"), nil); err != nil {
+		t.Fatal(err)
+	}
+	h.Release()
+	_, _, err = b.LockLineageContext(ctx, "one.example")
+	if !errors.Is(err, ErrRenewedMeanwhile) || !strings.Contains(err.Error(), "node a") {
+		t.Errorf("lock after another node's commit = %v, want ErrRenewedMeanwhile naming node a", err)
+	}
+	_, unlock, err := b.LockLineageContext(ctx, "two.example")
+	if err != nil {
+		t.Fatalf("lock of an unchanged lineage: %v", err)
+	}
+	unlock()
+}

@@ -139,12 +139,19 @@ func (m *Manager) lockLineage(ctx context.Context, name string) (context.Context
 	return ctx, unlock, err
 }
 
-// heldBy is why a lineage another node holds is skipped ("being renewed by
-// node b (pid 12, since …)").
+// heldBy is why a lineage another node holds or renewed during this run is
+// skipped ("being renewed by node b (pid 12, since …)", "renewed by node b
+// during this run (…)").
 func heldBy(err error) string {
-	s := strings.TrimSuffix(err.Error(), ": "+cluster.ErrHeld.Error())
+	s := err.Error()
+	for _, sentinel := range []error{cluster.ErrHeld, cluster.ErrRenewedMeanwhile} {
+		s = strings.TrimSuffix(s, ": "+sentinel.Error())
+	}
 	if i := strings.Index(s, " is being renewed by "); i >= 0 {
-		return s[i+4:]
+		return s[i+len(" is "):]
+	}
+	if i := strings.Index(s, " was renewed by "); i >= 0 {
+		return s[i+len(" was "):]
 	}
 	return "being renewed by another node"
 }

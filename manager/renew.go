@@ -369,7 +369,7 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 	m := r.m
 	oc.more().names = li.Domains
 	ctx, unlock, err := m.lockLineage(ctx, li.Name)
-	if errors.Is(err, cluster.ErrHeld) {
+	if errors.Is(err, cluster.ErrHeld) || errors.Is(err, cluster.ErrRenewedMeanwhile) {
 		r.skip(oc, heldBy(err))
 		return
 	}
