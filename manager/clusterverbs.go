@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/acmectl/acmectl/challenge/http01"
 	"github.com/acmectl/acmectl/cluster"
+	"github.com/acmectl/acmectl/internal/argparse"
 )
 
 // ClusterJoinResult is what ClusterJoin did.
@@ -290,6 +292,26 @@ var ClusterVerbs = [][2]string{
 	{"sync", "write the cluster's certificates into this node's tree and run deploy hooks; --watch keeps doing so"},
 }
 
+// ClusterArgs splits the words after "acmectl cluster" into the verb (the
+// first word that is no option or option value, by p's rules) and the
+// command line certbot's parser reads (renew's: non-interactive); asked for
+// help, or given nothing, the command line asks for the cluster topic.
+func ClusterArgs(p *argparse.Parser, args []string) (verb string, cmdline []string) {
+	if slices.Contains(args, "-h") || slices.Contains(args, "--help") || len(args) == 0 {
+		return "", []string{"--help", "cluster"}
+	}
+	for i := 0; i < len(args) && args[i] != "--"; i++ {
+		if m, isOpt := p.Classify(args[i]); isOpt {
+			if m.NeedsValue {
+				i++
+			}
+			continue
+		}
+		return args[i], append([]string{"renew"}, slices.Delete(slices.Clone(args), i, i+1)...)
+	}
+	return "", append([]string{"renew"}, args...)
+}
+
 // ClusterCommand runs the cluster verb and writes its report to w (status
 // as JSON with --json; nothing but failures with -q); a --watch sync
 // reports each sync's failures to errw as they happen.
@@ -335,5 +357,9 @@ func (m *Manager) ClusterCommand(ctx context.Context, verb string, w, errw io.Wr
 			lines(r.Lines(false))
 		})
 	}
-	return Usagef("cluster: unknown subcommand %q", verb)
+	var names []string
+	for _, v := range ClusterVerbs {
+		names = append(names, v[0])
+	}
+	return Usagef("cluster takes one of %s, not %q (see 'acmectl cluster --help')", strings.Join(names, ", "), verb)
 }

@@ -97,15 +97,6 @@ func runApp(app *cli.App, args []string) error {
 // ownCommand returns the index of the first positional word of args when it
 // names one of app's commands, else -1.
 func ownCommand(app *cli.App, args []string) int {
-	if i := firstWord(args); i >= 0 && app.Command(args[i]) != nil {
-		return i
-	}
-	return -1
-}
-
-// firstWord returns the index of the first word of args that is no option
-// or option value (certbot's parser decides), else -1.
-func firstWord(args []string) int {
 	p := cmdParser()
 	for i := 0; i < len(args); i++ {
 		if args[i] == "--" {
@@ -117,7 +108,10 @@ func firstWord(args []string) int {
 			}
 			continue
 		}
-		return i
+		if app.Command(args[i]) != nil {
+			return i
+		}
+		return -1
 	}
 	return -1
 }

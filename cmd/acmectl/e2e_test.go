@@ -653,7 +653,7 @@ func TestE2EDryRunAndJSON(t *testing.T) {
 		t.Error("--dry-run wrote into archive/")
 	}
 	r = tr.mustRun("certificates", "--json")
-	var list []certJSON
+	var list []manager.CertEntry
 	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
 		t.Fatalf("certificates --json: %v\n%s", err, r.stdout)
 	}
