@@ -247,31 +247,6 @@ func (n *node) mustRun(args ...string) result {
 	return r
 }
 
-// runAll runs the same command on every node at the same moment.
-func (w *world) runAll(args ...string) []result {
-	w.t.Helper()
-	out := make([]result, len(w.nodes))
-	var wg sync.WaitGroup
-	for i, n := range w.nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cmd, so, se := n.command(args...)
-			start := time.Now()
-			err := cmd.Run()
-			out[i] = result{stdout: so.String(), stderr: se.String(), took: time.Since(start)}
-			if ee, ok := err.(*exec.ExitError); ok {
-				out[i].code = ee.ExitCode()
-			} else if err != nil {
-				out[i].code = -1
-				out[i].stderr += err.Error()
-			}
-		}()
-	}
-	wg.Wait()
-	return out
-}
-
 // tree opens the node's certbot tree.
 func (n *node) tree() *storage.Tree {
 	n.w.t.Helper()
