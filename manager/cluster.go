@@ -270,8 +270,8 @@ func (m *Manager) deploySynced(ctx context.Context, h *hooks, rep *cluster.SyncR
 		m.emit(Event{Kind: EventLineageSynced, Lineage: ch.Lineage, Names: certNames, NotAfter: l.Cert.NotAfter, ConfPath: ch.Live})
 		h.AddPost(lc.PostHook)
 		h.Deploy(ctx, ch.Lineage, lc.DeployHook, ch.Live, certNames)
-		m.install(ctx, h, ch.Lineage, &IssueResult{Lineage: ch.Lineage, Cert: l.Cert, Names: certNames, LiveDir: ch.Live,
-			Fullchain: l.FullchainPath, Privkey: l.KeyPath, AccountID: l.Conf.Params.Account})
+		m.install(ctx, h, lc, ch.Lineage, &IssueResult{Lineage: ch.Lineage, Cert: l.Cert, Names: certNames, LiveDir: ch.Live,
+			Fullchain: l.FullchainPath, Privkey: l.KeyPath, AccountID: l.Conf.Params.Account}, true)
 	}
 	return names
 }

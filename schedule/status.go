@@ -267,3 +267,35 @@ func (h *Host) Renewal() Renewal {
 	}
 	return r
 }
+
+// DefaultConfigDir is the tree a renew without --config-dir renews.
+const DefaultConfigDir = "/etc/letsencrypt"
+
+// Covers reports whether the scheduled renew runs found on the host would
+// renew the tree at configDir: certbot's timer and cron entry renew the
+// default tree; acmectl's the tree its --config-dir names (the default
+// without one). A certificate in ./demo is renewed by neither.
+func (h *Host) Covers(configDir string) (acmectl, certbot bool) {
+	r := h.Renewal()
+	want := filepath.Clean(configDir)
+	certbot = r.CertbotActive() && want == DefaultConfigDir
+	if !r.Acmectl() {
+		return false, certbot
+	}
+	files := map[string]func(string) string{CronPath: shellQuote}
+	if r.Timer && r.TimerEnabled {
+		files[UnitDir+"/"+ServiceName] = systemdQuote
+	}
+	for p, quote := range files {
+		b, err := os.ReadFile(h.path(p))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		if strings.Contains(s, " --config-dir "+quote(want)+" ") || strings.Contains(s, " --config-dir "+quote(want)+"\n") ||
+			(want == DefaultConfigDir && !strings.Contains(s, "--config-dir")) {
+			acmectl = true
+		}
+	}
+	return acmectl, certbot
+}

@@ -25,7 +25,7 @@ func runCertificates(ctx context.Context, e *env) error {
 	if e.o.JSON {
 		n := 0
 		err := m.Certificates(ctx, func(li *storage.LineageInfo, v manager.Validity) error {
-			b, err := json.MarshalIndent(manager.CertEntryOf(li, v, now), "  ", "  ")
+			b, err := json.MarshalIndent(manager.Certificate(li, v, now), "  ", "  ")
 			if err != nil {
 				return err
 			}
@@ -80,10 +80,12 @@ func runCertificates(ctx context.Context, e *env) error {
 }
 
 // formatCert is one entry of certbot's `certificates` output
-// (cert_manager.human_readable_cert_info).
+// (cert_manager.human_readable_cert_info), plus the installer when the
+// lineage has one (ours).
 func formatCert(li *storage.LineageInfo, v manager.Validity, now time.Time) string {
+	c := manager.Certificate(li, v, now)
 	var validity string
-	switch d := manager.DaysLeft(now, li.NotAfter); {
+	switch d := c.DaysLeft; {
 	case len(v.Invalid) > 0:
 		validity = "INVALID: " + strings.Join(v.Invalid, ", ")
 	case d < 1:
@@ -94,12 +96,11 @@ func formatCert(li *storage.LineageInfo, v manager.Validity, now time.Time) stri
 		validity = fmt.Sprintf("VALID: %d days", d)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "  Certificate Name: %s\n", li.Name)
-	fmt.Fprintf(&b, "    Serial Number: %s\n", li.Serial)
-	fmt.Fprintf(&b, "    Key Type: %s\n", li.KeyType)
-	fmt.Fprintf(&b, "    Identifiers: %s\n", strings.Join(li.Domains, " "))
+	fmt.Fprintf(&b, "  Certificate Name: %s\n    Serial Number: %s\n    Key Type: %s\n    Identifiers: %s\n", li.Name, li.Serial, li.KeyType, strings.Join(li.Domains, " "))
 	fmt.Fprintf(&b, "    Expiry Date: %s (%s)\n", li.NotAfter.UTC().Format("2006-01-02 15:04:05+00:00"), validity)
-	fmt.Fprintf(&b, "    Certificate Path: %s\n", li.FullchainPath)
-	fmt.Fprintf(&b, "    Private Key Path: %s\n", li.KeyPath)
+	fmt.Fprintf(&b, "    Certificate Path: %s\n    Private Key Path: %s\n", li.FullchainPath, li.KeyPath)
+	if c.Installer != "" {
+		fmt.Fprintf(&b, "    Installer: %s\n", c.Installer)
+	}
 	return b.String()
 }

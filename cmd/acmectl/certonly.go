@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/acmectl/acmectl/manager"
 	"github.com/acmectl/acmectl/schedule"
@@ -90,18 +91,25 @@ func renewalNextSteps(o *manager.Config, expires string) string {
 		h = &schedule.Host{Root: o.ScheduleRoot, Staged: true}
 	}
 	r := h.Renewal()
+	acmectl, certbot := h.Covers(o.ConfigDir)
 	const updated = "These files will be updated when the certificate renews.\n"
 	switch {
-	case r.Timer && r.TimerEnabled:
+	case acmectl && r.Timer && r.TimerEnabled:
 		return updated + "acmectl has a scheduled task (" + schedule.TimerName + ") to renew this certificate in the background.\n"
-	case r.Cron:
+	case acmectl:
 		return updated + "acmectl has a scheduled task (" + schedule.CronPath + ") to renew this certificate in the background.\n"
-	case r.CertbotActive():
+	case certbot:
 		return updated + "certbot's own scheduled task renews this certificate in the background; to hand it to acmectl: acmectl schedule install --replace-certbot\n"
-	case r.Timer:
+	case r.Timer && !r.TimerEnabled:
 		return "NEXT STEPS:\n- " + schedule.TimerName + " is installed but not enabled, so nothing renews this certificate before it expires on " + expires +
 			": systemctl enable --now " + schedule.TimerName + "\n"
 	}
+	install := "acmectl schedule install"
+	if filepath.Clean(o.ConfigDir) != schedule.DefaultConfigDir {
+		// The host's schedule (certbot's, or acmectl's for another tree)
+		// renews another tree.
+		install += " --config-dir " + o.ConfigDir
+	}
 	return "NEXT STEPS:\n- Nothing is scheduled to renew this certificate before it expires on " + expires +
-		": run 'acmectl schedule install' (a systemd timer, or a cron entry, that runs 'acmectl renew' twice a day).\n"
+		": run '" + install + "' (a systemd timer, or a cron entry, that runs 'acmectl renew' twice a day).\n"
 }

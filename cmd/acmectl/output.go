@@ -117,6 +117,8 @@ func (t *textObserver) progressLine(ev manager.Event) {
 			what = "Renewing an existing certificate for "
 		}
 		fmt.Fprintln(t.stderr, what+manager.HumanList(ev.Names))
+	case manager.EventInstaller: // certbot's notify: on stdout
+		fmt.Fprintln(t.stdout, ev.Reason)
 	}
 }
 

@@ -7,8 +7,9 @@ import (
 	"github.com/acmectl/acmectl/storage"
 )
 
-// CertEntry is one lineage in `certificates --json` (ours).
-type CertEntry struct {
+// CertificateInfo is one lineage as `certificates` lists it (the JSON form
+// of `certificates --json`, ours).
+type CertificateInfo struct {
 	Name          string    `json:"name"`
 	Serial        string    `json:"serial,omitempty"`
 	KeyType       string    `json:"key_type,omitempty"`
@@ -19,6 +20,7 @@ type CertEntry struct {
 	DaysLeft      int       `json:"days_left"`
 	Issuer        string    `json:"issuer,omitempty"`
 	Server        string    `json:"server,omitempty"`
+	Installer     string    `json:"installer,omitempty"`
 	CertPath      string    `json:"certificate_path"`
 	FullchainPath string    `json:"fullchain_path"`
 	KeyPath       string    `json:"private_key_path"`
@@ -28,9 +30,11 @@ type CertEntry struct {
 	Error         string    `json:"error,omitempty"`
 }
 
-// CertEntryOf is the listing entry of li at now.
-func CertEntryOf(li *storage.LineageInfo, v Validity, now time.Time) CertEntry {
-	j := CertEntry{Name: li.Name, Serial: li.Serial, KeyType: li.KeyType, Identifiers: li.Domains,
+// Certificate describes a listed lineage with its validity (Certificates)
+// at now. The installer is the web server its renewals reload ("" for none;
+// certbot's null installer too).
+func Certificate(li *storage.LineageInfo, v Validity, now time.Time) CertificateInfo {
+	j := CertificateInfo{Name: li.Name, Serial: li.Serial, KeyType: li.KeyType, Identifiers: li.Domains,
 		NotBefore: li.NotBefore, NotAfter: li.NotAfter, Issuer: li.Issuer,
 		CertPath: li.CertPath, FullchainPath: li.FullchainPath, KeyPath: li.KeyPath, ConfPath: li.ConfPath,
 		Invalid: v.Invalid, Revocation: v.Revocation.Status.String()}
@@ -39,17 +43,15 @@ func CertEntryOf(li *storage.LineageInfo, v Validity, now time.Time) CertEntry {
 	}
 	if li.Conf != nil {
 		j.Server = li.Conf.Server
+		if isWeb(li.Conf.Installer) {
+			j.Installer = li.Conf.Installer
+		}
 	}
 	if li.Err != nil {
 		j.Error = li.Err.Error()
 	} else {
 		j.Valid = len(v.Invalid) == 0 && now.Before(li.NotAfter)
-		j.DaysLeft = DaysLeft(now, li.NotAfter)
+		j.DaysLeft = int(math.Floor(li.NotAfter.Sub(now).Hours() / 24))
 	}
 	return j
-}
-
-// DaysLeft is certbot's whole days until notAfter (rounded down).
-func DaysLeft(now, notAfter time.Time) int {
-	return int(math.Floor(notAfter.Sub(now).Hours() / 24))
 }
