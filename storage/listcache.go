@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/acmectl/acmectl/internal/specialfile"
 )
 
 // The listing cache, <config>/.acmectl/listing.cache, holds one record per
@@ -400,6 +402,9 @@ func (w *cacheWriter) commit() error {
 		w.err = w.f.Close()
 	} else {
 		w.f.Close()
+	}
+	if w.err == nil {
+		w.err = specialfile.CheckReplaceable(w.path)
 	}
 	if w.err == nil {
 		w.err = os.Rename(w.tmp, w.path)
