@@ -494,3 +494,27 @@ func TestCoversConfigDir(t *testing.T) {
 		}
 	}
 }
+
+// TestRenewalNote: the note after a new certificate names what renews this
+// tree, or how to schedule it (with --config-dir for a tree other than
+// /etc/letsencrypt).
+func TestRenewalNote(t *testing.T) {
+	h := staged(scheduletest.CertbotRoot(t, true))
+	if n := h.RenewalNote(DefaultConfigDir, "2027-03-02"); !strings.Contains(n, "certbot's own scheduled task renews this certificate") {
+		t.Errorf("certbot's timer, /etc/letsencrypt: %q", n)
+	}
+	if n := h.RenewalNote("/srv/demo/config", "2027-03-02"); !strings.Contains(n, "expires on 2027-03-02: run 'acmectl schedule install --config-dir /srv/demo/config'") {
+		t.Errorf("certbot's timer, another tree: %q", n)
+	}
+	var rec recorder
+	h = &Host{Root: scheduletest.Root(t, false), Staged: true, Rand: rand.New(rand.NewPCG(1, 1)), Run: rec.run}
+	if n := h.RenewalNote(DefaultConfigDir, "2027-03-02"); !strings.Contains(n, "run 'acmectl schedule install' (") {
+		t.Errorf("nothing scheduled: %q", n)
+	}
+	if _, err := h.Install(t.Context(), InstallOptions{Binary: "/usr/bin/acmectl", WorkDir: "/var/lib/x"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.RenewalNote(DefaultConfigDir, "2027-03-02"); !strings.Contains(n, "acmectl has a scheduled task ("+CronPath+")") {
+		t.Errorf("acmectl's cron entry: %q", n)
+	}
+}
