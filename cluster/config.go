@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -102,8 +103,10 @@ type Config struct {
 // Options (URL query): ca=FILE (CA bundle for the server's certificate),
 // cert=FILE and key=FILE (client certificate), user=NAME (also as userinfo:
 // etcd://name@host…), password-file=FILE, cluster-key=FILE (the cluster key),
-// node=NAME. A password in the URL is refused: it would show on command lines
-// and in cli.ini; give it in a file or the environment (LoadEnv).
+// node=NAME, lease=DURATION (the session's lease, 30s by default: how long
+// a node that vanished keeps its lineages locked; 3s to 10m). A password in
+// the URL is refused: it would show on command lines and in cli.ini; give it
+// in a file or the environment (LoadEnv).
 func ParseURL(raw string) (*Config, error) {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("store URL %s: %s", redactURL(raw), fmt.Sprintf(format, a...))
@@ -206,8 +209,14 @@ func ParseURL(raw string) (*Config, error) {
 			c.ClusterKeyFile = v
 		case "node":
 			c.Node = v
+		case "lease":
+			d, err := parseLease(v)
+			if err != nil {
+				return nil, bad("lease=%s: %v", v, err)
+			}
+			c.SessionTTL = d
 		default:
-			return nil, bad("unknown option %q (known: ca, cert, key, user, password-file, cluster-key, node)", k)
+			return nil, bad("unknown option %q (known: ca, cert, key, user, password-file, cluster-key, node, lease)", k)
 		}
 	}
 	if !c.TLS && (c.CAFile != "" || c.CertFile != "" || c.KeyFile != "") {
@@ -217,6 +226,22 @@ func ParseURL(raw string) (*Config, error) {
 		return nil, bad("cert= and key= go together")
 	}
 	return c, nil
+}
+
+// parseLease reads lease=: a Go duration ("10s") or whole seconds.
+func parseLease(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.Atoi(v)
+		if nerr != nil {
+			return 0, errors.New("want a duration such as 10s")
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 3*time.Second || d > 10*time.Minute {
+		return 0, errors.New("want 3s to 10m")
+	}
+	return d.Round(time.Second), nil
 }
 
 // LoadEnv completes the credentials from the environment (getenv, usually

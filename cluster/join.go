@@ -88,79 +88,16 @@ type joinPlan struct {
 // when the cluster has none for that CA, else the lineage is repointed to
 // the cluster's. Then every joined lineage's local conf gets autorenew =
 // False and MarkerParam, and lineages that differ from the cluster's version
-// get it (Sync; its Changes are what needs a deploy hook).
+// get it (Sync; its Changes are what needs a deploy hook); a join of the
+// whole node (no Only) also writes every other lineage of the cluster into
+// the tree.
 func (s *Store) Join(ctx context.Context, tree *storage.Tree, opts JoinOptions) (*JoinReport, error) {
 	if err := s.initialize(ctx); err != nil {
 		return nil, err
 	}
-	infos, err := tree.ListLineages(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("join: list local lineages: %w", err)
-	}
-	metas, _, err := s.Lineages(ctx, nil)
+	plans, conflicts, err := s.planJoin(ctx, tree, opts)
 	if err != nil {
 		return nil, err
-	}
-	// byNames: the cluster's lineages by names and key type (a name set may
-	// have one lineage per key type, as certbot's RSA + ECDSA pairs do).
-	byName, byNames := map[string]*Meta{}, map[string]*Meta{}
-	for _, m := range metas {
-		byName[m.Name] = m
-		byNames[sameNames(m.Domains)+" "+m.KeyType] = m
-	}
-	var plans []*joinPlan
-	var conflicts []error
-	for _, li := range infos {
-		if opts.Only != nil && !slices.Contains(opts.Only, li.Name) {
-			continue
-		}
-		if li.Err != nil {
-			conflicts = append(conflicts, &ConflictError{li.Name, fmt.Sprintf("the local copy is broken (%v): repair or delete it first", li.Err)})
-			continue
-		}
-		l, err := tree.LoadLineage(ctx, li.Name)
-		if err != nil {
-			conflicts = append(conflicts, &ConflictError{li.Name, fmt.Sprintf("the local copy does not load (%v): repair or delete it first", err)})
-			continue
-		}
-		if store, ok := IsClusterManaged(l.Conf); ok {
-			if store != s.display {
-				conflicts = append(conflicts, &ConflictError{li.Name, "it belongs to cluster " + store + ": leave that cluster first"})
-				continue
-			}
-		}
-		sum := sha256.Sum256(l.Cert.RawSubjectPublicKeyInfo)
-		p := &joinPlan{local: l, keyID: hex.EncodeToString(sum[:]), names: sameNames(localNames(l.Cert)), keyType: keyType(l.Cert.PublicKey)}
-		switch m := byName[li.Name]; {
-		case m != nil && sameNames(m.Domains) != p.names:
-			conflicts = append(conflicts, &ConflictError{li.Name, fmt.Sprintf("the cluster's lineage of that name is for %s, this node's for %s: rename this node's copy (certbot --cert-name) or delete one", sameNames(m.Domains), p.names)})
-			continue
-		case m != nil && m.KeyID != p.keyID && !opts.Adopt:
-			conflicts = append(conflicts, &ConflictError{li.Name, "the cluster has it with another private key (renewed separately on each node): join with adopt to take the cluster's certificate and key on this node"})
-			continue
-		case m != nil && m.KeyID != p.keyID:
-			p.action = "adopt"
-		case m != nil:
-			p.action = "shared"
-		default:
-			// Another node's lineage for the same names and key type: two
-			// certificates per name set is what the cluster is to prevent.
-			// (This node's own lineages for the same names are left alone.)
-			if other := byNames[p.names+" "+p.keyType]; other != nil {
-				conflicts = append(conflicts, &ConflictError{li.Name, fmt.Sprintf("the cluster renews the same names with the same key type as lineage %s: delete this node's copy, or rename it to %s (certbot --cert-name) and join again", other.Name, other.Name)})
-				continue
-			}
-			p.action = "import"
-		}
-		plans = append(plans, p)
-	}
-	if opts.Only != nil {
-		for _, n := range opts.Only {
-			if !slices.ContainsFunc(plans, func(p *joinPlan) bool { return p.local.Name == n }) &&
-				!slices.ContainsFunc(conflicts, func(e error) bool { var c *ConflictError; return errors.As(e, &c) && c.Lineage == n }) {
-				conflicts = append(conflicts, &ConflictError{n, "no such lineage on this node"})
-			}
-		}
 	}
 	if len(conflicts) > 0 {
 		return nil, fmt.Errorf("join refused, nothing changed:\n%w", errors.Join(conflicts...))
@@ -229,12 +166,94 @@ func (s *Store) Join(ctx context.Context, tree *storage.Tree, opts JoinOptions) 
 		h.Release()
 		rep.Imported = append(rep.Imported, name)
 	}
-	sr, err := s.Sync(ctx, tree, SyncOptions{Only: keys(take), takeOver: take})
+	// A whole-node join also brings the lineages other nodes joined: the
+	// node serves every name of the cluster from then on.
+	only := keys(take)
+	if opts.Only == nil {
+		only = nil
+	}
+	sr, err := s.Sync(ctx, tree, SyncOptions{Only: only, takeOver: take})
 	rep.Sync = sr
 	if err != nil {
 		return rep, err
 	}
 	return rep, sr.Err()
+}
+
+// planJoin checks every local lineage Join would take (opts.Only, else all)
+// against the cluster: the plan for each, and a *ConflictError for each
+// that cannot join as it is.
+func (s *Store) planJoin(ctx context.Context, tree *storage.Tree, opts JoinOptions) ([]*joinPlan, []error, error) {
+	infos, err := tree.ListLineages(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("join: list local lineages: %w", err)
+	}
+	metas, _, err := s.Lineages(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	// byNames: the cluster's lineages by names and key type (a name set may
+	// have one lineage per key type, as certbot's RSA + ECDSA pairs do).
+	byName, byNames := map[string]*Meta{}, map[string]*Meta{}
+	for _, m := range metas {
+		byName[m.Name] = m
+		byNames[sameNames(m.Domains)+" "+m.KeyType] = m
+	}
+	var plans []*joinPlan
+	var conflicts []error
+	for _, li := range infos {
+		if opts.Only != nil && !slices.Contains(opts.Only, li.Name) {
+			continue
+		}
+		if li.Err != nil {
+			conflicts = append(conflicts, &ConflictError{li.Name, fmt.Sprintf("the local copy is broken (%v): repair or delete it first", li.Err)})
+			continue
+		}
+		l, err := tree.LoadLineage(ctx, li.Name)
+		if err != nil {
+			conflicts = append(conflicts, &ConflictError{li.Name, fmt.Sprintf("the local copy does not load (%v): repair or delete it first", err)})
+			continue
+		}
+		if store, ok := IsClusterManaged(l.Conf); ok {
+			if store != s.display {
+				conflicts = append(conflicts, &ConflictError{li.Name, "it belongs to cluster " + store + ": leave that cluster first"})
+				continue
+			}
+		}
+		sum := sha256.Sum256(l.Cert.RawSubjectPublicKeyInfo)
+		p := &joinPlan{local: l, keyID: hex.EncodeToString(sum[:]), names: sameNames(localNames(l.Cert)), keyType: keyType(l.Cert.PublicKey)}
+		switch m := byName[li.Name]; {
+		case m != nil && sameNames(m.Domains) != p.names:
+			conflicts = append(conflicts, &ConflictError{li.Name, fmt.Sprintf("the cluster's lineage of that name is for %s, this node's for %s: rename this node's copy (certbot --cert-name) or delete one", sameNames(m.Domains), p.names)})
+			continue
+		case m != nil && m.KeyID != p.keyID && !opts.Adopt:
+			conflicts = append(conflicts, &ConflictError{li.Name, "the cluster has it with another private key (renewed separately on each node): join with adopt to take the cluster's certificate and key on this node"})
+			continue
+		case m != nil && m.KeyID != p.keyID:
+			p.action = "adopt"
+		case m != nil:
+			p.action = "shared"
+		default:
+			// Another node's lineage for the same names and key type: two
+			// certificates per name set is what the cluster is to prevent.
+			// (This node's own lineages for the same names are left alone.)
+			if other := byNames[p.names+" "+p.keyType]; other != nil {
+				conflicts = append(conflicts, &ConflictError{li.Name, fmt.Sprintf("the cluster renews the same names with the same key type as lineage %s: delete this node's copy, or rename it to %s (certbot --cert-name) and join again", other.Name, other.Name)})
+				continue
+			}
+			p.action = "import"
+		}
+		plans = append(plans, p)
+	}
+	if opts.Only != nil {
+		for _, n := range opts.Only {
+			if !slices.ContainsFunc(plans, func(p *joinPlan) bool { return p.local.Name == n }) &&
+				!slices.ContainsFunc(conflicts, func(e error) bool { var c *ConflictError; return errors.As(e, &c) && c.Lineage == n }) {
+				conflicts = append(conflicts, &ConflictError{n, "no such lineage on this node"})
+			}
+		}
+	}
+	return plans, conflicts, nil
 }
 
 func keys(m map[string]bool) []string {

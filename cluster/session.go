@@ -264,3 +264,49 @@ func (h *Hold) Release() {
 	_, _ = h.se.s.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(h.lockKey), "=", h.lockRev)).
 		Then(clientv3.OpDelete(h.lockKey)).Commit()
 }
+
+// WaitUnlocked waits until no node holds any of the lineages named — each
+// lock seen released (committed or given up) — or ctx ends (its error). It
+// reads the locks, then watches them from that revision, so no release is
+// missed.
+func (s *Store) WaitUnlocked(ctx context.Context, names []string) error {
+	rctx, cancel := s.reqCtx(ctx)
+	resp, err := s.cli.Get(rctx, s.abs(kLock), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	cancel()
+	if err != nil {
+		return s.wrap("read the lineages other nodes hold", err)
+	}
+	held := map[string]bool{}
+	for _, kv := range resp.Kvs {
+		held[string(kv.Key)] = true
+	}
+	pending := map[string]bool{}
+	for _, n := range names {
+		if k := s.abs(lockKey(n)); held[k] {
+			pending[k] = true
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	wctx, wcancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer wcancel()
+	wch := s.cli.Watch(wctx, s.abs(kLock), clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1), clientv3.WithFilterPut())
+	for len(pending) > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %d lineage(s) other nodes renew: %w", len(pending), context.Cause(ctx))
+		case wr, ok := <-wch:
+			if !ok {
+				return fmt.Errorf("wait for %d lineage(s) other nodes renew: %w", len(pending), errors.Join(context.Cause(ctx), ErrUnavailable))
+			}
+			if err := wr.Err(); err != nil {
+				return s.wrap("watch the lineages other nodes hold", err)
+			}
+			for _, ev := range wr.Events {
+				delete(pending, string(ev.Kv.Key))
+			}
+		}
+	}
+	return nil
+}

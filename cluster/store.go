@@ -11,11 +11,13 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/grpclog"
 )
 
 // Sentinel errors; test with errors.Is.
@@ -25,6 +27,9 @@ var (
 	ErrUnavailable = errors.New("cluster: etcd unavailable")
 	// ErrHeld: another node holds the lineage (it is renewing it); skip it.
 	ErrHeld = errors.New("cluster: lineage held by another node")
+	// ErrRenewedMeanwhile: another node committed a new version of the
+	// lineage after this run listed it (its due decision is stale); skip it.
+	ErrRenewedMeanwhile = errors.New("cluster: lineage renewed by another node during this run")
 	// ErrFenced: this node no longer owns the lineage (its session's lease
 	// expired, or the record changed under it); the write was refused and
 	// nothing it wrote is in etcd.
@@ -36,6 +41,10 @@ var (
 	// ErrConflict: a node's lineage cannot join (see ConflictError).
 	ErrConflict = errors.New("cluster: conflicting lineage")
 )
+
+// quietGRPC keeps gRPC's own logger (process-wide, stderr by default) off
+// the command's output: every failure reaches the caller as an error.
+var quietGRPC sync.Once
 
 // Store is one connection to a cluster's etcd under its prefix. It is safe for
 // concurrent use; do not copy it. Close releases the connection.
@@ -83,6 +92,7 @@ func Open(ctx context.Context, cfg *Config) (*Store, error) {
 		}
 		c.Node = h
 	}
+	quietGRPC.Do(func() { grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, io.Discard)) })
 	key, err := LoadKey(c.ClusterKeyFile)
 	if err != nil {
 		return nil, err
@@ -90,7 +100,7 @@ func Open(ctx context.Context, cfg *Config) (*Store, error) {
 	ec := clientv3.Config{
 		Endpoints:            c.Endpoints,
 		DialTimeout:          c.DialTimeout,
-		DialKeepAliveTime:    5 * time.Second,
+		DialKeepAliveTime:    30 * time.Second, // etcd refuses pings more often than every 5 s
 		DialKeepAliveTimeout: 5 * time.Second,
 		PermitWithoutStream:  true,
 		Username:             c.Username,
@@ -249,6 +259,19 @@ func (s *Store) Lineages(ctx context.Context, only []string) (metas []*Meta, rev
 	if only != nil {
 		return s.someMetas(ctx, only)
 	}
+	return s.listMetas(ctx, 0)
+}
+
+// LineagesSince returns the metadata of the lineages changed after
+// revision since (etcd filters: the unchanged ones never cross the
+// network), at the revision returned.
+func (s *Store) LineagesSince(ctx context.Context, since int64) (metas []*Meta, rev int64, err error) {
+	return s.listMetas(ctx, since+1)
+}
+
+// listMetas pages through the metadata (those with a revision ≥ minRev
+// when minRev > 0) at one revision.
+func (s *Store) listMetas(ctx context.Context, minRev int64) (metas []*Meta, rev int64, err error) {
 	var errs []error
 	from, end := s.abs(kMeta), clientv3.GetPrefixRangeEnd(s.abs(kMeta))
 	for {
@@ -256,6 +279,9 @@ func (s *Store) Lineages(ctx context.Context, only []string) (metas []*Meta, rev
 		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(1000)}
 		if rev > 0 {
 			opts = append(opts, clientv3.WithRev(rev))
+		}
+		if minRev > 0 {
+			opts = append(opts, clientv3.WithMinModRev(minRev))
 		}
 		resp, gerr := s.cli.Get(rctx, from, opts...)
 		cancel()

@@ -2,12 +2,14 @@ package cluster
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -512,4 +514,117 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// TestWaitUnlocked: a wait for lineages another node holds ends when the
+// last of them is released (not before), at once for lineages nobody
+// holds, and with the context's error when a holder keeps its lock.
+func TestWaitUnlocked(t *testing.T) {
+	srv := sharedEtcd(t)
+	p, key := testPrefix(t), keyFile(t)
+	ctx := t.Context()
+	a := openNode(t, srv, p, key, "a", nodeOpts{})
+	if err := a.initialize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := openNode(t, srv, p, key, "b", nodeOpts{})
+	se, err := a.NewSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer se.Close()
+	h1, err := se.TryLock(ctx, "one.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, err := se.TryLock(ctx, "two.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitUnlocked(ctx, []string{"free.example"}); err != nil {
+		t.Errorf("wait for a free lineage: %v", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	err = b.WaitUnlocked(short, []string{"one.example"})
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("wait for a held lineage past the deadline = %v, want DeadlineExceeded", err)
+	}
+	done := make(chan error, 1)
+	var released atomic.Int32
+	go func() {
+		err := b.WaitUnlocked(ctx, []string{"one.example", "two.example", "free.example"})
+		if released.Load() != 2 {
+			err = fmt.Errorf("returned after %d of 2 releases (%v)", released.Load(), err)
+		}
+		done <- err
+	}()
+	released.Add(1)
+	h1.Release()
+	select {
+	case err := <-done:
+		t.Fatalf("wait ended with one lineage still held: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	released.Add(1)
+	h2.Release()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("wait did not end after both releases")
+	}
+}
+
+// TestRenewedMeanwhile: a run that listed a lineage and locks it after
+// another node committed a new version is told so (its due decision is
+// stale) instead of getting the lock; a lineage unchanged since the
+// listing is locked.
+func TestRenewedMeanwhile(t *testing.T) {
+	srv := sharedEtcd(t)
+	p, key := testPrefix(t), keyFile(t)
+	ctx := t.Context()
+	a := openNode(t, srv, p, key, "a", nodeOpts{})
+	if err := a.initialize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	se, err := a.NewSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer se.Close()
+	for _, name := range []string{"one.example", "two.example"} {
+		h, err := se.TryLock(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Commit(ctx, makeVersion(t, name), testConf()); err != nil {
+			t.Fatal(err)
+		}
+		h.Release()
+	}
+	b := NewStorage(openNode(t, srv, p, key, "b", nodeOpts{}), newTree(t))
+	defer b.Close()
+	if _, err := b.ListLineages(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h, err := se.TryLock(ctx, "one.example") // node a renews after b's listing
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Commit(ctx, makeVersion(t, "one.example"), nil); err != nil {
+		t.Fatal(err)
+	}
+	h.Release()
+	_, _, err = b.LockLineageContext(ctx, "one.example")
+	if !errors.Is(err, ErrRenewedMeanwhile) || !strings.Contains(err.Error(), "node a") {
+		t.Errorf("lock after another node's commit = %v, want ErrRenewedMeanwhile naming node a", err)
+	}
+	_, unlock, err := b.LockLineageContext(ctx, "two.example")
+	if err != nil {
+		t.Fatalf("lock of an unchanged lineage: %v", err)
+	}
+	unlock()
 }

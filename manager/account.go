@@ -163,6 +163,9 @@ func (m *Manager) register(ctx context.Context, server string) (*acme.Client, *s
 		return nil, nil, fmt.Errorf("save account: %w", err)
 	}
 	sa.ID = id
+	if cl, sa, err = m.sharedAccount(ctx, cl, sa); err != nil {
+		return nil, nil, err
+	}
 	m.log().LogAttrs(ctx, slog.LevelInfo, "account registered", slog.String("account_url", acct.URL), slog.String("account_id", id))
 	m.emit(Event{Kind: EventAccountRegistered, Server: server, Names: emails, Reason: acct.URL})
 	return cl, sa, nil

@@ -17,6 +17,9 @@ import (
 // same server is refused unless Config.Account names one.
 func (m *Manager) Register(ctx context.Context) (*storage.Account, error) {
 	c := m.Config
+	if m.clusterMode() {
+		return m.registerCluster(ctx)
+	}
 	if accts, _ := m.Store.ListAccounts(ctx, c.Server); len(accts) > 0 && c.Account == "" {
 		return nil, fmt.Errorf("there is already an account for %s (%s); use 'acmectl update_account' to change it", c.Server, accts[0].ID)
 	}

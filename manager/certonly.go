@@ -34,6 +34,9 @@ func (m *Manager) Certonly(ctx context.Context) (*CertonlyResult, error) {
 func (m *Manager) certonly(ctx context.Context) (*CertonlyResult, error) {
 	c := m.Config
 	m.warnOtherWritable(ctx)
+	if m.clusterMode() {
+		return m.certonlyCluster(ctx)
+	}
 	existing, err := m.namedLineage(ctx)
 	if err != nil {
 		return nil, err
@@ -79,7 +82,7 @@ func (m *Manager) certonly(ctx context.Context) (*CertonlyResult, error) {
 			return &CertonlyResult{NotDue: notDue, Kept: name}, err
 		}
 	}
-	unlock, err := m.Store.LockLineage(ctx, name)
+	ctx, unlock, err := m.lockLineage(ctx, name)
 	if err != nil {
 		return nil, err
 	}

@@ -116,6 +116,7 @@ func buildCommandLine() {
 		help.Topics["dns-"+n] = "Obtain certificates using a DNS TXT record, through lego's DNS provider for " + n + ", with certbot's dns-" + n + " credentials file."
 	}
 	spec.Help = &help
+	spec.Topics = append(slices.Clone(spec.Topics), "cluster")
 	byFlag := map[string]*Param{}
 	for i := range Params {
 		for _, f := range Params[i].flags() {

@@ -122,6 +122,15 @@ type Config struct {
 	PluginsInit, PluginsPrepare bool
 	PluginsIfaces               []string
 
+	// Store is the cluster's store URL (--store, cli.ini "store"): renew and
+	// certonly then work on the cluster's lineages; ClusterKeyFile is the
+	// cluster key (--cluster-key-file).
+	Store          string
+	ClusterKeyFile string
+	// GenerateKey, Adopt and Watch are cluster join's and cluster sync's
+	// options.
+	GenerateKey, Adopt, Watch bool
+
 	// ArchiveVersions is how many versions a save leaves in archive/ (the
 	// new one included); 0 keeps every version (storage.Version.KeepVersions).
 	ArchiveVersions int

@@ -74,6 +74,10 @@ const (
 	// EventLineageFailed: the lineage failed (Err, Failures per name);
 	// ParseFailed when its conf or files could not be read.
 	EventLineageFailed EventKind = "lineage_failed"
+	// EventLineageSynced: a cluster's newer certificate (renewed by another
+	// node) was written into this node's tree at ConfPath (its live
+	// directory); its deploy hooks follow.
+	EventLineageSynced EventKind = "lineage_synced"
 )
 
 // Event is one thing that happened in a run. Only the fields its Kind names

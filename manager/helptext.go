@@ -16,6 +16,7 @@ var helpText = argparse.HelpText{
 		"reconfigure":  "PROG reconfigure --cert-name NAME [options]",
 		"register":     "PROG register -m EMAIL --agree-tos [--eab-kid KID --eab-hmac-key-file FILE]",
 		"plugins":      "PROG plugins [--init] [--prepare] [--authenticators] [--installers]",
+		"cluster":      "PROG cluster join|leave|status|sync --store etcd://HOST:2379[,HOST...]/PREFIX [options]",
 		"install":      "PROG install --cert-name NAME [--nginx | --apache] [--redirect] [--hsts] [--uir] [--staple-ocsp]",
 		"enhance":      "PROG enhance [--cert-name NAME] [--nginx | --apache] [--redirect] [--hsts] [--uir] [--staple-ocsp]",
 		"rollback":     "PROG rollback [--nginx | --apache] [--checkpoints N]",
@@ -64,6 +65,7 @@ acmectl's own commands (PROG COMMAND --help):
     doctor          Check that every certificate's next renewal would work
     dns-persist     Print, create once and check the records of dns-persist-01
     scm             Sectigo Certificate Manager: servers, ACME accounts, onboarding
+    cluster         Servers behind one name share certificates through etcd (join, leave, status, sync)
     completion      Print a bash, zsh or fish completion script
 `,
 	More: `
@@ -112,6 +114,7 @@ More detailed help:
 			`"acmectl dns-persist check -d ..." reads them back from the names' authoritative servers (or --dns-resolver) and says per name whether the CA would accept them: issuer domain name, account URL, policy=wildcard for wildcards, persistUntil (a warning within 30 days); it changes nothing and exits 1 when the CA would refuse one. ` +
 			`The account is the one registered at --server (or --account; with --cert-name and no -d, the lineage's names, server and account); --config-dir, -q, --json and cli.ini (and -c FILE) apply as for certbot's subcommands. ` +
 			`Anyone holding that account's key can get certificates for every name whose record names the account: keep the key as you kept the DNS credentials.`,
+		"cluster": clusterHelp,
 	},
 	Commands: [][2]string{
 		{"certificates", "List certificates managed by acmectl or certbot"},
@@ -132,3 +135,16 @@ More detailed help:
 		{"update_symlinks", "Recreate symlinks in your /etc/letsencrypt/live/ directory"},
 	},
 }
+
+// clusterHelp is the cluster topic (acmectl cluster --help).
+const clusterHelp = `Several servers behind one name (a load balancer) share their certificates through etcd: one node renews each lineage, every node installs it, none duplicates it. Every node runs acmectl renew with --store etcd://HOST:2379[,HOST...]/PREFIX (or store = ... in cli.ini; etcds:// for TLS with ?ca=FILE&cert=FILE&key=FILE, ?user=NAME&password-file=FILE) and holds the cluster key file (--cluster-key-file, mode 0600, never in etcd). etcd user and password also from $ACMECTL_ETCD_USER and $ACMECTL_ETCD_PASSWORD_FILE (or $ACMECTL_ETCD_PASSWORD); a password in the URL is refused.
+
+join: import this node's lineages (or --cert-name) into the cluster; the first node creates the cluster and its key with --generate-key, the others copy that key file first. A lineage another node renewed on its own is refused unless --adopt. Joined lineages get autorenew = False in their renewal conf, so a leftover certbot timer leaves them alone.
+
+leave: hand this node's cluster lineages (or --cert-name) back to its own renewal, with the cluster's newest certificate; certbot or a plain acmectl renew renews them again.
+
+status: the nodes running now, the shared accounts (with the nginx snippet that answers http-01 for any node's order), and per lineage the node that renewed it last, when, and whether it is due (--json).
+
+sync: write the cluster's current certificates into this node's tree and run their deploy hooks (renew does this at the end of every run); --watch keeps doing so until stopped, and with --standalone (--http-01-port) also answers http-01 for every node's orders.
+
+Examples: acmectl cluster join --store etcd://10.0.0.5:2379/web --generate-key; acmectl renew --store etcd://10.0.0.5:2379/web --standalone; acmectl cluster status --store etcd://10.0.0.5:2379/web`

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/acmectl/acmectl/acme"
+	"github.com/acmectl/acmectl/challenge/http01"
+	"github.com/acmectl/acmectl/cluster"
 	"github.com/acmectl/acmectl/revocation"
 	"github.com/acmectl/acmectl/storage"
 )
@@ -83,6 +85,16 @@ type Manager struct {
 	// Now and Sleep are the clock (tests replace them).
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Cluster is the cluster store renew, certonly and register work on
+	// (with Store the node's tree, its replica); nil opens the one
+	// Config.Store names, if any (cluster.go).
+	Cluster *cluster.Store
+
+	// shared is set on the manager that works over a cluster's Storage.
+	shared *cluster.Storage
+	// The http-01 listeners of a cluster run (sharedStandalone).
+	respMu     sync.Mutex
+	responders map[string]*http01.Standalone
 
 	revOnce sync.Once
 	hcOnce  sync.Once

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/acmectl/acmectl/cluster"
 )
 
 // Kind is a parameter's value type on the command line.
@@ -325,6 +327,19 @@ var baseParams = []Param{
 	{Name: "rollover-key", Kind: KindBool, Category: CatServer, Usage: "replace the account key (ours)", Cmds: []string{"update_account"},
 		Field: fbool(func(c *Config) *bool { return &c.RolloverKey })},
 
+	{Name: "store", Kind: KindString, Category: CatCluster, Usage: "share certificates with a cluster through etcd: etcd[s]://host:2379[,host...]/prefix (ours; password from $" + EnvEtcdPasswordFile + " or $" + EnvEtcdPassword + ", never the URL)",
+		Cmds:  []string{"certonly", "renew", "register", "cluster"},
+		Field: fstr(func(c *Config) *string { return &c.Store }), Check: checkStore},
+	{Name: "cluster-key-file", Kind: KindString, Category: CatCluster, Default: DefaultClusterKeyFile, Usage: "the cluster key every node of the cluster holds (mode 0600; ours; also $" + EnvClusterKeyFile + ")",
+		Cmds:  []string{"certonly", "renew", "register", "cluster"},
+		Field: fstr(func(c *Config) *string { return &c.ClusterKeyFile }), Check: absPath(func(c *Config) *string { return &c.ClusterKeyFile })},
+	{Name: "generate-key", Kind: KindBool, Category: CatCluster, Usage: "cluster join: create the cluster key file first (the first node of a new cluster; ours)", Cmds: []string{"cluster"},
+		Field: fbool(func(c *Config) *bool { return &c.GenerateKey })},
+	{Name: "adopt", Kind: KindBool, Category: CatCluster, Usage: "cluster join: take the cluster's certificate and key for a lineage this node renewed on its own (ours)", Cmds: []string{"cluster"},
+		Field: fbool(func(c *Config) *bool { return &c.Adopt })},
+	{Name: "watch", Kind: KindBool, Category: CatCluster, Usage: "cluster sync: keep syncing as the cluster changes until stopped; with --standalone also answer http-01 for every node (ours)", Cmds: []string{"cluster"},
+		Field: fbool(func(c *Config) *bool { return &c.Watch })},
+
 	{Name: "break-my-certs", Kind: KindBool, Hidden: true, Usage: "accepted for compatibility"},
 	{Name: "strict-permissions", Kind: KindBool, Hidden: true, Usage: "accepted for compatibility"},
 	{Name: "os-packages-only", Kind: KindBool, Hidden: true, Usage: "accepted and ignored (deprecated in certbot)"},
@@ -371,6 +386,7 @@ const (
 	CatRenew   = "Renewal"
 	CatRevoke  = "Revocation"
 	CatListing = "Listing"
+	CatCluster = "Cluster"
 )
 
 // certbot's defaults, and the environment variables acmectl reads.
@@ -388,12 +404,20 @@ const (
 	EnvEABHMACKey = "ACMECTL_EAB_HMAC_KEY"
 	EnvCABundle   = "REQUESTS_CA_BUNDLE"
 	EnvSCMPassord = "SCM_PASSWORD"
+
+	// The cluster's etcd credentials and key (package cluster reads them).
+	EnvEtcdUser         = cluster.EnvUser
+	EnvEtcdPassword     = cluster.EnvPassword
+	EnvEtcdPasswordFile = cluster.EnvPasswordFile
+	EnvClusterKeyFile   = cluster.EnvKeyFile
+	// DefaultClusterKeyFile is where every node keeps the cluster key.
+	DefaultClusterKeyFile = "/etc/acmectl/cluster.key"
 )
 
 // SecretEnv names the environment variables acmectl reads secrets from. They
 // are removed from every hook's environment, and their values are redacted
 // from hook output. A new secret variable is one more entry here.
-var SecretEnv = []string{EnvEABHMACKey, EnvSCMPassord}
+var SecretEnv = []string{EnvEABHMACKey, EnvSCMPassord, EnvEtcdPassword}
 
 var (
 	authenticatorFlags = []string{"authenticator", "standalone", "webroot", "manual", "dns", "tls-alpn", "nginx", "apache", "configurator"}

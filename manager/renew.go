@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/acmectl/acmectl/acme"
+	"github.com/acmectl/acmectl/cluster"
 	"github.com/acmectl/acmectl/revocation"
 	"github.com/acmectl/acmectl/storage"
 )
@@ -78,6 +79,9 @@ type RenewResult struct {
 	InstallerErr error
 	// DryRun says the renewals were simulated.
 	DryRun bool
+	// SyncErr is why a cluster node's replica could not be brought up to
+	// the cluster after the run (nil when it was, or there is no cluster).
+	SyncErr error
 }
 
 // Each calls f for every outcome in listing order.
@@ -124,6 +128,9 @@ func (r *RenewResult) Err() error {
 	if r.HookFailures > 0 {
 		return fmt.Errorf("%d hook(s) failed", r.HookFailures)
 	}
+	if r.SyncErr != nil {
+		return fmt.Errorf("this node's copy of the cluster's certificates could not be updated: %w", r.SyncErr)
+	}
 	return nil
 }
 
@@ -159,9 +166,13 @@ type renewRun struct {
 	// inFlight are the lineages with an order recorded before finalize:
 	// due whatever their dates, to collect what the CA issued.
 	inFlight  map[string]bool
-	sleepOnce sync.Once
+	sleepOnce *sync.Once
 	rnd       *rand.Rand
-	rndMu     sync.Mutex
+	rndMu     *sync.Mutex
+	// synced are the names a cluster sync brought into the node's tree
+	// (their deploy hooks ran), syncErr why the sync failed.
+	synced  []string
+	syncErr error
 	// runCtx carries renew's deadline (Config.RenewDeadline); hookCtx is
 	// the caller's context without it: the listing, hooks and the
 	// installer run under hookCtx, so a post hook that starts the server
@@ -192,17 +203,22 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 		ctx, cancel = context.WithTimeout(ctx, c.RenewDeadline)
 	}
 	defer cancel()
-	r := &renewRun{m: m, hooks: m.newHooks(), rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), runCtx: ctx, hookCtx: hookCtx, inFlight: m.inFlightNames(ctx)}
+	r := &renewRun{m: m, hooks: m.newHooks(), sleepOnce: &sync.Once{}, rndMu: &sync.Mutex{},
+		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), runCtx: ctx, hookCtx: hookCtx, inFlight: m.inFlightNames(ctx)}
 	res := &RenewResult{DryRun: c.DryRun}
-	err := r.walk(ctx, only, &res.outcomes)
+	skip, err := r.renewCluster(ctx, only, &res.outcomes)
 	if err != nil {
+		return nil, fmt.Errorf("list the cluster's certificates: %w", err)
+	}
+	if err := r.walk(ctx, only, &res.outcomes, skip); err != nil {
 		return nil, fmt.Errorf("list certificates: %w", err)
 	}
+	res.SyncErr = r.syncErr
 	if c.CertName != "" && res.outcomes.n == 0 {
 		return nil, fmt.Errorf("no certificate found with name %s (see 'acmectl certificates')", c.CertName)
 	}
-	var renewed, failed []string
-	attempted := false
+	renewed, failed := r.synced, []string(nil)
+	attempted := len(r.synced) > 0
 	res.Each(func(oc *Outcome) {
 		switch oc.Status {
 		case StatusRenewed:
@@ -229,7 +245,8 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 // listing alone; the others run on up to Parallel goroutines per CA (at
 // most 4×Parallel waiting), or one at a time. The listing runs to its end
 // also after renew's deadline (ctx), so that every lineage has an outcome.
-func (r *renewRun) walk(ctx context.Context, only []string, outcomes *outcomeList) error {
+// Lineages in skip belong to another pass (a cluster's).
+func (r *renewRun) walk(ctx context.Context, only []string, outcomes *outcomeList, skip map[string]bool) error {
 	c := r.m.Config
 	var (
 		wg    sync.WaitGroup
@@ -239,6 +256,9 @@ func (r *renewRun) walk(ctx context.Context, only []string, outcomes *outcomeLis
 	)
 	defer wg.Wait()
 	return r.m.Store.WalkLineages(r.hookCtx, only, func(li *storage.LineageInfo) error {
+		if skip[li.Name] {
+			return nil
+		}
 		oc := outcomes.add()
 		done, ask := r.fromListingOrStart(ctx, li, oc)
 		if done {
@@ -355,7 +375,11 @@ func (r *renewRun) process(ctx context.Context, li *storage.LineageInfo, oc *Out
 func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Outcome, known *ariKnown) {
 	m := r.m
 	oc.more().names = li.Domains
-	unlock, err := m.Store.LockLineage(ctx, li.Name)
+	ctx, unlock, err := m.lockLineage(ctx, li.Name)
+	if errors.Is(err, cluster.ErrHeld) || errors.Is(err, cluster.ErrRenewedMeanwhile) {
+		r.skip(oc, heldBy(err))
+		return
+	}
 	if err != nil {
 		r.fail(oc, li.Name, StatusFailed, err)
 		return
@@ -394,7 +418,7 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 	r.hooks.AddPost(lc.PostHook)
 	res, err := m.obtain(ctx, p)
 	if err != nil {
-		r.fail(oc, li.Name, StatusFailed, err)
+		r.fail(oc, li.Name, StatusFailed, lostLease(ctx, err))
 		return
 	}
 	oc.Status, oc.names, oc.Expiry = StatusRenewed, res.Names, res.Cert.NotAfter.Unix()

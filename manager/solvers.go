@@ -176,6 +176,9 @@ func (m *Manager) buildSolvers(o *Config, domains []string) (*solverSet, error) 
 // standaloneSolver serves http-01 from a built-in server, bound on first
 // need; parallel issuances needing the same port take turns.
 func (m *Manager) standaloneSolver(o *Config) func(context.Context) (map[string]acme.Solver, func(), error) {
+	if m.shared != nil {
+		return m.sharedStandalone(o)
+	}
 	return func(ctx context.Context) (map[string]acme.Solver, func(), error) {
 		unlock, err := m.ports.lock(ctx, fmt.Sprintf("port %s:%d", o.HTTP01Addr, o.HTTP01Port))
 		if err != nil {

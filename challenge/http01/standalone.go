@@ -3,8 +3,8 @@
 // web server already serves (certbot's --standalone and --webroot).
 //
 // The solvers satisfy acme.Solver without importing package acme. They are not a
-// general web server: Standalone answers only the tokens currently presented and
-// 404s everything else.
+// general web server: Standalone answers only the tokens currently presented
+// (or, with a KeyAuthorizer, any well-formed token) and 404s everything else.
 package http01
 
 import (
@@ -47,9 +47,16 @@ type Standalone struct {
 	Address string
 	// Port defaults to 80 (certbot --http-01-port).
 	Port int
-	// Logger receives one Debug record per request (remote_addr, path, status).
-	// Nil discards.
+	// Logger receives one Debug record per request (remote_addr, path, status,
+	// answer). Nil discards.
 	Logger *slog.Logger
+	// KeyAuthorizer, when set, answers tokens that were not presented here:
+	// the key authorization of a token is "<token>.<account thumbprint>"
+	// (RFC 8555 §8.1), so a node that shares the account with others can
+	// answer a challenge another node's order created (a cluster behind a
+	// load balancer). It returns false for a token it does not answer. With
+	// it set the listener stays open after the last CleanUp, until Close.
+	KeyAuthorizer func(token string) (keyAuth string, ok bool)
 
 	mu     sync.Mutex
 	tokens map[string]string // token → key authorization
@@ -136,12 +143,12 @@ func (s *Standalone) Present(ctx context.Context, domain, token, keyAuth string)
 	return nil
 }
 
-// CleanUp stops serving token and closes the listener when no token is left.
-// Cleaning up an unknown token returns nil.
+// CleanUp stops serving token and closes the listener when no token is left
+// (and no KeyAuthorizer is set). Cleaning up an unknown token returns nil.
 func (s *Standalone) CleanUp(ctx context.Context, domain, token, keyAuth string) error {
 	s.mu.Lock()
 	delete(s.tokens, token)
-	if len(s.tokens) > 0 {
+	if len(s.tokens) > 0 || s.KeyAuthorizer != nil {
 		s.mu.Unlock()
 		return nil
 	}
@@ -186,11 +193,11 @@ func stop(ctx context.Context, srv *http.Server, served chan struct{}) error {
 }
 
 func (s *Standalone) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	status := http.StatusNotFound
+	status, answer := http.StatusNotFound, ""
 	defer func() {
 		s.logger().LogAttrs(r.Context(), slog.LevelDebug, "http-01 request",
 			slog.String("remote_addr", r.RemoteAddr), slog.String("host", r.Host),
-			slog.String("path", r.URL.Path), slog.Int("status", status))
+			slog.String("path", r.URL.Path), slog.Int("status", status), slog.String("answer", answer))
 	}()
 	token, ok := strings.CutPrefix(r.URL.Path, PathPrefix)
 	if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) || CheckToken(token) != nil {
@@ -199,8 +206,15 @@ func (s *Standalone) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	keyAuth, ok := s.tokens[token]
+	ka := s.KeyAuthorizer
 	s.mu.Unlock()
+	answer = "presented"
+	if !ok && ka != nil {
+		keyAuth, ok = ka(token)
+		answer = "key-authorizer"
+	}
 	if !ok {
+		answer = ""
 		http.NotFound(w, r)
 		return
 	}

@@ -66,7 +66,7 @@ func newApp() *cli.App {
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return &usageError{err}
 		},
-		Commands: []*cli.Command{completionCommand(), scmCommand(), scheduleCommand(), doctorCommand(), dnsPersistCommand(), gendocsCommand()},
+		Commands: []*cli.Command{completionCommand(), scmCommand(), scheduleCommand(), doctorCommand(), dnsPersistCommand(), clusterCommand(), gendocsCommand()},
 	}
 }
 

@@ -30,18 +30,19 @@ import (
 
 // config is what the flags chose.
 type config struct {
-	reps       int  // repetitions per scenario and client
-	quick      bool // smoke run: one repetition, small trees
-	only       map[string]bool
-	out        string        // markdown file to write ("" = none)
-	sizes      []int         // lineage counts for renew/certificates
-	many       int           // certificates issued by acmectl in scenario 2 and renewed in 5
-	manyPeer   int           // the same for certbot and lego (they run one at a time)
-	parallel   int           // acmectl processes at once (scenario 2) and renew --parallel (5)
-	peerBudget time.Duration // stop repeating a peer's case once its runs took this long
-	peerLimit  time.Duration // stop one certbot/lego process after this long (lower bound)
-	keep       bool          // keep the work directory
-	legoBin    string        // use this lego binary instead of building one
+	reps        int  // repetitions per scenario and client
+	quick       bool // smoke run: one repetition, small trees
+	only        map[string]bool
+	out         string        // markdown file to write ("" = none)
+	sizes       []int         // lineage counts for renew/certificates
+	many        int           // certificates issued by acmectl in scenario 2 and renewed in 5
+	manyPeer    int           // the same for certbot and lego (they run one at a time)
+	parallel    int           // acmectl processes at once (scenario 2) and renew --parallel (5)
+	peerBudget  time.Duration // stop repeating a peer's case once its runs took this long
+	peerLimit   time.Duration // stop one certbot/lego process after this long (lower bound)
+	keep        bool          // keep the work directory
+	legoBin     string        // use this lego binary instead of building one
+	clusterOnly bool          // case 1 (the base lineage), then the cluster cases only
 }
 
 func main() {
@@ -63,6 +64,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	limit := fs.Duration("peer-limit", 90*time.Second, "stop one certbot/lego run after this long and report a lower bound")
 	keep := fs.Bool("keep", false, "keep the work directory")
 	legoBin := fs.String("lego", "", "lego binary to use instead of building v4.35.2")
+	clusterOnly := fs.Bool("cluster-only", false, "run case 1 and the cluster cases (7, 8) only")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,7 +78,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-parallel %d: want 1..64", *par)
 	}
 	cfg := &config{reps: *reps, quick: *quick, out: *out, parallel: *par, peerBudget: *budget, peerLimit: *limit,
-		keep: *keep, legoBin: *legoBin, only: map[string]bool{}}
+		keep: *keep, legoBin: *legoBin, clusterOnly: *clusterOnly, only: map[string]bool{}}
 	for _, c := range strings.Split(*only, ",") {
 		c = strings.TrimSpace(c)
 		switch c {

@@ -139,6 +139,7 @@ func (b *bench) markdown(total time.Duration) string {
 	fmt.Fprintf(&w, "4. `certificates` (lego: `lego list`) over the same trees.\n")
 	fmt.Fprintf(&w, "5. The lineages of case 2 with `renew_before_expiry = 100 days` added to each conf (certificates live 90 days), so every run renews all of them. acmectl `renew --parallel %d`.\n", b.cfg.parallel)
 	fmt.Fprintf(&w, "6. As case 1, but the CA keeps each order `processing` for %v after its finalize request and answers every poll meanwhile with `Retry-After: %s`, as Let's Encrypt's Boulder answers a processing order (the benchmark's proxy in front of Pebble does this: `faultproxy.SetProcessing`). The note counts the order polls of the last run.\n", slowCAIssue, slowCARetryAfter)
+	fmt.Fprintf(&w, "%s", clusterCasesDoc)
 	fmt.Fprint(&w, pollingNote)
 	fmt.Fprintf(&w, "\nReproduce: `make bench` (= `go run ./internal/bench`, 10–12 minutes on 2 cores once lego is built, more on a loaded host; the first run also builds lego %s into the user cache, a few minutes more). `go run ./internal/bench -quick -only acmectl` is a smoke run. Flags: `-n` repetitions (default 5), `-parallel` (8), `-peer-budget` (25s), `-peer-limit` (90s), `-only`, `-out`, `-keep`, `-lego PATH`.\n", legoVersion)
 	return w.String()

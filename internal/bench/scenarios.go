@@ -25,6 +25,9 @@ func (b *bench) runAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if b.cfg.clusterOnly {
+		return b.clusterCases(ctx, homes)
+	}
 	many, err := b.issueMany(ctx, homes)
 	if err != nil {
 		return err
@@ -37,7 +40,10 @@ func (b *bench) runAll(ctx context.Context) error {
 	if err := b.renewDue(ctx, many); err != nil {
 		return err
 	}
-	return b.issueSlowCA(ctx, homes)
+	if err := b.issueSlowCA(ctx, homes); err != nil {
+		return err
+	}
+	return b.clusterCases(ctx, homes)
 }
 
 // slowCA is how the CA of case 6 behaves: an order stays "processing" for

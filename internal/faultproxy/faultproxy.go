@@ -77,6 +77,7 @@ const (
 	InvalidJSON Kind = "invalid_json" // forward, then replace the body with broken JSON
 	Huge        Kind = "huge"         // forward, then send a body of HugeSize bytes
 	WrongType   Kind = "wrong_type"   // forward, then label the body text/html
+	Notify      Kind = "notify"       // forward, call Hook, then answer as the CA did
 	Drip        Kind = "drip"         // answer 200 at once, then the body one byte a second, never finishing
 )
 
@@ -94,6 +95,12 @@ type Fault struct {
 	Status     int           // for Status
 	RetryAfter string        // Retry-After header for Status
 	Delay      time.Duration // for Delay
+	// Match, when set, limits the fault to the requests it accepts (one
+	// client among several: its User-Agent).
+	Match func(*http.Request) bool
+	// Hook is called by a Notify fault after the CA answered and before the
+	// client is (kill the client here: the CA acted, the client never knew).
+	Hook func()
 }
 
 func (f Fault) String() string {
@@ -126,6 +133,9 @@ type Proxy struct {
 	processing   time.Duration
 	processingRA string
 	finalized    map[string]time.Time
+
+	serialize bool
+	serial    sync.Mutex // held while a request is at Pebble (Serialize)
 }
 
 type activeFault struct {
@@ -165,6 +175,15 @@ func Start(upstreamDir, certFile, keyFile string, client *http.Client) (*Proxy, 
 	go p.srv.Serve(ln)
 	return p, nil
 }
+
+// Serialize makes the proxy forward one request at a time. Pebble's
+// in-memory store takes its locks in different orders (a new order holds the
+// store's read lock while locking each authorization; an authorization
+// fetch holds its authorization's lock while reading the store; issuing
+// waits for the write lock), so tens of clients at once can deadlock it —
+// seen with three nodes renewing 300 lineages (see letsencrypt/pebble#270 on
+// its locks). Call it before the clients start.
+func (p *Proxy) Serialize() { p.serialize = true }
 
 // Close stops the proxy.
 func (p *Proxy) Close() error { return p.srv.Close() }
@@ -255,11 +274,11 @@ func (p *Proxy) ResetLog() {
 	p.mu.Unlock()
 }
 
-func (p *Proxy) pick(method string, step Step) *Fault {
+func (p *Proxy) pick(r *http.Request, step Step) *Fault {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, f := range p.faults {
-		if f.Step != step || f.Method != "" && f.Method != method {
+		if f.Step != step || f.Method != "" && f.Method != r.Method || f.Match != nil && !f.Match(r) {
 			continue
 		}
 		f.seen++
@@ -333,7 +352,7 @@ func mangle(f *Fault, rb []byte, h http.Header) []byte {
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	step := StepOf(r.URL.Path)
-	f := p.pick(r.Method, step)
+	f := p.pick(r, step)
 	e := Entry{Method: r.Method, Step: step, Path: r.URL.Path}
 	if f != nil {
 		e.Fault = f.String()
@@ -359,14 +378,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req.Header = r.Header.Clone()
 	req.Host = r.Host
-	resp, err := p.client.Do(req)
-	if err != nil {
+	resp, rb, err := p.forward(req)
+	if resp == nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		e.Status = http.StatusBadGateway
 		return
 	}
-	defer resp.Body.Close()
-	rb, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
@@ -374,6 +391,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f != nil && f.Kind == DropAfter {
 		hijackClose(w)
 		return
+	}
+	if f != nil && f.Kind == Notify && f.Hook != nil {
+		f.Hook()
 	}
 	for k, vs := range resp.Header {
 		if strings.EqualFold(k, "Content-Length") {
@@ -430,4 +450,20 @@ func hijackClose(w http.ResponseWriter) {
 		}
 	}
 	panic(http.ErrAbortHandler)
+}
+
+// forward sends req to Pebble and reads the answer (one at a time when
+// Serialize was called); resp is nil when Pebble did not answer.
+func (p *Proxy) forward(req *http.Request) (*http.Response, []byte, error) {
+	if p.serialize {
+		p.serial.Lock()
+		defer p.serial.Unlock()
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	return resp, rb, err
 }
