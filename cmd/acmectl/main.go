@@ -21,6 +21,7 @@ func main() {
 		debug.SetGCPercent(50)
 	}
 	err := runApp(newAppFor(os.Args), os.Args)
+	profStop()
 	os.Exit(report(os.Stderr, err))
 }
 
