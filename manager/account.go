@@ -136,15 +136,12 @@ func (m *Manager) register(ctx context.Context, server string) (*acme.Client, *s
 		if !m.interactive() {
 			return nil, nil, NeedFlag("an e-mail address is needed for the account", "--email ADDRESS (or --register-unsafely-without-email)")
 		}
-		ans, err := m.ask("Enter email address or hit Enter to skip.\n (Enter 'c' to cancel): ")
+		e, err := m.askEmail()
 		if err != nil {
 			return nil, nil, err
 		}
-		if ans == "c" {
-			return nil, nil, errors.New("registration cancelled")
-		}
-		if ans != "" {
-			emails = []string{ans}
+		if e != "" {
+			emails = []string{e}
 		}
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -169,6 +166,48 @@ func (m *Manager) register(ctx context.Context, server string) (*acme.Client, *s
 	m.log().LogAttrs(ctx, slog.LevelInfo, "account registered", slog.String("account_url", acct.URL), slog.String("account_id", id))
 	m.emit(Event{Kind: EventAccountRegistered, Server: server, Names: emails, Reason: acct.URL})
 	return cl, sa, nil
+}
+
+// askEmail asks for the account's e-mail address until it looks like one,
+// as certbot 5.x does (display/ops.get_email): an empty answer skips it,
+// "c" cancels, and a mistyped address is asked again with "There is a
+// problem with your email address." in front (certbot 2.1 aborted instead).
+func (m *Manager) askEmail() (string, error) {
+	prefix := ""
+	for {
+		ans, err := m.ask(prefix + "Enter email address or hit Enter to skip.\n (Enter 'c' to cancel): ")
+		if err != nil {
+			return "", err
+		}
+		switch {
+		case ans == "c" || ans == "C":
+			return "", &CertbotError{Msg: "Error getting email address."}
+		case ans == "" || safeEmail(ans):
+			return ans, nil
+		}
+		prefix = "There is a problem with your email address. "
+	}
+}
+
+// safeEmail is certbot's util.safe_email: [a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+,
+// not starting with a dot, without "..".
+func safeEmail(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || domain == "" || strings.HasPrefix(s, ".") || strings.Contains(s, "..") {
+		return false
+	}
+	ok = true
+	for _, r := range local {
+		ok = ok && (isAlnum(r) || strings.ContainsRune("._%+-", r))
+	}
+	for _, r := range domain {
+		ok = ok && (isAlnum(r) || r == '.' || r == '-')
+	}
+	return ok
+}
+
+func isAlnum(r rune) bool {
+	return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
 }
 
 // accountBody is regr.json's "body" as certbot writes it for new accounts.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/acmectl/acmectl/storage"
@@ -33,10 +35,27 @@ func (m *Manager) Certonly(ctx context.Context) (*CertonlyResult, error) {
 		return nil, err
 	}
 	names := append(append([]string(nil), c.Domains...), c.IPs...)
-	if existing == nil && !c.Duplicate && c.CertName == "" {
-		if existing, err = m.lineageToExtend(ctx, names); err != nil {
+	keyChange := false
+	switch {
+	case existing != nil:
+		// --cert-name: the key type first, then the names (certbot's
+		// _find_lineage_for_domains_and_certname).
+		if keyChange, err = m.adoptLineageKey(c, existing); err != nil {
 			return nil, err
 		}
+		if err := m.confirmNewNames(existing, names); err != nil {
+			return nil, err
+		}
+	case !c.Duplicate && c.CertName == "":
+		if existing, keyChange, err = m.lineageToExtend(ctx, names); err != nil {
+			return nil, err
+		}
+	}
+	if existing != nil {
+		if err := checkReuseKeyConflicts(c, existing); err != nil {
+			return nil, err
+		}
+		completeWebrootMap(c)
 	}
 	name := c.CertName
 	if existing != nil {
@@ -48,8 +67,10 @@ func (m *Manager) Certonly(ctx context.Context) (*CertonlyResult, error) {
 			return nil, &UsageError{err}
 		}
 	}
-	if notDue, err := m.keepExisting(existing, names); err != nil || notDue {
-		return &CertonlyResult{NotDue: notDue}, err
+	if !keyChange {
+		if notDue, err := m.keepExisting(existing, names); err != nil || notDue {
+			return &CertonlyResult{NotDue: notDue}, err
+		}
 	}
 	unlock, err := m.Store.LockLineage(ctx, name)
 	if err != nil {
@@ -137,23 +158,87 @@ func (m *Manager) namedLineage(ctx context.Context) (*storage.Lineage, error) {
 }
 
 // lineageToExtend is the lineage with exactly these names, or — after
-// --expand or the operator's yes — one with a subset of them.
-func (m *Manager) lineageToExtend(ctx context.Context, names []string) (*storage.Lineage, error) {
+// --expand or the operator's yes — one with a subset of them; keyChange
+// reports a confirmed change of its key type (adoptLineageKey).
+func (m *Manager) lineageToExtend(ctx context.Context, names []string) (l *storage.Lineage, keyChange bool, err error) {
 	l, subset, err := m.FindLineageByNames(ctx, names)
-	if err != nil || l == nil || !subset || m.Config.Expand {
-		return l, err
+	if err != nil || l == nil {
+		return nil, false, err
+	}
+	if keyChange, err = m.adoptLineageKey(m.Config, l); err != nil {
+		return nil, false, err
+	}
+	if !subset || m.Config.Expand {
+		return l, keyChange, nil
 	}
 	if !m.interactive() {
-		return nil, NeedFlag(fmt.Sprintf("certificate %s has a subset of the requested names", l.Name), "--expand (or --cert-name NAME / --duplicate)")
+		return nil, false, NeedFlag(fmt.Sprintf("certificate %s has a subset of the requested names", l.Name), "--expand (or --cert-name NAME / --duplicate)")
 	}
-	ok, err := m.confirm(fmt.Sprintf("You have an existing certificate (%s) that contains a portion of the domains you requested. Expand it with the new names?", l.Name), true)
+	// certbot main._handle_subset_cert_request (2.1 and 5.x).
+	ok, err := m.yesNo(YesNo{Question: fmt.Sprintf("You have an existing certificate that contains a portion of the domains you requested (ref: %s)\n\n"+
+		"It contains these names: %s\n\nYou requested these names for the new certificate: %s.\n\n"+
+		"Do you want to expand and replace this existing certificate with the new certificate?",
+		l.ConfPath, strings.Join(CertNames(l.Cert), ", "), strings.Join(names, ", ")), Yes: "Expand", No: "Cancel"})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !ok {
-		return nil, errors.New("user chose not to expand the certificate")
+		return nil, false, &CertbotError{Msg: "User chose to cancel the operation and may reinvoke the client.",
+			Hint: fmt.Sprintf("To obtain a new certificate that contains these names without replacing your existing certificate for %s, you must use the --duplicate option.\n\nFor example:\n\n%s",
+				strings.Join(CertNames(l.Cert), ", "), duplicateCommand(m.Config.raw.args))}
 	}
-	return l, nil
+	return l, keyChange, nil
+}
+
+// duplicateCommand is the command line to run again with --duplicate (certbot
+// prints "certbot --duplicate <its arguments>").
+func duplicateCommand(args []string) string {
+	if len(args) == 0 {
+		return "certbot --duplicate ..."
+	}
+	return filepath.Base(args[0]) + " --duplicate " + strings.Join(args[1:], " ")
+}
+
+// confirmNewNames asks before --cert-name changes a lineage's names (certbot
+// main._ask_user_to_confirm_new_names, 2.1 and 5.x): the names added and
+// removed, "Update certificate" by default, so -n proceeds;
+// --renew-with-new-domains does not ask.
+func (m *Manager) confirmNewNames(l *storage.Lineage, names []string) error {
+	old := CertNames(l.Cert)
+	if SameSet(old, names) || m.Config.RenewNewDomains {
+		return nil
+	}
+	added, removed := setDiff(names, old), setDiff(old, names)
+	ok, err := m.yesNo(YesNo{Question: fmt.Sprintf("You are updating certificate %s to include new domain(s): %s\n\n"+
+		"You are also removing previously included domain(s): %s\n\nDid you intend to make this change?",
+		l.Name, formatNameList("+", added), formatNameList("-", removed)), Yes: "Update certificate", No: "Cancel", Default: true})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &CertbotError{Msg: "Specified mismatched certificate name and domains."}
+	}
+	return nil
+}
+
+// setDiff is the sorted names of a that b lacks.
+func setDiff(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !contains(b, x) && !contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// formatNameList is certbot's _format_list: "\n+ a\n+ b", or "\n(None)".
+func formatNameList(ch string, names []string) string {
+	if len(names) == 0 {
+		return "\n(None)"
+	}
+	return "\n" + ch + " " + strings.Join(names, "\n"+ch+" ")
 }
 
 // keepExisting reports whether an existing lineage with exactly these names
@@ -242,8 +327,13 @@ func (m *Manager) Reconfigure(ctx context.Context) (*IssueResult, error) {
 	if c.CertName == "" {
 		return nil, NeedFlag("no certificate chosen", "--cert-name NAME")
 	}
-	if len(c.Domains) > 0 {
-		return nil, Usagef("reconfigure does not change a certificate's names; use certonly --cert-name %s -d ...", c.CertName)
+	if len(c.Domains)+len(c.IPs) > 0 {
+		// certbot 5.x main.reconfigure.
+		return nil, &CertbotError{Msg: "You have specified domains, but this function cannot be used to modify the domains in a certificate. " +
+			"If you would like to do so, follow the instructions at https://certbot.org/change-cert-domain. " +
+			"Otherwise, remove the domains from the command to continue reconfiguring. " +
+			"You can specify which certificate you want on the command line with flag --cert-name instead.",
+			Hint: fmt.Sprintf("To change the names of %s: certonly --cert-name %s -d NAME ...", c.CertName, c.CertName)}
 	}
 	unlock, err := m.Store.LockLineage(ctx, c.CertName)
 	if err != nil {
@@ -259,6 +349,9 @@ func (m *Manager) Reconfigure(ctx context.Context) (*IssueResult, error) {
 	}
 	lc, err := lineageConfig(c, l)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkReuseKeyConflicts(lc, l); err != nil {
 		return nil, err
 	}
 	saved := *lc

@@ -1,7 +1,10 @@
 package manager
 
 import (
+	"errors"
+	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -148,12 +151,22 @@ func checkCertName(c *Config) error {
 	return nil
 }
 
+// checkForceKeep: --force-renewal implies --expand and wins over
+// --keep-until-expiring (certbot's _handle_identical_cert_request tests
+// renew_by_default first).
 func checkForceKeep(c *Config) error {
-	if c.Force && c.Keep {
-		return Usagef("--force-renewal conflicts with --keep-until-expiring; pass one of them")
-	}
 	if c.Force {
-		c.Expand = true
+		c.Expand, c.Keep = true, false
+	}
+	return nil
+}
+
+// checkForceInteractive is certbot's post-parse check (cli/helpful.py
+// parse_args).
+func checkForceInteractive(c *Config) error {
+	if c.ForceInteractive && c.NonInteractive {
+		//lint:ignore ST1005 certbot's text
+		return errors.New("Flag for non-interactive mode and --force-interactive conflict")
 	}
 	return nil
 }
@@ -222,14 +235,6 @@ func validAuthenticator(a string) bool {
 	return false
 }
 
-func mapAuthenticator(v string) (string, error) {
-	a := strings.ToLower(v)
-	if !validAuthenticator(a) {
-		return "", Usagef("--authenticator %q: acmectl has standalone, webroot, manual, tls-alpn and dns-<provider>", a)
-	}
-	return a, nil
-}
-
 // checkWebroot infers --webroot from -w/--webroot-map and builds the name →
 // root map from -w/-d in command-line order (certbot's pairing).
 func checkWebroot(c *Config) error {
@@ -239,22 +244,73 @@ func checkWebroot(c *Config) error {
 	if c.Authenticator != "webroot" {
 		return nil
 	}
-	m, err := webrootMapFromArgs(c.raw.args, c.raw.webrootMap, c.WebrootPaths, c.Domains)
+	m, err := webrootMap(c)
 	if err != nil {
 		return &UsageError{err}
 	}
-	c.WebrootMap = m
-	// --webroot-map implies -d for its names.
-	for d := range m {
+	c.WebrootMap = map[string]string{}
+	// --webroot-map implies -d (or --ip-address, certbot 5.4) for its names.
+	for d, root := range m {
+		if ip, err := netip.ParseAddr(strings.Trim(d, "[]")); err == nil && ip.Zone() == "" {
+			n := ip.Unmap().String()
+			c.WebrootMap[n] = root
+			if !contains(c.IPs, n) {
+				c.IPs = append(c.IPs, n)
+			}
+			continue
+		}
 		n, err := NormalizeDomain(d)
 		if err != nil {
 			return Usagef("--webroot-map: %w", err)
 		}
+		c.WebrootMap[d] = root
 		if !contains(c.Domains, n) {
 			c.Domains = append(c.Domains, n)
 		}
 	}
 	return nil
+}
+
+// webrootMap is the name → webroot map: the command-line parser's (certbot's
+// -w/-d pairing and --webroot-map) with the names no -w preceded mapped to
+// the last -w, as the webroot plugin's _set_webroots does; without a parse
+// (FlagMap), from the raw arguments.
+func webrootMap(c *Config) (map[string]string, error) {
+	if !c.raw.parsed {
+		return webrootMapFromArgs(c.raw.args, c.raw.webrootMap, c.WebrootPaths, c.Domains)
+	}
+	m := make(map[string]string, len(c.Domains))
+	for d, r := range c.raw.parsedMap {
+		m[d] = r
+	}
+	if n := len(c.WebrootPaths); n > 0 {
+		for _, d := range append(slices.Clone(c.Domains), c.IPs...) {
+			if _, ok := m[d]; !ok {
+				m[d] = c.WebrootPaths[n-1]
+			}
+		}
+	}
+	return m, nil
+}
+
+// completeWebrootMap gives every name of the request that has no webroot
+// the last -w given (certbot's webroot plugin, _set_webroots: "Using the
+// webroot path ... for all unmatched domains"), so that "--cert-name a.com
+// --webroot -w /var/www/a" covers the lineage's names without -d, and the
+// renewal conf's [[webroot_map]] lists every name as certbot writes it.
+func completeWebrootMap(c *Config) {
+	if c.Authenticator != "webroot" || len(c.WebrootPaths) == 0 {
+		return
+	}
+	last := c.WebrootPaths[len(c.WebrootPaths)-1]
+	if c.WebrootMap == nil {
+		c.WebrootMap = map[string]string{}
+	}
+	for _, n := range append(append([]string(nil), c.Domains...), c.IPs...) {
+		if _, ok := c.WebrootMap[n]; !ok {
+			c.WebrootMap[n] = last
+		}
+	}
 }
 
 // webrootMapFromArgs applies certbot's -w/-d pairing. The order comes from

@@ -21,16 +21,24 @@ type Config struct {
 	MaxLogBackups               int
 	Verbose                     int
 	Quiet, NonInteractive       bool
+	ForceInteractive            bool
+	Debug                       bool
+	// PreconfiguredRenewal: a distribution's cli.ini says its timer renews.
+	PreconfiguredRenewal bool
 
 	Server    string // resolved directory URL
 	Staging   bool
 	CABundle  string
 	UserAgent string
-	EAB       *acme.ExternalAccountBinding
-	Emails    []string
-	NoEmail   bool
-	AgreeTOS  bool
-	Account   string
+	// UserAgentComment goes in parentheses after the default User-Agent.
+	UserAgentComment string
+	// NoVerifySSL skips verifying the ACME server's TLS certificate.
+	NoVerifySSL bool
+	EAB         *acme.ExternalAccountBinding
+	Emails      []string
+	NoEmail     bool
+	AgreeTOS    bool
+	Account     string
 
 	Domains, IPs    []string
 	CertName        string
@@ -57,13 +65,15 @@ type Config struct {
 	NewKey     bool
 	MustStaple bool
 
-	Authenticator  string            // standalone, webroot, manual, tls-alpn, dns-<provider>
+	Authenticator  string            // standalone, webroot, manual, tls-alpn, dns-<provider>, nginx, apache
+	Installer      string            // nginx, apache; "" for none (also -i null)
 	WebrootMap     map[string]string // name → webroot
 	WebrootPaths   []string
 	ManualAuth     string
 	ManualCleanup  string
 	DNSPropagation int
 	DNSCredentials string
+	DNSProject     string // dns-google's project
 	TLSALPNPort    int
 	TLSALPNAddr    string
 	PrefChalls     []string // challenge types, most preferred first
@@ -78,11 +88,18 @@ type Config struct {
 	NoAutorenew       bool
 	Autorenew         bool
 	RenewBeforeExpiry string
-	JSON              bool
-	Reason            int
-	DeleteAfter       bool
-	NoDeleteAfter     bool
-	RolloverKey       bool
+	// ScheduleRoot is the root whose renewal schedule certonly reports
+	// ("" is the real system).
+	ScheduleRoot  string
+	JSON          bool
+	Reason        int
+	DeleteAfter   bool
+	NoDeleteAfter bool
+	RolloverKey   bool
+
+	// The plugins verb: --init, --prepare, --authenticators/--installers.
+	PluginsInit, PluginsPrepare bool
+	PluginsIfaces               []string
 
 	// Raw inputs that other fields are derived from.
 	raw struct {
@@ -91,6 +108,14 @@ type Config struct {
 		issuanceTimeout                    int
 		reason                             string
 		args                               []string
+		// selectors are the plugins the selector flags chose, in table order;
+		// configurator and dnsProvider are --configurator and --dns.
+		selectors                 []string
+		configurator, dnsProvider string
+		// parsedMap is the webroot map the command-line parser built (parsed:
+		// there was one).
+		parsedMap map[string]string
+		parsed    bool
 	}
 }
 
@@ -111,24 +136,28 @@ type Flags interface {
 func LoadConfig(f Flags, args []string) (*Config, error) {
 	c := &Config{Set: map[string]bool{}}
 	c.raw.args = args
-	contrib := map[string][]contribution{}
+	if wm, ok := f.(interface{ WebrootMap() map[string]string }); ok {
+		c.raw.parsedMap, c.raw.parsed = wm.WebrootMap(), true
+	}
 	for i := range Params {
 		p := &Params[i]
 		if f.IsSet(p.Name) {
 			c.Set[p.Name] = true
 		}
-		if err := p.read(c, f, contrib); err != nil {
+		if err := p.read(c, f); err != nil {
+			return nil, err
+		}
+	}
+	if err := selectPlugins(c); err != nil {
+		return nil, err
+	}
+	for i := range Params {
+		if err := Params[i].readPlugin(c, f); err != nil {
 			return nil, err
 		}
 	}
 	for i := range Params {
-		p := &Params[i]
-		if p.Dest != "" && p.Field != nil {
-			if err := resolveDest(c, p, contrib[p.Dest]); err != nil {
-				return nil, err
-			}
-		}
-		if p.Check != nil {
+		if p := &Params[i]; p.Check != nil {
 			if err := p.Check(c); err != nil {
 				return nil, err
 			}
@@ -149,6 +178,9 @@ func DefaultConfig() *Config {
 // Interactive reports whether prompts are allowed, given whether stdin is a
 // terminal.
 func (c *Config) Interactive(stdinTTY bool) bool { return !c.NonInteractive && stdinTTY }
+
+// EABAlgorithm is --eab-hmac-alg as given (for an EAB set after loading).
+func (c *Config) EABAlgorithm() string { return c.raw.eabAlg }
 
 // setByUser reports whether any of the named parameters was given.
 func (c *Config) setByUser(names ...string) bool {
@@ -196,30 +228,6 @@ func (m FlagMap) StringSlice(name string) []string {
 	if v, ok := m[name]; ok && v != "" {
 		return strings.Split(v, ",")
 	}
-	return nil
-}
-
-// contribution is one flag's value for a destination several flags write
-// (certbot's store_const: --standalone and -a standalone both set the
-// authenticator).
-type contribution struct{ flag, value string }
-
-// resolveDest settles a destination several flags wrote: one value, or the
-// same value from several flags, is fine; different values are refused.
-func resolveDest(c *Config, p *Param, cs []contribution) error {
-	if len(cs) == 0 {
-		return nil
-	}
-	var flags []string
-	values := map[string]bool{}
-	for _, x := range cs {
-		flags = append(flags, x.flag)
-		values[x.value] = true
-	}
-	if len(values) > 1 {
-		return Usagef("too many %ss (%s); pass only one", p.Dest, strings.Join(flags, ", "))
-	}
-	*p.Field(c).(*string) = cs[0].value
 	return nil
 }
 

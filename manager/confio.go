@@ -1,8 +1,6 @@
 package manager
 
 import (
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"fmt"
 	"sort"
 	"strconv"
@@ -36,25 +34,38 @@ func lineageConfig(base *Config, l *storage.Lineage) (*Config, error) {
 			return nil, err
 		}
 	}
-	if !c.setByUser("key-type") && conf.Params.KeyType == "" {
-		// Older confs have no key_type: keep the current key's type.
-		switch k := l.Key.(type) {
-		case *rsa.PrivateKey:
-			c.KeyType = "rsa"
-			if !c.setByUser("rsa-key-size") && conf.Params.RSAKeySize == 0 {
-				c.RSAKeySize = k.N.BitLen()
-			}
-		case *ecdsa.PrivateKey:
-			c.KeyType = "ecdsa"
-		}
-	}
+	keepKeyParams(c, conf, l)
 	if base.NoReuseKey {
 		c.ReuseKey = false
 	}
 	if err := checkSavedKey(c, l); err != nil {
 		return nil, err
 	}
+	completeWebrootMap(c)
 	return c, nil
+}
+
+// keepKeyParams fills what the conf does not say about the key from the
+// lineage's current key: an older conf has no key_type, and certbot omits
+// rsa_key_size and elliptic_curve when they were its defaults, so a 4096-bit
+// key renewed from such a conf stays 4096 bits (and a P-384 key P-384).
+func keepKeyParams(c *Config, conf *storage.RenewalConf, l *storage.Lineage) {
+	typ, bits, curve := keyParams(l.Key)
+	if typ == "" {
+		return
+	}
+	if !c.setByUser("key-type") && conf.Params.KeyType == "" {
+		c.KeyType = typ
+	}
+	if c.KeyType != typ {
+		return
+	}
+	if typ == "rsa" && !c.setByUser("rsa-key-size") && conf.Params.RSAKeySize == 0 {
+		c.RSAKeySize = bits
+	}
+	if typ == "ecdsa" && !c.setByUser("elliptic-curve") && conf.Params.EllipticCurve == "" && curve != "" {
+		c.Curve = curve
+	}
 }
 
 // savedAuthenticator applies the conf's authenticator and, for webroot, its
@@ -169,6 +180,7 @@ func renewalConf(c *Config, prev *storage.RenewalConf, accountID string) *storag
 	if prev != nil {
 		rc = *prev
 	}
+	dropOldPluginKeys(&rc, c)
 	for i := range Params {
 		p := &Params[i]
 		if p.Conf == "" || p.Field == nil {
@@ -198,6 +210,21 @@ func renewalConf(c *Config, prev *storage.RenewalConf, accountID string) *storag
 		rc.Params.WebrootPath, rc.Params.WebrootMap = savedWebroots(c.WebrootMap)
 	}
 	return &rc
+}
+
+// dropOldPluginKeys removes the keys of the DNS plugin a lineage used before
+// its authenticator changed (dns_<plugin>_credentials, ..._propagation_seconds):
+// certbot rewrites [renewalparams] from the run's options, so an old plugin's
+// keys do not survive a switch there either.
+func dropOldPluginKeys(rc *storage.RenewalConf, c *Config) {
+	old := rc.Params.Authenticator
+	if old == c.Authenticator || !strings.HasPrefix(old, "dns-") {
+		return
+	}
+	plugin := strings.ReplaceAll(strings.TrimPrefix(old, "dns-"), "-", "_")
+	for _, k := range []string{"credentials", "propagation_seconds"} {
+		rc.SetParamValue("dns_"+plugin+"_"+k, storage.Value{})
+	}
 }
 
 // fieldValue renders a Config field as a conf value.

@@ -44,3 +44,16 @@ func OneLine(s string) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// CertbotError is a refusal worded exactly as certbot words it (a sentence,
+// capitalized, with its full stop), so that scripts and operators who know
+// certbot's messages recognize it. Front-ends print it as it is.
+// Hint, when set, is shown before it (certbot's notification before the
+// error).
+type CertbotError struct{ Msg, Hint string }
+
+func (e *CertbotError) Error() string { return e.Msg }
+
+func certbotErrorf(format string, a ...any) error {
+	return &CertbotError{Msg: fmt.Sprintf(format, a...)}
+}

@@ -3,7 +3,6 @@ package manager
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"sort"
 	"sync"
@@ -53,6 +52,9 @@ const (
 	EventHook EventKind = "hook"
 	// EventReconfigureTest: reconfigure runs its test issuance against Server.
 	EventReconfigureTest EventKind = "reconfigure_test"
+	// EventWarning: something the operator should know that does not stop
+	// the run (Reason is the text, Lineage the lineage it concerns).
+	EventWarning EventKind = "warning"
 )
 
 // Event kinds of a renew run's lineages.
@@ -171,17 +173,18 @@ func nameFailures(err error) []NameFailure {
 	var out []NameFailure
 	var walk func(error)
 	walk = func(err error) {
-		var ae *acme.AuthorizationError
-		if errors.As(err, &ae) {
-			out = append(out, NameFailure{Name: ae.Identifier.Value, Err: ae})
-		}
-		var j interface{ Unwrap() []error }
-		if errors.As(err, &j) {
-			for _, x := range j.Unwrap() {
+		// A walk of the error tree itself: errors.As would find the same
+		// authorization error again below every join that holds it.
+		switch e := err.(type) {
+		case nil:
+		case *acme.AuthorizationError:
+			out = append(out, NameFailure{Name: e.Identifier.Value, Err: e})
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
 				walk(x)
 			}
-		} else if u := errors.Unwrap(err); u != nil && ae == nil {
-			walk(u)
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
 		}
 	}
 	walk(err)

@@ -53,9 +53,16 @@ func (p *issuePlan) checkSavable() error {
 	return nil
 }
 
-// obtain runs one issuance and saves it (unless a dry run).
-func (m *Manager) obtain(ctx context.Context, p *issuePlan) (*IssueResult, error) {
+// obtain runs one issuance and saves it (unless a dry run). A failure comes
+// back explained (*IssueError) when there is more to say than the error.
+func (m *Manager) obtain(ctx context.Context, p *issuePlan) (_ *IssueResult, err error) {
 	c := p.c
+	var cl *acme.Client
+	defer func() {
+		if err != nil {
+			err = m.explain(ctx, cl, c, p.name, err)
+		}
+	}()
 	if err := p.checkSavable(); err != nil {
 		return nil, err
 	}
@@ -212,15 +219,14 @@ func (m *Manager) obtainOnce(ctx context.Context, cl *acme.Client, dir *acme.Dir
 		return nil, err
 	}
 	req.Profile = profile
-	if p.existing != nil && p.existing.Cert != nil && dir.RenewalInfoURL != "" {
-		if id, err := acme.ARICertID(p.existing.Cert); err == nil {
-			req.Replaces = id
-		}
-	}
+	names := append(append([]string(nil), domains...), ips...)
+	req.Replaces = replacesID(p, dir, names)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute+c.IssuanceTimeout)
 	defer cancel()
-	names := append(append([]string(nil), domains...), ips...)
 	m.emit(Event{Kind: EventIssuing, Lineage: p.name, Names: names, Renewal: p.existing != nil})
+	if c.DryRun {
+		m.freshAuthorizations(ctx, cl, req.Identifiers, req.Profile, p.name)
+	}
 	cert, err := cl.Obtain(ctx, req)
 	if err != nil && req.Replaces != "" && acme.IsProblem(err, acme.ProblemAlreadyReplaced) {
 		m.log().LogAttrs(ctx, slog.LevelWarn, "certificate already replaced; ordering without replaces", slog.String("lineage", p.name))
@@ -231,6 +237,32 @@ func (m *Manager) obtainOnce(ctx context.Context, cl *acme.Client, dir *acme.Dir
 		return nil, fmt.Errorf("obtain a certificate for %s from %s: %w", strings.Join(names, ","), c.Server, err)
 	}
 	return cert, nil
+}
+
+// replacesID is the ARI CertID of the certificate this order replaces (RFC
+// 9773 §5), or "": only for a real issuance that renews an existing lineage
+// at a CA with ARI, and only when the new order shares at least one
+// identifier with the certificate it replaces — a CA may refuse the order
+// otherwise (Pebble: "at least one identifier in the new order and existing
+// order must match"), and a certificate whose names all changed replaces
+// nothing. A dry run replaces nothing either: it must not mark the lineage's
+// certificate as replaced at the CA.
+func replacesID(p *issuePlan, dir *acme.Directory, names []string) string {
+	if p.c.DryRun || p.existing == nil || p.existing.Cert == nil || dir.RenewalInfoURL == "" {
+		return ""
+	}
+	shared := false
+	for _, n := range CertNames(p.existing.Cert) {
+		shared = shared || contains(names, n)
+	}
+	if !shared {
+		return ""
+	}
+	id, err := acme.ARICertID(p.existing.Cert)
+	if err != nil {
+		return ""
+	}
+	return id
 }
 
 // pickProfile applies --required-profile (the CA must offer it) and

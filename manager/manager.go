@@ -12,10 +12,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/acmectl/acmectl/acme"
+	"github.com/acmectl/acmectl/revocation"
 	"github.com/acmectl/acmectl/storage"
 )
 
@@ -33,6 +35,21 @@ type Prompter interface {
 	Ask(question string) (string, error)
 	// Confirm asks a yes/no question; def is the answer to an empty line.
 	Confirm(question string, def bool) (bool, error)
+}
+
+// YesNo is a yes/no question as certbot asks it: each answer has a label
+// ("Update certificate" / "Cancel") whose first letter answers it.
+type YesNo struct {
+	Question string
+	Yes, No  string
+	// Default is the answer when the engine may not ask (-n, no terminal).
+	Default bool
+}
+
+// YesNoPrompter is a Prompter that shows certbot's answer labels. The engine
+// asks a Prompter without it through Confirm.
+type YesNoPrompter interface {
+	YesNo(q YesNo) (bool, error)
 }
 
 // Manager is the engine: it decides, issues, renews, revokes and deletes
@@ -60,10 +77,14 @@ type Manager struct {
 	// Terminal says an operator runs this at a terminal (certbot:
 	// stdin is a TTY): renew then skips its random delay.
 	Terminal bool
+	// Revocation checks certificates for revocation (listing, renew); nil
+	// builds one caching its answers in the work directory.
+	Revocation *revocation.Checker
 	// Now and Sleep are the clock (tests replace them).
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
 
+	revOnce sync.Once
 	hcOnce  sync.Once
 	hcErr   error
 	logOnce sync.Once
@@ -117,11 +138,28 @@ func (m *Manager) confirm(q string, def bool) (bool, error) {
 	return m.Prompter.Confirm(q, def)
 }
 
+// yesNo asks q when the engine may ask, else takes its default.
+func (m *Manager) yesNo(q YesNo) (bool, error) {
+	if !m.interactive() {
+		return q.Default, nil
+	}
+	if p, ok := m.Prompter.(YesNoPrompter); ok {
+		return p.YesNo(q)
+	}
+	return m.Prompter.Confirm(q.Question, q.Default)
+}
+
 // httpClient returns the run's HTTP client.
 func (m *Manager) httpClient() (*http.Client, error) {
 	m.hcOnce.Do(func() {
 		if m.HTTPClient == nil {
 			m.HTTPClient, m.hcErr = NewHTTPClient(m.Config.CABundle)
+			if m.hcErr == nil && m.Config.NoVerifySSL {
+				// certbot's --no-verify-ssl (requests' verify=False): the ACME
+				// server's certificate is not checked. This client carries
+				// only the CA's requests.
+				m.HTTPClient.Transport.(*http.Transport).TLSClientConfig.InsecureSkipVerify = true
+			}
 		}
 	})
 	return m.HTTPClient, m.hcErr
@@ -179,7 +217,21 @@ func OpenTree(c *Config, log *slog.Logger) (*storage.Tree, error) {
 	if err := os.MkdirAll(c.WorkDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create work directory: %w; run as root or pass --work-dir", err)
 	}
+	makeHookDirs(t.Dir, log)
 	return t, nil
+}
+
+// makeHookDirs creates renewal-hooks/{pre,deploy,post} (mode 0755) as certbot
+// does on every run (main.make_or_verify_needed_dirs, 2.1 and 5.x), so an
+// operator finds where directory hooks go. It is best-effort: a user who may
+// read the tree but not write it (certificates as non-root) is not stopped.
+func makeHookDirs(configDir string, log *slog.Logger) {
+	for _, kind := range []string{HookPre, HookDeploy, HookPost} {
+		p := filepath.Join(configDir, "renewal-hooks", kind)
+		if err := os.MkdirAll(p, 0o755); err != nil && log != nil {
+			log.LogAttrs(context.Background(), slog.LevelDebug, "could not create the hook directory", slog.String("path", p), slog.String("error", err.Error()))
+		}
+	}
 }
 
 // HTTP timeouts of the connection. There is no whole-request or

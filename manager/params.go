@@ -32,18 +32,26 @@ type Param struct {
 	Usage    string
 	Category string
 	Hidden   bool
-	// Cmds lists the commands whose --help shows the flag; empty means all.
-	// Every command accepts every flag, as certbot does.
+	// Cmds lists the help topics (verbs) that show an option certbot does
+	// not have; empty: the topic of its Category. Every command accepts
+	// every flag, as certbot does; certbot's options keep certbot's topics.
 	Cmds []string
 
-	// Dest is the destination several flags share (argparse dest): a bool
-	// flag with Const stores that value (--standalone → authenticator =
-	// standalone); a string flag stores Map(value) (--dns X → dns-X).
-	// Different values from two flags are refused. The entry with Field set
-	// owns the destination.
-	Dest  string
-	Const string
-	Map   func(v string) (string, error)
+	// Selects names the plugin a selector flag chooses (--standalone,
+	// --dns-cloudflare, --nginx): certbot's cli_plugin_requests decides
+	// between -a, -i, --configurator and the selectors (selectPlugins).
+	Selects string
+	// Plugin scopes a plugin's own option (--dns-cloudflare-credentials):
+	// it is read only when Plugin is the chosen authenticator, into the
+	// field of the parameter named Of, which it then counts as set.
+	Plugin, Of string
+	// ArgDest is the argparse dest of an option certbot does not have when
+	// it shares one of certbot's (--autorenew and --no-autorenew); empty:
+	// the name with "_" for "-".
+	ArgDest string
+	// Complete says what the value of an option certbot does not have
+	// completes to (argparse.CompleteFile, ...).
+	Complete string
 
 	// Field points at the Config field (*string, *bool, *int, *[]string).
 	Field func(*Config) any
@@ -69,8 +77,12 @@ type Param struct {
 	SaveIfSet bool
 }
 
-// Params is the table, in the order the command line is validated.
-var Params = []Param{
+// Params is the table, in the order the command line is validated. Every
+// option of certbot 5.x belongs to an entry (TestTableCoversCertbot); the
+// web-server plugins' options and the DNS plugins' are appended below.
+var Params = append(append(baseParams, installerParams...), dnsPluginParams()...)
+
+var baseParams = []Param{
 	{Name: "config", Aliases: []string{"c"}, Kind: KindString, Category: CatPaths, Usage: "read options from this cli.ini (after /etc/letsencrypt/cli.ini and $XDG_CONFIG_HOME/letsencrypt/cli.ini)"},
 	{Name: "config-dir", Kind: KindString, Category: CatPaths, Default: DefaultConfigDir, Usage: "configuration directory (certbot's tree)",
 		Field: fstr(func(c *Config) *string { return &c.ConfigDir }), Check: absPath(func(c *Config) *string { return &c.ConfigDir }),
@@ -90,6 +102,20 @@ var Params = []Param{
 		Field: fbool(func(c *Config) *bool { return &c.Quiet })},
 	{Name: "non-interactive", Aliases: []string{"n", "noninteractive"}, Kind: KindBool, Category: CatOutput, Usage: "never ask; fail naming the flag to pass instead",
 		Field: fbool(func(c *Config) *bool { return &c.NonInteractive }), Check: func(c *Config) error { c.NonInteractive = c.NonInteractive || c.Quiet; return nil }},
+	{Name: "force-interactive", Kind: KindBool, Category: CatOutput, Usage: "ask questions even when stdin is not a terminal (not with renew or -n)",
+		Field: fbool(func(c *Config) *bool { return &c.ForceInteractive }), Check: checkForceInteractive},
+	{Name: "verbose-level", Kind: KindString, Category: CatOutput, Hidden: true, Usage: "accepted and ignored (a certbot developer option); -v sets the verbosity"},
+	{Name: "text", Aliases: []string{"t"}, Kind: KindBool, Category: CatOutput, Hidden: true, Usage: "accepted and ignored: text is acmectl's only output mode"},
+	{Name: "preconfigured-renewal", Kind: KindBool, Category: CatOutput, Hidden: true, Usage: "set by distribution packages (Debian's cli.ini): a timer of the package renews",
+		Field: fbool(func(c *Config) *bool { return &c.PreconfiguredRenewal })},
+	{Name: "debug", Kind: KindBool, Category: CatOutput, Usage: "show debug output on stderr (certbot: tracebacks on errors); implies -vv",
+		Field: fbool(func(c *Config) *bool { return &c.Debug }), Check: func(c *Config) error {
+			if c.Debug {
+				c.Verbose = max(c.Verbose, 2)
+			}
+			return nil
+		}},
+	{Name: "debug-challenges", Kind: KindBool, Category: CatOutput, Usage: "accepted; acmectl does not pause before validation (-v shows each challenge)"},
 	{Name: "json", Kind: KindBool, Category: CatListing, Usage: "print the listing as JSON (ours)", Cmds: []string{"certificates", "show_account"},
 		Field: fbool(func(c *Config) *bool { return &c.JSON })},
 
@@ -99,22 +125,25 @@ var Params = []Param{
 		Field: fstr(func(c *Config) *string { return &c.Server }), Check: checkServer,
 		Conf: "server", Keep: true, Overrides: []string{"server", "staging"}},
 	{Name: "ca-bundle", Kind: KindString, Category: CatServer, Usage: "PEM file of extra roots to trust for the CA's HTTPS (also $REQUESTS_CA_BUNDLE)",
-		Field: fstr(func(c *Config) *string { return &c.CABundle }), Check: checkCABundle},
+		Field: fstr(func(c *Config) *string { return &c.CABundle }), Check: checkCABundle, Complete: "file"},
+	{Name: "no-verify-ssl", Kind: KindBool, Category: CatServer, Usage: "do not verify the ACME server's TLS certificate (testing only; --ca-bundle trusts a private CA safely)",
+		Field: fbool(func(c *Config) *bool { return &c.NoVerifySSL })},
+	{Name: "user-agent-comment", Kind: KindString, Category: CatServer, Usage: "comment added to the default User-Agent, in parentheses",
+		Field: fstr(func(c *Config) *string { return &c.UserAgentComment })},
 	{Name: "user-agent", Kind: KindString, Category: CatServer, Usage: "HTTP User-Agent (default acmectl/<version>)", Hidden: true,
 		Field: fstr(func(c *Config) *string { return &c.UserAgent }), Conf: "user_agent", SaveIfSet: true},
 	{Name: "eab-kid", Kind: KindString, Category: CatServer, Usage: "external account binding key ID",
 		Field: fstr(func(c *Config) *string { return &c.raw.eabKid })},
 	{Name: "eab-hmac-key", Kind: KindString, Category: CatServer, Usage: "external account binding HMAC key (base64url); prefer --eab-hmac-key-file or $" + EnvEABHMACKey,
 		Field: fstr(func(c *Config) *string { return &c.raw.eabKey })},
-	{Name: "eab-hmac-key-file", Kind: KindString, Category: CatServer, Usage: "file holding the EAB HMAC key (ours)",
+	{Name: "eab-hmac-key-file", Kind: KindString, Category: CatServer, Usage: "file holding the EAB HMAC key (ours)", Complete: "file",
 		Field: fstr(func(c *Config) *string { return &c.raw.eabKeyFile })},
 	{Name: "eab-hmac-alg", Kind: KindString, Category: CatServer, Default: "HS256", Usage: "EAB MAC algorithm: HS256, HS384 or HS512",
 		Field: fstr(func(c *Config) *string { return &c.raw.eabAlg }), Check: checkEAB},
 	{Name: "email", Aliases: []string{"m"}, Kind: KindString, Category: CatServer, Usage: "account e-mail (comma list allowed)",
 		Field: fstr(func(c *Config) *string { return &c.raw.email }), Check: checkEmail},
-	{Name: "register-unsafely-without-email", Kind: KindBool, Category: CatServer, Usage: "register without an e-mail address",
-		Field: fbool(func(c *Config) *bool { return &c.NoEmail }),
-		Check: conflict("register-unsafely-without-email", "email", func(c *Config) bool { return c.NoEmail && len(c.Emails) > 0 })},
+	{Name: "register-unsafely-without-email", Kind: KindBool, Category: CatServer, Usage: "register without an e-mail address (an --email given too is used, as certbot does)",
+		Field: fbool(func(c *Config) *bool { return &c.NoEmail })},
 	{Name: "agree-tos", Kind: KindBool, Category: CatServer, Usage: "agree to the CA's terms of service",
 		Field: fbool(func(c *Config) *bool { return &c.AgreeTOS })},
 	{Name: "eff-email", Kind: KindBool, Category: CatServer, Hidden: true, Usage: "accepted for compatibility; acmectl shares no e-mail with anyone"},
@@ -174,23 +203,27 @@ var Params = []Param{
 	{Name: "reuse-key", Kind: KindBool, Category: CatKey, Usage: "keep the same key across renewals",
 		Field: fbool(func(c *Config) *bool { return &c.ReuseKey }), Conf: "reuse_key", Keep: true, Overrides: reuseFlags},
 	{Name: "no-reuse-key", Kind: KindBool, Category: CatKey, Usage: "stop reusing the key",
-		Field: fbool(func(c *Config) *bool { return &c.NoReuseKey }),
-		Check: conflict("reuse-key", "no-reuse-key", func(c *Config) bool { return c.ReuseKey && c.NoReuseKey })},
+		Field: fbool(func(c *Config) *bool { return &c.NoReuseKey })},
 	{Name: "new-key", Kind: KindBool, Category: CatKey, Usage: "make a new key this time (also with --reuse-key saved)",
 		Field: fbool(func(c *Config) *bool { return &c.NewKey })},
 	{Name: "must-staple", Kind: KindBool, Category: CatKey, Usage: "add the OCSP must-staple extension",
 		Field: fbool(func(c *Config) *bool { return &c.MustStaple }), Conf: "must_staple", Keep: true},
 
 	{Name: "authenticator", Aliases: []string{"a"}, Kind: KindString, Category: CatChall, Usage: "standalone, webroot, manual, tls-alpn or dns-<provider>",
-		Dest: "authenticator", Map: mapAuthenticator,
 		Field: fstr(func(c *Config) *string { return &c.Authenticator }), Check: checkWebroot,
 		Conf: "authenticator", Keep: true, Overrides: authenticatorFlags},
-	{Name: "standalone", Kind: KindBool, Category: CatChall, Usage: "answer http-01 from a built-in HTTP server", Dest: "authenticator", Const: "standalone"},
-	{Name: "webroot", Kind: KindBool, Category: CatChall, Usage: "answer http-01 by writing into a web server's root", Dest: "authenticator", Const: "webroot"},
-	{Name: "manual", Kind: KindBool, Category: CatChall, Usage: "answer challenges with --manual-auth-hook scripts", Dest: "authenticator", Const: "manual"},
-	{Name: "tls-alpn", Kind: KindBool, Category: CatChall, Usage: "answer tls-alpn-01 from a built-in TLS server (ours)", Dest: "authenticator", Const: "tls-alpn"},
+	{Name: "configurator", Kind: KindString, Category: CatChall, Usage: "the plugin for both roles (nginx, apache)",
+		Field: fstr(func(c *Config) *string { return &c.raw.configurator })},
+	{Name: "installer", Aliases: []string{"i"}, Kind: KindString, Category: CatChall, Usage: "installer plugin: nginx, apache, or null for none (null: run is certonly)",
+		Field: fstr(func(c *Config) *string { return &c.Installer })},
+	{Name: "nginx", Kind: KindBool, Category: CatChall, Usage: "obtain and install with nginx (the nginx plugin)", Selects: "nginx"},
+	{Name: "apache", Kind: KindBool, Category: CatChall, Usage: "obtain and install with Apache (the apache plugin)", Selects: "apache"},
+	{Name: "standalone", Kind: KindBool, Category: CatChall, Usage: "answer http-01 from a built-in HTTP server", Selects: "standalone"},
+	{Name: "webroot", Kind: KindBool, Category: CatChall, Usage: "answer http-01 by writing into a web server's root", Selects: "webroot"},
+	{Name: "manual", Kind: KindBool, Category: CatChall, Usage: "answer challenges with --manual-auth-hook scripts", Selects: "manual"},
+	{Name: "tls-alpn", Kind: KindBool, Category: CatChall, Usage: "answer tls-alpn-01 from a built-in TLS server (ours)", Selects: "tls-alpn"},
 	{Name: "dns", Kind: KindString, Category: CatChall, Usage: "answer dns-01 through this DNS provider (lego's names: cloudflare, route53, rfc2136, exec, ...)",
-		Dest: "authenticator", Map: func(v string) (string, error) { return "dns-" + strings.ToLower(v), nil }},
+		Field: fstr(func(c *Config) *string { return &c.raw.dnsProvider }), Complete: "dnsprovider"},
 	{Name: "webroot-path", Aliases: []string{"w"}, Kind: KindList, Category: CatChall, Usage: "webroot for the -d flags that follow it",
 		Field: flist(func(c *Config) *[]string { return &c.WebrootPaths })},
 	{Name: "webroot-map", Kind: KindString, Category: CatChall, Usage: `JSON map {"a.com,www.a.com": "/var/www/a"}`,
@@ -209,7 +242,7 @@ var Params = []Param{
 		Conf:  "dns_{plugin}_propagation_seconds", Keep: true, When: func(c *Config) bool { return isDNS(c) && c.DNSPropagation > 0 }},
 	{Name: "tls-alpn-01-port", Kind: KindInt, Category: CatChall, Default: "443", Usage: "tls-alpn-01 listener port",
 		Field: fint(func(c *Config) *int { return &c.TLSALPNPort }), Check: checkPort("tls-alpn-01-port", func(c *Config) int { return c.TLSALPNPort }),
-		Conf: "tls_alpn_01_port", Keep: true, When: isTLSALPN},
+		Conf: "tls_alpn_01_port", Keep: true, When: isTLSALPN, Clear: true},
 	{Name: "tls-alpn-01-address", Kind: KindString, Category: CatChall, Usage: "tls-alpn-01 listener address",
 		Field: fstr(func(c *Config) *string { return &c.TLSALPNAddr }),
 		Conf:  "tls_alpn_01_address", Keep: true, When: func(c *Config) bool { return isTLSALPN(c) && c.TLSALPNAddr != "" }, Clear: true},
@@ -245,9 +278,11 @@ var Params = []Param{
 		Field: fint(func(c *Config) *int { return &c.Parallel }), Check: checkParallel},
 	{Name: "no-autorenew", Kind: KindBool, Category: CatRenew, Usage: "do not renew this lineage in renew", Cmds: []string{"certonly", "reconfigure"},
 		Field: fbool(func(c *Config) *bool { return &c.NoAutorenew })},
-	{Name: "autorenew", Kind: KindBool, Category: CatRenew, Hidden: true, Usage: "renew this lineage in renew (default)",
-		Field: fbool(func(c *Config) *bool { return &c.Autorenew }),
-		Check: conflict("autorenew", "no-autorenew", func(c *Config) bool { return c.NoAutorenew && c.Autorenew })},
+	{Name: "autorenew", Kind: KindBool, Category: CatRenew, Hidden: true, Usage: "renew this lineage in renew (default; ours, undoes --no-autorenew)", ArgDest: "autorenew",
+		Field: fbool(func(c *Config) *bool { return &c.Autorenew })},
+	{Name: "disable-renew-updates", Kind: KindBool, Category: CatRenew, Usage: "accepted and ignored: renew updates no installer configuration"},
+	{Name: "schedule-root", Kind: KindString, Category: CatRenew, Hidden: true, Usage: "root whose scheduled renewal certonly reports (staging, tests; ours)", Cmds: []string{"certonly"},
+		Field: fstr(func(c *Config) *string { return &c.ScheduleRoot }), Check: absPath(func(c *Config) *string { return &c.ScheduleRoot })},
 	{Name: "renew-before-expiry", Kind: KindString, Category: CatRenew, Usage: `save renew_before_expiry ("30 days") in the lineage's conf (ours)`, Cmds: []string{"certonly", "reconfigure"},
 		Field: fstr(func(c *Config) *string { return &c.RenewBeforeExpiry }), Check: checkRenewBeforeExpiry},
 
@@ -256,13 +291,79 @@ var Params = []Param{
 	{Name: "delete-after-revoke", Kind: KindBool, Category: CatRevoke, Usage: "delete the lineage after revoking it", Cmds: []string{"revoke"},
 		Field: fbool(func(c *Config) *bool { return &c.DeleteAfter })},
 	{Name: "no-delete-after-revoke", Kind: KindBool, Category: CatRevoke, Usage: "keep the lineage after revoking it", Cmds: []string{"revoke"},
-		Field: fbool(func(c *Config) *bool { return &c.NoDeleteAfter }),
-		Check: conflict("delete-after-revoke", "no-delete-after-revoke", func(c *Config) bool { return c.DeleteAfter && c.NoDeleteAfter })},
+		Field: fbool(func(c *Config) *bool { return &c.NoDeleteAfter })},
+	{Name: "init", Kind: KindBool, Usage: "plugins: initialize the plugins", Field: fbool(func(c *Config) *bool { return &c.PluginsInit })},
+	{Name: "prepare", Kind: KindBool, Usage: "plugins: initialize and prepare the plugins", Field: fbool(func(c *Config) *bool { return &c.PluginsPrepare })},
+	{Name: "authenticators", Kind: KindList, Usage: "plugins: list only authenticators", Field: flist(func(c *Config) *[]string { return &c.PluginsIfaces })},
+	{Name: "installers", Kind: KindList, Usage: "plugins: list only installers"},
 	{Name: "rollover-key", Kind: KindBool, Category: CatServer, Usage: "replace the account key (ours)", Cmds: []string{"update_account"},
 		Field: fbool(func(c *Config) *bool { return &c.RolloverKey })},
 
 	{Name: "break-my-certs", Kind: KindBool, Hidden: true, Usage: "accepted for compatibility"},
 	{Name: "strict-permissions", Kind: KindBool, Hidden: true, Usage: "accepted for compatibility"},
+	{Name: "os-packages-only", Kind: KindBool, Hidden: true, Usage: "accepted and ignored (deprecated in certbot)"},
+	{Name: "no-self-upgrade", Kind: KindBool, Hidden: true, Usage: "accepted and ignored (deprecated in certbot)"},
+	{Name: "no-bootstrap", Kind: KindBool, Hidden: true, Usage: "accepted and ignored (deprecated in certbot)"},
+	{Name: "no-permissions-check", Kind: KindBool, Hidden: true, Usage: "accepted and ignored (deprecated in certbot)"},
+	{Name: "manual-public-ip-logging-ok", Kind: KindBool, Hidden: true, Usage: "accepted and ignored (removed from certbot)"},
+}
+
+// installerParams are the options of certbot's installers and of the
+// enhancements they apply. They are accepted with certbot's dests; the
+// installer front-end (issue 17, manager.Installers) gives them their
+// fields. Until then run/install with --nginx or --apache fail with
+// ErrNoInstaller, and certonly ignores the enhancements, as certbot does.
+var installerParams = []Param{
+	{Name: "https-port", Kind: KindInt, Default: "443", Usage: "port the web server serves HTTPS on (installers)"},
+	{Name: "redirect", Kind: KindBool, Usage: "installers: redirect HTTP to HTTPS"},
+	{Name: "no-redirect", Kind: KindBool, Usage: "installers: do not redirect HTTP to HTTPS"},
+	{Name: "hsts", Kind: KindBool, Usage: "installers: add the Strict-Transport-Security header"},
+	{Name: "no-hsts", Kind: KindBool, Hidden: true, Usage: "installers: no Strict-Transport-Security header"},
+	{Name: "uir", Kind: KindBool, Usage: "installers: add the Content-Security-Policy upgrade-insecure-requests header"},
+	{Name: "no-uir", Kind: KindBool, Hidden: true, Usage: "installers: no upgrade-insecure-requests header"},
+	{Name: "staple-ocsp", Kind: KindBool, Usage: "installers: turn on OCSP stapling"},
+	{Name: "no-staple-ocsp", Kind: KindBool, Hidden: true, Usage: "installers: no OCSP stapling"},
+	{Name: "auto-hsts", Kind: KindBool, Usage: "installers: raise the HSTS max-age step by step on renewals"},
+	{Name: "checkpoints", Kind: KindInt, Default: "1", Usage: "rollback: how many configuration checkpoints to undo"},
+	{Name: "nginx-server-root", Kind: KindString, Default: "/etc/nginx", Usage: "nginx: server root directory"},
+	{Name: "nginx-ctl", Kind: KindString, Default: "nginx", Usage: "nginx: the nginx binary (configtest, reload)"},
+	{Name: "nginx-sleep-seconds", Kind: KindInt, Default: "1", Usage: "nginx: seconds to wait after a reload"},
+	{Name: "apache-enmod", Kind: KindString, Default: "a2enmod", Usage: "apache: the command that enables a module"},
+	{Name: "apache-dismod", Kind: KindString, Default: "a2dismod", Usage: "apache: the command that disables a module"},
+	{Name: "apache-le-vhost-ext", Kind: KindString, Default: "-le-ssl.conf", Usage: "apache: file name ending of the SSL virtual host written"},
+	{Name: "apache-server-root", Kind: KindString, Default: "/etc/apache2", Usage: "apache: server root directory"},
+	{Name: "apache-vhost-root", Kind: KindString, Usage: "apache: directory of the virtual hosts"},
+	{Name: "apache-logs-root", Kind: KindString, Default: "/var/log/apache2", Usage: "apache: log directory"},
+	{Name: "apache-challenge-location", Kind: KindString, Default: "/etc/apache2", Usage: "apache: directory of the challenge configuration"},
+	{Name: "apache-handle-modules", Kind: KindString, Usage: "apache: let the plugin enable modules (Debian: True)"},
+	{Name: "apache-handle-sites", Kind: KindString, Usage: "apache: let the plugin enable sites (Debian: True)"},
+	{Name: "apache-ctl", Kind: KindString, Default: "apache2ctl", Usage: "apache: the apachectl command (configtest, graceful)"},
+	{Name: "apache-bin", Kind: KindString, Usage: "apache: the apache2 binary"},
+}
+
+// CertbotDNSPlugins are certbot's DNS plugins (certbot-dns-*): --dns-<p>
+// selects one, --dns-<p>-credentials and --dns-<p>-propagation-seconds are
+// its --dns-credentials and --dns-propagation-seconds.
+var CertbotDNSPlugins = []string{"cloudflare", "digitalocean", "dnsimple", "dnsmadeeasy", "gehirn", "google",
+	"linode", "luadns", "nsone", "ovh", "rfc2136", "route53", "sakuracloud"}
+
+func dnsPluginParams() []Param {
+	var out []Param
+	for _, n := range CertbotDNSPlugins {
+		plugin := "dns-" + n
+		out = append(out,
+			Param{Name: plugin, Kind: KindBool, Category: CatChall, Selects: plugin, Usage: "answer dns-01 with the " + plugin + " plugin's credentials (lego's provider)"},
+			Param{Name: plugin + "-propagation-seconds", Kind: KindInt, Category: CatChall, Plugin: plugin, Of: "dns-propagation-seconds",
+				Usage: "seconds to wait for DNS propagation (default: check the authoritative servers instead)"})
+		if n == "route53" {
+			continue // AWS credentials come from the environment or ~/.aws
+		}
+		out = append(out, Param{Name: plugin + "-credentials", Kind: KindString, Category: CatChall, Plugin: plugin, Of: "dns-credentials",
+			Usage: "the " + plugin + " plugin's credentials file (certbot's dns_" + strings.ReplaceAll(n, "-", "_") + "_* keys; not world-readable)"})
+	}
+	return append(out, Param{Name: "dns-google-project", Kind: KindString, Category: CatChall, Usage: "dns-google: the Google Cloud project (default: the credentials')",
+		Field: fstr(func(c *Config) *string { return &c.DNSProject }), Conf: "dns_google_project", Keep: true,
+		When: func(c *Config) bool { return c.Authenticator == "dns-google" && c.DNSProject != "" }, Clear: true})
 }
 
 // Flag categories shown in --help.
@@ -314,43 +415,50 @@ var ParamByName = func() map[string]*Param {
 	return m
 }()
 
-// read stores the parameter's value from f into c (or, for a shared
-// destination, records it in contrib).
-func (p *Param) read(c *Config, f Flags, contrib map[string][]contribution) error {
+// read stores the parameter's value from f into c; a selector flag is
+// recorded for selectPlugins, a plugin's option is left for readPlugin.
+func (p *Param) read(c *Config, f Flags) error {
+	switch {
+	case p.Plugin != "":
+		return nil
+	case p.Selects != "":
+		if f.Bool(p.Name) {
+			c.raw.selectors = append(c.raw.selectors, p.Selects)
+		}
+		return nil
+	}
+	if p.Field == nil {
+		return nil
+	}
 	switch p.Kind {
 	case KindBool:
-		v := f.Bool(p.Name)
-		if p.Const != "" {
-			if v {
-				contrib[p.Dest] = append(contrib[p.Dest], contribution{"--" + p.Name, p.Const})
-			}
-		} else if p.Field != nil {
-			*p.Field(c).(*bool) = v
-		}
+		*p.Field(c).(*bool) = f.Bool(p.Name)
 	case KindCount:
 		*p.Field(c).(*int) = f.Count(p.Name)
 	case KindList:
 		*p.Field(c).(*[]string) = f.StringSlice(p.Name)
 	default:
-		return p.readScalar(c, strings.TrimSpace(f.String(p.Name)), contrib)
+		return p.readScalar(c, strings.TrimSpace(f.String(p.Name)))
 	}
 	return nil
 }
 
-func (p *Param) readScalar(c *Config, v string, contrib map[string][]contribution) error {
+// readPlugin reads a plugin's own option of the chosen authenticator into
+// the field of the parameter it stands for (--dns-cloudflare-credentials
+// is --dns-credentials for dns-cloudflare).
+func (p *Param) readPlugin(c *Config, f Flags) error {
+	if p.Plugin == "" || p.Plugin != c.Authenticator || !f.IsSet(p.Name) {
+		return nil
+	}
+	of := *ParamByName[p.Of]
+	of.Name, of.Default = p.Name, ""
+	c.Set[p.Of] = true
+	return of.read(c, f)
+}
+
+func (p *Param) readScalar(c *Config, v string) error {
 	if v == "" {
 		v = p.Default
-	}
-	if p.Map != nil {
-		if v == "" {
-			return nil
-		}
-		m, err := p.Map(v)
-		if err != nil {
-			return err
-		}
-		contrib[p.Dest] = append(contrib[p.Dest], contribution{"--" + p.Name + " " + v, m})
-		return nil
 	}
 	if p.Field == nil {
 		return nil

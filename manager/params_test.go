@@ -22,8 +22,8 @@ func TestParamTableConsistent(t *testing.T) {
 		if p.Keep && (p.Conf == "" || p.Field == nil) {
 			t.Errorf("%s: kept by renewals but has no conf key or field", p.Name)
 		}
-		if (p.Const != "" || p.Map != nil) && p.Dest == "" {
-			t.Errorf("%s: store_const/map without a destination", p.Name)
+		if (p.Plugin == "") != (p.Of == "") || p.Of != "" && ParamByName[p.Of] == nil {
+			t.Errorf("%s: a plugin's option needs both Plugin and the parameter it stands for (Of)", p.Name)
 		}
 		if p.Usage == "" {
 			t.Errorf("%s: no usage text", p.Name)
@@ -46,8 +46,17 @@ func TestLoadConfigFromTable(t *testing.T) {
 		{"same authenticator twice", FlagMap{"authenticator": "webroot", "webroot": "true", "webroot-path": "/w", "domains": "a.com"},
 			func(c *Config) bool { return c.Authenticator == "webroot" && c.WebrootMap["a.com"] == "/w" }, ""},
 		{"dns maps into authenticator", FlagMap{"dns": "CloudFlare"}, func(c *Config) bool { return c.Authenticator == "dns-cloudflare" }, ""},
-		{"two authenticators", FlagMap{"standalone": "true", "manual": "true"}, nil, "too many authenticators (--standalone, --manual)"},
-		{"unknown authenticator", FlagMap{"authenticator": "nginx"}, nil, "--authenticator \"nginx\""},
+		{"two authenticators", FlagMap{"standalone": "true", "manual": "true"}, nil, "Too many flags setting configurators/installers/authenticators 'standalone' -> 'manual'"},
+		{"unknown authenticator", FlagMap{"authenticator": "bogus"}, nil, "The requested bogus plugin does not appear to be installed"},
+		{"nginx is a plugin", FlagMap{"nginx": "true"}, func(c *Config) bool {
+			return c.Authenticator == "nginx" && c.Installer == "nginx" && CheckPlugins(c) != nil
+		}, ""},
+		{"installer null", FlagMap{"installer": "null", "standalone": "true"}, func(c *Config) bool { return c.Installer == "" && CheckPlugins(c) == nil }, ""},
+		{"dns plugin", FlagMap{"dns-cloudflare": "true", "dns-cloudflare-credentials": "cf.ini", "dns-digitalocean-credentials": "do.ini", "dns-cloudflare-propagation-seconds": "30"},
+			func(c *Config) bool {
+				return c.Authenticator == "dns-cloudflare" && strings.HasSuffix(c.DNSCredentials, "/cf.ini") && c.DNSPropagation == 30 && c.Set["dns-credentials"]
+			}, ""},
+		{"email with unsafe flag", FlagMap{"email": "a@example.com", "register-unsafely-without-email": "true"}, func(c *Config) bool { return len(c.Emails) == 1 }, ""},
 		{"staging", FlagMap{"staging": "true"}, func(c *Config) bool { return c.Server == StagingServerURL }, ""},
 		{"force implies expand", FlagMap{"force-renewal": "true"}, func(c *Config) bool { return c.Force && c.Expand }, ""},
 		{"curve alias", FlagMap{"elliptic-curve": "P-384"}, func(c *Config) bool { return c.Curve == "secp384r1" }, ""},
@@ -66,7 +75,9 @@ func TestLoadConfigFromTable(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := LoadConfig(tc.flags, nil)
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) || !IsUsage(err) {
+				// certbot's plugin selection errors are not usage errors (exit 1).
+				usage := !strings.HasPrefix(tc.err, "Too many") && !strings.HasPrefix(tc.err, "The requested")
+				if err == nil || !strings.Contains(err.Error(), tc.err) || IsUsage(err) != usage {
 					t.Fatalf("LoadConfig(%v) = %v, want a usage error containing %q", tc.flags, err, tc.err)
 				}
 				return

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/acmectl/acmectl/acme"
+	"github.com/acmectl/acmectl/revocation"
 	"github.com/acmectl/acmectl/storage"
 )
 
@@ -179,6 +180,7 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 			failed = append(failed, oc.Names()...)
 		}
 	})
+	m.SaveRevocationCache(ctx)
 	m.reloadInstaller(ctx, r.hooks)
 	if attempted {
 		r.hooks.AddPost(c.PostHook)
@@ -253,7 +255,9 @@ func (r *renewRun) failed(oc *Outcome, li *storage.LineageInfo, err error) {
 func (r *renewRun) fail(oc *Outcome, name, status string, err error) {
 	oc.Lineage, oc.Status = name, status
 	oc.more().err = err
-	r.m.log().LogAttrs(context.Background(), slog.LevelError, "renewal failed", slog.String("lineage", name), slog.String("error", err.Error()))
+	// Warn, not Error: the observer reports the failure to the operator
+	// (once); an error-level record would print it a second time on stderr.
+	r.m.log().LogAttrs(context.Background(), slog.LevelWarn, "renewal failed", slog.String("lineage", name), slog.String("error", err.Error()))
 	r.m.emit(Event{Kind: EventLineageFailed, Lineage: name, Names: oc.names, Err: err, ParseFailed: status == StatusParseFailed, Failures: nameFailures(err)})
 }
 
@@ -329,6 +333,9 @@ func (r *renewRun) load(ctx context.Context, name string, oc *Outcome) (*storage
 	if err != nil {
 		return nil, nil, StatusParseFailed, err
 	}
+	if err := checkReuseKeyConflicts(lc, l); err != nil {
+		return nil, nil, StatusFailed, err
+	}
 	return l, lc, "", nil
 }
 
@@ -368,6 +375,9 @@ func (r *renewRun) isDue(ctx context.Context, l *storage.Lineage, lc *Config, kn
 	if in.Force || in.DryRun || !in.Autorenew {
 		ok, why := isDue(in)
 		return ok, why, nil
+	}
+	if r.m.revokedLineage(ctx, l) {
+		return true, "the certificate is revoked", nil
 	}
 	switch {
 	case known != nil && l.Cert.SerialNumber.Text(16) == known.serial:
@@ -480,6 +490,12 @@ func (r *renewRun) fromListing(ctx context.Context, li *storage.LineageInfo) (no
 	now := r.m.now()
 	in, err := confDueInput(conf, li.NotBefore, li.NotAfter, now)
 	if err != nil {
+		return false, nil
+	}
+	// certbot checks revocation first (storage.should_autorenew); a fresh
+	// cached answer costs nothing, a missing one is asked within the run's
+	// budget.
+	if in.Autorenew && r.m.revoked(ctx, li).Status == revocation.Revoked {
 		return false, nil
 	}
 	if in.Autorenew && (conf.ARIRetryAfter.IsZero() || !now.Before(conf.ARIRetryAfter)) {

@@ -18,6 +18,8 @@ import (
 type RevokeResult struct {
 	CertPath string
 	Lineage  string // "" when the certificate is outside the tree
+	// Deleted says the lineage was deleted after the revocation.
+	Deleted bool
 }
 
 // Revoke revokes the certificate of Config.CertName or at Config.CertPath,
@@ -51,7 +53,36 @@ func (m *Manager) Revoke(ctx context.Context) (*RevokeResult, error) {
 	if err := cl.Revoke(ctx, t.cert.Raw, c.Reason, certKey); err != nil {
 		return nil, fmt.Errorf("revoke %s: %w", t.path, err)
 	}
-	return &RevokeResult{CertPath: t.path, Lineage: t.lineage}, nil
+	res := &RevokeResult{CertPath: t.path, Lineage: t.lineage}
+	if t.lineage == "" {
+		return res, nil
+	}
+	del, err := m.deleteAfterRevoke()
+	if err != nil || !del {
+		return res, err
+	}
+	if err := m.DeleteLineage(ctx, t.lineage); err != nil {
+		return res, err
+	}
+	res.Deleted = true
+	return res, nil
+}
+
+// deleteAfterRevoke decides whether the revoked certificate's lineage goes
+// (certbot main._delete_if_appropriate, 2.1 and 5.x): --delete-after-revoke
+// and --no-delete-after-revoke decide; otherwise the operator is asked, and
+// the default — also with -n — is to delete: a revoked certificate left in
+// live/ would go on being served and listed.
+func (m *Manager) deleteAfterRevoke() (bool, error) {
+	c := m.Config
+	switch {
+	case c.DeleteAfter:
+		return true, nil
+	case c.NoDeleteAfter:
+		return false, nil
+	}
+	return m.yesNo(YesNo{Question: "Would you like to delete the certificate(s) you just revoked, along with all earlier and later versions of the certificate?",
+		Yes: "Yes (recommended)", No: "No", Default: true})
 }
 
 type revokeTarget struct {

@@ -114,3 +114,6 @@ func AliasTableMarkdown() string {
 	}
 	return b.String()
 }
+
+// ServerAliasNames lists the --server aliases, sorted (shell completion).
+func ServerAliasNames() []string { return aliasNames() }

@@ -59,7 +59,7 @@ func (m *Manager) buildSolvers(ctx context.Context, o *Config, domains []string)
 	case a == "tls-alpn":
 		err = m.tlsALPNSolver(ctx, o, set)
 	case a == "webroot":
-		err = webrootSolver(o, domains, set)
+		err = webrootSolver(o, append(append([]string(nil), domains...), o.IPs...), set)
 	case a == "manual":
 		err = m.manualSolvers(o, domains, set)
 	case strings.HasPrefix(a, "dns-"):
@@ -162,12 +162,22 @@ func (m *Manager) manualSolvers(o *Config, domains []string, set *solverSet) err
 	return nil
 }
 
-// dnsSolver returns the dns-01 solver for a lego provider name ("cloudflare",
-// "route53", "rfc2136", "exec", ...), configured from the provider's own
-// environment variables or --dns-credentials (certbot's credentials file).
-func (m *Manager) dnsSolver(o *Config, provider string) (acme.Solver, error) {
+// dnsSolver returns the dns-01 solver for a certbot DNS plugin name
+// ("cloudflare", "google") or a lego provider name ("route53", "exec", ...),
+// configured from the provider's own environment variables or
+// --dns-credentials / --dns-<plugin>-credentials (certbot's credentials file).
+func (m *Manager) dnsSolver(o *Config, plugin string) (acme.Solver, error) {
+	provider, err := dns01.ProviderFor(plugin)
+	if err != nil {
+		return nil, err
+	}
+	var env map[string]string
+	if o.DNSProject != "" {
+		env = map[string]string{"GCE_PROJECT": o.DNSProject}
+	}
 	s, err := dns01.New(provider, dns01.Options{
 		CredentialsFile: o.DNSCredentials,
+		Env:             env,
 		PropagationWait: time.Duration(o.DNSPropagation) * time.Second,
 		Logger:          m.log(),
 	})

@@ -34,6 +34,7 @@ var certbotPlugin = map[string]string{
 	"gandi":   "gandiv5",
 	"azure":   "azuredns",
 	"route53": "route53",
+	"nsone":   "ns1",
 }
 
 // certbotKeys maps the keys of certbot plugins' credentials files (without the
@@ -42,8 +43,12 @@ var certbotPlugin = map[string]string{
 var certbotKeys = map[string]map[string]string{
 	"cloudflare":   {"api_token": "CLOUDFLARE_DNS_API_TOKEN"},
 	"digitalocean": {"token": "DO_AUTH_TOKEN"},
+	"dnsimple":     {"token": "DNSIMPLE_OAUTH_TOKEN"},
+	"dnsmadeeasy":  {"secret_key": "DNSMADEEASY_API_SECRET"},
 	"gcloud":       {"credentials": "GCE_SERVICE_ACCOUNT_FILE", "project": "GCE_PROJECT"},
 	"linode":       {"key": "LINODE_TOKEN"},
+	"luadns":       {"email": "LUADNS_API_USERNAME", "token": "LUADNS_API_TOKEN"},
+	"sakuracloud":  {"api_token": "SAKURACLOUD_ACCESS_TOKEN", "api_secret": "SAKURACLOUD_ACCESS_TOKEN_SECRET"},
 	"gandiv5":      {"token": "GANDIV5_PERSONAL_ACCESS_TOKEN", "api_key": "GANDIV5_API_KEY"},
 	"godaddy":      {"key": "GODADDY_API_KEY", "secret": "GODADDY_API_SECRET"},
 	"namecheap":    {"username": "NAMECHEAP_API_USER"},
@@ -112,7 +117,32 @@ func LoadCredentials(path, provider string) (map[string]string, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("dns-01 credentials: %s sets nothing", path)
 	}
+	if provider == "rfc2136" && out["RFC2136_TSIG_KEY"] != "" && out["RFC2136_TSIG_ALGORITHM"] == "" && certbotStyle(entries) {
+		// certbot's rfc2136 plugin signs with HMAC-MD5 unless told otherwise.
+		out["RFC2136_TSIG_ALGORITHM"] = tsigAlgorithm("HMAC-MD5")
+	}
 	return out, nil
+}
+
+// certbotStyle reports whether a credentials file uses certbot's
+// dns_<plugin>_<key> names.
+func certbotStyle(entries []kv.Entry) bool {
+	for _, e := range entries {
+		if strings.HasPrefix(strings.ToLower(e.Key), "dns_") {
+			return true
+		}
+	}
+	return false
+}
+
+// tsigAlgorithm maps certbot's TSIG algorithm names (dnspython's:
+// HMAC-SHA512, HMAC-MD5) to the names the DNS library signs with.
+func tsigAlgorithm(v string) string {
+	v = strings.ToLower(strings.TrimSuffix(v, "."))
+	if v == "hmac-md5" || v == "hmac-md5.sig-alg.reg.int" {
+		return "hmac-md5.sig-alg.reg.int."
+	}
+	return v
 }
 
 // credentialVar maps one key of provider's credentials file to the
@@ -138,7 +168,7 @@ func credentialVar(provider, k, v string) (name, value string, err error) {
 		case "port":
 			return "", v, nil
 		case "algorithm":
-			v = strings.ToLower(v)
+			v = tsigAlgorithm(v)
 		}
 	}
 	prefix := envPrefix[provider]

@@ -25,6 +25,7 @@
 package dns01
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +38,8 @@ import (
 
 	"github.com/go-acme/lego/v4/challenge"
 	legodns01 "github.com/go-acme/lego/v4/challenge/dns01"
+
+	"github.com/acmectl/acmectl/internal/secretfile"
 )
 
 // Provider is a lego DNS provider (lego's challenge.Provider): Present creates
@@ -57,7 +60,12 @@ const (
 type Options struct {
 	// CredentialsFile is a certbot-style credentials file (LoadCredentials); its
 	// settings are exported to the environment before the provider is built.
+	// For gcloud (certbot's dns-google) a JSON file is the service account
+	// key itself, passed as GCE_SERVICE_ACCOUNT_FILE.
 	CredentialsFile string
+	// Env are more settings for the provider's environment (dns-google's
+	// project: GCE_PROJECT); the credentials file wins.
+	Env map[string]string
 	// PropagationWait, when positive, replaces the propagation check with a
 	// fixed sleep (certbot's --dns-<plugin>-propagation-seconds).
 	PropagationWait time.Duration
@@ -110,15 +118,22 @@ func New(name string, opts Options) (*Solver, error) {
 	if err := knownProvider(name); err != nil {
 		return nil, fmt.Errorf("dns-01: %w", err)
 	}
+	creds := map[string]string{}
+	for k, v := range opts.Env {
+		creds[k] = v
+	}
 	if opts.CredentialsFile != "" {
-		creds, err := LoadCredentials(opts.CredentialsFile, name)
+		file, err := loadCredentialsFile(opts.CredentialsFile, name)
 		if err != nil {
 			return nil, err
 		}
-		for k, v := range creds {
-			if err := os.Setenv(k, v); err != nil {
-				return nil, fmt.Errorf("dns-01: set %s from %s: %w", k, opts.CredentialsFile, err)
-			}
+		for k, v := range file {
+			creds[k] = v
+		}
+	}
+	for k, v := range creds {
+		if err := os.Setenv(k, v); err != nil {
+			return nil, fmt.Errorf("dns-01: set %s: %w", k, err)
 		}
 	}
 	// Resolvers first: some providers look the zone up while being built.
@@ -132,6 +147,20 @@ func New(name string, opts Options) (*Solver, error) {
 	}
 	s.provider = p
 	return s, nil
+}
+
+// loadCredentialsFile reads CredentialsFile for provider name.
+func loadCredentialsFile(path, name string) (map[string]string, error) {
+	if name == "gcloud" {
+		b, err := secretfile.Read(path, "dns-01 credentials", maxCredentialsSize)
+		if err != nil {
+			return nil, err
+		}
+		if bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) {
+			return map[string]string{"GCE_SERVICE_ACCOUNT_FILE": path}, nil
+		}
+	}
+	return LoadCredentials(path, name)
 }
 
 // NewWithProvider wraps an already built provider; name is used in messages.
@@ -262,9 +291,13 @@ func (s *Solver) Wait(ctx context.Context, domain, token, keyAuth string) error 
 	}
 	fqdn, value := Record(domain, keyAuth)
 	deadline := time.Now().Add(timeout)
+	// last is what the last whole check saw: a check cut short by the
+	// deadline only says "deadline exceeded", which names no server or value.
+	var last error
 	for attempt := 1; ; attempt++ {
 		checkCtx, cancel := context.WithDeadline(ctx, deadline)
 		err := s.checkPropagation(checkCtx, fqdn, value)
+		cut := checkCtx.Err() != nil
 		cancel()
 		if err == nil {
 			s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "TXT record propagated",
@@ -273,11 +306,14 @@ func (s *Solver) Wait(ctx context.Context, domain, token, keyAuth string) error 
 		}
 		s.opts.Logger.LogAttrs(ctx, slog.LevelDebug, "TXT record not propagated yet",
 			slog.String("identifier", domain), slog.Int("attempt", attempt), slog.String("error", err.Error()))
+		if !cut || last == nil {
+			last = err
+		}
 		if time.Now().Add(interval).After(deadline) {
-			return fmt.Errorf("dns-01 %s: TXT record %s not on every authoritative server after %s (raise the propagation timeout, or set --dns-propagation-seconds): %w", s.name, fqdn, timeout, err)
+			return fmt.Errorf("dns-01 %s: TXT record %s not on every authoritative server after %s (raise the propagation timeout, or set --dns-propagation-seconds): %w", s.name, fqdn, timeout, last)
 		}
 		if sleepErr := sleep(ctx, interval); sleepErr != nil {
-			return fmt.Errorf("dns-01 %s: wait for %s: %w (last check: %w)", s.name, fqdn, sleepErr, err)
+			return fmt.Errorf("dns-01 %s: wait for %s: %w (last check: %w)", s.name, fqdn, sleepErr, last)
 		}
 	}
 }

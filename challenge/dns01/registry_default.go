@@ -11,11 +11,13 @@ import (
 // AllProviders reports whether this build links every lego provider (-tags alldns).
 const AllProviders = false
 
-// defaultNames is the curated default set, lego's names (package providers;
-// a test checks that the two agree).
+// defaultNames is the curated default set, lego's names: every provider
+// certbot has a DNS plugin for (gehirn aside, which lego lacks), and a few
+// more in wide use (package providers; a test checks that the two agree).
 var defaultNames = []string{
-	"azuredns", "cloudflare", "digitalocean", "exec", "gandiv5", "gcloud", "godaddy", "hetzner",
-	"httpreq", "linode", "namecheap", "ovh", "porkbun", "rfc2136", "route53",
+	"azuredns", "cloudflare", "digitalocean", "dnsimple", "dnsmadeeasy", "exec", "gandiv5", "gcloud",
+	"godaddy", "hetzner", "httpreq", "linode", "luadns", "namecheap", "ns1", "ovh", "porkbun",
+	"rfc2136", "route53", "sakuracloud",
 }
 
 // Providers returns the provider names this build knows, sorted.

@@ -30,6 +30,11 @@ const DefaultPort = 80
 // holding process when /proc tells. errors.Is(err, syscall.EADDRINUSE) holds.
 type PortInUseError = portuse.Error
 
+// PortHolder returns the pid and command name of the process listening on
+// TCP port on this host, or 0 and "" when none can be found (to explain a
+// connection the CA found refused).
+func PortHolder(port int) (pid int, process string) { return portuse.Holder(port) }
+
 // Standalone serves http-01 key authorizations from its own listener. One
 // listener serves every name of an issuance: it opens on Start or on the first
 // Present and closes when the last presented token is cleaned up, or on Close.

@@ -9,25 +9,23 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/signal"
+	"path/filepath"
 	"strings"
-	"syscall"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/acmectl/acmectl/internal/argparse"
+	"github.com/acmectl/acmectl/internal/complete"
 	"github.com/acmectl/acmectl/manager"
 	"github.com/acmectl/acmectl/storage"
 )
 
-func init() {
-	// -v is --verbose (certbot); the version flag gets no short alias.
-	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
-}
-
 // env is what a command handler gets: the validated configuration, the
 // output streams, the logger, the terminal state and the engine.
 type env struct {
+	ctx      context.Context // cancelled by SIGINT/SIGTERM (interruptContext)
 	o        *manager.Config
 	stdout   io.Writer
 	stderr   io.Writer
@@ -37,292 +35,219 @@ type env struct {
 	now      func() time.Time
 	warnings []string
 	out      *textObserver
+	verb     string
 }
 
 // handler is one command's implementation; it returns errors, never exits.
 type handler func(ctx context.Context, e *env) error
 
-type commandSpec struct {
-	name, usage, description string
-	aliases                  []string
-	run                      handler
-	hidden                   bool
-	// noLog: the command does not open letsencrypt.log.
-	noLog bool
+// verbs are certbot's verbs (after argparse's aliases: auth is certonly,
+// everything is run), each with its handler.
+var verbs = map[string]handler{
+	"run": runRun, "certonly": runCertonly, "renew": runRenew, "certificates": runCertificates,
+	"delete": runDelete, "revoke": runRevoke, "register": runRegister, "update_account": runUpdateAccount,
+	"unregister": runUnregister, "show_account": runShowAccount, "reconfigure": runReconfigure,
+	"install": runInstallerVerb, "enhance": runInstallerVerb, "rollback": runInstallerVerb,
+	"plugins": runPlugins, "update_symlinks": runUpdateSymlinks,
 }
 
-func commandSpecs() []commandSpec {
-	return []commandSpec{
-		{name: "certonly", usage: "obtain or renew a certificate, do not install it", run: runCertonly, description: helpCertonly},
-		{name: "renew", usage: "renew every certificate that is due (or --cert-name)", run: runRenew, description: helpRenew},
-		{name: "certificates", usage: "list the certificates acmectl and certbot manage", run: runCertificates, description: helpCertificates},
-		{name: "delete", usage: "delete a certificate lineage (--cert-name)", run: runDelete, description: helpDelete},
-		{name: "revoke", usage: "revoke a certificate (--cert-path or --cert-name)", run: runRevoke, description: helpRevoke},
-		{name: "register", usage: "create an ACME account", run: runRegister, description: helpRegister},
-		{name: "update_account", aliases: []string{"update-account"}, usage: "change the account's e-mail or key (--rollover-key)", run: runUpdateAccount, description: helpUpdateAccount},
-		{name: "unregister", usage: "deactivate the ACME account", run: runUnregister, description: helpUnregister},
-		{name: "show_account", aliases: []string{"show-account"}, usage: "show the account's URL, contact and thumbprint", run: runShowAccount, description: helpShowAccount},
-		{name: "reconfigure", usage: "change a lineage's renewal options after a test issuance", run: runReconfigure, description: helpReconfigure},
-		{name: "run", usage: "obtain and install (not supported: use certonly)", run: runRun, hidden: true},
-	}
-}
-
-// newApp builds the command line with every command's flags. It behaves the
-// same whatever argv[0] is, so "ln -s acmectl certbot" works.
-func newApp() *cli.App { return newAppFor(nil) }
-
-// newAppFor builds the command line for running args: only the command that
-// runs gets certbot's flag table (every command accepts every flag, so building
-// them all was a third of acmectl's start-up). A nil args and the commands of
-// needsAllFlags get them for every command.
-func newAppFor(args []string) *cli.App {
-	app := &cli.App{
-		Name:                   "acmectl",
-		HelpName:               "acmectl",
-		Usage:                  "a certbot-compatible ACME client in one binary",
-		UsageText:              "acmectl [command] [options]   (also as 'certbot' through a symlink)",
-		Version:                version,
-		EnableBashCompletion:   true,
-		UseShortOptionHandling: true,
-		HideHelpCommand:        false,
-		Description:            helpApp,
-		ExitErrHandler:         func(*cli.Context, error) {},
+// newApp is acmectl's own commands (schedule, doctor, scm, completion,
+// gendocs), which urfave/cli parses; certbot's verbs go through argparse
+// (runCertbot). It behaves the same whatever argv[0] is.
+func newApp() *cli.App {
+	return &cli.App{
+		Name:            "acmectl",
+		HelpName:        "acmectl",
+		Usage:           "a certbot-compatible ACME client in one binary",
+		Version:         version,
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return &usageError{err}
 		},
-		CommandNotFound: func(c *cli.Context, name string) {},
+		Commands: []*cli.Command{completionCommand(), scmCommand(), scheduleCommand(), doctorCommand(), gendocsCommand()},
 	}
-	for _, s := range commandSpecs() {
-		s := s
-		app.Commands = append(app.Commands, &cli.Command{
-			Name:                   s.name,
-			Aliases:                s.aliases,
-			Usage:                  s.usage,
-			Description:            s.description,
-			Hidden:                 s.hidden,
-			UseShortOptionHandling: true,
-			OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-				return &usageError{fmt.Errorf("%s: %w", s.name, err)}
-			},
-			Action: func(c *cli.Context) error { return invoke(c, s) },
-		})
-	}
-	specs := app.Commands
-	name, all := "", args == nil
-	if !all {
-		if a := normalizeArgs(args, app.Commands); len(a) > 1 {
-			name = a[1]
-		}
-		all = needsAllFlags(name)
-	}
-	for _, c := range specs {
-		if all || c.HasName(name) {
-			c.Flags = commandFlags(c.Name)
-		}
-	}
-	app.Commands = append(app.Commands, completionCommand())
-	app.Commands = append(app.Commands, scmCommand(), scheduleCommand(), doctorCommand(), gendocsCommand())
-	app.Action = func(c *cli.Context) error {
-		if c.Args().Len() > 0 {
-			return usageErrorf("unknown command %q; see acmectl --help", c.Args().First())
-		}
-		return cli.ShowAppHelp(c)
-	}
-	return app
 }
 
-// normalizeArgs moves the first command word to args[1] so that flags before
-// it reach the command (certbot's parser has no command-position rules). With
-// flags but no command, "run" is inserted (certbot's default command).
-func normalizeArgs(args []string, commands []*cli.Command) []string {
-	if len(args) < 2 {
-		return args
+var cmdParser = sync.OnceValue(func() *argparse.Parser { return argparse.MustNew(manager.CommandLine()) })
+
+// runApp runs argv: the completion protocol first (it must never run
+// anything else), acmectl's own commands when the first word that is no
+// option or option value names one (moved to the front, so "acmectl -n
+// schedule install" works), else certbot's command line.
+func runApp(app *cli.App, args []string) error {
+	stdout, stderr := app.Writer, app.ErrWriter
+	if stdout == nil {
+		stdout = os.Stdout
 	}
-	isCmd := func(s string) bool {
-		for _, c := range commands {
-			if c.HasName(s) {
-				return true
-			}
-		}
-		return s == "help" || s == "h"
+	if stderr == nil {
+		stderr = os.Stderr
 	}
 	rest := args[1:]
-	sawFlag := false
-	for i := 0; i < len(rest); i++ {
-		a := rest[i]
-		if a == "--" {
-			break
+	if len(rest) > 0 && rest[0] == complete.Command {
+		return complete.Run(stdout, completionSource(), rest[1:])
+	}
+	if i := ownCommand(app, rest); i >= 0 {
+		moved := append([]string{args[0], rest[i]}, rest[:i]...)
+		return app.Run(append(moved, rest[i+1:]...))
+	}
+	return runCertbot(context.Background(), stdout, stderr, progName(args[0]), rest, nil, nil)
+}
+
+// ownCommand returns the index of the first positional word of args when it
+// names one of app's commands, else -1.
+func ownCommand(app *cli.App, args []string) int {
+	p := cmdParser()
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--" {
+			return -1
 		}
-		if strings.HasPrefix(a, "-") && len(a) > 1 {
-			name := strings.TrimLeft(a, "-")
-			if strings.Contains(name, "=") {
-				sawFlag = true
-				continue
-			}
-			switch name {
-			case "help", "h", "version", "generate-bash-completion":
-				if i == 0 {
-					return args
-				}
-				continue
-			}
-			sawFlag = true
-			if p, ok := manager.ParamByName[name]; ok && p.Kind != manager.KindBool && p.Kind != manager.KindCount {
-				i++ // skip the value, even one starting with '-'
+		if m, isOpt := p.Classify(args[i]); isOpt {
+			if m.NeedsValue {
+				i++
 			}
 			continue
 		}
-		if isCmd(a) {
-			if i == 0 {
-				return args
-			}
-			out := []string{args[0], a}
-			out = append(out, rest[:i]...)
-			return append(out, rest[i+1:]...)
+		if app.Command(args[i]) != nil {
+			return i
 		}
-		return args // a positional word that is not a command: let the parser complain
+		return -1
 	}
-	if sawFlag {
-		return append([]string{args[0], "run"}, rest...)
-	}
-	return args
+	return -1
 }
 
-// Run is newApp().Run with certbot's argument order accepted.
-func runApp(app *cli.App, args []string) error {
-	if app.Metadata == nil {
-		app.Metadata = map[string]any{}
+// progName is the program name help and --version show: "certbot" when
+// invoked through a certbot symlink, else "acmectl".
+func progName(argv0 string) string {
+	if strings.HasPrefix(filepath.Base(argv0), "certbot") {
+		return "certbot"
 	}
-	app.Metadata["argv"] = args
-	args = normalizeArgs(args, app.Commands)
-	keepFlagsOf(app, args)
-	return app.Run(args)
+	return "acmectl"
 }
 
-// needsAllFlags reports whether command name needs the flags of other
-// commands: help and the docs show them, doctor --dry-run runs renew and scm
-// onboard runs certonly in-process (doctorRunNested, scm.go).
-func needsAllFlags(name string) bool {
-	switch name {
-	case "help", "h", "gendocs", "completion", "doctor", "scm":
-		return true
+// versionLine is --version's output. As certbot its first word and
+// version are certbot's ("certbot 5.6.0"), so "awk '{print $2}'", "cut -d'
+// ' -f2" and "grep -o '[0-9.]*' | head -1" read the certbot version scripts
+// test for; acmectl's own version follows on the same line.
+func versionLine(prog string) string {
+	if prog == "certbot" {
+		return fmt.Sprintf("certbot %s (acmectl %s)", argparse.CertbotVersion, version)
 	}
-	return false
+	return fmt.Sprintf("acmectl %s (certbot %s command line)", version, argparse.CertbotVersion)
 }
 
-// keepFlagsOf drops the flags of the commands that will not run in this
-// process: urfave/cli's Setup renders every categorized flag of every command
-// (for help), which was a third of acmectl's start-up. The commands of
-// needsAllFlags keep them all.
-func keepFlagsOf(app *cli.App, args []string) {
-	name := ""
-	if len(args) > 1 {
-		name = args[1]
-	}
-	if needsAllFlags(name) {
-		return
-	}
-	for _, c := range app.Commands {
-		if !c.HasName(name) {
-			c.Flags = nil
-		}
-	}
-}
-
-// invoke merges cli.ini, validates the options, opens the log and runs the
-// handler under a context cancelled by SIGINT/SIGTERM.
-func invoke(c *cli.Context, s commandSpec) error {
-	argv, _ := c.App.Metadata["argv"].([]string)
-	if argv == nil {
-		argv = os.Args
-	}
-	return invokeWith(c, s, argv, nil)
-}
-
-// invokeWith is invoke with the command line argv (for the order of -w and
-// -d) given, and adjust, when not nil, having the last word on the validated
-// configuration: scm onboard hands its EAB credentials over that way (set
-// Config.EAB), never in argv.
-func invokeWith(c *cli.Context, s commandSpec, argv []string, adjust func(*manager.Config) error) error {
-	warnings, err := manager.ApplyCLIIni(c, c.String(flgConfig))
+// runCertbot parses args (argv without the program) by certbot's rules,
+// cli.ini first, and runs the verb; adjust, when not nil, has the last word
+// on the validated configuration (scm onboard's EAB in memory), and run,
+// when not nil, replaces the verb's handler (tests).
+func runCertbot(ctx context.Context, stdout, stderr io.Writer, prog string, args []string, adjust func(*manager.Config) error, run handler) error {
+	p := cmdParser()
+	words, warnings, err := manager.CLIArgs(p, args)
 	if err != nil {
-		return &usageError{err}
+		return err
 	}
-	o, err := manager.LoadConfig(c, argv)
+	res, err := p.Parse(words)
+	var ue *argparse.UsageError
+	switch {
+	case errors.As(err, &ue):
+		return usageErrorf("%s (see '%s --help')", ue.Msg, prog)
+	case err != nil:
+		return err
+	case res.Help != nil:
+		return p.WriteHelp(stdout, prog, res.Help.Topic)
+	case res.Version:
+		_, err := fmt.Fprintln(stdout, versionLine(prog))
+		return err
+	}
+	o, err := manager.LoadConfig(manager.Parsed{R: res}, append([]string{prog}, args...))
 	if err != nil {
+		return err
+	}
+	if err := manager.CheckVerb(o, res.Verb); err != nil {
 		return err
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = defaultUserAgent()
+		if o.UserAgentComment != "" {
+			o.UserAgent += " (" + o.UserAgentComment + ")"
+		}
 	}
 	if adjust != nil {
 		if err := adjust(o); err != nil {
 			return err
 		}
 	}
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	if run == nil {
+		run = verbs[res.Verb]
+	}
+	return invoke(ctx, stdout, stderr, res.Verb, o, warnings, run)
+}
+
+// invoke opens the log and runs the verb's handler under a context
+// cancelled by SIGINT/SIGTERM.
+func invoke(ctx context.Context, stdout, errw io.Writer, verb string, o *manager.Config, warnings []string, run handler) error {
+	ctx, stop := interruptContext(ctx)
 	defer stop()
 	e := &env{
+		ctx:      ctx,
 		o:        o,
-		stdout:   c.App.Writer,
 		stdinTTY: isTerminal(os.Stdin),
 		stdin:    bufio.NewReader(os.Stdin),
 		now:      time.Now,
 		warnings: warnings,
-	}
-	if e.stdout == nil {
-		e.stdout = os.Stdout
-	}
-	errw := c.App.ErrWriter
-	if errw == nil {
-		errw = os.Stderr
+		verb:     verb,
 	}
 	// Output is buffered (renew over 10,000 lineages would otherwise make a
 	// write system call per line); stderr only for renew and only when it is
 	// not a terminal, so progress and prompts still show at once.
-	bo := bufio.NewWriterSize(e.stdout, 64<<10)
+	bo := bufio.NewWriterSize(stdout, 64<<10)
 	defer bo.Flush()
 	e.stdout = &lockedWriter{w: bo}
-	if s.name == "renew" && !isTerminal(os.Stderr) {
+	if verb == "renew" && !isTerminal(os.Stderr) {
 		be := bufio.NewWriterSize(errw, 64<<10)
 		defer be.Flush()
 		errw = be
 	}
 	e.stderr = &lockedWriter{w: errw}
-	var logFile *os.File
-	if !s.noLog {
-		logFile, err = openLog(o.LogsDir, o.MaxLogBackups)
-		if err != nil {
-			if errors.Is(err, fs.ErrPermission) {
-				return fmt.Errorf("%w (run as root, or set --config-dir, --work-dir and --logs-dir to writable paths)", err)
-			}
-			return err
+	logFile, err := openLog(o.LogsDir, o.MaxLogBackups)
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("%w (run as root, or set --config-dir, --work-dir and --logs-dir to writable paths)", err)
 		}
-		defer logFile.Close()
+		return err
 	}
-	var lf io.Writer
-	if logFile != nil {
-		lf = logFile
-	}
-	e.log = newLogger(lf, e.stderr, o.Quiet, o.Verbose)
+	defer logFile.Close()
+	e.log = newLogger(logFile, e.stderr, o.Quiet, o.Verbose)
 	e.out = newTextObserver(e.stdout, e.stderr, o.Quiet, isTerminal(os.Stderr) && !o.Quiet && o.Verbose < 2)
 	e.log.LogAttrs(ctx, slog.LevelDebug, "acmectl starting", slog.String("version", version),
-		slog.String("command", s.name), slog.String("argv0", os.Args[0]))
+		slog.String("command", verb), slog.String("argv0", os.Args[0]))
 	for _, w := range warnings {
 		e.log.LogAttrs(ctx, slog.LevelWarn, w)
 	}
-	if logFile != nil && !o.Quiet && s.name != "certificates" || (logFile != nil && o.Verbose > 0) {
+	if !o.Quiet && verb != "certificates" || o.Verbose > 0 {
 		fmt.Fprintf(e.stderr, "Saving debug log to %s\n", logFile.Name())
 	}
-	if err := s.run(ctx, e); err != nil {
+	if o.NoVerifySSL {
+		const w = "Warning: TLS certificate verification of the ACME server is disabled (--no-verify-ssl); use --ca-bundle to trust a private CA instead."
+		fmt.Fprintln(e.stderr, w)
+		e.log.LogAttrs(ctx, slog.LevelWarn, w)
+	}
+	if err := run(ctx, e); err != nil {
 		e.log.LogAttrs(ctx, slog.LevelDebug, "command failed", slog.String("error", err.Error()))
-		return err
+		return interrupted(ctx, err)
 	}
 	return nil
 }
 
-func runRun(context.Context, *env) error {
-	return usageErrorf("no command given; acmectl does not install certificates into web servers: use 'acmectl certonly' (with --deploy-hook to reload the server)")
+// runRun is certbot's default verb: without an installer (or with -i null)
+// it obtains exactly as certonly does; with one, the installer front-end
+// (manager.Installers) installs.
+func runRun(ctx context.Context, e *env) error { return runCertonly(ctx, e) }
+
+// runInstallerVerb is install, enhance and rollback: the installer
+// front-end's (issue 17); until it registers an installer, one line.
+func runInstallerVerb(context.Context, *env) error {
+	return manager.InstallerVerb("install, enhance and rollback")
 }
 
 // printf writes human output to stdout unless -q.
@@ -341,39 +266,6 @@ func (e *env) errorf(format string, a ...any) {
 // interactive reports whether prompts are allowed.
 func (e *env) interactive() bool { return e.o.Interactive(e.stdinTTY) }
 
-// ask prints a question on stderr and reads one line from stdin.
-func (e *env) ask(question string) (string, error) {
-	fmt.Fprint(e.stderr, question)
-	line, err := e.stdin.ReadString('\n')
-	if err != nil && line == "" {
-		return "", fmt.Errorf("read answer: %w", err)
-	}
-	return strings.TrimSpace(line), nil
-}
-
-// confirm asks a yes/no question; non-interactive runs take def.
-func (e *env) confirm(question string, def bool) (bool, error) {
-	if !e.interactive() {
-		return def, nil
-	}
-	suffix := " (Y)es/(N)o: "
-	for range 5 {
-		a, err := e.ask(question + suffix)
-		if err != nil {
-			return false, err
-		}
-		switch strings.ToLower(a) {
-		case "y", "yes":
-			return true, nil
-		case "n", "no":
-			return false, nil
-		case "":
-			return def, nil
-		}
-	}
-	return def, nil
-}
-
 const dashes = "- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -"
 
 // engine builds the engine for this command over st, reporting to the
@@ -382,13 +274,6 @@ func (e *env) engine(st storage.Storage) *manager.Manager {
 	return &manager.Manager{Config: e.o, Store: st, Log: e.log, Observer: e.out, Prompter: prompter{e},
 		Terminal: e.stdinTTY, Now: e.now}
 }
-
-// prompter is the engine's Prompter over the command's terminal.
-type prompter struct{ e *env }
-
-func (p prompter) Interactive() bool                        { return p.e.interactive() }
-func (p prompter) Ask(q string) (string, error)             { return p.e.ask(q) }
-func (p prompter) Confirm(q string, def bool) (bool, error) { return p.e.confirm(q, def) }
 
 // openStore opens --config-dir (see manager.OpenTree).
 func openStore(e *env) (*storage.Tree, error) { return manager.OpenTree(e.o, e.log) }

@@ -28,30 +28,26 @@ type certJSON struct {
 	FullchainPath string    `json:"fullchain_path"`
 	KeyPath       string    `json:"private_key_path"`
 	ConfPath      string    `json:"renewal_conf"`
+	Invalid       []string  `json:"invalid,omitempty"`    // certbot's reasons: TEST_CERT, EXPIRED, REVOKED
+	Revocation    string    `json:"revocation,omitempty"` // good, revoked or unknown
 	Error         string    `json:"error,omitempty"`
 }
 
 // runCertificates lists lineages in certbot's format, or as JSON, as the
-// listing streams by (a tree of 10,000 lineages is never held in memory).
+// engine's listing streams by (a tree of 10,000 lineages is never held in
+// memory), with certbot's INVALID reasons (TEST_CERT, EXPIRED, REVOKED).
 func runCertificates(ctx context.Context, e *env) error {
 	st, err := openStore(e)
 	if err != nil {
 		return err
 	}
-	var only []string
-	if e.o.CertName != "" {
-		only = []string{e.o.CertName}
-	}
-	names := append(append([]string(nil), e.o.Domains...), e.o.IPs...)
+	m := e.engine(st)
 	now := e.now()
 	w := e.stdout
 	if e.o.JSON {
 		n := 0
-		err := st.WalkLineages(ctx, only, func(li *storage.LineageInfo) error {
-			if !lineageMatches(li, names) {
-				return nil
-			}
-			b, err := json.MarshalIndent(certEntryJSON(li, now), "  ", "  ")
+		err := m.Certificates(ctx, func(li *storage.LineageInfo, v manager.Validity) error {
+			b, err := json.MarshalIndent(certEntryJSON(li, v, now), "  ", "  ")
 			if err != nil {
 				return err
 			}
@@ -65,7 +61,7 @@ func runCertificates(ctx context.Context, e *env) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("list certificates: %w", err)
+			return err
 		}
 		if n == 0 {
 			fmt.Fprint(w, "[]\n")
@@ -77,10 +73,7 @@ func runCertificates(ctx context.Context, e *env) error {
 	var bad []*storage.LineageInfo
 	good := 0
 	fmt.Fprintf(w, "\n%s\n", dashes)
-	err = st.WalkLineages(ctx, only, func(li *storage.LineageInfo) error {
-		if !lineageMatches(li, names) {
-			return nil
-		}
+	err = m.Certificates(ctx, func(li *storage.LineageInfo, v manager.Validity) error {
 		if li.Err != nil {
 			bad = append(bad, li)
 			return nil
@@ -89,11 +82,11 @@ func runCertificates(ctx context.Context, e *env) error {
 			fmt.Fprintln(w, "Found the following certs:")
 		}
 		good++
-		fmt.Fprint(w, formatCert(li, now))
+		fmt.Fprint(w, formatCert(li, v, now))
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("list certificates: %w", err)
+		return err
 	}
 	if good == 0 {
 		fmt.Fprintln(w, "No certificates found.")
@@ -108,10 +101,11 @@ func runCertificates(ctx context.Context, e *env) error {
 	return nil
 }
 
-func certEntryJSON(li *storage.LineageInfo, now time.Time) certJSON {
+func certEntryJSON(li *storage.LineageInfo, v manager.Validity, now time.Time) certJSON {
 	j := certJSON{Name: li.Name, Serial: li.Serial, KeyType: li.KeyType, Identifiers: li.Domains,
 		NotBefore: li.NotBefore, NotAfter: li.NotAfter, Issuer: li.Issuer,
-		CertPath: li.CertPath, FullchainPath: li.FullchainPath, KeyPath: li.KeyPath, ConfPath: li.ConfPath}
+		CertPath: li.CertPath, FullchainPath: li.FullchainPath, KeyPath: li.KeyPath, ConfPath: li.ConfPath,
+		Invalid: v.Invalid, Revocation: v.Revocation.Status.String()}
 	if j.Identifiers == nil {
 		j.Identifiers = []string{}
 	}
@@ -121,24 +115,25 @@ func certEntryJSON(li *storage.LineageInfo, now time.Time) certJSON {
 	if li.Err != nil {
 		j.Error = li.Err.Error()
 	} else {
-		j.Valid = now.Before(li.NotAfter)
+		j.Valid = len(v.Invalid) == 0 && now.Before(li.NotAfter)
 		j.DaysLeft = daysLeft(now, li.NotAfter)
 	}
 	return j
 }
 
-// formatCert is one entry of certbot's `certificates` output.
-func formatCert(li *storage.LineageInfo, now time.Time) string {
+// formatCert is one entry of certbot's `certificates` output
+// (cert_manager.human_readable_cert_info).
+func formatCert(li *storage.LineageInfo, v manager.Validity, now time.Time) string {
 	var validity string
-	if now.Before(li.NotAfter) {
-		d := daysLeft(now, li.NotAfter)
-		if d < 1 {
-			validity = fmt.Sprintf("VALID: %d hour(s)", int(li.NotAfter.Sub(now).Hours()))
-		} else {
-			validity = fmt.Sprintf("VALID: %d days", d)
-		}
-	} else {
-		validity = "INVALID: EXPIRED"
+	switch d := daysLeft(now, li.NotAfter); {
+	case len(v.Invalid) > 0:
+		validity = "INVALID: " + strings.Join(v.Invalid, ", ")
+	case d < 1:
+		validity = fmt.Sprintf("VALID: %d hour(s)", int(li.NotAfter.Sub(now).Hours()))
+	case d == 1:
+		validity = "VALID: 1 day"
+	default:
+		validity = fmt.Sprintf("VALID: %d days", d)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "  Certificate Name: %s\n", li.Name)
@@ -153,10 +148,4 @@ func formatCert(li *storage.LineageInfo, now time.Time) string {
 
 func daysLeft(now, notAfter time.Time) int {
 	return int(math.Floor(notAfter.Sub(now).Hours() / 24))
-}
-
-// lineageMatches reports whether li holds every one of names (certbot's -d
-// filter; none matches all).
-func lineageMatches(li *storage.LineageInfo, names []string) bool {
-	return len(names) == 0 || manager.SubsetOf(names, li.Domains)
 }

@@ -4,51 +4,52 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/acmectl/acmectl/challenge/dns01"
+	"github.com/acmectl/acmectl/internal/complete"
+	"github.com/acmectl/acmectl/manager"
 )
 
-const bashCompletion = `# bash completion for acmectl (and a certbot symlink)
-_acmectl_complete() {
-  local cur opts
-  COMPREPLY=()
-  cur="${COMP_WORDS[COMP_CWORD]}"
-  if [[ "$cur" == "-"* ]]; then
-    opts=$( "${COMP_WORDS[0]}" "${COMP_WORDS[@]:1:$COMP_CWORD-1}" "$cur" --generate-bash-completion 2>/dev/null )
-  else
-    opts=$( "${COMP_WORDS[0]}" "${COMP_WORDS[@]:1:$COMP_CWORD-1}" --generate-bash-completion 2>/dev/null )
-  fi
-  COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-  return 0
-}
-complete -o bashdefault -o default -F _acmectl_complete acmectl certbot
-`
+// completionProgs are the names the scripts complete: acmectl and a
+// certbot symlink to it.
+var completionProgs = []string{"acmectl", "certbot"}
 
-const zshCompletion = `#compdef acmectl certbot
-_acmectl() {
-  local -a opts
-  opts=("${(@f)$(${words[1]} ${words[@]:1:$((CURRENT-2))} --generate-bash-completion 2>/dev/null)}")
-  _describe 'values' opts
+// completionSource is what "acmectl __complete" knows: the command line,
+// acmectl's own commands, DNS providers, server aliases and the lineage
+// names of --config-dir (one ReadDir; nothing is locked, written or asked).
+func completionSource() complete.Source {
+	src := complete.Source{Parser: cmdParser(), CertNames: complete.CertNamesFromDir, DNSProviders: dns01.Providers(),
+		DefaultConfigDir: manager.DefaultConfigDir, Values: map[string][]complete.Candidate{}}
+	for _, c := range newApp().VisibleCommands() {
+		src.Commands = append(src.Commands, complete.Candidate{Value: c.Name, Description: c.Usage})
+	}
+	for _, a := range manager.ServerAliasNames() {
+		src.Values["server"] = append(src.Values["server"], complete.Candidate{Value: a})
+	}
+	return src
 }
-compdef _acmectl acmectl certbot
-`
 
-// completionCommand prints a shell completion script: acmectl completion bash|zsh.
+// completionCommand prints a shell completion script: acmectl completion
+// bash|zsh|fish. The scripts only ever run "acmectl __complete WORDS...".
 func completionCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "completion",
-		Usage:     "print a shell completion script (bash or zsh)",
-		ArgsUsage: "bash|zsh",
+		Usage:     "print a shell completion script (bash, zsh or fish)",
+		ArgsUsage: "bash|zsh|fish",
 		Description: "Load it with:\n   source <(acmectl completion bash)\n" +
-			"or save it as /etc/bash_completion.d/acmectl.",
+			"or save it as /etc/bash_completion.d/acmectl. It completes acmectl and a certbot symlink to it,\n" +
+			"and runs nothing but 'acmectl __complete'.",
 		Action: func(c *cli.Context) error {
-			switch c.Args().First() {
-			case "", "bash":
-				fmt.Fprint(c.App.Writer, bashCompletion)
-			case "zsh":
-				fmt.Fprint(c.App.Writer, zshCompletion)
-			default:
-				return usageErrorf("completion: unknown shell %q (want bash or zsh)", c.Args().First())
+			shell := c.Args().First()
+			if shell == "" {
+				shell = "bash"
 			}
-			return nil
+			s, err := complete.Script(shell, "acmectl", completionProgs)
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			_, err = fmt.Fprint(c.App.Writer, s)
+			return err
 		},
 	}
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/urfave/cli/v2"
-
 	"github.com/acmectl/acmectl/manager"
 )
 
@@ -39,30 +37,6 @@ const (
 	defaultWorkDir   = manager.DefaultWorkDir
 	defaultLogsDir   = manager.DefaultLogsDir
 )
-
-// commandFlags builds fresh flag values for command cmd from the parameter
-// table (urfave/cli keeps parse state in the flag values, so every command
-// and every newApp gets its own).
-func commandFlags(cmd string) []cli.Flag {
-	var out []cli.Flag
-	for _, p := range manager.Params {
-		hidden := p.Hidden
-		if len(p.Cmds) > 0 && !contains(p.Cmds, cmd) {
-			hidden = true
-		}
-		switch p.Kind {
-		case manager.KindBool:
-			out = append(out, &cli.BoolFlag{Name: p.Name, Aliases: p.Aliases, Usage: p.Usage, Category: p.Category, Hidden: hidden})
-		case manager.KindCount:
-			out = append(out, &cli.BoolFlag{Name: p.Name, Aliases: p.Aliases, Usage: p.Usage, Category: p.Category, Hidden: hidden, Count: new(int)})
-		case manager.KindList:
-			out = append(out, &cli.StringSliceFlag{Name: p.Name, Aliases: p.Aliases, Usage: p.Usage, Category: p.Category, Hidden: hidden})
-		default:
-			out = append(out, &cli.StringFlag{Name: p.Name, Aliases: p.Aliases, Usage: p.Usage, Category: p.Category, Hidden: hidden, DefaultText: p.Default})
-		}
-	}
-	return out
-}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

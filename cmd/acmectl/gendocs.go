@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/acmectl/acmectl/internal/complete"
 )
 
 const flgGendocsOut = "out"
@@ -45,22 +48,25 @@ written by acmectl schedule install.
 certbot(1), systemd.timer(5), crontab(5)
 `
 
-// writeDocs writes the man page and the bash, zsh and fish completions of
-// app under out and returns the paths written.
+// writeDocs writes the man page (the command line's help, by topic, and
+// acmectl's own commands) and the bash, zsh and fish completions of app
+// under out and returns the paths written.
 func writeDocs(app *cli.App, out string) ([]string, error) {
-	man, err := app.ToManWithSection(1)
-	if err != nil {
-		return nil, fmt.Errorf("gendocs: man page: %w", err)
+	var man strings.Builder
+	var own [][2]string
+	for _, c := range app.VisibleCommands() {
+		own = append(own, [2]string{"acmectl " + c.Name, c.Usage + " (acmectl " + c.Name + " --help)"})
 	}
-	fish, err := app.ToFishCompletion()
-	if err != nil {
-		return nil, fmt.Errorf("gendocs: fish completion: %w", err)
+	if err := cmdParser().WriteMan(&man, "acmectl", "1", version, own); err != nil {
+		return nil, err
 	}
-	files := []struct{ rel, data string }{
-		{gendocsFiles.man, man + gendocsManExtra},
-		{gendocsFiles.bash, bashCompletion},
-		{gendocsFiles.zsh, zshCompletion},
-		{gendocsFiles.fish, fish},
+	files := []struct{ rel, data string }{{gendocsFiles.man, man.String() + gendocsManExtra}}
+	for shell, rel := range map[string]string{"bash": gendocsFiles.bash, "zsh": gendocsFiles.zsh, "fish": gendocsFiles.fish} {
+		s, err := complete.Script(shell, "acmectl", completionProgs)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, struct{ rel, data string }{rel, s})
 	}
 	var wrote []string
 	for _, f := range files {

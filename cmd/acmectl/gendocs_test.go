@@ -41,10 +41,11 @@ func TestWriteDocs(t *testing.T) {
 		file string
 		want []string
 	}{
-		{gendocsFiles.man, []string{`.TH acmectl 1`, "certonly", "renew", "schedule", "doctor", "EXIT STATUS", "/etc/letsencrypt"}},
-		{gendocsFiles.bash, []string{"complete ", "--generate-bash-completion", "acmectl"}},
-		{gendocsFiles.zsh, []string{"#compdef acmectl", "--generate-bash-completion"}},
-		{gendocsFiles.fish, []string{"complete -c acmectl", "__fish_seen_subcommand_from renew", "doctor", "config-dir"}},
+		{gendocsFiles.man, []string{`.TH ACMECTL 1`, "certonly", "renew", "acmectl schedule", "acmectl doctor", "EXIT STATUS", "/etc/letsencrypt",
+			`\-\-dns\-cloudflare\-credentials`, `\-\-no\-verify\-ssl`, "update_symlinks"}},
+		{gendocsFiles.bash, []string{"complete ", "__complete", "acmectl certbot"}},
+		{gendocsFiles.zsh, []string{"#compdef acmectl certbot", "__complete"}},
+		{gendocsFiles.fish, []string{"complete -c acmectl", "complete -c certbot", "__complete"}},
 	} {
 		p := filepath.Join(out, tc.file)
 		b, err := os.ReadFile(p)

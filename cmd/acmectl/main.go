@@ -7,9 +7,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
+	"strings"
+
+	"github.com/acmectl/acmectl/manager"
 )
 
 func main() {
@@ -20,16 +25,34 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
-	err := runApp(newAppFor(os.Args), os.Args)
-	profStop()
+	err := runApp(newApp(), os.Args)
 	os.Exit(report(os.Stderr, err))
 }
 
-// report prints err as one line and returns the exit code for it.
-func report(w *os.File, err error) int {
+// report prints err and returns the exit code for it: one line, after the
+// per-name report and hints of a failed issuance, or certbot's notice of an
+// error it words itself; Ctrl-C is certbot's "Exiting due to user request."
+// and exit 1.
+func report(w io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(w, "Error: %s\n", oneLine(err.Error()))
+	var ie *manager.IssueError
+	var ce *manager.CertbotError
+	switch {
+	case errors.Is(err, errInterrupted):
+		fmt.Fprintln(w, errInterrupted.Error())
+		return exitError
+	case errors.As(err, &ie):
+		writeIssueReport(w, ie)
+		fmt.Fprintf(w, "Error: %s\n", ie.Summary())
+	case errors.As(err, &ce):
+		if ce.Hint != "" {
+			fmt.Fprintf(w, "%s\n\n", strings.TrimSpace(ce.Hint))
+		}
+		fmt.Fprintf(w, "Error: %s\n", oneLine(err.Error()))
+	default:
+		fmt.Fprintf(w, "Error: %s\n", oneLine(err.Error()))
+	}
 	return exitCode(err)
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -39,7 +41,15 @@ func (t *textObserver) Event(ev manager.Event) {
 	}
 	switch ev.Kind {
 	case manager.EventLineageFailed:
-		fmt.Fprintf(t.stderr, "Failed to renew certificate %s with error: %s\n", ev.Lineage, manager.OneLine(ev.Err.Error()))
+		var ie *manager.IssueError
+		if errors.As(ev.Err, &ie) {
+			fmt.Fprintf(t.stderr, "Failed to renew certificate %s with error: %s\n", ev.Lineage, ie.Summary())
+			writeIssueReport(t.stderr, ie)
+		} else {
+			fmt.Fprintf(t.stderr, "Failed to renew certificate %s with error: %s\n", ev.Lineage, manager.OneLine(ev.Err.Error()))
+		}
+	case manager.EventWarning:
+		fmt.Fprintln(t.stderr, ev.Reason)
 	case manager.EventHook:
 		t.hook(ev.Hook)
 	case manager.EventSubsetRetry:
@@ -57,6 +67,31 @@ func (t *textObserver) Event(ev manager.Event) {
 	}
 	if !t.quiet {
 		t.progressLine(ev)
+	}
+}
+
+// writeIssueReport prints a failed issuance as certbot's auth_handler does:
+// the names that failed with the CA's reason, one line each, then one hint
+// per kind of failure.
+// displayName is how certbot names itself in a sentence ("Certbot failed to
+// authenticate"), "acmectl" unless invoked through a certbot symlink.
+func displayName() string {
+	if progName(os.Args[0]) == "certbot" {
+		return "Certbot"
+	}
+	return "acmectl"
+}
+
+func writeIssueReport(w io.Writer, ie *manager.IssueError) {
+	if len(ie.Problems) > 0 {
+		fmt.Fprintf(w, "%s failed to authenticate some domains (authenticator: %s). The Certificate Authority reported these problems:\n",
+			displayName(), ie.Authenticator)
+		for _, p := range ie.Problems {
+			fmt.Fprintf(w, "  %s\n", manager.OneLine(p.String()))
+		}
+	}
+	for _, h := range ie.Hints {
+		fmt.Fprintf(w, "Hint: %s\n", h)
 	}
 }
 

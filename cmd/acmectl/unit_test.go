@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -13,22 +12,27 @@ import (
 	"github.com/acmectl/acmectl/manager"
 )
 
-func TestNormalizeArgs(t *testing.T) {
-	cmds := newApp().Commands
-	tests := []struct{ in, want []string }{
-		{[]string{"certbot", "certonly", "-d", "a.com"}, []string{"certbot", "certonly", "-d", "a.com"}},
-		{[]string{"certbot", "-n", "-d", "a.com", "certonly", "--standalone"}, []string{"certbot", "certonly", "-n", "-d", "a.com", "--standalone"}},
-		// A value that looks like a command or a flag stays a value.
-		{[]string{"x", "--cert-name", "renew", "renew"}, []string{"x", "renew", "--cert-name", "renew"}},
-		{[]string{"x", "--eab-hmac-key", "-abc", "certonly"}, []string{"x", "certonly", "--eab-hmac-key", "-abc"}},
-		{[]string{"x", "--email=a@b.c", "update_account"}, []string{"x", "update_account", "--email=a@b.c"}},
-		{[]string{"x", "-d", "a.com", "--standalone"}, []string{"x", "run", "-d", "a.com", "--standalone"}},
-		{[]string{"x", "--version"}, []string{"x", "--version"}},
-		{[]string{"x"}, []string{"x"}},
+// TestOwnCommand: acmectl's own commands are found as certbot finds verbs
+// (the first word that is no option or option value), everything else is
+// certbot's command line.
+func TestOwnCommand(t *testing.T) {
+	app := newApp()
+	tests := []struct {
+		in   []string
+		want int
+	}{
+		{[]string{"schedule", "install"}, 0},
+		{[]string{"-n", "schedule", "install"}, 1},
+		{[]string{"--cert-name", "doctor", "certonly"}, -1}, // a value, then a certbot verb
+		{[]string{"--config-dir", "/x", "doctor"}, 2},
+		{[]string{"-n", "-d", "a.com", "--standalone"}, -1},
+		{[]string{"certonly", "scm"}, -1},
+		{[]string{"--", "scm"}, -1},
+		{[]string{"--help", "all"}, -1},
 	}
 	for _, tc := range tests {
-		if got := normalizeArgs(tc.in, cmds); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("normalizeArgs(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := ownCommand(app, tc.in); got != tc.want {
+			t.Errorf("ownCommand(%q) = %d, want %d", tc.in, got, tc.want)
 		}
 	}
 }

@@ -41,7 +41,8 @@ func TestImportGraph(t *testing.T) {
 			cliModule, "go.etcd.io/etcd/server", "go.etcd.io/raft", "go.etcd.io/bbolt"}},
 		{"../../scm/...", nil, []string{mod + "acme", mod + "challenge", mod + "storage", mod + "cmd", "github.com/urfave/cli"}},
 		{"../../schedule/...", nil, []string{mod + "cmd", "github.com/urfave/cli"}},
-		{"../../installer/...", []string{mod + "installer"}, nil}, // standard library only; the solver shape without acme
+		{"../../installer/...", []string{mod + "installer"}, nil},                    // standard library only; the solver shape without acme
+		{"../../revocation/...", []string{mod + "revocation", "golang.org/x/"}, nil}, // OCSP and CRL: standard library and x/crypto/ocsp
 		{"../../challenge/...", nil, []string{mod + "manager", mod + "doctor"}},
 		{"../../storage/...", nil, []string{mod + "manager", mod + "doctor"}},
 		{"../../manager/...", nil, []string{cliModule, mod + "cmd", mod + "doctor", mod + "scm"}},
@@ -50,6 +51,10 @@ func TestImportGraph(t *testing.T) {
 		{"../../internal/kv", nil, []string{mod + "acme", mod + "challenge", mod + "storage", mod + "manager", mod + "cmd"}},
 		{"../../internal/pemutil", nil, []string{mod + "acme", mod + "challenge", mod + "storage", mod + "manager", mod + "cmd"}},
 		{"../../internal/secretfile", nil, []string{mod + "acme", mod + "challenge", mod + "storage", mod + "manager", mod + "cmd"}},
+		// The command-line libraries: certbot's parser rules and completion
+		// know nothing of the engine (the engine's table feeds them).
+		{"../../internal/argparse", []string{mod + "internal/argparse"}, nil},
+		{"../../internal/complete", []string{mod + "internal/argparse", mod + "internal/complete"}, nil},
 	}
 	for _, tc := range tests {
 		for _, d := range deps(t, tc.pattern) {

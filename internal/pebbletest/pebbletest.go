@@ -70,6 +70,9 @@ type Options struct {
 	// DefaultIPv6 makes challtestsrv answer AAAA queries with this address
 	// (e.g. "::1"); empty means no AAAA answers, so the VA dials IPv4.
 	DefaultIPv6 string
+	// OCSPResponderURL is put in every certificate Pebble issues (Pebble has
+	// no responder of its own; see OCSPResponder).
+	OCSPResponderURL string
 }
 
 // Server is one running Pebble (and challtestsrv unless Options.DNSServer was set).
@@ -290,7 +293,7 @@ func pebbleConfig(opts Options, s *Server, listen, mgmt int, mod string) map[str
 		"privateKey":              filepath.Join(mod, "test/certs/localhost/key.pem"),
 		"httpPort":                s.HTTPPort,
 		"tlsPort":                 s.TLSPort,
-		"ocspResponderURL":        "",
+		"ocspResponderURL":        opts.OCSPResponderURL,
 		"retryAfter":              map[string]int{"authz": opts.RetryAfterAuthz, "order": opts.RetryAfterOrder},
 	}
 	if len(opts.EAB) > 0 {

@@ -94,7 +94,8 @@ func badCases() []badCase {
 		{"a.*.example.com", "wildcard"}, {"*a.example.com", "wildcard"}, {"*.*.example.com", "wildcard"}, {"example.*", "wildcard"},
 		{"*", "wildcard"}, {"a*b.example.com", "wildcard"}, {"**.example.com", "wildcard"}, {"www.example.*.com", "wildcard"},
 		{"a..example.com", "empty label"}, {".example.com", "empty label"}, {"example..com", "empty label"},
-		{"-a.example.com", "hyphen"}, {"a-.example.com", "hyphen"}, {"www.-example.com", "hyphen"}, {"www.example-.com", "hyphen"},
+		// -d's value may not start with "-" (argparse, as certbot: the word is an option).
+		{"-a.example.com", "argument -d/--domains/--domain: expected one argument"}, {"a-.example.com", "hyphen"}, {"www.-example.com", "hyphen"}, {"www.example-.com", "hyphen"},
 		{strings.Repeat("a", 64) + ".example.com", "longer than 63"}, {"www." + strings.Repeat("b", 70) + ".com", "longer than 63"},
 		{strings.Repeat(strings.Repeat("c", 60)+".", 5) + "com", "longer than 253"},
 		{strings.Repeat("d.", 127) + "com", "longer than 253"},
@@ -145,7 +146,6 @@ func badCases() []badCase {
 	for i, v := range []string{"not-an-email", "a b@example.com", "<a@example.com>", "a@example.com,nope"} {
 		add(fmt.Sprintf("email-%d", i), "--email", "certonly", "-n", "--agree-tos", "-m", v, "--server", "{S}", "--webroot", "-w", "{W}", "-d", "a.example.com")
 	}
-	add("no-email-and-email", "--register-unsafely-without-email", co("-d", "a.example.com", "--register-unsafely-without-email")...)
 	for i, v := range []string{"0", "70000", "-1", "http", "65536"} {
 		add(fmt.Sprintf("http-port-%d", i), "--http-01-port", co("-d", "a.example.com", "--http-01-port", v)...)
 	}
@@ -161,20 +161,26 @@ func badCases() []badCase {
 		add(fmt.Sprintf("renew-before-expiry-%d", i), "--renew-before-expiry", co("-d", "a.example.com", "--renew-before-expiry", v)...)
 	}
 	add("staging-and-server", "--staging", co("-d", "a.example.com", "--staging")...)
-	add("reuse-and-no-reuse", "--reuse-key", co("-d", "a.example.com", "--reuse-key", "--no-reuse-key")...)
-	add("force-and-keep", "--force-renewal", co("-d", "a.example.com", "--force-renewal", "--keep-until-expiring")...)
+	// --reuse-key --no-reuse-key, --force-renewal --keep-until-expiring,
+	// --autorenew --no-autorenew, --delete-after-revoke
+	// --no-delete-after-revoke and --email with
+	// --register-unsafely-without-email are certbot command lines that work
+	// (the last of a pair wins; force wins over keep; the e-mail is used):
+	// not bad input (issue 14).
 	add("profiles", "--preferred-profile", co("-d", "a.example.com", "--preferred-profile", "a", "--required-profile", "b")...)
-	add("autorenew-both", "--autorenew", co("-d", "a.example.com", "--autorenew", "--no-autorenew")...)
 	for i, v := range []string{"smtp", "http-02", "dns-02,http", "carrier-pigeon"} {
 		add(fmt.Sprintf("pref-challs-%d", i), "--preferred-challenges", co("-d", "a.example.com", "--preferred-challenges", v)...)
 	}
 	for i, v := range []string{"apache", "nginx", "dns-", "script"} {
 		add(fmt.Sprintf("authenticator-%d", i), "--authenticator", "certonly", "-n", "--agree-tos", "-m", "a@example.com", "--server", "{S}", "-d", "a.example.com", "--authenticator", v)
 	}
-	add("two-authenticators", "too many authenticators", co("-d", "a.example.com", "--standalone")...)
-	add("three-authenticators", "too many authenticators", co("-d", "a.example.com", "--standalone", "--manual")...)
-	add("standalone-manual", "too many authenticators", "certonly", "-n", "--server", "{S}", "-d", "a.example.com", "--standalone", "--manual")
-	add("dns-and-standalone", "too many authenticators", "certonly", "-n", "--server", "{S}", "-d", "a.example.com", "--standalone", "--dns", "cloudflare")
+	// certbot's plugins/selection.py text (exit 1).
+	const tooMany = "Too many flags setting configurators/installers/authenticators"
+	add("two-authenticators", tooMany+" 'standalone' -> 'webroot'", co("-d", "a.example.com", "--standalone")...)
+	add("three-authenticators", tooMany, co("-d", "a.example.com", "--standalone", "--manual")...)
+	add("standalone-manual", tooMany+" 'standalone' -> 'manual'", "certonly", "-n", "--server", "{S}", "-d", "a.example.com", "--standalone", "--manual")
+	add("dns-and-standalone", tooMany+" 'standalone' -> 'dns-cloudflare'", "certonly", "-n", "--server", "{S}", "-d", "a.example.com", "--standalone", "--dns", "cloudflare")
+	add("authenticator-and-installer-differ", tooMany+" 'nginx' -> 'apache'", "certonly", "-n", "--server", "{S}", "-d", "a.example.com", "--nginx", "--apache")
 	add("no-authenticator", "--standalone", "certonly", "-n", "--agree-tos", "-m", "a@example.com", "--server", "{S}", "-d", "a.example.com")
 	for i, v := range []string{"a/b", "../x", ".hidden", "..", "/etc/x"} {
 		add(fmt.Sprintf("cert-name-%d", i), "--cert-name", co("-d", "a.example.com", "--cert-name", v)...)
@@ -214,20 +220,27 @@ func badCases() []badCase {
 	for i, v := range []string{"bogus", "7", "keyCompromised"} {
 		add(fmt.Sprintf("reason-%d", i), "--reason", "revoke", "-n", "--cert-name", "x", "--reason", v)
 	}
-	add("delete-after-both", "--delete-after-revoke", "revoke", "-n", "--cert-name", "x", "--delete-after-revoke", "--no-delete-after-revoke")
 	add("config-missing", "{D}/nope.ini", co("-d", "a.example.com", "-c", "{D}/nope.ini")...)
 	add("config-is-dir", "{D}", co("-d", "a.example.com", "-c", "{D}")...)
 
 	// --- unknown flags and commands -----------------------------------------
+	// (--dry would be certbot's abbreviation of --dry-run; --force and --d are
+	// ambiguous, as in certbot.)
 	for i, f := range []string{"--no-such-flag", "--domain-name", "-Z", "--standalone-port", "--webroot-paths", "--eab-hmac", "--rsa-keysize",
-		"--dry", "--force", "--keeep", "--server-url", "--http01-port", "--pre_hook", "---", "--d", "--domains-file"} {
+		"--dry-runs", "--force", "--keeep", "--server-url", "--http01-port", "--pre_hook", "---", "--d", "--domains-file"} {
 		add(fmt.Sprintf("unknown-flag-%02d", i), strings.TrimLeft(f, "-"), "certonly", f)
 	}
-	for i, c := range []string{"obtain", "renw", "install", "enhance", "rollback", "config_changes", "plugins-list", "CERTONLY", "certonly2"} {
+	for i, c := range []string{"obtain", "renw", "config_changes", "plugins-list", "CERTONLY", "certonly2"} {
 		add(fmt.Sprintf("unknown-command-%d", i), c, c)
 	}
-	add("run-unsupported", "certonly", "-n", "-d", "a.example.com", "--standalone")
-	add("no-command", "certonly")
+	// The installer verbs, until the installers land: one line, exit 1.
+	for _, v := range []string{"install", "enhance", "rollback"} {
+		add("installer-verb-"+v, "not available in acmectl yet", v)
+	}
+	add("run-nginx", "not available in acmectl yet", "-n", "--nginx", "-d", "a.example.com")
+	add("run-installer", "not available in acmectl yet", "run", "-n", "-a", "standalone", "-i", "apache", "-d", "a.example.com")
+	// No verb is certbot's run, which without an installer is certonly.
+	add("no-command", "--domain", "-n")
 
 	// --- directories ----------------------------------------------------------
 	cs = append(cs,
@@ -243,8 +256,10 @@ func badCases() []badCase {
 	inis := []struct{ name, ini, want string }{
 		{"key-type", "key-type = dsa", "key-type"},
 		{"rsa-key-size", "key-type = rsa\nrsa-key-size = big", "rsa-key-size"},
-		{"bool", "agree-tos = maybe", "true or false"},
-		{"no-key", "= value", "no key"},
+		// ConfigArgParse's texts.
+		{"bool", "agree-tos = maybe", "Unexpected value for agree-tos: 'maybe'"},
+		{"no-key", "= value", "Unexpected line 6 in"},
+		{"unknown-key", "no-such-option = 1", "unrecognized arguments: --no-such-option=1"},
 		{"domains-bad", "domains = a..example.com", "empty label"},
 		{"domains-ip", "domains = 192.0.2.7", "--ip-address"},
 		{"domains-wild", "domains = a.*.example.com", "wildcard"},
@@ -255,8 +270,7 @@ func badCases() []badCase {
 		{"authenticator", "authenticator = apache", "--authenticator"},
 		{"pref-challs", "preferred-challenges = carrier-pigeon", "--preferred-challenges"},
 		{"rbe", "renew-before-expiry = whenever", "--renew-before-expiry"},
-		{"authenticators", "standalone = true", "too many authenticators"},
-		{"reuse", "reuse-key = true\nno-reuse-key = true", "--reuse-key"},
+		{"authenticators", "standalone = true", "Too many flags setting configurators/installers/authenticators 'webroot' -> 'standalone'"},
 		{"rsa-curve", "key-type = rsa\nelliptic-curve = secp384r1", "--elliptic-curve"},
 		{"eab-kid", "eab-kid = k", "--eab-hmac-key"},
 		{"parallel", "parallel = 100", "--parallel"},
@@ -264,13 +278,10 @@ func badCases() []badCase {
 		{"max-log-backups", "max-log-backups = -3", "--max-log-backups"},
 		{"curve", "elliptic-curve = secp1r1", "--elliptic-curve"},
 		{"issuance-timeout", "issuance-timeout = never", "--issuance-timeout"},
-		{"force-keep", "force-renewal = true\nkeep-until-expiring = true", "--force-renewal"},
 		{"profiles", "preferred-profile = a\nrequired-profile = b", "--preferred-profile"},
-		{"no-email", "register-unsafely-without-email = true", "--register-unsafely-without-email"},
 		{"ip", "ip-address = 300.1.1.1", "--ip-address"},
 		{"eab-file", "eab-kid = k\neab-hmac-key-file = /nonexistent/eab", "--eab-hmac-key-file"},
-		{"autorenew", "autorenew = true\nno-autorenew = true", "--autorenew"},
-		{"quiet-bool", "quiet = loud", "true or false"},
+		{"quiet-bool", "quiet = loud", "Unexpected value for quiet: 'loud'"},
 	}
 	// The command line wins over cli.ini, so these cases put everything in
 	// the file: a working base, then the bad line (later lines win).

@@ -14,6 +14,8 @@ import (
 	"github.com/go-acme/lego/v4/providers/dns/azuredns"
 	"github.com/go-acme/lego/v4/providers/dns/cloudflare"
 	"github.com/go-acme/lego/v4/providers/dns/digitalocean"
+	"github.com/go-acme/lego/v4/providers/dns/dnsimple"
+	"github.com/go-acme/lego/v4/providers/dns/dnsmadeeasy"
 	"github.com/go-acme/lego/v4/providers/dns/exec"
 	"github.com/go-acme/lego/v4/providers/dns/gandiv5"
 	"github.com/go-acme/lego/v4/providers/dns/gcloud"
@@ -21,11 +23,14 @@ import (
 	"github.com/go-acme/lego/v4/providers/dns/hetzner"
 	"github.com/go-acme/lego/v4/providers/dns/httpreq"
 	"github.com/go-acme/lego/v4/providers/dns/linode"
+	"github.com/go-acme/lego/v4/providers/dns/luadns"
 	"github.com/go-acme/lego/v4/providers/dns/namecheap"
+	"github.com/go-acme/lego/v4/providers/dns/ns1"
 	"github.com/go-acme/lego/v4/providers/dns/ovh"
 	"github.com/go-acme/lego/v4/providers/dns/porkbun"
 	"github.com/go-acme/lego/v4/providers/dns/rfc2136"
 	"github.com/go-acme/lego/v4/providers/dns/route53"
+	"github.com/go-acme/lego/v4/providers/dns/sakuracloud"
 )
 
 func wrap[T challenge.Provider](f func() (T, error)) func() (challenge.Provider, error) {
@@ -43,6 +48,11 @@ var registry = map[string]func() (challenge.Provider, error){
 	"cloudflare":   wrap(cloudflare.NewDNSProvider),
 	"digitalocean": wrap(digitalocean.NewDNSProvider),
 	"exec":         wrap(exec.NewDNSProvider),
+	"sakuracloud":  wrap(sakuracloud.NewDNSProvider),
+	"ns1":          wrap(ns1.NewDNSProvider),
+	"luadns":       wrap(luadns.NewDNSProvider),
+	"dnsmadeeasy":  wrap(dnsmadeeasy.NewDNSProvider),
+	"dnsimple":     wrap(dnsimple.NewDNSProvider),
 	"gandiv5":      wrap(gandiv5.NewDNSProvider),
 	"gcloud":       wrap(gcloud.NewDNSProvider),
 	"godaddy":      wrap(godaddy.NewDNSProvider),

@@ -95,7 +95,7 @@ func checkChoice(o *Option, v any) error {
 
 // addDomains is certbot's add_domains.
 func (st *state) addDomains(list string) error {
-	names, err := splitDomains(list)
+	names, err := st.splitDomains(list)
 	if err != nil {
 		return err
 	}
@@ -110,17 +110,23 @@ func (st *state) addDomains(list string) error {
 	return nil
 }
 
-func splitDomains(list string) ([]string, error) {
+func (st *state) splitDomains(list string) ([]string, error) {
 	if list == "" {
 		return nil, nil
 	}
+	check := st.p.spec.Normalize["domains"]
+	if check == nil {
+		check = EnforceDomainSanity
+	}
 	var out []string
 	for _, d := range strings.Split(list, ",") {
-		d, err := EnforceDomainSanity(strings.TrimSpace(d))
+		d, err := check(strings.TrimSpace(d))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, d)
+		if d != "" {
+			out = append(out, d)
+		}
 	}
 	return out, nil
 }
@@ -171,13 +177,23 @@ func isIPAddress(s string) bool {
 // comma list normalized as Python's ipaddress does, duplicates dropped.
 func (st *state) addIPs(o *Option, list string) error {
 	l, _ := st.res.Values[o.Dest].([]string)
+	check := st.p.spec.Normalize[o.Dest]
 	for _, s := range strings.Split(list, ",") {
 		s = strings.TrimSpace(s)
-		a, err := netip.ParseAddr(s)
-		if err != nil || a.Zone() != "" {
-			return &ConfigError{fmt.Sprintf("Requested IP address %s is not a valid IP address.", s)}
+		var n string
+		if check != nil {
+			var err error
+			if n, err = check(s); err != nil {
+				return err
+			}
+		} else {
+			a, err := netip.ParseAddr(s)
+			if err != nil || a.Zone() != "" {
+				return &ConfigError{fmt.Sprintf("Requested IP address %s is not a valid IP address.", s)}
+			}
+			n = a.Unmap().String()
 		}
-		if n := a.Unmap().String(); !slices.Contains(l, n) {
+		if n != "" && !slices.Contains(l, n) {
 			l = append(l, n)
 		}
 	}
@@ -263,12 +279,12 @@ func (st *state) webrootMap(raw string) error {
 		if err != nil {
 			return err
 		}
-		names, err := splitDomains(kt.(string))
+		names, err := st.splitDomains(kt.(string))
 		if err != nil {
-			return err
+			return webrootMapError(err)
 		}
 		if err := st.addDomains(kt.(string)); err != nil {
-			return err
+			return webrootMapError(err)
 		}
 		for _, d := range names {
 			m[d] = abs
@@ -283,6 +299,16 @@ func (st *state) webrootMap(raw string) error {
 	st.res.Values["webroot_map"] = m
 	st.res.Set["webroot_map"] = true
 	return nil
+}
+
+// webrootMapError names --webroot-map in a name's error when the caller
+// checks names (Spec.Normalize); certbot's own errors stay as they are.
+func webrootMapError(err error) error {
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		return err
+	}
+	return fmt.Errorf("--webroot-map: %w", err)
 }
 
 // validateWebroot is the webroot plugin's _validate_webroot.

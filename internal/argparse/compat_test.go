@@ -5,8 +5,7 @@ import (
 	"testing"
 )
 
-// acmectlOnly are the options acmectl has and certbot does not (flags.go
-// at e5320a1); phase 2 adds them to Certbot() from the parameter table.
+// acmectlOnly are options acmectl has and certbot does not.
 var acmectlOnly = []string{"--ca-bundle", "--eab-hmac-key-file", "--json", "--dns", "--dns-propagation-seconds",
 	"--dns-credentials", "--tls-alpn", "--tls-alpn-01-port", "--tls-alpn-01-address", "--parallel",
 	"--autorenew", "--rollover-key", "--renew-before-expiry"}
@@ -22,8 +21,7 @@ func TestPrefixConflicts(t *testing.T) {
 	}
 	got := PrefixConflicts(base, MustNew(spec))
 	// Abbreviations certbot users may type that acmectl's own options would
-	// break; phase 2 must rename those options or keep them out of prefix
-	// matching.
+	// break as plain options.
 	for _, want := range []string{
 		"--renew-b: --renew-by-default → --renew-by-default, --renew-before-expiry",
 		"--auto: --auto-hsts → --auto-hsts, --autorenew",
@@ -34,4 +32,22 @@ func TestPrefixConflicts(t *testing.T) {
 		}
 	}
 	t.Logf("%d abbreviations certbot resolves that acmectl's extra options would break, e.g. %q", len(got), got[:min(5, len(got))])
+
+	// As Extension options they break none, and still abbreviate where
+	// certbot has no match.
+	for i := range spec.Options {
+		if slices.Contains(acmectlOnly, spec.Options[i].Flags[0]) {
+			spec.Options[i].Extension = true
+		}
+	}
+	ext := MustNew(spec)
+	if got := PrefixConflicts(base, ext); len(got) != 0 {
+		t.Errorf("PrefixConflicts with extension options = %q, want none", got)
+	}
+	for word, want := range map[string]string{"--renew-b": "--renew-by-default", "--auto": "--auto-hsts",
+		"--eab-hmac-k": "--eab-hmac-key", "--renew-be": "--renew-before-expiry", "--autor": "--autorenew", "--parall": "--parallel"} {
+		if m, ok := ext.Classify(word); !ok || m.Flag != want {
+			t.Errorf("Classify(%s) = %+v, want %s", word, m, want)
+		}
+	}
 }

@@ -8,8 +8,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/acmectl/acmectl/cmd/acmectl/internal/argparse"
-	"github.com/acmectl/acmectl/cmd/acmectl/internal/complete"
+	"github.com/acmectl/acmectl/internal/argparse"
+	"github.com/acmectl/acmectl/internal/complete"
 )
 
 func main() {

@@ -150,6 +150,13 @@ type Option struct {
 	Help string
 	// Note records where acmectl's spec departs from certbot 5.x and why.
 	Note string
+	// Extension marks an option certbot does not have (acmectl's own). An
+	// abbreviation matches extension options only when it matches none of
+	// certbot's, so adding one never changes what a prefix certbot resolves
+	// (or refuses as ambiguous) means: --renew-b stays --renew-by-default
+	// beside --renew-before-expiry, --auto stays --auto-hsts beside
+	// --autorenew (PrefixConflicts finds none).
+	Extension bool
 }
 
 // TakesValue reports whether the option consumes a value.
@@ -182,6 +189,16 @@ type Spec struct {
 	Plugins []string
 	// Options in registration order.
 	Options []Option
+	// Normalize replaces certbot's check of each item of a list option by
+	// dest: "domains" (-d, --webroot-map's names; certbot's
+	// enforce_domain_sanity) and "ip_addresses" (--ip-address). The function
+	// gets one trimmed item of a comma list and returns it normalized, "" to
+	// drop it, or the error to stop with. acmectl checks names its own,
+	// stricter way there (IDNs to punycode, single labels refused).
+	Normalize map[string]func(string) (string, error)
+	// Help holds the texts of help output (Help, Man); nil prints the
+	// options only.
+	Help *HelpText
 }
 
 // Parser parses argv against a Spec. It is safe for concurrent use.

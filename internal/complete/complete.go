@@ -1,6 +1,6 @@
 // Package complete answers shell completion for acmectl without executing
 // anything: it reads the words typed so far against the command-line spec
-// (cmd/acmectl/internal/argparse) and prints candidates — flags (also from a
+// (internal/argparse) and prints candidates — flags (also from a
 // prefix: --we → --webroot, --webroot-path, --webroot-map), verbs, help
 // topics, option values (choices, plugin and DNS provider names, certificate
 // names) — or tells the shell to complete a file, a directory or a command.
@@ -26,7 +26,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/acmectl/acmectl/cmd/acmectl/internal/argparse"
+	"github.com/acmectl/acmectl/internal/argparse"
 )
 
 // Command is the hidden entry point the scripts call: PROG __complete ...

@@ -51,18 +51,24 @@ func (p *Parser) parseOptional(word string) (*found, error) {
 // optionTuples is argparse's _get_option_tuples: prefix matches of a long
 // option ("--we"), or a short option with its value attached ("-dx.com").
 // Two option strings of one option both count, as in Python 3.11.
+// Extension options match only a prefix that matches no other option.
 func (p *Parser) optionTuples(word string) []found {
 	var out []found
 	if strings.HasPrefix(word, "--") {
 		prefix, val, hasVal := strings.Cut(word, "=")
-		for _, f := range p.flagOrder {
-			if strings.HasPrefix(f, prefix) {
-				fd := found{opt: p.byFlag[f], flag: f}
-				if hasVal {
-					v := val
-					fd.explicit = &v
+		for _, ext := range []bool{false, true} {
+			for _, f := range p.flagOrder {
+				if o := p.byFlag[f]; o.Extension == ext && strings.HasPrefix(f, prefix) {
+					fd := found{opt: o, flag: f}
+					if hasVal {
+						v := val
+						fd.explicit = &v
+					}
+					out = append(out, fd)
 				}
-				out = append(out, fd)
+			}
+			if len(out) > 0 {
+				break
 			}
 		}
 		return out

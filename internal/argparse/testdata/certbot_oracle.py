@@ -4,20 +4,24 @@
 Run with Debian's certbot (/usr/bin/python3, certbot 2.1 and its plugins):
 
     certbot_oracle.py dump          one JSON object per parser action, in registration order
-    certbot_oracle.py parse < cases one JSON line per case; a case is a JSON list of argv words
+    certbot_oracle.py parse < cases one JSON line per case; a case is a JSON list of argv words,
+                                    or {"argv": [...], "ini": "..."} to read that text as the
+                                    one default cli.ini (ConfigArgParse's default_config_files)
 
 For each case the output holds the verb, the help topic certbot chose, the exit
 status (0 for help/version, 2 for argparse usage errors, 1 for certbot errors),
 the error text, and the namespace values that differ from the parser's defaults.
-No file is read or written: the default cli.ini files are turned off, and
-nothing but the parser runs.
+No file is read or written but a case's cli.ini (in a temporary directory):
+the default cli.ini files are turned off, and nothing but the parser runs.
 """
 import argparse
 import contextlib
 import copy
 import io
 import json
+import os
 import sys
+import tempfile
 
 from certbot._internal import constants
 
@@ -193,7 +197,20 @@ def main():
             line = line.strip()
             if not line:
                 continue
-            print(json.dumps(parse_one(json.loads(line))), flush=True)
+            case = json.loads(line)
+            if isinstance(case, dict):
+                with tempfile.TemporaryDirectory() as d:
+                    ini = os.path.join(d, "cli.ini")
+                    with open(ini, "w") as f:
+                        f.write(case["ini"])
+                    constants.CLI_DEFAULTS["config_files"] = [ini]
+                    try:
+                        res = parse_one(case["argv"])
+                    finally:
+                        constants.CLI_DEFAULTS["config_files"] = []
+            else:
+                res = parse_one(case)
+            print(json.dumps(res), flush=True)
         return
     sys.exit(__doc__)
 

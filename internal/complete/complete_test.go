@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/acmectl/acmectl/cmd/acmectl/internal/argparse"
+	"github.com/acmectl/acmectl/internal/argparse"
 )
 
 func testSource(t *testing.T) (Source, string) {

@@ -10,7 +10,7 @@ import (
 // TestCLITableCoversCertbot: docs/cli-certbot-table.md has a row for every
 // certbot option string, so that no certbot flag goes undecided.
 func TestCLITableCoversCertbot(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "docs", "cli-certbot-table.md"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "cli-certbot-table.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,6 +36,8 @@ type outcome struct {
 
 type oracleCase struct {
 	argv []string
+	// ini is read as the one default cli.ini (WithConfigFiles).
+	ini string
 	// v5 is certbot 5.x's outcome where it differs from 2.1's; why cites the
 	// source.
 	v5  *outcome
@@ -254,6 +257,32 @@ var oracleCases = []oracleCase{
 	{argv: []string{"--staging", "--server", "https://ca.example/dir"}, postParse: true},
 	{argv: []string{"-n", "--force-interactive"}, postParse: true},
 	{argv: []string{"renew", "--force-interactive"}, postParse: true},
+
+	// cli.ini through ConfigArgParse: words before argv unless the option is
+	// on the command line; argparse's rules apply to them.
+	{ini: "# Debian's\nmax-log-backups = 0\npreconfigured-renewal = True\n", argv: []string{"certonly"}},
+	{ini: "email = a@b.c\nagree-tos = true\n", argv: []string{"-m", "x@y.z"}},
+	{ini: "email = a@b.c\n", argv: []string{"--email=x@y.z"}},
+	{ini: "email = a@b.c\n", argv: []string{"--em", "x@y.z"}},
+	{ini: "domains = a.com, b.com\n", argv: []string{"-d", "c.com"}},
+	{ini: "domains = a.com\n", argv: []string{"-dc.com"}},
+	{ini: "domain = a.com\n", argv: []string{"--domains", "c.com"}},
+	{ini: "preferred-chal = dns\n", argv: []string{}},
+	{ini: "foo-bar = 1\n", argv: []string{}},
+	{ini: "agree-tos = maybe\n", argv: []string{}},
+	{ini: "agree-tos = false\nstandalone\nquiet: yes\n", argv: []string{}},
+	{ini: "verbose = 2\n", argv: []string{}},
+	{ini: "dr = yes\n", argv: []string{}},
+	{ini: "domains = [a.com, b.com]\n", argv: []string{}},
+	{ini: "key_type = rsa\n", argv: []string{}},
+	{ini: "webroot-path = $TMP/a\ndomains = a.com\n", argv: []string{"-d", "b.com"}},
+	{ini: "email: x@y.z # comment\n[section]\n; other\n--staging = true\nserver 'https://ca.example/dir'\n", argv: []string{}, postParse: true},
+	{ini: "no-verify-ssl = True\nnginx-server-root = /etc/nginx2\nrsa-key-size=4096\n", argv: []string{"--nginx"}},
+	{ini: "foo = 1\n", argv: []string{"--help"}},
+	{ini: "key-type = dsa\n", argv: []string{}},
+	{ini: "this is not a key value line = x\n", argv: []string{}},
+	{ini: "authenticator = webroot\n", argv: []string{"--standalone"}},
+	{ini: "authenticator = webroot\n", argv: []string{"-a", "standalone"}},
 }
 
 // TestOracleCertbot21 parses every case with certbot 2.1's own parser and
@@ -282,7 +311,12 @@ func TestOracleCertbot21(t *testing.T) {
 		for j, a := range c.argv {
 			argvs[i][j] = strings.ReplaceAll(a, "$TMP", tmp)
 		}
-		b, _ := json.Marshal(argvs[i])
+		var b []byte
+		if c.ini != "" {
+			b, _ = json.Marshal(map[string]any{"argv": argvs[i], "ini": strings.ReplaceAll(c.ini, "$TMP", tmp)})
+		} else {
+			b, _ = json.Marshal(argvs[i])
+		}
 		in.Write(append(b, '\n'))
 	}
 	cmd := exec.CommandContext(t.Context(), certbotPython, script, "parse")
@@ -312,6 +346,9 @@ func TestOracleCertbot21(t *testing.T) {
 	same, v5 := 0, 0
 	for i, c := range oracleCases {
 		name := strings.Join(argvs[i], " ")
+		if c.ini != "" {
+			name = fmt.Sprintf("cli.ini %q + %s", c.ini, name)
+		}
 		want := got[i]
 		if c.v5 != nil {
 			if reflect.DeepEqual(normalize(*c.v5), normalize(want)) {
@@ -320,7 +357,7 @@ func TestOracleCertbot21(t *testing.T) {
 			want = *c.v5
 			v5++
 		}
-		mine := outcomeOf(p, argvs[i])
+		mine := outcomeOf(p, argvs[i], strings.ReplaceAll(c.ini, "$TMP", tmp))
 		if c.postParse {
 			if want.Exit == nil || *want.Exit != 1 {
 				t.Errorf("%q: certbot 2.1 did not refuse it after parsing: %+v", name, want)
@@ -337,9 +374,20 @@ func TestOracleCertbot21(t *testing.T) {
 }
 
 // outcomeOf runs this package on argv and reports it as the oracle does.
-func outcomeOf(p *Parser, argv []string) outcome {
+func outcomeOf(p *Parser, argv []string, ini string) outcome {
 	var o outcome
-	res, err := p.Parse(argv)
+	words := argv
+	var err error
+	if ini != "" {
+		var cf *ConfigFile
+		if cf, err = ParseConfigFile("cli.ini", ini); err == nil {
+			words, err = p.WithConfigFiles(argv, []*ConfigFile{cf})
+		}
+	}
+	var res *Result
+	if err == nil {
+		res, err = p.Parse(words)
+	}
 	var ue *UsageError
 	var ce *ConfigError
 	switch {

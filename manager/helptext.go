@@ -1,0 +1,120 @@
+package manager
+
+import "github.com/acmectl/acmectl/internal/argparse"
+
+// helpText is the prose of --help (certbot's structure, acmectl's words);
+// the options and their texts come from the table.
+var helpText = argparse.HelpText{
+	Usage: map[string]string{
+		"":             "PROG [SUBCOMMAND] [options] [-d DOMAIN] [-d DOMAIN] ...",
+		"run":          "PROG [run] [options] [-d DOMAIN] [-d DOMAIN] ...",
+		"certonly":     "PROG certonly [options] [-d DOMAIN] [-d DOMAIN] ...",
+		"renew":        "PROG renew [--cert-name NAME] [options]",
+		"certificates": "PROG certificates [--cert-name NAME] [-d DOMAIN] [--json]",
+		"delete":       "PROG delete --cert-name NAME",
+		"revoke":       "PROG revoke (--cert-path PATH | --cert-name NAME) [--reason REASON]",
+		"reconfigure":  "PROG reconfigure --cert-name NAME [options]",
+		"register":     "PROG register -m EMAIL --agree-tos [--eab-kid KID --eab-hmac-key-file FILE]",
+		"plugins":      "PROG plugins [--init] [--prepare] [--authenticators] [--installers]",
+	},
+	Overview: `acmectl obtains and renews certificates from any ACME CA (Let's Encrypt, Sectigo,
+ZeroSSL, Google, a private CA) into certbot's /etc/letsencrypt tree, with certbot's
+command line: flags may come before or after the subcommand, long flags may be
+abbreviated, and /etc/letsencrypt/cli.ini is read. The most common SUBCOMMANDS and
+flags are:
+
+obtain and renew certificates:
+    (default) run   Obtain a certificate (installs into nginx/Apache with --nginx/--apache)
+    certonly        Obtain or renew a certificate, but do not install it
+    renew           Renew all previously obtained certificates that are near expiry
+   -d DOMAINS       Comma-separated list of domains to obtain a certificate for
+
+  --standalone      Answer http-01 from a temporary built-in web server
+  --webroot -w DIR  Place files in a server's webroot folder for authentication
+  --manual          Obtain certificates with --manual-auth-hook scripts
+  --dns-cloudflare  (and the other --dns-<plugin>, or --dns PROVIDER) dns-01
+
+   -n               Run non-interactively
+  --test-cert       Obtain a test certificate from a staging server
+  --dry-run         Test "renew" or "certonly" without saving any certificates to disk
+
+manage certificates:
+    certificates    Display information about certificates you have
+    revoke          Revoke a certificate (supply --cert-name or --cert-path)
+    delete          Delete a certificate (supply --cert-name)
+    reconfigure     Update a certificate's renewal configuration (supply --cert-name)
+
+manage your account:
+    register        Create an ACME account
+    unregister      Deactivate an ACME account
+    update_account  Update an ACME account
+    show_account    Display account details
+  --agree-tos       Agree to the ACME server's Subscriber Agreement
+   -m EMAIL         Email address for important account notifications
+
+acmectl's own commands (PROG COMMAND --help):
+    schedule        Install, remove or show scheduled renewal (systemd timer or cron)
+    doctor          Check that every certificate's next renewal would work
+    scm             Sectigo Certificate Manager: servers, ACME accounts, onboarding
+    completion      Print a bash, zsh or fish completion script
+`,
+	More: `
+More detailed help:
+
+  -h, --help [TOPIC]    print this message, or detailed help on a topic;
+                        the available TOPICS are:
+
+   all, automation, commands, paths, security, testing, or any of the
+   subcommands or plugins (certonly, renew, install, register, nginx,
+   apache, standalone, webroot, etc.)
+  -h all                print a detailed help page including all topics
+  --version             print the version number
+`,
+	Topics: map[string]string{
+		"automation":      "Flags for automating execution & other tweaks",
+		"security":        "Security parameters & server settings",
+		"testing":         "The following flags are meant for testing and integration purposes only.",
+		"paths":           "Flags for changing execution paths & servers",
+		"manage":          "Various subcommands and flags are available for managing your certificates: certificates, delete, renew, revoke, reconfigure.",
+		"run":             "Options for obtaining & installing certificates. Without an installer (or with -i null) run obtains exactly as certonly does.",
+		"certonly":        "Options for modifying how a certificate is obtained. certonly obtains a certificate into <config-dir>/live/<name>/ without installing it anywhere.",
+		"renew":           "The 'renew' subcommand renews every certificate that is due (or --cert-name), each with the plugins and options it was obtained with (its renewal/<name>.conf). Flags given here override those options; hooks given here are saved.",
+		"certificates":    "List certificates managed by acmectl or certbot",
+		"delete":          "Options for deleting a certificate",
+		"revoke":          "Options for revocation of certificates",
+		"register":        "Options for account registration",
+		"update_account":  "Options for account modification (acmectl: --rollover-key replaces the account key)",
+		"unregister":      "Options for account deactivation.",
+		"install":         "Options for modifying how a certificate is deployed (the nginx and apache installers)",
+		"rollback":        "Options for rolling back server configuration changes",
+		"plugins":         "Plugin Selection: -a/--authenticator and -i/--installer choose plugins by name; --standalone, --webroot, --manual, --dns-<plugin>, --nginx and --apache are shortcuts. The plugins subcommand lists them.",
+		"update_symlinks": "Recreates certificate and key symlinks in <config-dir>/live, if you changed them by hand or edited a renewal configuration file",
+		"enhance":         "Helps to harden the TLS configuration by adding security enhancements to already existing configuration (installers).",
+		"show_account":    "Options useful for the \"show_account\" subcommand:",
+		"reconfigure":     "Change a certificate's renewal options; they are proven with a test issuance against its CA before they are saved.",
+		"standalone":      "Spin up a temporary webserver",
+		"webroot":         "Place files in webroot directory",
+		"manual":          "Authenticate through manual configuration or custom shell scripts: --manual-auth-hook publishes each challenge (CERTBOT_DOMAIN, CERTBOT_VALIDATION, CERTBOT_TOKEN), --manual-cleanup-hook removes it.",
+		"nginx":           "Nginx Web Server plugin",
+		"apache":          "Apache Web Server plugin",
+		"null":            "Null Installer",
+	},
+	Commands: [][2]string{
+		{"certificates", "List certificates managed by acmectl or certbot"},
+		{"certonly", "Obtain or renew a certificate, but do not install it"},
+		{"delete", "Clean up all files related to a certificate"},
+		{"enhance", "Add security enhancements to your existing configuration (installers)"},
+		{"install", "Install an arbitrary certificate in a server (installers)"},
+		{"plugins", "List plugins that are installed and available on your system"},
+		{"reconfigure", "Update renewal configuration for a certificate specified by --cert-name"},
+		{"register", "Register for account with an ACME server"},
+		{"renew", "Renew all certificates (or one specified with --cert-name)"},
+		{"revoke", "Revoke a certificate specified with --cert-path or --cert-name"},
+		{"rollback", "Roll back server conf changes made during certificate installation"},
+		{"run", "Obtain and install a certificate in your current webserver (without an installer: certonly)"},
+		{"show_account", "Show account details from an ACME server"},
+		{"unregister", "Irrevocably deactivate your account"},
+		{"update_account", "Update existing account with an ACME server"},
+		{"update_symlinks", "Recreate symlinks in your /etc/letsencrypt/live/ directory"},
+	},
+}
