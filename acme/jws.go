@@ -142,104 +142,145 @@ type postOpts struct {
 // by re-signing with the nonce from the error response (§6.5), a bounded number of
 // times; 5xx and transport errors by re-signing with a fresh nonce unless noReplay.
 func (c *Client) post(ctx context.Context, url string, payload any, o postOpts) (*response, error) {
-	key := o.key
-	if key == nil {
-		key = c.Key
-	}
-	if key == nil {
-		return nil, fmt.Errorf("%w: no account key", ErrUnsupportedKey)
-	}
-	if !o.useJWK && c.AccountURL == "" {
-		return nil, ErrNoAccount
-	}
-	body := []byte{}
-	if payload != nil {
-		b, err := json.Marshal(payload)
-		if err != nil {
-			return nil, fmt.Errorf("encode request to %s: %w", url, err)
-		}
-		body = b
+	key, body, err := c.postInput(url, payload, o)
+	if err != nil {
+		return nil, err
 	}
 	limit := o.limit
 	if limit == 0 {
 		limit = maxJSONBody
 	}
-	var (
-		lastErr        error
-		nonceTries     int
-		serverTries    int
-		transportTries int
-		backoff        = 250 * time.Millisecond
-	)
+	r := &postRetry{c: c, url: url, o: o, backoff: 250 * time.Millisecond}
 	for {
-		nonce, err := c.nonce(ctx)
+		resp, sendErr, err := c.postOnce(ctx, key, url, body, limit, o)
 		if err != nil {
 			return nil, err
 		}
-		jws, err := signJWS(key, c.AccountURL, nonce, url, body, o.useJWK)
-		if err != nil {
-			return nil, err
-		}
-		rctx, cancel := c.requestContext(ctx, o.long)
-		req, err := http.NewRequestWithContext(rctx, http.MethodPost, url, strings.NewReader(string(jws)))
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/jose+json")
-		if o.accept != "" {
-			req.Header.Set("Accept", o.accept)
-		}
-		resp, err := c.do(req, limit)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil || o.noReplay || errors.Is(err, errRedirect) {
+		if sendErr != nil {
+			if err := r.afterTransportError(ctx, sendErr); err != nil {
 				return nil, err
 			}
-			transportTries++
-			if transportTries >= max5xxTries {
-				return nil, err
-			}
-			c.logger().LogAttrs(ctx, slog.LevelWarn, "acme request: transport error, re-signing", attrURL(url), attrAttempt(transportTries), attrErr(err))
-			if err := c.sleep(ctx, backoff); err != nil {
-				return nil, err
-			}
-			backoff *= 2
 			continue
 		}
 		if resp.status < 400 {
 			return resp, nil
 		}
-		perr := c.problemFrom(resp)
-		lastErr = perr
-		switch {
-		case IsProblem(perr, ProblemBadNonce):
-			nonceTries++
-			if nonceTries >= maxNonceTries {
-				return nil, fmt.Errorf("%w (gave up after %d badNonce answers)", perr, nonceTries)
-			}
-			// The error response carried a fresh nonce (saved by do); older pooled
-			// nonces are likely stale too, so keep only the newest.
-			c.keepNewestNonce()
-			c.logger().LogAttrs(ctx, slog.LevelDebug, "acme badNonce, re-signing", attrURL(url), attrAttempt(nonceTries))
-			continue
-		case (resp.status >= 500 || resp.status == http.StatusTooManyRequests && resp.header.Get("Retry-After") != "") && !o.noReplay:
-			// A short Retry-After is waited out; a long one (or a 429 without
-			// one) is returned at once so the caller can say when to retry.
-			serverTries++
-			wait, ok := c.retryWait(resp, backoff)
-			if !ok || serverTries >= max5xxTries {
-				return nil, lastErr
-			}
-			c.logger().LogAttrs(ctx, slog.LevelWarn, "acme server error, retrying", attrURL(url), attrAttempt(serverTries), attrRetryIn(wait))
-			if err := c.sleep(ctx, wait); err != nil {
-				return nil, errors.Join(lastErr, err)
-			}
-			backoff *= 2
-			continue
+		if err := r.afterProblem(ctx, resp); err != nil {
+			return nil, err
 		}
-		return nil, lastErr
 	}
+}
+
+// postInput checks the signing key and encodes the payload.
+func (c *Client) postInput(url string, payload any, o postOpts) (crypto.Signer, []byte, error) {
+	key := o.key
+	if key == nil {
+		key = c.Key
+	}
+	if key == nil {
+		return nil, nil, fmt.Errorf("%w: no account key", ErrUnsupportedKey)
+	}
+	if !o.useJWK && c.AccountURL == "" {
+		return nil, nil, ErrNoAccount
+	}
+	body := []byte{}
+	if payload != nil {
+		b, err := json.Marshal(payload)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode request to %s: %w", url, err)
+		}
+		body = b
+	}
+	return key, body, nil
+}
+
+// postOnce signs body with a fresh nonce and sends it once. sendErr is a
+// failure of the exchange (the CA may have acted); err one before anything
+// was sent.
+func (c *Client) postOnce(ctx context.Context, key crypto.Signer, url string, body []byte, limit int64, o postOpts) (resp *response, sendErr, err error) {
+	nonce, err := c.nonce(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	jws, err := signJWS(key, c.AccountURL, nonce, url, body, o.useJWK)
+	if err != nil {
+		return nil, nil, err
+	}
+	rctx, cancel := c.requestContext(ctx, o.long)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, url, strings.NewReader(string(jws)))
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Content-Type", "application/jose+json")
+	if o.accept != "" {
+		req.Header.Set("Accept", o.accept)
+	}
+	resp, sendErr = c.do(req, limit)
+	return resp, sendErr, nil
+}
+
+// postRetry is the retry state of one post: it decides after each failed
+// exchange whether to send again (nil) or give up (the error to return).
+type postRetry struct {
+	c                                   *Client
+	url                                 string
+	o                                   postOpts
+	nonceTries, serverTries, transports int
+	backoff                             time.Duration
+}
+
+// afterTransportError: a signed POST whose exchange failed is re-sent (with
+// a new nonce, after a backoff) only when it may be replayed.
+func (r *postRetry) afterTransportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil || r.o.noReplay || errors.Is(err, errRedirect) {
+		return err
+	}
+	r.transports++
+	if r.transports >= max5xxTries {
+		return err
+	}
+	r.c.logger().LogAttrs(ctx, slog.LevelWarn, "acme request: transport error, re-signing", attrURL(r.url), attrAttempt(r.transports), attrErr(err))
+	if err := r.c.sleep(ctx, r.backoff); err != nil {
+		return err
+	}
+	r.backoff *= 2
+	return nil
+}
+
+// afterProblem handles an error answer: badNonce is re-signed with the
+// answer's nonce, a 5xx or a 429 with a short Retry-After waited out and
+// re-sent (unless noReplay); anything else is returned.
+func (r *postRetry) afterProblem(ctx context.Context, resp *response) error {
+	c := r.c
+	perr := c.problemFrom(resp)
+	switch {
+	case IsProblem(perr, ProblemBadNonce):
+		r.nonceTries++
+		if r.nonceTries >= maxNonceTries {
+			return fmt.Errorf("%w (gave up after %d badNonce answers)", perr, r.nonceTries)
+		}
+		// The error response carried a fresh nonce (saved by do); older pooled
+		// nonces are likely stale too, so keep only the newest.
+		c.keepNewestNonce()
+		c.logger().LogAttrs(ctx, slog.LevelDebug, "acme badNonce, re-signing", attrURL(r.url), attrAttempt(r.nonceTries))
+		return nil
+	case (resp.status >= 500 || resp.status == http.StatusTooManyRequests && resp.header.Get("Retry-After") != "") && !r.o.noReplay:
+		// A short Retry-After is waited out; a long one (or a 429 without
+		// one) is returned at once so the caller can say when to retry.
+		r.serverTries++
+		wait, ok := c.retryWait(resp, r.backoff)
+		if !ok || r.serverTries >= max5xxTries {
+			return perr
+		}
+		c.logger().LogAttrs(ctx, slog.LevelWarn, "acme server error, retrying", attrURL(r.url), attrAttempt(r.serverTries), attrRetryIn(wait))
+		if err := c.sleep(ctx, wait); err != nil {
+			return errors.Join(perr, err)
+		}
+		r.backoff *= 2
+		return nil
+	}
+	return perr
 }
 
 func (c *Client) keepNewestNonce() {

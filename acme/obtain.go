@@ -148,35 +148,13 @@ type pendingChallenge struct {
 // answers do not match the request (hostile or broken CA).
 func (c *Client) Obtain(ctx context.Context, req ObtainRequest) (*Certificate, error) {
 	if _, ok := ctx.Deadline(); !ok {
-		timeout := c.OrderTimeout
-		if timeout <= 0 {
-			timeout = 15 * time.Minute
-		}
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
+		ctx, cancel = context.WithTimeout(ctx, c.orderTimeout())
 		defer cancel()
 	}
-	var csr *x509.CertificateRequest
-	getCSR := func() error {
-		if csr != nil {
-			return nil
-		}
-		if req.CSR == nil && req.MakeCSR != nil {
-			der, err := req.MakeCSR(ctx)
-			if err != nil {
-				return fmt.Errorf("acme: make CSR: %w", err)
-			}
-			req.CSR = der
-		}
-		c, err := x509.ParseCertificateRequest(req.CSR)
-		if err != nil {
-			return fmt.Errorf("acme: parse CSR: %w", err)
-		}
-		csr = c
-		return nil
-	}
+	csr := &csrSource{req: &req}
 	if req.MakeCSR == nil || req.CSR != nil {
-		if err := getCSR(); err != nil {
+		if err := csr.get(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -184,11 +162,76 @@ func (c *Client) Obtain(ctx context.Context, req ObtainRequest) (*Certificate, e
 	if err != nil {
 		return nil, err
 	}
+	order, err := c.newOrderFor(ctx, req, want)
+	if err != nil {
+		return nil, err
+	}
+	if order.Status == StatusPending {
+		if err := c.authorize(ctx, order, want, req); err != nil {
+			return nil, err
+		}
+	}
+	if err := csr.get(ctx); err != nil {
+		return nil, err
+	}
+	if order.Status != StatusValid {
+		if req.BeforeFinalize != nil {
+			if err := req.BeforeFinalize(ctx, order.URL, req.CSR); err != nil {
+				return nil, fmt.Errorf("record order %s before finalize: %w", order.URL, err)
+			}
+		}
+		if order, err = c.FinalizeOrder(ctx, order, req.CSR); err != nil {
+			return nil, err
+		}
+	}
+	return c.download(ctx, order, csr.parsed, want, req.PreferredChain, req.ExtraNames)
+}
 
-	order, err := c.NewOrder(ctx, OrderRequest{Identifiers: req.Identifiers, NotBefore: req.NotBefore, NotAfter: req.NotAfter, Profile: req.Profile, Replaces: req.Replaces})
-	if err != nil && req.Replaces != "" && IsProblem(err, ProblemAlreadyReplaced) {
-		c.logger().LogAttrs(ctx, slog.LevelWarn, "certificate already replaced; ordering without replaces", slog.String("replaces", req.Replaces))
-		order, err = c.NewOrder(ctx, OrderRequest{Identifiers: req.Identifiers, NotBefore: req.NotBefore, NotAfter: req.NotAfter, Profile: req.Profile})
+func (c *Client) orderTimeout() time.Duration {
+	if c.OrderTimeout > 0 {
+		return c.OrderTimeout
+	}
+	return 15 * time.Minute
+}
+
+// csrSource yields the request's CSR once: the given one, or MakeCSR's.
+type csrSource struct {
+	req    *ObtainRequest
+	parsed *x509.CertificateRequest
+}
+
+func (s *csrSource) get(ctx context.Context) error {
+	if s.parsed != nil {
+		return nil
+	}
+	if s.req.CSR == nil && s.req.MakeCSR != nil {
+		der, err := s.req.MakeCSR(ctx)
+		if err != nil {
+			return fmt.Errorf("acme: make CSR: %w", err)
+		}
+		s.req.CSR = der
+	}
+	p, err := x509.ParseCertificateRequest(s.req.CSR)
+	if err != nil {
+		return fmt.Errorf("acme: parse CSR: %w", err)
+	}
+	s.parsed = p
+	return nil
+}
+
+// newOrderFor creates the order and checks it against the request. A
+// renewal order the CA refuses because of "replaces" is placed once more
+// without it: alreadyReplaced (RFC 9773 §5; acmez ObtainCertificate), or a
+// malformed problem to a newOrder that carried it — Sectigo answered ARI's
+// replaces with 400 malformed and an empty detail (win-acme/win-acme#2607).
+func (c *Client) newOrderFor(ctx context.Context, req ObtainRequest, want map[string]bool) (*Order, error) {
+	or := OrderRequest{Identifiers: req.Identifiers, NotBefore: req.NotBefore, NotAfter: req.NotAfter, Profile: req.Profile, Replaces: req.Replaces}
+	order, err := c.NewOrder(ctx, or)
+	if err != nil && c.refusedReplaces(ctx, or, err) {
+		c.logger().LogAttrs(ctx, slog.LevelWarn, "the CA refused the order's replaces; ordering without it",
+			slog.String("replaces", req.Replaces), attrErr(err))
+		or.Replaces = ""
+		order, err = c.NewOrder(ctx, or)
 	}
 	if err != nil {
 		return nil, err
@@ -202,27 +245,24 @@ func (c *Client) Obtain(ctx context.Context, req ObtainRequest) (*Certificate, e
 		}
 		return nil, fmt.Errorf("acme: new order %s is invalid", order.URL)
 	}
+	return order, nil
+}
 
-	if order.Status == StatusPending {
-		if err := c.authorize(ctx, order, want, req); err != nil {
-			return nil, err
-		}
+// refusedReplaces reports whether err is the CA refusing the replaces field
+// of a newOrder that carried one (NewOrder sends it only when the directory
+// has renewalInfo).
+func (c *Client) refusedReplaces(ctx context.Context, or OrderRequest, err error) bool {
+	if or.Replaces == "" {
+		return false
 	}
-
-	if err := getCSR(); err != nil {
-		return nil, err
+	if IsProblem(err, ProblemAlreadyReplaced) {
+		return true
 	}
-	if order.Status != StatusValid {
-		if req.BeforeFinalize != nil {
-			if err := req.BeforeFinalize(ctx, order.URL, req.CSR); err != nil {
-				return nil, fmt.Errorf("record order %s before finalize: %w", order.URL, err)
-			}
-		}
-		if order, err = c.FinalizeOrder(ctx, order, req.CSR); err != nil {
-			return nil, err
-		}
+	if !IsProblem(err, ProblemMalformed) {
+		return false
 	}
-	return c.download(ctx, order, csr, want, req.PreferredChain, req.ExtraNames)
+	dir, derr := c.Directory(ctx)
+	return derr == nil && dir.RenewalInfoURL != ""
 }
 
 // download fetches the certificate of a valid order, picks the chain and
@@ -257,7 +297,19 @@ func (c *Client) authorize(ctx context.Context, order *Order, want map[string]bo
 	if err := joinSorted(errs); err != nil {
 		return err
 	}
+	pending, err := c.planAuthorizations(ctx, authzs, want, req)
+	if err != nil || len(pending) == 0 {
+		return err
+	}
+	if err := planSolvers(ctx, pending); err != nil {
+		return err
+	}
+	return c.solveAll(ctx, pending)
+}
 
+// planAuthorizations picks a challenge and a solver for every pending
+// authorization; valid ones are skipped before any solver is asked for.
+func (c *Client) planAuthorizations(ctx context.Context, authzs []*Authorization, want map[string]bool, req ObtainRequest) ([]pendingChallenge, error) {
 	prefs := req.Preference
 	if len(prefs) == 0 {
 		prefs = DefaultPreference
@@ -265,17 +317,8 @@ func (c *Client) authorize(ctx context.Context, order *Order, want map[string]bo
 	var pending []pendingChallenge
 	var planErrs []error
 	for _, a := range authzs {
-		key := identKey(a.Identifier, a.Wildcard)
-		if !want[key] {
-			// Sectigo marks pre-validated authorizations "wildcard": true
-			// whatever was ordered (grindsa/acme2certifier#122). A valid
-			// authorization needs no solver, so the flag does not matter:
-			// match it on the name alone.
-			if a.Status != StatusValid || !want[identKey(a.Identifier, !a.Wildcard)] {
-				return fmt.Errorf("acme: the CA sent an authorization for %q, which was not requested: refused", a.Identifier.Value)
-			}
-			c.logger().LogAttrs(ctx, slog.LevelInfo, "valid authorization with a wildcard flag that does not match the order; accepted",
-				attrIdentifier(a.Identifier.Value), slog.Bool("wildcard", a.Wildcard))
+		if err := c.checkRequested(ctx, a, want); err != nil {
+			return nil, err
 		}
 		switch a.Status {
 		case StatusValid:
@@ -288,19 +331,36 @@ func (c *Client) authorize(ctx context.Context, order *Order, want map[string]bo
 		}
 		p, err := c.pickChallenge(ctx, a, prefs, req)
 		if err != nil {
-			planErrs = append(planErrs, &AuthorizationError{Identifier: a.Identifier, URL: a.URL, Err: err})
+			planErrs = append(planErrs, &AuthorizationError{Identifier: a.Identifier, URL: a.URL, Err: err, Local: true})
 			continue
 		}
 		pending = append(pending, p)
 	}
 	if err := joinSorted(planErrs); err != nil {
-		return err
+		return nil, err
 	}
-	if len(pending) == 0 {
+	return pending, nil
+}
+
+// checkRequested refuses an authorization for a name that was not ordered.
+func (c *Client) checkRequested(ctx context.Context, a *Authorization, want map[string]bool) error {
+	if want[identKey(a.Identifier, a.Wildcard)] {
 		return nil
 	}
+	// Sectigo marks pre-validated authorizations "wildcard": true whatever
+	// was ordered (grindsa/acme2certifier#122). A valid authorization needs
+	// no solver, so the flag does not matter: match it on the name alone.
+	if a.Status != StatusValid || !want[identKey(a.Identifier, !a.Wildcard)] {
+		return fmt.Errorf("acme: the CA sent an authorization for %q, which was not requested: refused", a.Identifier.Value)
+	}
+	c.logger().LogAttrs(ctx, slog.LevelInfo, "valid authorization with a wildcard flag that does not match the order; accepted",
+		attrIdentifier(a.Identifier.Value), slog.Bool("wildcard", a.Wildcard))
+	return nil
+}
 
-	// Planners learn every identifier they will serve, in Present order.
+// planSolvers tells each Planner every identifier it will serve, in
+// Present order.
+func planSolvers(ctx context.Context, pending []pendingChallenge) error {
 	planned := map[Solver][]string{}
 	var planners []Solver
 	for _, p := range pending {
@@ -316,10 +376,13 @@ func (c *Client) authorize(ctx context.Context, order *Order, want map[string]bo
 			return fmt.Errorf("prepare challenges: %w", err)
 		}
 	}
+	return nil
+}
 
-	// Solvers that hold one challenge at a time (lego's rfc2136 and exec replace
-	// the TXT record set) are solved one authorization after another; all
-	// others together.
+// solveAll solves the pending challenges: those of solvers that hold one
+// challenge at a time (lego's rfc2136 and exec replace the TXT record set)
+// one authorization after another, all others together.
+func (c *Client) solveAll(ctx context.Context, pending []pendingChallenge) error {
 	var batch, seq []pendingChallenge
 	var pause time.Duration
 	for _, p := range pending {
@@ -361,14 +424,14 @@ func (c *Client) solve(ctx context.Context, pending []pendingChallenge) error {
 		presented = append(presented, p)
 		c.logger().LogAttrs(ctx, slog.LevelInfo, "presenting challenge", attrIdentifier(p.authz.Identifier.Value), attrChallengeType(p.ch.Type))
 		if err := p.solver.Present(ctx, p.authz.Identifier.Value, p.ch.Token, p.keyAuth); err != nil {
-			return &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: fmt.Errorf("present %s challenge: %w", p.ch.Type, err)}
+			return &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: fmt.Errorf("present %s challenge: %w", p.ch.Type, err), Local: true}
 		}
 	}
 	errs := forEach(ctx, len(pending), func(ctx context.Context, i int) error {
 		p := pending[i]
 		if w, ok := p.solver.(Waiter); ok {
 			if err := w.Wait(ctx, p.authz.Identifier.Value, p.ch.Token, p.keyAuth); err != nil {
-				return &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: fmt.Errorf("wait for %s challenge: %w", p.ch.Type, err)}
+				return &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: fmt.Errorf("wait for %s challenge: %w", p.ch.Type, err), Local: true}
 			}
 		}
 		return nil
@@ -406,8 +469,11 @@ func (c *Client) pickChallenge(ctx context.Context, a *Authorization, prefs []st
 	for _, ch := range a.Challenges {
 		offered = append(offered, ch.Type)
 	}
+	// A CA that names the wildcard in the identifier instead of setting
+	// "wildcard" (§7.1.4 forbids it) gets the same rule: dns-01 only.
+	wildcard := a.Wildcard || strings.HasPrefix(a.Identifier.Value, "*.")
 	for _, typ := range prefs {
-		if a.Wildcard && typ != ChallengeDNS01 {
+		if wildcard && typ != ChallengeDNS01 {
 			continue
 		}
 		var ch *Challenge
@@ -423,7 +489,7 @@ func (c *Client) pickChallenge(ctx context.Context, a *Authorization, prefs []st
 		s := req.Solvers[typ]
 		if s == nil && req.SolverFor != nil {
 			var err error
-			if s, err = req.SolverFor(ctx, typ, a.Identifier, a.Wildcard); err != nil {
+			if s, err = req.SolverFor(ctx, typ, Identifier{Type: a.Identifier.Type, Value: strings.TrimPrefix(a.Identifier.Value, "*.")}, wildcard); err != nil {
 				return pendingChallenge{}, fmt.Errorf("prepare the %s challenge: %w", typ, err)
 			}
 			if s == nil {
@@ -449,7 +515,7 @@ func (c *Client) pickChallenge(ctx context.Context, a *Authorization, prefs []st
 		}
 	}
 	sort.Strings(have)
-	return pendingChallenge{}, &NoSolverError{Identifier: a.Identifier, Wildcard: a.Wildcard, Offered: offered, Configured: have, Declined: declined}
+	return pendingChallenge{}, &NoSolverError{Identifier: a.Identifier, Wildcard: wildcard, Offered: offered, Configured: have, Declined: declined}
 }
 
 func (c *Client) cleanUp(ctx context.Context, presented []pendingChallenge) {

@@ -184,6 +184,10 @@ type AuthorizationError struct {
 	Identifier Identifier
 	URL        string
 	Err        error
+	// Local: the failure happened on this side (no solver for the
+	// challenges offered, a solver that could not be prepared, present or
+	// wait), not at the CA; the CA never tried to validate.
+	Local bool
 }
 
 func (e *AuthorizationError) Error() string {

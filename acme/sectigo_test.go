@@ -794,3 +794,62 @@ func TestFinalizeReadyGrace(t *testing.T) {
 		})
 	}
 }
+
+// TestOrderRetriedWithoutReplaces: a renewal order whose "replaces" the CA
+// refuses — alreadyReplaced, or Sectigo's 400 malformed with an empty detail
+// (win-acme/win-acme#2607) — is placed once more without it. A malformed
+// answer to an order that carried no replaces (no renewalInfo in the
+// directory, or none asked for) is not retried, nor is any other problem.
+func TestOrderRetriedWithoutReplaces(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		ari         bool   // the directory has renewalInfo
+		replaces    string // ObtainRequest.Replaces
+		problem     string // the CA's answer to a newOrder carrying replaces
+		wantOrders  int
+		wantSuccess bool
+	}{
+		{"malformed", true, "aaa.bbb", "malformed", 2, true},
+		{"alreadyReplaced", true, "aaa.bbb", "alreadyReplaced", 2, true},
+		{"rejectedIdentifier", true, "aaa.bbb", "rejectedIdentifier", 1, false},
+		{"no replaces asked", true, "", "malformed", 1, true},
+		{"no renewalInfo", false, "aaa.bbb", "malformed", 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeCA(t)
+			if tc.ari {
+				f.dirExtra = map[string]any{"renewalInfo": f.url("/ari")}
+			}
+			c, _ := fakeClient(t, f)
+			csr, key := csrFor(t, "r.example")
+			installMulti(f, []string{"r.example"}, []authzSpec{{name: "r.example", status: StatusValid, challenges: preValidated(f, 0)}},
+				issueLeaf(t, key.Public(), "r.example"))
+			var mu sync.Mutex
+			var sent []bool // whether each newOrder carried replaces
+			f.mu.Lock()
+			created := f.handlers["/new-order"]
+			f.mu.Unlock()
+			f.handle("/new-order", func(w http.ResponseWriter, r *http.Request, payload []byte) {
+				has := strings.Contains(string(payload), `"replaces"`)
+				mu.Lock()
+				sent = append(sent, has)
+				mu.Unlock()
+				if has {
+					problem(w, http.StatusBadRequest, "urn:ietf:params:acme:error:"+tc.problem, "")
+					return
+				}
+				created(w, r, payload)
+			})
+			_, err := c.Obtain(t.Context(), ObtainRequest{Identifiers: DNSIdentifiers("r.example"), CSR: csr, Replaces: tc.replaces})
+			if (err == nil) != tc.wantSuccess {
+				t.Fatalf("Obtain: err = %v, want success %v", err, tc.wantSuccess)
+			}
+			if len(sent) != tc.wantOrders {
+				t.Fatalf("newOrder requests = %d (carrying replaces: %v), want %d", len(sent), sent, tc.wantOrders)
+			}
+			if tc.wantOrders == 2 && (!sent[0] || sent[1]) {
+				t.Errorf("replaces sent = %v, want [true false]", sent)
+			}
+		})
+	}
+}

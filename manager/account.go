@@ -155,7 +155,7 @@ func (m *Manager) register(ctx context.Context, server string) (*acme.Client, *s
 	}
 	acct, err := cl.Register(ctx, acme.AccountRequest{Contact: contact, TermsOfServiceAgreed: true, EAB: o.EAB})
 	if err != nil {
-		return nil, nil, fmt.Errorf("register account at %s: %w", server, err)
+		return nil, nil, explainRegister(o, server, err)
 	}
 	sa := &storage.Account{Server: server, URL: acct.URL, Key: key, Regr: accountBody(acct)}
 	id, err := m.Store.SaveAccount(ctx, sa)
@@ -221,4 +221,29 @@ func accountBody(a *acme.Account) json.RawMessage {
 	}
 	b, _ := json.Marshal(body)
 	return b
+}
+
+// explainRegister words a refused registration. A key ID the CA already
+// bound to another account key (Sectigo binds it to the first key that uses
+// it: certbot/certbot#8944, win-acme/win-acme#1904, cert-manager#2882) gets
+// what happened and the ways out instead of the CA's bare words.
+func explainRegister(c *Config, server string, err error) error {
+	err = fmt.Errorf("register account at %s: %w", server, err)
+	if !errors.Is(err, acme.ErrEABAlreadyBound) {
+		return err
+	}
+	kid := ""
+	if c.EAB != nil {
+		kid = " " + c.EAB.KeyID
+	}
+	var p *acme.Problem
+	said := ""
+	if errors.As(err, &p) && p.Detail != "" {
+		said = fmt.Sprintf(" (the CA said: %q)", p.Detail)
+	}
+	return &explainedError{err: err, msg: fmt.Sprintf(
+		"the EAB key ID%s is already bound to another ACME account (a first server, or an earlier install whose accounts/ was lost)%s: "+
+			"copy %s/accounts/ from the first server to use that account, or create a new ACME account in SCM for a fresh key ID "+
+			"(acmectl scm account create ... or acmectl scm onboard); Sectigo can also enable EAB reuse on request",
+		kid, said, c.ConfigDir)}
 }

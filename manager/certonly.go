@@ -68,7 +68,7 @@ func (m *Manager) Certonly(ctx context.Context) (*CertonlyResult, error) {
 		}
 	}
 	if !keyChange {
-		if notDue, err := m.keepExisting(existing, names); err != nil || notDue {
+		if notDue, err := m.keepExisting(ctx, existing, names); err != nil || notDue {
 			return &CertonlyResult{NotDue: notDue}, err
 		}
 	}
@@ -243,10 +243,13 @@ func formatNameList(ch string, names []string) string {
 
 // keepExisting reports whether an existing lineage with exactly these names
 // that is not due stays as it is (certbot's "Certificate not yet due").
-func (m *Manager) keepExisting(existing *storage.Lineage, names []string) (bool, error) {
+func (m *Manager) keepExisting(ctx context.Context, existing *storage.Lineage, names []string) (bool, error) {
 	c := m.Config
 	if existing == nil || existing.Cert == nil || !SameSet(CertNames(existing.Cert), names) || c.Force || c.DryRun {
 		return false, nil
+	}
+	if m.inFlightNames(ctx)[existing.Name] {
+		return false, nil // an order an earlier run finalized waits to be collected
 	}
 	due, _ := isDue(dueInput{Now: m.now(), NotBefore: existing.Cert.NotBefore, NotAfter: existing.Cert.NotAfter, Autorenew: true})
 	if due && !c.Keep {

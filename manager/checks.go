@@ -171,11 +171,34 @@ func checkForceInteractive(c *Config) error {
 	return nil
 }
 
+// Defaults of --issuance-timeout (certbot's) and --retry-after-max.
+const (
+	defaultIssuanceTimeout = 90
+	defaultRetryAfterMax   = 60
+)
+
 func checkIssuanceTimeout(c *Config) error {
 	if c.raw.issuanceTimeout <= 0 {
 		return Usagef("--issuance-timeout must be positive")
 	}
 	c.IssuanceTimeout = time.Duration(c.raw.issuanceTimeout) * time.Second
+	return nil
+}
+
+func checkRetryAfterMax(c *Config) error {
+	if c.raw.retryAfterMax <= 0 || c.raw.retryAfterMax > 3600 {
+		return Usagef("--retry-after-max %d: want 1 to 3600 seconds", c.raw.retryAfterMax)
+	}
+	c.RetryAfterMax = time.Duration(c.raw.retryAfterMax) * time.Second
+	return nil
+}
+
+// checkChainDropIssuer: a common name, one line the renewal conf can hold.
+func checkChainDropIssuer(c *Config) error {
+	c.ChainDropIssuer = strings.TrimSpace(c.ChainDropIssuer)
+	if strings.ContainsFunc(c.ChainDropIssuer, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return Usagef("--chain-drop-issuer %q: a common name may not contain control characters", c.ChainDropIssuer)
+	}
 	return nil
 }
 

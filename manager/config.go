@@ -56,6 +56,10 @@ type Config struct {
 	PrefProfile     string
 	ReqProfile      string
 	IssuanceTimeout time.Duration
+	// RetryAfterMax caps one wait between two polls (--retry-after-max).
+	RetryAfterMax time.Duration
+	// ChainDropIssuer drops that CA's certificates from the saved chain.
+	ChainDropIssuer string
 
 	KeyType    string // "ecdsa" or "rsa"
 	RSAKeySize int
@@ -105,7 +109,7 @@ type Config struct {
 	raw struct {
 		eabKid, eabKey, eabKeyFile, eabAlg string
 		email, prefChalls, webrootMap      string
-		issuanceTimeout                    int
+		issuanceTimeout, retryAfterMax     int
 		reason                             string
 		args                               []string
 		// selectors are the plugins the selector flags chose, in table order;

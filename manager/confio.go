@@ -146,6 +146,10 @@ func checkSaved(c *Config, p *Param, key, confPath string) error {
 		c.Curve = strings.ToLower(c.Curve)
 	case "key-type":
 		c.KeyType = strings.ToLower(c.KeyType)
+	case "issuance-timeout", "retry-after-max", "chain-drop-issuer":
+		if err := p.Check(c); err != nil {
+			return fmt.Errorf("%s: %s: %w", confPath, key, err)
+		}
 	default:
 		if p.Check != nil && strings.HasSuffix(p.Name, "-hook") {
 			if err := p.Check(c); err != nil {

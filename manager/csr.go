@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/acmectl/acmectl/acme"
 	"github.com/acmectl/acmectl/internal/pemutil"
 )
 
@@ -47,11 +46,11 @@ func (m *Manager) CertonlyCSR(ctx context.Context) (*CSRResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, _, err := m.accountClient(ctx, c.Server, c.Account, true)
+	cl, acct, err := m.accountClient(ctx, c.Server, c.Account, true)
 	if err != nil {
 		return nil, err
 	}
-	solvers, err := m.buildSolvers(ctx, c, domains)
+	solvers, err := m.buildSolvers(c, domains)
 	if err != nil {
 		return nil, err
 	}
@@ -60,23 +59,21 @@ func (m *Manager) CertonlyCSR(ctx context.Context) (*CSRResult, error) {
 	h.AddPost(c.PostHook)
 	ctx2, cancel := context.WithTimeout(ctx, 10*time.Minute+c.IssuanceTimeout)
 	defer cancel()
-	cert, err := cl.Obtain(ctx2, acme.ObtainRequest{
-		Identifiers: identifiers(domains, ips), CSR: csr.Raw,
-		Solvers: solvers.solvers, Preference: solvers.preference, PreferredChain: c.PreferredChain,
-		Profile: firstNonEmpty(c.ReqProfile, c.PrefProfile),
-	})
+	req := obtainRequest(c, solvers)
+	req.Identifiers, req.CSR, req.Profile = identifiers(domains, ips), csr.Raw, firstNonEmpty(c.ReqProfile, c.PrefProfile)
+	cert, err := cl.Obtain(ctx2, req)
 	solvers.release()
 	names := append(domains, ips...)
 	if err != nil {
 		h.Post(ctx, nil, names)
-		return nil, fmt.Errorf("obtain a certificate for %s: %w", c.CSR, err)
+		return nil, explainNoSolver(c, fmt.Errorf("obtain a certificate for %s: %w", c.CSR, err))
 	}
-	leaf, chain, err := acme.SplitChain(cert.PEM)
+	plan := &issuePlan{c: c, name: filepath.Base(c.CSR), domains: domains, ips: ips}
+	ir, leaf, chain, err := m.issued(ctx, plan, cert, acct)
 	if err != nil {
 		return nil, err
 	}
-	res := &CSRResult{}
-	res.Cert, _ = pemutil.ParseCert(leaf)
+	res := &CSRResult{Cert: ir.Cert}
 	if !c.DryRun {
 		if err := writeCSROutputs(c, res, leaf, chain); err != nil {
 			return nil, err

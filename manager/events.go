@@ -1,11 +1,9 @@
 package manager
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
+	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/acmectl/acmectl/acme"
@@ -40,6 +38,13 @@ const (
 	// EventWaiting: waiting for the CA (Wait says for what, how long so
 	// far and when the next check is).
 	EventWaiting EventKind = "waiting"
+	// EventOrderResumed: an order recorded before finalize by an earlier run
+	// is collected instead of ordering anew (Reason: its URL).
+	EventOrderResumed EventKind = "order_resumed"
+	// EventWarning: something the operator should know that does not fail
+	// the run (Reason; Lineage the lineage it concerns; Names when it is
+	// about names).
+	EventWarning EventKind = "warning"
 	// EventSubsetRetry: some names failed validation (Failures); the order
 	// is placed again without them (--allow-subset-of-names).
 	EventSubsetRetry EventKind = "subset_retry"
@@ -52,9 +57,6 @@ const (
 	EventHook EventKind = "hook"
 	// EventReconfigureTest: reconfigure runs its test issuance against Server.
 	EventReconfigureTest EventKind = "reconfigure_test"
-	// EventWarning: something the operator should know that does not stop
-	// the run (Reason is the text, Lineage the lineage it concerns).
-	EventWarning EventKind = "warning"
 )
 
 // Event kinds of a renew run's lineages.
@@ -97,11 +99,23 @@ type NameFailure struct {
 	Err  error  `json:"-"`
 }
 
-// Wait describes a wait for the CA.
+// Wait describes a wait for the CA (from acme's OnWait).
 type Wait struct {
-	What    string        // "order", "authorization for a.example.com", ...
-	Elapsed time.Duration // since the wait for What began
-	Next    time.Duration // until the next check
+	// What is a human description: "authorization for a.example.com
+	// (pending)", "order https://… (processing)", "the CA's answer to
+	// finalize".
+	What string
+	// Kind is acme.WaitAuthorization, WaitOrder or WaitFinalize; URL the
+	// authorization or order; Identifier the authorization's name; Status
+	// the CA's last status for it.
+	Kind                    acme.WaitKind
+	URL, Identifier, Status string
+	Elapsed                 time.Duration // since the wait for What began
+	// Next is the time until the next check (0 while a finalize request is
+	// held open); RetryAfter what the CA asked for (0: nothing), before the
+	// cap (--retry-after-max) and the deadline were applied.
+	Next, RetryAfter time.Duration
+	Polls            int // checks so far
 }
 
 // HookResult is one hook run.
@@ -131,6 +145,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		DelaySec    float64   `json:"delay_seconds,omitempty"`
 		NotAfter    time.Time `json:"not_after,omitzero"`
 		WaitFor     string    `json:"waiting_for,omitempty"`
+		WaitURL     string    `json:"url,omitempty"`
+		WaitStatus  string    `json:"status,omitempty"`
+		RetryAfter  float64   `json:"retry_after_seconds,omitempty"`
 		ElapsedSec  float64   `json:"elapsed_seconds,omitempty"`
 		NextSec     float64   `json:"next_check_seconds,omitempty"`
 		Hook        string    `json:"hook,omitempty"`
@@ -147,6 +164,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	}
 	if w := e.Wait; w != nil {
 		o.WaitFor, o.ElapsedSec, o.NextSec = w.What, w.Elapsed.Seconds(), w.Next.Seconds()
+		o.WaitURL, o.WaitStatus, o.RetryAfter = w.URL, w.Status, w.RetryAfter.Seconds()
 	}
 	if h := e.Hook; h != nil {
 		o.Hook, o.HookKind, o.Output = h.Name, h.Kind, h.Output
@@ -192,60 +210,40 @@ func nameFailures(err error) []NameFailure {
 	return out
 }
 
-// waitHandler wraps the engine's log handler for the acme client: it
-// passes every record on, and turns the acme package's "waiting" debug
-// records into EventWaiting events, so an observer can show progress during
-// long waits.
-type waitHandler struct {
-	next  slog.Handler
-	m     *Manager
-	mu    *sync.Mutex
-	start map[string]time.Time
-}
-
-func (h waitHandler) Enabled(context.Context, slog.Level) bool { return true }
-
-func (h waitHandler) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message == "waiting" {
-		h.waiting(r)
+// String is the wait as one line: what is awaited, for how long so far,
+// when the next check is ("authorization for a.example.com, pending: 35s so
+// far, next check in 1m0s (the CA asked for 5m0s)").
+func (w *Wait) String() string {
+	s := fmt.Sprintf("%s: %s so far", w.What, w.Elapsed.Round(time.Second))
+	if w.Next > 0 {
+		s += ", next check in " + w.Next.Round(time.Second).String()
 	}
-	if h.next.Enabled(ctx, r.Level) {
-		return h.next.Handle(ctx, r)
+	if w.RetryAfter > w.Next+time.Second {
+		s += " (the CA asked for " + w.RetryAfter.Round(time.Second).String() + ")"
 	}
-	return nil
+	return s
 }
 
-func (h waitHandler) waiting(r slog.Record) {
-	w := &Wait{}
-	r.Attrs(func(a slog.Attr) bool {
-		switch a.Key {
-		case "for":
-			w.What = a.Value.String()
-		case "retry_in":
-			if a.Value.Kind() == slog.KindDuration {
-				w.Next = a.Value.Duration()
-			}
-		}
-		return true
-	})
-	now := h.m.now()
-	h.mu.Lock()
-	t0, ok := h.start[w.What]
-	if !ok {
-		t0 = now
-		h.start[w.What] = t0
+// onWait is the acme client's OnWait: every wait for the CA becomes an
+// EventWaiting, so a front-end can show what is awaited, for how long so
+// far, and when the next check is.
+func (m *Manager) onWait(p acme.WaitProgress) {
+	m.emit(Event{Kind: EventWaiting, Wait: &Wait{What: waitWhat(p), Kind: p.Kind, URL: p.URL, Identifier: p.Identifier,
+		Status: p.Status, Elapsed: p.Elapsed, Next: p.Next, RetryAfter: p.RetryAfter, Polls: p.Polls}})
+}
+
+func waitWhat(p acme.WaitProgress) string {
+	var s string
+	switch p.Kind {
+	case acme.WaitAuthorization:
+		s = "authorization for " + p.Identifier
+	case acme.WaitFinalize:
+		return "the CA to issue the certificate (finalize held open)"
+	default:
+		s = "the CA to issue the certificate (order " + p.URL + ")"
 	}
-	h.mu.Unlock()
-	w.Elapsed = now.Sub(t0)
-	h.m.emit(Event{Kind: EventWaiting, Time: now, Wait: w})
-}
-
-func (h waitHandler) WithAttrs(a []slog.Attr) slog.Handler {
-	h.next = h.next.WithAttrs(a)
-	return h
-}
-
-func (h waitHandler) WithGroup(g string) slog.Handler {
-	h.next = h.next.WithGroup(g)
-	return h
+	if p.Status != "" {
+		s += ", " + p.Status
+	}
+	return s
 }

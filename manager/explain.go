@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -74,7 +75,12 @@ func (m *Manager) explain(ctx context.Context, cl *acme.Client, c *Config, linea
 	var hints hintSet
 	hints.add(caTrustHint(err, c))
 	hints.add(portInUseHint(err))
-	fails := nameFailures(err)
+	// Only what the CA reported is a name's problem; a failure on this side
+	// (no solver, a port held, a hook that failed) stays the error line.
+	fails := slices.DeleteFunc(nameFailures(err), func(f NameFailure) bool {
+		var ae *acme.AuthorizationError
+		return errors.As(f.Err, &ae) && ae.Local
+	})
 	for i, f := range fails {
 		e.Problems = append(e.Problems, nameProblem(f))
 		var ch *acme.Challenge

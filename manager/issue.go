@@ -53,8 +53,10 @@ func (p *issuePlan) checkSavable() error {
 	return nil
 }
 
-// obtain runs one issuance and saves it (unless a dry run). A failure comes
-// back explained (*IssueError) when there is more to say than the error.
+// obtain runs one issuance and saves it (unless a dry run). An order an
+// earlier run of the lineage left in flight is collected first (inflight.go).
+// A failure comes back explained (*IssueError) when there is more to say
+// than the error.
 func (m *Manager) obtain(ctx context.Context, p *issuePlan) (_ *IssueResult, err error) {
 	c := p.c
 	var cl *acme.Client
@@ -66,9 +68,9 @@ func (m *Manager) obtain(ctx context.Context, p *issuePlan) (_ *IssueResult, err
 	if err := p.checkSavable(); err != nil {
 		return nil, err
 	}
-	// Solvers first: a missing webroot, a taken port or a bad DNS credentials
-	// file is reported before anything is registered or ordered.
-	solvers, err := m.buildSolvers(ctx, c, p.domains)
+	// The solvers' configuration is checked before anything is registered or
+	// ordered; they are prepared only for a pending authorization.
+	solvers, err := m.buildSolvers(c, p.domains)
 	if err != nil {
 		return nil, err
 	}
@@ -82,26 +84,73 @@ func (m *Manager) obtain(ctx context.Context, p *issuePlan) (_ *IssueResult, err
 		return nil, err
 	}
 	reuse, keyOf := certKey(p)
-	cert, err := m.obtainSubset(ctx, cl, dir, p, keyOf, solvers)
+	fl := m.inFlightFor(p, acct)
+	octx, cancel := context.WithTimeout(ctx, 10*time.Minute+c.IssuanceTimeout)
+	defer cancel()
+	cert, key, err := fl.resume(octx, cl)
 	if err != nil {
 		return nil, err
 	}
-	leafPEM, chainPEM, err := acme.SplitChain(cert.PEM)
-	if err != nil {
-		return nil, fmt.Errorf("split the certificate chain from %s: %w", cert.URL, err)
+	if cert != nil {
+		keyOf = func() (crypto.Signer, error) { return key, nil }
+		reuse = p.existing != nil && p.existing.Key != nil && sameKey(p.existing.Key, key)
+	} else if cert, err = m.obtainSubset(octx, cl, dir, p, keyOf, solvers, fl); err != nil {
+		return nil, fl.failed(ctx, err)
 	}
-	leaf, err := pemutil.ParseCert(leafPEM)
+	res, leafPEM, chainPEM, err := m.issued(ctx, p, cert, acct)
 	if err != nil {
-		return nil, fmt.Errorf("parse the CA's certificate: %w", err)
+		return nil, fl.failed(ctx, err)
 	}
-	res := &IssueResult{Lineage: p.name, Cert: leaf, Names: CertNames(leaf), AccountID: acct.ID}
 	if c.DryRun {
 		return res, nil
 	}
 	if err := m.save(ctx, p, res, leafPEM, chainPEM, reuse, keyOf); err != nil {
 		return nil, err
 	}
+	fl.done(ctx)
 	return res, nil
+}
+
+// issued splits the CA's chain (after --chain-drop-issuer) into the leaf and
+// the chain and reports names the certificate has beyond those requested.
+func (m *Manager) issued(ctx context.Context, p *issuePlan, cert *acme.Certificate, acct *storage.Account) (*IssueResult, []byte, []byte, error) {
+	full := m.dropChainIssuer(ctx, p, cert)
+	leafPEM, chainPEM, err := acme.SplitChain(full)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("split the certificate chain from %s: %w", cert.URL, err)
+	}
+	leaf, err := pemutil.ParseCert(leafPEM)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("parse the CA's certificate: %w", err)
+	}
+	if len(cert.ExtraNames) > 0 {
+		m.log().LogAttrs(ctx, slog.LevelWarn, "the certificate names more than was requested", slog.String("lineage", p.name),
+			slog.String("extra_names", strings.Join(cert.ExtraNames, ",")))
+		m.emit(Event{Kind: EventWarning, Lineage: p.name, Names: cert.ExtraNames,
+			Reason: "the CA's certificate also names " + HumanList(cert.ExtraNames) + ", which was not requested (a CA product may add www. or the base name); it was accepted"})
+	}
+	return &IssueResult{Lineage: p.name, Cert: leaf, Names: CertNames(leaf), AccountID: acct.ID}, leafPEM, chainPEM, nil
+}
+
+// dropChainIssuer applies --chain-drop-issuer to the chain as served. A name
+// that cannot apply (it issued the leaf) leaves the chain as served, with a
+// warning: the certificate is already issued and is saved either way.
+func (m *Manager) dropChainIssuer(ctx context.Context, p *issuePlan, cert *acme.Certificate) []byte {
+	cn := p.c.ChainDropIssuer
+	if cn == "" {
+		return cert.PEM
+	}
+	out, n, err := acme.DropChainIssuer(cert.PEM, cn)
+	switch {
+	case err != nil:
+		m.emit(Event{Kind: EventWarning, Lineage: p.name, Reason: fmt.Sprintf("--chain-drop-issuer %q: %v; the chain is saved as the CA served it", cn, err)})
+		return cert.PEM
+	case n == 0:
+		m.log().LogAttrs(ctx, slog.LevelInfo, "no certificate of the chain is issued by the CA to drop", slog.String("chain_drop_issuer", cn))
+	default:
+		m.log().LogAttrs(ctx, slog.LevelInfo, "dropped certificates from the chain", slog.String("chain_drop_issuer", cn), slog.Int("dropped", n))
+	}
+	return out
 }
 
 // certKey returns the certificate key: the lineage's own under --reuse-key
@@ -133,10 +182,10 @@ func certKey(p *issuePlan) (reuse bool, keyOf func() (crypto.Signer, error)) {
 // obtainSubset runs the order; with --allow-subset-of-names it runs it once
 // more without the names that failed validation.
 func (m *Manager) obtainSubset(ctx context.Context, cl *acme.Client, dir *acme.Directory, p *issuePlan,
-	keyOf func() (crypto.Signer, error), solvers *solverSet) (*acme.Certificate, error) {
+	keyOf func() (crypto.Signer, error), solvers *solverSet, fl *inFlight) (*acme.Certificate, error) {
 	domains, ips := p.domains, p.ips
 	for attempt := 0; ; attempt++ {
-		cert, err := m.obtainOnce(ctx, cl, dir, p, keyOf, domains, ips, solvers)
+		cert, err := m.obtainOnce(ctx, cl, dir, p, keyOf, domains, ips, solvers, fl)
 		if err == nil {
 			return cert, nil
 		}
@@ -196,24 +245,22 @@ func (m *Manager) save(ctx context.Context, p *issuePlan, res *IssueResult, leaf
 	return nil
 }
 
-// obtainOnce runs the order for the names, retrying once without "replaces"
-// when the CA says the certificate was already replaced.
+// obtainOnce runs the order for the names. The CA's refusal of "replaces"
+// (alreadyReplaced, or Sectigo's malformed: win-acme/win-acme#2607) is
+// answered by acme.Obtain ordering once more without it.
 func (m *Manager) obtainOnce(ctx context.Context, cl *acme.Client, dir *acme.Directory, p *issuePlan,
-	keyOf func() (crypto.Signer, error), domains, ips []string, solvers *solverSet) (*acme.Certificate, error) {
+	keyOf func() (crypto.Signer, error), domains, ips []string, solvers *solverSet, fl *inFlight) (*acme.Certificate, error) {
 	c := p.c
-	req := acme.ObtainRequest{
-		Identifiers: identifiers(domains, ips),
-		MakeCSR: func(context.Context) ([]byte, error) {
-			key, err := keyOf()
-			if err != nil {
-				return nil, err
-			}
-			return makeCSR(key, domains, ips, c.MustStaple)
-		},
-		Solvers:        solvers.solvers,
-		Preference:     solvers.preference,
-		PreferredChain: c.PreferredChain,
+	req := obtainRequest(c, solvers)
+	req.Identifiers = identifiers(domains, ips)
+	req.MakeCSR = func(context.Context) ([]byte, error) {
+		key, err := keyOf()
+		if err != nil {
+			return nil, err
+		}
+		return makeCSR(key, domains, ips, c.MustStaple)
 	}
+	req.BeforeFinalize = fl.record(keyOf, domains, ips)
 	profile, err := m.pickProfile(ctx, dir, c)
 	if err != nil {
 		return nil, err
@@ -228,13 +275,8 @@ func (m *Manager) obtainOnce(ctx context.Context, cl *acme.Client, dir *acme.Dir
 		m.freshAuthorizations(ctx, cl, req.Identifiers, req.Profile, p.name)
 	}
 	cert, err := cl.Obtain(ctx, req)
-	if err != nil && req.Replaces != "" && acme.IsProblem(err, acme.ProblemAlreadyReplaced) {
-		m.log().LogAttrs(ctx, slog.LevelWarn, "certificate already replaced; ordering without replaces", slog.String("lineage", p.name))
-		req.Replaces = ""
-		cert, err = cl.Obtain(ctx, req)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("obtain a certificate for %s from %s: %w", strings.Join(names, ","), c.Server, err)
+		return nil, explainNoSolver(c, fmt.Errorf("obtain a certificate for %s from %s: %w", strings.Join(names, ","), c.Server, err))
 	}
 	return cert, nil
 }
@@ -263,6 +305,19 @@ func replacesID(p *issuePlan, dir *acme.Directory, names []string) string {
 		return ""
 	}
 	return id
+}
+
+// obtainRequest is what every issuance asks of acme.Obtain: solvers
+// prepared only for pending authorizations, the chain preference, and any
+// superset of the requested names accepted (issue 15: Sectigo's products
+// add www. or the base name; the engine warns about them).
+func obtainRequest(c *Config, solvers *solverSet) acme.ObtainRequest {
+	return acme.ObtainRequest{
+		SolverFor:      solvers.solverFor,
+		Preference:     solvers.preference,
+		PreferredChain: c.PreferredChain,
+		ExtraNames:     acme.ExtraNamesAny,
+	}
 }
 
 // pickProfile applies --required-profile (the CA must offer it) and
@@ -303,4 +358,11 @@ func without(list, drop []string) []string {
 		}
 	}
 	return out
+}
+
+// sameKey reports whether a and b are the same key.
+func sameKey(a, b crypto.Signer) bool {
+	type eq interface{ Equal(crypto.PublicKey) bool }
+	pa, ok := a.Public().(eq)
+	return ok && pa.Equal(b.Public())
 }

@@ -87,8 +87,6 @@ type Manager struct {
 	revOnce sync.Once
 	hcOnce  sync.Once
 	hcErr   error
-	logOnce sync.Once
-	acmeLog *slog.Logger
 
 	ports portLocks
 
@@ -165,15 +163,6 @@ func (m *Manager) httpClient() (*http.Client, error) {
 	return m.HTTPClient, m.hcErr
 }
 
-// clientLog is the logger the acme client gets: the engine's log plus the
-// bridge that turns its waits into EventWaiting.
-func (m *Manager) clientLog() *slog.Logger {
-	m.logOnce.Do(func() {
-		m.acmeLog = slog.New(waitHandler{next: m.log().Handler(), m: m, mu: &sync.Mutex{}, start: map[string]time.Time{}})
-	})
-	return m.acmeLog
-}
-
 // newClient builds an acme.Client for server with the account key (nil for
 // directory-only use).
 func (m *Manager) newClient(server string, key crypto.Signer, accountURL string) (*acme.Client, error) {
@@ -181,14 +170,21 @@ func (m *Manager) newClient(server string, key crypto.Signer, accountURL string)
 	if err != nil {
 		return nil, err
 	}
+	c := m.Config
 	return &acme.Client{
 		DirectoryURL: server,
 		HTTPClient:   hc,
-		UserAgent:    m.Config.UserAgent,
-		Logger:       m.clientLog(),
+		UserAgent:    c.UserAgent,
+		Logger:       m.log(),
 		Key:          key,
 		AccountURL:   accountURL,
-		OrderTimeout: 10*time.Minute + m.Config.IssuanceTimeout,
+		OrderTimeout: 10*time.Minute + c.IssuanceTimeout,
+		// Finalize and the polls after it are bounded by the issuance
+		// deadline, not by a per-request timeout: Sectigo can hold finalize
+		// open for minutes (esnet/acme-proxy#22).
+		IssuanceTimeout: c.IssuanceTimeout,
+		MaxPollWait:     c.RetryAfterMax,
+		OnWait:          m.onWait,
 	}, nil
 }
 
@@ -207,7 +203,10 @@ func OpenTree(c *Config, log *slog.Logger) (*storage.Tree, error) {
 	} else if errors.Is(err, fs.ErrPermission) {
 		return nil, fmt.Errorf("config directory %s is not accessible: permission denied; run as root or pass --config-dir", dir)
 	}
-	t, err := storage.Open(dir, &storage.Options{Logger: log})
+	// A version an order in flight needs is never pruned (inflight.go).
+	var t *storage.Tree
+	keep := func(lineage string, v int) bool { return keepInFlightVersion(t, lineage, v) }
+	t, err := storage.Open(dir, &storage.Options{Logger: log, KeepVersion: keep})
 	if err != nil {
 		if errors.Is(err, fs.ErrPermission) {
 			return nil, fmt.Errorf("%w; run as root or pass --config-dir", err)

@@ -69,6 +69,11 @@ func TestLoadConfigFromTable(t *testing.T) {
 		{"hook with CR", FlagMap{"post-hook": "a\rb"}, nil, "--post-hook"},
 		{"reason", FlagMap{"reason": "keyCompromise"}, func(c *Config) bool { return c.Reason == 1 }, ""},
 		{"quiet implies -n", FlagMap{"quiet": "true"}, func(c *Config) bool { return c.NonInteractive }, ""},
+		{"retry-after-max default", FlagMap{}, func(c *Config) bool { return c.RetryAfterMax.Seconds() == 60 && c.ChainDropIssuer == "" }, ""},
+		{"retry-after-max", FlagMap{"retry-after-max": "5"}, func(c *Config) bool { return c.RetryAfterMax.Seconds() == 5 }, ""},
+		{"retry-after-max zero", FlagMap{"retry-after-max": "0"}, nil, "--retry-after-max 0"},
+		{"chain-drop-issuer trimmed", FlagMap{"chain-drop-issuer": " AAA Certificate Services "}, func(c *Config) bool { return c.ChainDropIssuer == "AAA Certificate Services" }, ""},
+		{"chain-drop-issuer control", FlagMap{"chain-drop-issuer": "AAA\x01"}, nil, "--chain-drop-issuer"},
 		{"set records the given flags", FlagMap{"deploy-hook": "x"}, func(c *Config) bool { return c.Set["deploy-hook"] && !c.Set["pre-hook"] }, ""},
 	}
 	for _, tc := range tests {
@@ -103,7 +108,8 @@ func TestConfRoundTrip(t *testing.T) {
 			"reuse-key": "true", "preferred-challenges": "http"},
 		{"dns": "rfc2136", "dns-credentials": "/etc/rfc.ini", "dns-propagation-seconds": "20", "elliptic-curve": "secp521r1"},
 		{"manual": "true", "manual-auth-hook": "auth.sh", "manual-cleanup-hook": "clean.sh", "required-profile": "tls"},
-		{"tls-alpn": "true", "tls-alpn-01-port": "8443", "tls-alpn-01-address": "::1"},
+		{"tls-alpn": "true", "tls-alpn-01-port": "8443", "tls-alpn-01-address": "::1",
+			"issuance-timeout": "300", "retry-after-max": "10", "chain-drop-issuer": "AAA Certificate Services"},
 		{"webroot": "true", "webroot-path": "/var/www", "domains": "rt.example.com"},
 	} {
 		want := mustConfig(t, flags)
@@ -130,6 +136,9 @@ func TestConfRoundTrip(t *testing.T) {
 		}
 		if got.Account != "acct" {
 			t.Errorf("account = %q", got.Account)
+		}
+		if got.IssuanceTimeout != want.IssuanceTimeout || got.RetryAfterMax != want.RetryAfterMax {
+			t.Errorf("%v: timeouts after the round trip %v, %v; want %v, %v", flags, got.IssuanceTimeout, got.RetryAfterMax, want.IssuanceTimeout, want.RetryAfterMax)
 		}
 	}
 }

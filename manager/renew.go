@@ -80,6 +80,20 @@ type RenewResult struct {
 // Each calls f for every outcome in listing order.
 func (r *RenewResult) Each(f func(oc *Outcome)) { r.outcomes.each(f) }
 
+// Lineages lists the renewed and the failed (or unreadable) lineages, in
+// listing order.
+func (r *RenewResult) Lineages() (renewed, failed []string) {
+	r.Each(func(oc *Outcome) {
+		switch oc.Status {
+		case StatusRenewed:
+			renewed = append(renewed, oc.Lineage)
+		case StatusFailed, StatusParseFailed:
+			failed = append(failed, oc.Lineage)
+		}
+	})
+	return renewed, failed
+}
+
 // Len is the number of lineages seen.
 func (r *RenewResult) Len() int { return r.outcomes.n }
 
@@ -134,8 +148,11 @@ func (l *outcomeList) each(f func(oc *Outcome)) {
 
 // renewRun is the state shared by the lineages of one renew run.
 type renewRun struct {
-	m         *Manager
-	hooks     *hooks
+	m     *Manager
+	hooks *hooks
+	// inFlight are the lineages with an order recorded before finalize:
+	// due whatever their dates, to collect what the CA issued.
+	inFlight  map[string]bool
 	sleepOnce sync.Once
 	rnd       *rand.Rand
 	rndMu     sync.Mutex
@@ -157,7 +174,7 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 	if c.CertName != "" {
 		only = []string{c.CertName}
 	}
-	r := &renewRun{m: m, hooks: m.newHooks(), rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed))}
+	r := &renewRun{m: m, hooks: m.newHooks(), rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), inFlight: m.inFlightNames(ctx)}
 	res := &RenewResult{DryRun: c.DryRun}
 	err := r.walk(ctx, only, &res.outcomes)
 	if err != nil {
@@ -286,6 +303,9 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 	if err != nil {
 		r.fail(oc, li.Name, StatusFailed, err)
 		return
+	}
+	if !due && r.inFlight[li.Name] && !lc.DryRun {
+		due, why = true, "an order recorded before finalize waits to be collected"
 	}
 	m.log().LogAttrs(ctx, slog.LevelInfo, "renewal decision", slog.String("lineage", li.Name), slog.Bool("due", due), slog.String("reason", why))
 	if !due {
@@ -484,7 +504,7 @@ type ariKnown struct {
 // the lineage). Otherwise, or when in doubt, the full check runs.
 func (r *renewRun) fromListing(ctx context.Context, li *storage.LineageInfo) (notDue bool, ask *ariAsk) {
 	c, conf := r.m.Config, li.Conf
-	if c.Force || c.DryRun || conf == nil || li.NotAfter.IsZero() {
+	if c.Force || c.DryRun || conf == nil || li.NotAfter.IsZero() || r.inFlight[li.Name] {
 		return false, nil
 	}
 	now := r.m.now()

@@ -160,5 +160,12 @@ func (m *Manager) DeleteLineage(ctx context.Context, name string) error {
 	if err := m.Store.DeleteLineage(ctx, name); err != nil {
 		return fmt.Errorf("delete certificate %s: %w", name, err)
 	}
+	// An order left in flight goes with the lineage: a later certonly of
+	// the same name orders anew.
+	if st, ok := m.Store.(storage.InFlightStore); ok {
+		if err := st.RemoveInFlight(ctx, name); err != nil {
+			return fmt.Errorf("delete certificate %s: %w", name, err)
+		}
+	}
 	return nil
 }

@@ -130,13 +130,17 @@ func mkdirs(dir string, mode os.FileMode) error {
 }
 
 // removeTemps deletes temporary files a dead writer left in dir.
-func removeTemps(dir string) {
+func removeTemps(dir string) { removeTempsPrefix(dir, tmpPrefix) }
+
+// removeTempsPrefix deletes the temporary files in dir whose names start
+// with prefix (which starts with tmpPrefix).
+func removeTempsPrefix(dir, prefix string) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), tmpPrefix) {
+		if strings.HasPrefix(e.Name(), prefix) {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -105,11 +106,33 @@ func (t *Tree) SaveInFlight(ctx context.Context, name string, r *InFlight) error
 	if err := mkdirs(dir, 0o700); err != nil {
 		return fmt.Errorf("save in-flight order of %s: %w", name, err)
 	}
-	removeTemps(dir)
+	// Only this lineage's leftovers: the directory is shared by every
+	// lineage, and another process may be writing its own record right now.
+	removeTempsPrefix(dir, tmpPrefix+filepath.Base(path)+"-")
 	if err := writeFileAtomic(path, append(data, '\n'), 0o600, -1); err != nil {
 		return fmt.Errorf("save in-flight order of %s: %w", name, err)
 	}
 	return nil
+}
+
+// InFlightNames lists the lineages that have a record (one directory
+// read, so a renew run over many lineages knows which to collect without a
+// stat each); none is not an error.
+func (t *Tree) InFlightNames(ctx context.Context) ([]string, error) {
+	ents, err := os.ReadDir(filepath.Dir(t.InFlightPath("x")))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list in-flight orders: %w", err)
+	}
+	var names []string
+	for _, e := range ents {
+		if n, ok := strings.CutSuffix(e.Name(), ".json"); ok && e.Type().IsRegular() && ValidLineageName(n) == nil {
+			names = append(names, n)
+		}
+	}
+	return names, nil
 }
 
 // LoadInFlight reads and checks the record.

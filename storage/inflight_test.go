@@ -7,8 +7,10 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +116,61 @@ func TestInFlightRefusesUnusableRecords(t *testing.T) {
 		os.WriteFile(path, []byte(body), 0o600)
 		if _, err := tr.LoadInFlight(ctx, "a.example"); !errors.Is(err, ErrBroken) {
 			t.Errorf("LoadInFlight(%q) = %v, want ErrBroken", body, err)
+		}
+	}
+}
+
+// TestInFlightNames: the lineages with a record, from one directory read;
+// temporary files and other names are not listed.
+func TestInFlightNames(t *testing.T) {
+	ctx := t.Context()
+	tr := openTree(t)
+	if names, err := tr.InFlightNames(ctx); err != nil || len(names) != 0 {
+		t.Fatalf("no records: %q, %v", names, err)
+	}
+	for _, n := range []string{"b.example", "a.example"} {
+		if err := tr.SaveInFlight(ctx, n, inFlightRecord(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Dir(tr.InFlightPath("x"))
+	os.WriteFile(filepath.Join(dir, ".tmp-123"), nil, 0o600)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), nil, 0o600)
+	names, err := tr.InFlightNames(ctx)
+	sort.Strings(names)
+	if err != nil || strings.Join(names, ",") != "a.example,b.example" {
+		t.Errorf("InFlightNames = %q, %v", names, err)
+	}
+}
+
+// TestInFlightConcurrentLineages: records of different lineages are
+// written at the same time (renew --parallel, or several certonly runs);
+// one writer's clean-up never removes another's temporary file before its
+// rename. Each writer is its own Tree, as separate processes are.
+func TestInFlightConcurrentLineages(t *testing.T) {
+	dir := t.TempDir()
+	rec := inFlightRecord(t)
+	errs := make(chan error, 8)
+	for w := range 8 {
+		go func() {
+			tr, err := Open(dir, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			name := fmt.Sprintf("l%d.example", w)
+			for range 40 {
+				if err := tr.SaveInFlight(t.Context(), name, rec); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
 		}
 	}
 }

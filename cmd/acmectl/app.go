@@ -218,7 +218,8 @@ func invoke(ctx context.Context, stdout, errw io.Writer, verb string, o *manager
 	}
 	defer logFile.Close()
 	e.log = newLogger(logFile, e.stderr, o.Quiet, o.Verbose)
-	e.out = newTextObserver(e.stdout, e.stderr, o.Quiet, isTerminal(os.Stderr) && !o.Quiet && o.Verbose < 2)
+	e.out = newTextObserver(e.stdout, e.stderr, o.Quiet, isTerminal(os.Stderr) && !o.Quiet && o.Verbose == 0)
+	defer e.out.endLine()
 	e.log.LogAttrs(ctx, slog.LevelDebug, "acmectl starting", slog.String("version", version),
 		slog.String("command", verb), slog.String("argv0", os.Args[0]))
 	for _, w := range warnings {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -63,7 +64,7 @@ func runDoctor(c *cli.Context) error {
 		return err
 	}
 	if n := c.String(flgCertName); n != "" {
-		if !contains(names, n) {
+		if !slices.Contains(names, n) {
 			return fmt.Errorf("doctor: no certificate named %s in %s (see acmectl certificates)", n, filepath.Join(configDir, "renewal"))
 		}
 		names = []string{n}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,18 +20,19 @@ import (
 type textObserver struct {
 	stdout, stderr io.Writer
 	quiet          bool
-	// progress shows long waits for the CA (stderr is a terminal, no -q,
-	// less than -vv): one line per 5 s once a wait passed 2 s.
-	progress bool
+	// tty: long waits for the CA show as one line rewritten at each check
+	// (stderr is a terminal, no -v); otherwise as a line every 30 s (no -q).
+	tty bool
 	// json: events go to stdout as JSON lines instead (renew --json).
 	json bool
 
 	mu   sync.Mutex
 	last map[string]time.Time
+	open bool // a progress line is on the terminal
 }
 
-func newTextObserver(stdout, stderr io.Writer, quiet, progress bool) *textObserver {
-	return &textObserver{stdout: stdout, stderr: stderr, quiet: quiet, progress: progress, last: map[string]time.Time{}}
+func newTextObserver(stdout, stderr io.Writer, quiet, tty bool) *textObserver {
+	return &textObserver{stdout: stdout, stderr: stderr, quiet: quiet, tty: tty, last: map[string]time.Time{}}
 }
 
 // Event implements manager.Observer.
@@ -39,6 +41,11 @@ func (t *textObserver) Event(ev manager.Event) {
 		t.jsonEvent(ev)
 		return
 	}
+	if ev.Kind == manager.EventWaiting {
+		t.waiting(ev)
+		return
+	}
+	t.endLine()
 	switch ev.Kind {
 	case manager.EventLineageFailed:
 		var ie *manager.IssueError
@@ -48,12 +55,10 @@ func (t *textObserver) Event(ev manager.Event) {
 		} else {
 			fmt.Fprintf(t.stderr, "Failed to renew certificate %s with error: %s\n", ev.Lineage, manager.OneLine(ev.Err.Error()))
 		}
-	case manager.EventWarning:
-		fmt.Fprintln(t.stderr, ev.Reason)
 	case manager.EventHook:
 		t.hook(ev.Hook)
 	case manager.EventSubsetRetry:
-		fmt.Fprintf(t.stderr, "Some names failed validation (%s); retrying with the rest (--allow-subset-of-names).\n", joinComma(ev.Names))
+		fmt.Fprintf(t.stderr, "Some names failed validation (%s); retrying with the rest (--allow-subset-of-names).\n", strings.Join(ev.Names, ", "))
 	case manager.EventAccountRegistered:
 		if len(ev.Names) == 0 {
 			fmt.Fprintln(t.stderr, "Account registered without an e-mail address: the CA cannot warn you about expiring certificates.")
@@ -62,8 +67,6 @@ func (t *textObserver) Event(ev manager.Event) {
 		}
 	case manager.EventReconfigureTest:
 		fmt.Fprintln(t.stderr, "Simulating a renewal with the new options against", ev.Server)
-	case manager.EventWaiting:
-		t.waiting(ev)
 	}
 	if !t.quiet {
 		t.progressLine(ev)
@@ -104,6 +107,10 @@ func (t *textObserver) progressLine(ev manager.Event) {
 		fmt.Fprintln(t.stderr, "Certificate not yet due for renewal")
 	case manager.EventRandomDelay:
 		fmt.Fprintf(t.stderr, "Non-interactive renewal: random delay of %s\n", ev.Delay.Round(time.Second))
+	case manager.EventWarning:
+		fmt.Fprintln(t.stderr, "Warning:", ev.Reason)
+	case manager.EventOrderResumed:
+		fmt.Fprintln(t.stderr, "Collecting the order an earlier run left after finalize:", ev.Reason)
 	case manager.EventIssuing:
 		what := "Requesting a certificate for "
 		if ev.Renewal {
@@ -122,26 +129,37 @@ func (t *textObserver) hook(h *manager.HookResult) {
 	}
 }
 
-// waiting shows a long wait on a terminal: what is awaited, the time
-// elapsed and the next check; short waits are not worth a line.
+// waiting shows a wait for the CA once it passed 2 s: what is awaited, for
+// how long so far, and when the next check is.
 func (t *textObserver) waiting(ev manager.Event) {
 	w := ev.Wait
-	if !t.progress || w.Elapsed < 2*time.Second {
+	if t.quiet || w.Elapsed < 2*time.Second {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if ev.Time.Sub(t.last[w.What]) < 5*time.Second {
-		return
+	if t.tty {
+		fmt.Fprintf(t.stderr, "\r\033[KWaiting for %s", w)
+	} else if key := string(w.Kind) + " " + w.URL; ev.Time.Sub(t.last[key]) >= 30*time.Second {
+		t.last[key] = ev.Time
+		fmt.Fprintf(t.stderr, "Waiting for %s\n", w)
 	}
-	t.last[w.What] = ev.Time
-	fmt.Fprintf(t.stderr, "Waiting for %s: %s elapsed, next check in %s\n", w.What,
-		w.Elapsed.Round(time.Second), w.Next.Round(100*time.Millisecond))
+	t.open = t.tty
+}
+
+// endLine clears the progress line before other output.
+func (t *textObserver) endLine() {
+	t.mu.Lock()
+	if t.open {
+		fmt.Fprint(t.stderr, "\r\033[K")
+	}
+	t.open = false
+	t.mu.Unlock()
 }
 
 // jsonEvent writes one event as a JSON line on stdout (renew --json).
 func (t *textObserver) jsonEvent(ev manager.Event) {
-	if ev.Kind == manager.EventWaiting && !t.progress {
+	if ev.Kind == manager.EventWaiting && !t.tty {
 		return
 	}
 	b, err := json.Marshal(ev)
@@ -151,17 +169,6 @@ func (t *textObserver) jsonEvent(ev manager.Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.stdout.Write(append(b, '\n'))
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
-	}
-	return out
 }
 
 // renewSummary prints certbot's end-of-run report on stdout.

@@ -38,14 +38,7 @@ func runRenew(ctx context.Context, e *env) error {
 // writeLastRun records when the timer last ran and how it went.
 func writeLastRun(ctx context.Context, e *env, start time.Time, res *manager.RenewResult, err error) {
 	lr := schedule.LastRun{Time: start, Command: "renew", Version: version, OK: err == nil, Duration: time.Since(start).Round(time.Millisecond).String()}
-	res.Each(func(oc *manager.Outcome) {
-		switch oc.Status {
-		case manager.StatusRenewed:
-			lr.Renewed = append(lr.Renewed, oc.Lineage)
-		case manager.StatusFailed, manager.StatusParseFailed:
-			lr.Failed = append(lr.Failed, oc.Lineage)
-		}
-	})
+	lr.Renewed, lr.Failed = res.Lineages()
 	if err != nil {
 		lr.Error = oneLine(err.Error())
 	}

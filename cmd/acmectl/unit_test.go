@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acmectl/acmectl/acme"
 	"github.com/acmectl/acmectl/manager"
 )
 
@@ -54,30 +55,52 @@ func TestExitCodesAndOneLine(t *testing.T) {
 
 func fmtWrap(err error) error { return errors.Join(errors.New("ctx"), err) }
 
+// TestProgressObserver: a wait for the CA shows once it passed 2 s — what is
+// awaited, for how long so far, when the next check is — as one line
+// rewritten in place on a terminal (cleared before other output), as a line
+// at most every 30 s per awaited thing otherwise, and not at all in -q.
 func TestProgressObserver(t *testing.T) {
-	var buf bytes.Buffer
-	p := newTextObserver(&buf, &buf, false, true)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	wait := func(elapsed, next time.Duration) {
-		p.Event(manager.Event{Kind: manager.EventWaiting, Time: now.Add(elapsed),
-			Wait: &manager.Wait{What: "order X (processing)", Elapsed: elapsed, Next: next}})
+	wait := func(o *textObserver, elapsed, next time.Duration) {
+		o.Event(manager.Event{Kind: manager.EventWaiting, Time: now.Add(elapsed),
+			Wait: &manager.Wait{What: "authorization for a.example, pending", Kind: acme.WaitAuthorization, URL: "https://ca/authz/1",
+				Elapsed: elapsed, Next: next, RetryAfter: 300 * time.Second}})
 	}
-	wait(0, time.Second)
+	const line = "Waiting for authorization for a.example, pending: 35s so far, next check in 1m0s (the CA asked for 5m0s)"
+
+	var buf bytes.Buffer
+	tty := newTextObserver(&buf, &buf, false, true)
+	wait(tty, time.Second, time.Second)
 	if buf.Len() != 0 {
 		t.Errorf("short wait printed %q", buf.String())
 	}
-	wait(5*time.Second, 2*time.Second)
-	if got := buf.String(); !strings.Contains(got, "Waiting for order X (processing): 5s elapsed, next check in 2s") {
-		t.Errorf("progress = %q", got)
+	wait(tty, 35*time.Second, time.Minute)
+	wait(tty, 36*time.Second, time.Minute)
+	if got, want := buf.String(), "\r\033[K"+line+"\r\033[K"+strings.Replace(line, "35s", "36s", 1); got != want {
+		t.Errorf("terminal progress = %q, want %q", got, want)
 	}
 	buf.Reset()
-	wait(6*time.Second, 2*time.Second) // at most one line per 5 s
-	if buf.Len() != 0 {
-		t.Errorf("second line within 5 s: %q", buf.String())
+	tty.Event(manager.Event{Kind: manager.EventCertificateSaved, Lineage: "a"})
+	tty.endLine()
+	if got := buf.String(); got != "\r\033[K" {
+		t.Errorf("after the wait: %q, want the progress line cleared once", got)
 	}
+
+	buf.Reset()
+	log := newTextObserver(&buf, &buf, false, false)
+	for _, s := range []int{35, 40, 64, 66} {
+		wait(log, time.Duration(s)*time.Second, time.Minute)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || lines[0] != line || !strings.Contains(lines[1], ": 1m6s so far") {
+		t.Errorf("periodic progress = %q, want lines at 35 s and 66 s", lines)
+	}
+
+	buf.Reset()
 	q := newTextObserver(&buf, &buf, true, false)
-	q.Event(manager.Event{Kind: manager.EventWaiting, Time: now, Wait: &manager.Wait{What: "x", Elapsed: time.Minute}})
+	wait(q, time.Minute, time.Minute)
 	q.Event(manager.Event{Kind: manager.EventLineageSkipped, Lineage: "a"})
+	q.Event(manager.Event{Kind: manager.EventWarning, Reason: "x"})
 	if buf.Len() != 0 {
 		t.Errorf("-q printed %q", buf.String())
 	}
@@ -139,3 +162,4 @@ func TestJSONObserver(t *testing.T) {
 		t.Errorf("failed event = %v", ev)
 	}
 }
+

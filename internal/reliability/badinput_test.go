@@ -31,6 +31,11 @@ type badCase struct {
 	mode  map[string]os.FileMode
 	conf  string // non-empty: a lineage "x" exists and this is renewal/x.conf
 	want  string // substring of the one error line
+	// ordered: the input is refused only after the order was created, from
+	// the CA's authorizations (issue 15: a wildcard needs dns-01 only when
+	// its authorization is pending), so an account may have been
+	// registered; nothing else may be written.
+	ordered bool
 }
 
 // emptyConf stands for a 0-byte renewal conf (what a full disk leaves).
@@ -211,7 +216,7 @@ func badCases() []badCase {
 	for i, v := range []string{`{bad`, `{"a.example.com": 5}`, `[]`, `{"bad name": "/tmp"}`, `{"a..example.com": "{W}"}`, `"x"`, `{"*.": "{W}"}`} {
 		add(fmt.Sprintf("webroot-map-%d", i), "--webroot-map", "certonly", "-n", "--agree-tos", "-m", "a@example.com", "--server", "{S}", "--webroot-map", v)
 	}
-	add("wildcard-http01", "dns-01", co("-d", "*.example.com")...)
+	cs = append(cs, badCase{name: "wildcard-http01", want: "dns-01", args: co("-d", "*.example.com"), ordered: true})
 	add("renew-with-d", "certonly", "renew", "-d", "a.example.com")
 	add("delete-no-name", "--cert-name", "delete", "-n")
 	add("delete-unknown", "nope", "delete", "-n", "--cert-name", "nope")
@@ -515,6 +520,9 @@ func TestBadInput(t *testing.T) {
 					}
 					after := snapshot(t, p.b.config)
 					for k, v := range after {
+						if tc.ordered && strings.HasPrefix(k, "accounts/") {
+							continue
+						}
 						if before[k] != v {
 							t.Errorf("%s was written", k)
 						}

@@ -22,7 +22,6 @@ var hostileCases = []struct {
 	{hostileca.ExtraAuthz, "not requested"},
 	{hostileca.ExtraOrderName, "not requested"},
 	{hostileca.CertOtherNames, "refused"},
-	{hostileca.CertExtraName, "not requested"},
 	{hostileca.CertOtherKey, "not for the requested key"},
 	{hostileca.HugeChain, "refused"},
 	{hostileca.GarbageCert, "not PEM"},
@@ -97,6 +96,26 @@ func TestHostileCA(t *testing.T) {
 		r := certonly(b, root, "honest")
 		if r.code != 0 {
 			t.Fatalf("the fake CA must issue when honest: %s", r)
+		}
+		mustWhole(t, b.config)
+		noEscape(t, b, parent, root)
+	})
+
+	// A certificate naming more than was asked (our key, every requested
+	// name, plus another) is accepted with a warning (issue 15 item 8:
+	// resellers' Sectigo products add www. or the base name); a missing name
+	// or another key stays refused (above and below).
+	t.Run(string(hostileca.CertExtraName), func(t *testing.T) {
+		srv.SetBehavior(hostileca.CertExtraName)
+		defer srv.SetBehavior(hostileca.Honest)
+		b := newBox(t, ca.Bundle)
+		parent, root := webroot(t)
+		r := certonly(b, root, "extra")
+		if r.code != 0 {
+			t.Fatalf("a superset of the requested names must be accepted: %s", r)
+		}
+		if !strings.Contains(r.stderr, "Warning: ") || !strings.Contains(r.stderr, hostileca.ForeignName) {
+			t.Errorf("no warning naming %s:\n%s", hostileca.ForeignName, r.stderr)
 		}
 		mustWhole(t, b.config)
 		noEscape(t, b, parent, root)

@@ -109,6 +109,10 @@ type Config struct {
 	// (replaces, profile, notBefore, notAfter) with 400 malformed and an empty
 	// detail (win-acme/win-acme#2607).
 	StrictOrderFields bool
+	// RenewalInfo lists a renewalInfo endpoint (ARI) in the directory; it
+	// answers 404 for every certificate. With StrictOrderFields a renewal
+	// order carrying "replaces" then gets Sectigo's empty malformed.
+	RenewalInfo bool
 }
 
 // SectigoDefaults is Sectigo's OV service for names validated in SCM.
@@ -309,25 +313,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("Cache-Control", "max-age=0, no-cache, no-store")
 	w.Header().Set("Link", "<"+s.DirectoryURL+">;rel=\"index\"")
-
-	path := r.URL.Path
-	switch {
-	case path == DirectoryPath && r.Method == http.MethodGet:
-		meta := map[string]any{"termsOfService": s.URL + "/tos.pdf", "website": "https://sectigo.example", "caaIdentities": []string{"sectigo.com"}}
-		if len(cfg.EAB) > 0 {
-			meta["externalAccountRequired"] = true
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"newNonce": s.base() + "/newNonce", "newAccount": s.base() + "/newAccount",
-			"newOrder": s.base() + "/newOrder", "revokeCert": s.base() + "/revokeCert", "keyChange": s.base() + "/keyChange", "meta": meta})
-		return
-	case path == "/v2/directory" || path == DirectoryPath+"/directory":
-		// Sectigo answers 403 here (win-acme/win-acme#1909).
-		http.Error(w, "Forbidden", http.StatusForbidden)
-		return
-	case path == DirectoryPath+"/newNonce":
-		w.WriteHeader(http.StatusOK)
+	if s.serveUnsigned(w, r, cfg) {
 		return
 	}
+	path := r.URL.Path
 	if !strings.HasPrefix(path, DirectoryPath+"/") || r.Method != http.MethodPost {
 		s.problem(w, http.StatusNotFound, "malformed", "not found")
 		return
@@ -351,25 +340,59 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		nums = append(nums, n)
 	}
+	s.route(w, r, acct, parts[0], nums, payload, cfg)
+}
+
+// serveUnsigned answers the requests that carry no JWS (directory, nonce,
+// renewal information); it reports whether it did.
+func (s *Server) serveUnsigned(w http.ResponseWriter, r *http.Request, cfg Config) bool {
+	path := r.URL.Path
 	switch {
-	case parts[0] == "account" && len(nums) == 1:
+	case path == DirectoryPath && r.Method == http.MethodGet:
+		meta := map[string]any{"termsOfService": s.URL + "/tos.pdf", "website": "https://sectigo.example", "caaIdentities": []string{"sectigo.com"}}
+		if len(cfg.EAB) > 0 {
+			meta["externalAccountRequired"] = true
+		}
+		dir := map[string]any{"newNonce": s.base() + "/newNonce", "newAccount": s.base() + "/newAccount",
+			"newOrder": s.base() + "/newOrder", "revokeCert": s.base() + "/revokeCert", "keyChange": s.base() + "/keyChange", "meta": meta}
+		if cfg.RenewalInfo {
+			dir["renewalInfo"] = s.base() + "/renewalInfo"
+		}
+		writeJSON(w, http.StatusOK, dir)
+	case path == "/v2/directory" || path == DirectoryPath+"/directory":
+		// Sectigo answers 403 here (win-acme/win-acme#1909).
+		http.Error(w, "Forbidden", http.StatusForbidden)
+	case path == DirectoryPath+"/newNonce":
+		w.WriteHeader(http.StatusOK)
+	case strings.HasPrefix(path, DirectoryPath+"/renewalInfo/") && r.Method == http.MethodGet:
+		s.problem(w, http.StatusNotFound, "malformed", "no renewal information for this certificate")
+	default:
+		return false
+	}
+	return true
+}
+
+// route runs one signed request of acct.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, acct *account, kind string, nums []int, payload []byte, cfg Config) {
+	switch {
+	case kind == "account" && len(nums) == 1:
 		if nums[0] != acct.id {
 			s.problem(w, http.StatusForbidden, "unauthorized", "not your account")
 			return
 		}
 		w.Header().Set("Location", s.accountURL(acct.id))
 		writeJSON(w, http.StatusOK, map[string]any{"status": "valid", "orders": s.accountURL(acct.id) + "/orders"})
-	case parts[0] == "newOrder" && len(nums) == 0:
+	case kind == "newOrder" && len(nums) == 0:
 		s.newOrder(w, acct, payload, cfg)
-	case parts[0] == "order" && len(nums) == 1:
+	case kind == "order" && len(nums) == 1:
 		s.withOrder(w, acct, nums[0], func(o *order) { s.writeOrder(w, http.StatusOK, nums[0], o) })
-	case parts[0] == "authz" && len(nums) == 2:
+	case kind == "authz" && len(nums) == 2:
 		s.withOrder(w, acct, nums[0], func(o *order) { s.writeAuthz(w, nums[0], nums[1], o, cfg) })
-	case parts[0] == "chall" && len(nums) == 2:
+	case kind == "chall" && len(nums) == 2:
 		s.withOrder(w, acct, nums[0], func(o *order) { s.respond(w, nums[0], nums[1], o) })
-	case parts[0] == "finalize" && len(nums) == 1:
+	case kind == "finalize" && len(nums) == 1:
 		s.finalize(w, r, acct, nums[0], payload, cfg)
-	case parts[0] == "cert" && len(nums) == 1:
+	case kind == "cert" && len(nums) == 1:
 		s.withOrder(w, acct, nums[0], func(o *order) {
 			if s.orderStatus(o, time.Now()) != "valid" {
 				s.problem(w, http.StatusNotFound, "malformed", "no certificate yet")
