@@ -117,6 +117,9 @@ func (r *renewRun) askAhead(ctx context.Context, asks *sync.WaitGroup, li *stora
 func (r *renewRun) fetchARI(ctx context.Context, li *storage.LineageInfo, ask *ariAsk, g *caGate) {
 	if err := g.wait(ctx); err != nil {
 		r.m.log().LogAttrs(ctx, slog.LevelInfo, "renewal info not asked", slog.String("lineage", li.Name), slog.String("reason", err.Error()))
+		if errors.Is(err, errCAAskedToWait) {
+			r.saveARIRetry(ctx, li.Name, r.m.now().Add(g.waitLeft()))
+		}
 		return
 	}
 	pick, retry, ok := r.askARI(ctx, li.Name, func() (*acme.RenewalInfo, error) {
@@ -125,12 +128,17 @@ func (r *renewRun) fetchARI(ctx context.Context, li *storage.LineageInfo, ask *a
 		return ri, err
 	})
 	if ok {
-		at := r.m.now().Add(max(retry, g.waitLeft()))
-		if err := r.m.Store.SetARIRetryAfter(ctx, li.Name, at); err != nil {
-			r.m.log().LogAttrs(ctx, slog.LevelWarn, "could not save ari_retry_after", slog.String("lineage", li.Name), slog.String("error", err.Error()))
-		}
+		r.saveARIRetry(ctx, li.Name, r.m.now().Add(max(retry, g.waitLeft())))
 	}
 	ask.pick = pick
+}
+
+// saveARIRetry saves when li's CA may be asked for its renewal window next
+// (ari_retry_after): a lineage the CA asked to wait for is not asked before.
+func (r *renewRun) saveARIRetry(ctx context.Context, name string, at time.Time) {
+	if err := r.m.Store.SetARIRetryAfter(ctx, name, at); err != nil {
+		r.m.log().LogAttrs(ctx, slog.LevelWarn, "could not save ari_retry_after", slog.String("lineage", name), slog.String("error", err.Error()))
+	}
 }
 
 // decideARI settles li as not due when the CA's answer says so and returns
@@ -155,7 +163,7 @@ func (r *renewRun) decideARI(ctx context.Context, li *storage.LineageInfo, oc *O
 // holds back the CA's other requests for as long; a Retry-After longer than
 // the client sleeps through closes the gate for the rest of the run (the
 // remaining lineages are decided by their dates, and their next question
-// is saved for when the CA said).
+// is saved for when the CA said: ari_retry_after).
 type caGate struct {
 	slots chan struct{}
 	now   func() time.Time
