@@ -90,9 +90,8 @@ func (r *renewRun) settle(ctx context.Context, it *listed, due func(*storage.Lin
 	}
 }
 
-// askAhead asks li's CA for its renewal window on a goroutine of its own,
-// which waits for one of the CA's ariPerCA slots; ask.done is closed when
-// the answer (or its absence) is in ask.
+// askAhead asks li's CA for its renewal window on a goroutine of its own;
+// ask.done is closed when the answer (or its absence) is in ask.
 func (r *renewRun) askAhead(ctx context.Context, asks *sync.WaitGroup, li *storage.LineageInfo, ask *ariAsk) {
 	ask.done = make(chan struct{})
 	g := r.m.ariGate(ask.cl.DirectoryURL)
@@ -100,12 +99,6 @@ func (r *renewRun) askAhead(ctx context.Context, asks *sync.WaitGroup, li *stora
 	go func() {
 		defer asks.Done()
 		defer close(ask.done)
-		select {
-		case g.slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		defer func() { <-g.slots }()
 		r.fetchARI(ctx, li, ask, g)
 	}()
 }
@@ -113,24 +106,39 @@ func (r *renewRun) askAhead(ctx context.Context, asks *sync.WaitGroup, li *stora
 // fetchARI asks the CA for the listed certificate's renewal window and
 // saves when to ask next, without loading or locking the lineage but for
 // the conf update; ask.pick is the chosen time (zero when the CA gave no
-// answer: the dates decide).
+// answer: the dates decide). The CA's slot is held for the request only,
+// not for the conf write after it.
 func (r *renewRun) fetchARI(ctx context.Context, li *storage.LineageInfo, ask *ariAsk, g *caGate) {
+	pick, retry, ok, err := r.askThroughGate(ctx, li, ask, g)
+	switch {
+	case errors.Is(err, errCAAskedToWait):
+		r.saveARIRetry(ctx, li.Name, r.m.now().Add(g.waitLeft()))
+	case ok:
+		r.saveARIRetry(ctx, li.Name, r.m.now().Add(max(retry, g.waitLeft())))
+	}
+	ask.pick = pick
+}
+
+// askThroughGate asks li's renewal window in one of the CA's ariPerCA
+// slots, once the CA's gate is open; errCAAskedToWait (or the context's
+// error) when it was not asked.
+func (r *renewRun) askThroughGate(ctx context.Context, li *storage.LineageInfo, ask *ariAsk, g *caGate) (pick time.Time, retry time.Duration, ok bool, err error) {
+	select {
+	case g.slots <- struct{}{}:
+	case <-ctx.Done():
+		return time.Time{}, 0, false, ctx.Err()
+	}
+	defer func() { <-g.slots }()
 	if err := g.wait(ctx); err != nil {
 		r.m.log().LogAttrs(ctx, slog.LevelInfo, "renewal info not asked", slog.String("lineage", li.Name), slog.String("reason", err.Error()))
-		if errors.Is(err, errCAAskedToWait) {
-			r.saveARIRetry(ctx, li.Name, r.m.now().Add(g.waitLeft()))
-		}
-		return
+		return time.Time{}, 0, false, err
 	}
-	pick, retry, ok := r.askARI(ctx, li.Name, func() (*acme.RenewalInfo, error) {
+	pick, retry, ok = r.askARI(ctx, li.Name, func() (*acme.RenewalInfo, error) {
 		ri, err := ask.cl.RenewalInfoByID(ctx, ask.id)
 		g.noteError(err)
 		return ri, err
 	})
-	if ok {
-		r.saveARIRetry(ctx, li.Name, r.m.now().Add(max(retry, g.waitLeft())))
-	}
-	ask.pick = pick
+	return pick, retry, ok, nil
 }
 
 // saveARIRetry saves when li's CA may be asked for its renewal window next

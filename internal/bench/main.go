@@ -67,7 +67,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	keep := fs.Bool("keep", false, "keep the work directory")
 	legoBin := fs.String("lego", "", "lego binary to use instead of building v4.35.2")
 	cases := fs.String("cases", "1,2,3,4,5,6", "comma-separated cases to run (1 always runs; 3 and 4 run together; 5 needs 2)")
-	sizes := fs.String("sizes", "", "comma-separated tree sizes for cases 3 and 4 (default 1,1000,10000; -quick 1,20)")
+	sizes := fs.String("sizes", "", "comma-separated tree sizes for cases 3 and 4 (default 1,1000,2000,10000; -quick 1,20)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if !cfg.only["acmectl"] {
 		return errors.New("-only must include acmectl (ratios are relative to it)")
 	}
-	cfg.sizes, cfg.many, cfg.manyPeer = []int{1, 1000, 10000}, 100, 10
+	cfg.sizes, cfg.many, cfg.manyPeer = []int{1, 1000, 2000, 10000}, 100, 10
 	if cfg.quick {
 		cfg.reps, cfg.sizes, cfg.many, cfg.manyPeer = 1, []int{1, 20}, 5, 3
 		outSet := false
