@@ -94,6 +94,10 @@ type Client struct {
 	dir    *Directory
 	nonces []string
 	dirMu  sync.Mutex // held while the directory is fetched: one fetch for concurrent first callers
+	// dirFails counts directory fetches that found the CA unreachable;
+	// dirErr is the last one's error (guarded by mu).
+	dirFails uint64
+	dirErr   error
 }
 
 const (
@@ -201,7 +205,10 @@ type DirectoryMeta struct {
 
 // Directory fetches the directory once per client and returns the cached copy
 // afterwards. Transport errors and 5xx are retried; the result is checked for the
-// URLs the protocol needs.
+// URLs the protocol needs. Concurrent first callers share one fetch: when it
+// finds the CA unreachable (ErrCAUnreachable, not the fetching caller's own
+// cancellation), the callers that waited for it get its error at once; a
+// later call fetches again.
 func (c *Client) Directory(ctx context.Context) (*Directory, error) {
 	c.mu.Lock()
 	d := c.dir
@@ -215,18 +222,34 @@ func (c *Client) Directory(ctx context.Context) (*Directory, error) {
 	if err := checkDirectoryURL(c.DirectoryURL); err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
+	fails := c.dirFails
+	c.mu.Unlock()
 	c.dirMu.Lock()
 	defer c.dirMu.Unlock()
 	c.mu.Lock()
-	d = c.dir
+	d, dirErr := c.dir, c.dirErr
+	shared := c.dirFails != fails
 	c.mu.Unlock()
 	if d != nil {
 		return d, nil
 	}
+	if shared {
+		// The fetch this caller waited for found the CA unreachable: the
+		// same answer, without another call chain to a dead CA.
+		return nil, dirErr
+	}
 	for attempt := 1; ; attempt++ {
 		resp, err := c.get(ctx, c.DirectoryURL, maxJSONBody)
 		if err != nil {
-			return nil, fmt.Errorf("fetch directory %s: %w", c.DirectoryURL, err)
+			err = fmt.Errorf("fetch directory %s: %w", c.DirectoryURL, err)
+			if errors.Is(err, ErrCAUnreachable) && ctx.Err() == nil {
+				c.mu.Lock()
+				c.dirFails++
+				c.dirErr = err
+				c.mu.Unlock()
+			}
+			return nil, err
 		}
 		d = new(Directory)
 		err = json.Unmarshal(resp.body, d)

@@ -381,3 +381,55 @@ func (w noNonceWriter) Write(b []byte) (int, error) {
 	w.Header().Del("Replay-Nonce")
 	return w.ResponseWriter.Write(b)
 }
+
+// Callers that wait for one directory fetch of a dead CA share its failure
+// instead of paying a call chain each (renew --parallel on one account
+// client); a call after it fetches again.
+func TestDirectoryFailureShared(t *testing.T) {
+	var mu sync.Mutex
+	requests := 0
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		<-r.Context().Done() // accepts, never answers
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	c := &Client{DirectoryURL: "http://" + ln.Addr().String() + "/dir", RequestTimeout: 200 * time.Millisecond,
+		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}
+	const callers = 4
+	errs := make(chan error, callers)
+	start := time.Now()
+	for range callers {
+		go func() { _, err := c.Directory(t.Context()); errs <- err }()
+	}
+	for range callers {
+		if err := <-errs; !errors.Is(err, ErrCAUnreachable) {
+			t.Errorf("Directory = %v, want ErrCAUnreachable", err)
+		}
+	}
+	took := time.Since(start)
+	mu.Lock()
+	got := requests
+	mu.Unlock()
+	if got != max5xxTries {
+		t.Errorf("%d concurrent callers sent %d requests, want one call chain (%d)", callers, got, max5xxTries)
+	}
+	if took > 2*max5xxTries*200*time.Millisecond+2*time.Second {
+		t.Errorf("%d concurrent callers took %v, want about one call chain (%v)", callers, took, max5xxTries*200*time.Millisecond)
+	}
+	// A later call is not answered from the failure: it fetches again.
+	if _, err := c.Directory(t.Context()); !errors.Is(err, ErrCAUnreachable) {
+		t.Errorf("second Directory = %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if requests != 2*max5xxTries {
+		t.Errorf("a later call sent %d more requests, want %d", requests-max5xxTries, max5xxTries)
+	}
+}

@@ -609,6 +609,35 @@ func (d *Doctor) probeCA(ctx context.Context, server string) Finding {
 	return Finding{OK, fmt.Sprintf("CA directory %s answers", server), ""}
 }
 
+// TreeFindings checks the tree as a whole: each directory of it (or above
+// it) that users other than its owner may write is a WARN with its fix
+// (chmod o-w PATH) — any local user could swap keys, confs or hooks there
+// for the root process that renews. None means nothing to report.
+func (d *Doctor) TreeFindings() []Finding {
+	dirs, err := d.tree.OtherWritableDirs()
+	if err != nil {
+		return []Finding{{Warn, fmt.Sprintf("could not check the permissions of %s: %v", d.configDir, err), "run doctor as root"}}
+	}
+	var out []Finding
+	for _, w := range dirs {
+		out = append(out, Finding{Warn, fmt.Sprintf("%s is writable by other users (%s): they could replace keys, confs or hooks root uses", w.Path, w.Mode), w.Fix})
+	}
+	return out
+}
+
+// WriteTreeReport prints the tree's findings as one block before the
+// lineages (nothing when there are none).
+func WriteTreeReport(w io.Writer, configDir string, fs []Finding) {
+	if len(fs) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "%s (configuration directory):\n", configDir)
+	for _, f := range fs {
+		fmt.Fprintf(w, "  %-4s  %s\n        fix: %s\n", f.Level, f.Msg, f.Fix)
+	}
+	fmt.Fprintln(w)
+}
+
 // WriteReport prints one block per lineage.
 func WriteReport(w io.Writer, ls []*Lineage) {
 	for i, l := range ls {

@@ -52,7 +52,9 @@ func (r *renewRun) inOrder(ctx context.Context, only []string, outcomes *outcome
 			r.settle(ctx, it, due)
 		}
 	}()
-	err := r.m.Store.WalkLineages(ctx, only, func(li *storage.LineageInfo) error {
+	// The listing runs to its end also after renew's deadline (ctx), so
+	// that every lineage has an outcome.
+	err := r.m.Store.WalkLineages(r.hookCtx, only, func(li *storage.LineageInfo) error {
 		it := &listed{li: li, oc: outcomes.add()}
 		if li.Err == nil {
 			it.notDue, it.ask = r.fromListing(ctx, li)
@@ -79,15 +81,30 @@ func (r *renewRun) settle(ctx context.Context, it *listed, due func(*storage.Lin
 		r.fail(oc, li.Name, StatusParseFailed, li.Err)
 	case it.notDue:
 		r.skip(oc, "not yet due")
+	case r.pastDeadline(ctx, li, oc):
 	case it.ask == nil:
 		due(li, oc, nil)
 	default:
 		<-it.ask.done
-		if r.decideARI(ctx, li, oc, it.ask) {
+		if r.pastDeadline(ctx, li, oc) || r.decideARI(ctx, li, oc, it.ask) {
 			return
 		}
 		due(li, oc, it.ask.known)
 	}
+}
+
+// pastDeadline fails li when renew's deadline (or a cancellation) came
+// before its check could run, and returns true then.
+func (r *renewRun) pastDeadline(ctx context.Context, li *storage.LineageInfo, oc *Outcome) bool {
+	err := ctx.Err()
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) && r.m.Config.RenewDeadline > 0 {
+		err = &DeadlineError{Deadline: r.m.Config.RenewDeadline}
+	}
+	r.failed(oc, li, err)
+	return true
 }
 
 // askAhead asks li's CA for its renewal window on a goroutine of its own;
@@ -133,7 +150,7 @@ func (r *renewRun) askThroughGate(ctx context.Context, li *storage.LineageInfo, 
 		r.m.log().LogAttrs(ctx, slog.LevelInfo, "renewal info not asked", slog.String("lineage", li.Name), slog.String("reason", err.Error()))
 		return time.Time{}, 0, false, err
 	}
-	pick, retry, ok = r.askARI(ctx, li.Name, func() (*acme.RenewalInfo, error) {
+	pick, retry, ok = r.askARI(ctx, li.Name, ask.cl.DirectoryURL, func() (*acme.RenewalInfo, error) {
 		ri, err := ask.cl.RenewalInfoByID(ctx, ask.id)
 		g.noteError(err)
 		return ri, err

@@ -27,6 +27,7 @@ type CertonlyResult struct {
 // post hooks, and saves nothing on a dry run. It never installs anything.
 func (m *Manager) Certonly(ctx context.Context) (*CertonlyResult, error) {
 	c := m.Config
+	m.warnOtherWritable(ctx)
 	existing, err := m.namedLineage(ctx)
 	if err != nil {
 		return nil, err

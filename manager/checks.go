@@ -5,11 +5,13 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/acmectl/acmectl/acme"
 	"github.com/acmectl/acmectl/challenge/http01"
+	"github.com/acmectl/acmectl/storage"
 )
 
 // RevocationReasons are certbot's --reason names (RFC 5280 codes).
@@ -144,10 +146,41 @@ func checkIPs(c *Config) (err error) {
 	return err
 }
 
+// checkCertName refuses a --cert-name that cannot be a lineage name, with
+// storage's reason (one rule for the flag and the tree); every refusal is a
+// usage error (exit 2), as argparse's for certbot --cert-name -x.
 func checkCertName(c *Config) error {
-	if n := c.CertName; n != "" && (strings.ContainsAny(n, "/\\\x00") || strings.HasPrefix(n, ".")) {
-		return Usagef("--cert-name %q: a name may not contain '/', NUL or start with '.'", n)
+	if n := c.CertName; n != "" {
+		if err := storage.ValidLineageName(n); err != nil {
+			return Usagef("--cert-name: %w", err)
+		}
 	}
+	return nil
+}
+
+func checkArchiveVersions(c *Config) error {
+	if c.ArchiveVersions < 0 {
+		return Usagef("--archive-versions must be 0 (keep every version) or more, not %d", c.ArchiveVersions)
+	}
+	return nil
+}
+
+// checkRenewDeadline reads --renew-deadline: whole seconds, or a Go
+// duration (90m, 4h, 1h30m); 0 turns the deadline off.
+func checkRenewDeadline(c *Config) error {
+	v := strings.TrimSpace(c.raw.renewDeadline)
+	if v == "" {
+		c.RenewDeadline = 0
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if n, nerr := strconv.Atoi(v); nerr == nil {
+		d, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || d < 0 {
+		return Usagef("--renew-deadline %q: want seconds or a duration such as 90m or 4h (0: no deadline)", v)
+	}
+	c.RenewDeadline = d
 	return nil
 }
 

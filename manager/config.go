@@ -105,6 +105,13 @@ type Config struct {
 	PluginsInit, PluginsPrepare bool
 	PluginsIfaces               []string
 
+	// ArchiveVersions is how many versions a save leaves in archive/ (the
+	// new one included); 0 keeps every version (storage.Version.KeepVersions).
+	ArchiveVersions int
+	// RenewDeadline bounds a whole renew run (0: none); lineages not
+	// finished by then fail and are retried by the next run.
+	RenewDeadline time.Duration
+
 	// Raw inputs that other fields are derived from.
 	raw struct {
 		eabKid, eabKey, eabKeyFile, eabAlg string
@@ -118,8 +125,9 @@ type Config struct {
 		configurator, dnsProvider string
 		// parsedMap is the webroot map the command-line parser built (parsed:
 		// there was one).
-		parsedMap map[string]string
-		parsed    bool
+		parsedMap     map[string]string
+		parsed        bool
+		renewDeadline string
 	}
 }
 

@@ -53,11 +53,25 @@ func (p *issuePlan) checkSavable() error {
 	return nil
 }
 
-// obtain runs one issuance and saves it (unless a dry run). An order an
-// earlier run of the lineage left in flight is collected first (inflight.go).
-// A failure comes back explained (*IssueError) when there is more to say
-// than the error.
-func (m *Manager) obtain(ctx context.Context, p *issuePlan) (_ *IssueResult, err error) {
+// obtain runs one issuance and saves it (unless a dry run). A CA found
+// unreachable earlier in the run is not contacted again (*CAUnreachableError);
+// one that is found unreachable now is remembered (noteCAError).
+func (m *Manager) obtain(ctx context.Context, p *issuePlan) (*IssueResult, error) {
+	if err := p.checkSavable(); err != nil {
+		return nil, err
+	}
+	if err := m.unreachableCA(p.c.Server); err != nil {
+		return nil, err
+	}
+	res, err := m.obtainFrom(ctx, p)
+	m.noteCAError(ctx, p.c.Server, err)
+	return res, err
+}
+
+// obtainFrom is obtain's issuance. An order an earlier run of the lineage
+// left in flight is collected first (inflight.go). A failure comes back
+// explained (*IssueError) when there is more to say than the error.
+func (m *Manager) obtainFrom(ctx context.Context, p *issuePlan) (_ *IssueResult, err error) {
 	c := p.c
 	var cl *acme.Client
 	defer func() {
@@ -65,9 +79,6 @@ func (m *Manager) obtain(ctx context.Context, p *issuePlan) (_ *IssueResult, err
 			err = m.explain(ctx, cl, c, p.name, err)
 		}
 	}()
-	if err := p.checkSavable(); err != nil {
-		return nil, err
-	}
 	// The solvers' configuration is checked before anything is registered or
 	// ordered; they are prepared only for a pending authorization.
 	solvers, err := m.buildSolvers(c, p.domains)
@@ -85,7 +96,10 @@ func (m *Manager) obtain(ctx context.Context, p *issuePlan) (_ *IssueResult, err
 	}
 	reuse, keyOf := certKey(p)
 	fl := m.inFlightFor(p, acct)
-	octx, cancel := context.WithTimeout(ctx, 10*time.Minute+c.IssuanceTimeout)
+	// One bound for the whole order, whatever the CA does (--issuance-timeout
+	// bounds the finalize; this the rest).
+	limit := 10*time.Minute + c.IssuanceTimeout
+	octx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	cert, key, err := fl.resume(octx, cl)
 	if err != nil {
@@ -95,6 +109,9 @@ func (m *Manager) obtain(ctx context.Context, p *issuePlan) (_ *IssueResult, err
 		keyOf = func() (crypto.Signer, error) { return key, nil }
 		reuse = p.existing != nil && p.existing.Key != nil && sameKey(p.existing.Key, key)
 	} else if cert, err = m.obtainSubset(octx, cl, dir, p, keyOf, solvers, fl); err != nil {
+		if octx.Err() != nil && ctx.Err() == nil {
+			err = &orderTimeoutError{limit: limit, err: err}
+		}
 		return nil, fl.failed(ctx, err)
 	}
 	res, leafPEM, chainPEM, err := m.issued(ctx, p, cert, acct)
@@ -104,7 +121,9 @@ func (m *Manager) obtain(ctx context.Context, p *issuePlan) (_ *IssueResult, err
 	if c.DryRun {
 		return res, nil
 	}
-	if err := m.save(ctx, p, res, leafPEM, chainPEM, reuse, keyOf); err != nil {
+	// The CA issued: a deadline or a signal from now on must not cost the
+	// certificate (the save's lock wait has its own bound).
+	if err := m.save(context.WithoutCancel(ctx), p, res, leafPEM, chainPEM, reuse, keyOf); err != nil {
 		return nil, err
 	}
 	fl.done(ctx)
@@ -210,7 +229,7 @@ func (m *Manager) obtainSubset(ctx context.Context, cl *acme.Client, dir *acme.D
 
 // save writes the new version and the renewal conf.
 func (m *Manager) save(ctx context.Context, p *issuePlan, res *IssueResult, leafPEM, chainPEM []byte, reuse bool, keyOf func() (crypto.Signer, error)) error {
-	v := &storage.Version{CertPEM: leafPEM, ChainPEM: chainPEM, ReuseKey: reuse}
+	v := &storage.Version{CertPEM: leafPEM, ChainPEM: chainPEM, ReuseKey: reuse, KeepVersions: p.c.ArchiveVersions}
 	if !reuse {
 		key, err := keyOf()
 		if err != nil {
@@ -268,8 +287,6 @@ func (m *Manager) obtainOnce(ctx context.Context, cl *acme.Client, dir *acme.Dir
 	req.Profile = profile
 	names := append(append([]string(nil), domains...), ips...)
 	req.Replaces = replacesID(p, dir, names)
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute+c.IssuanceTimeout)
-	defer cancel()
 	m.emit(Event{Kind: EventIssuing, Lineage: p.name, Names: names, Renewal: p.existing != nil})
 	if c.DryRun {
 		m.freshAuthorizations(ctx, cl, req.Identifiers, req.Profile, p.name)

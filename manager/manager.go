@@ -98,6 +98,10 @@ type Manager struct {
 	ariMu      sync.Mutex
 	ariClients map[string]*acme.Client
 	ariGates   map[string]*caGate
+	// The CAs (directory URLs) found unreachable in this run, with the
+	// failure (reach.go).
+	caMu   sync.Mutex
+	caDown map[string]error
 }
 
 type acctClient struct {

@@ -3,6 +3,7 @@ package manager
 import (
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Kind is a parameter's value type on the command line.
@@ -283,6 +284,9 @@ var baseParams = []Param{
 		Field: fbool(func(c *Config) *bool { return &c.NoRandomSleep })},
 	{Name: "parallel", Kind: KindInt, Category: CatRenew, Default: "1", Usage: "lineages renewed at once per CA (ours)", Cmds: []string{"renew"},
 		Field: fint(func(c *Config) *int { return &c.Parallel }), Check: checkParallel},
+	{Name: "renew-deadline", Kind: KindString, Category: CatRenew, Default: "4h", // DefaultRenewDeadline (TestRenewDeadlineFlag)
+		Usage: "end renew after this long (seconds, or 90m, 4h); lineages not done by then fail and the next run renews them; 0: no deadline (ours)",
+		Cmds:  []string{"renew"}, Field: fstr(func(c *Config) *string { return &c.raw.renewDeadline }), Check: checkRenewDeadline},
 	{Name: "no-autorenew", Kind: KindBool, Category: CatRenew, Usage: "do not renew this lineage in renew", Cmds: []string{"certonly", "reconfigure"},
 		Field: fbool(func(c *Config) *bool { return &c.NoAutorenew })},
 	{Name: "autorenew", Kind: KindBool, Category: CatRenew, Hidden: true, Usage: "renew this lineage in renew (default; ours, undoes --no-autorenew)", ArgDest: "autorenew",
@@ -290,6 +294,11 @@ var baseParams = []Param{
 	{Name: "disable-renew-updates", Kind: KindBool, Category: CatRenew, Usage: "accepted and ignored: renew updates no installer configuration"},
 	{Name: "schedule-root", Kind: KindString, Category: CatRenew, Hidden: true, Usage: "root whose scheduled renewal certonly reports (staging, tests; ours)", Cmds: []string{"certonly"},
 		Field: fstr(func(c *Config) *string { return &c.ScheduleRoot }), Check: absPath(func(c *Config) *string { return &c.ScheduleRoot })},
+	{Name: "archive-versions", Kind: KindInt, Category: CatRenew, Default: "0",
+		Usage: "versions archive/NAME keeps, the current one included (saved in the lineage's conf; 0 keeps every version, as certbot 2.1; certbot 2.3+ keeps 6) (ours)",
+		Cmds:  []string{"certonly", "renew", "reconfigure"},
+		Field: fint(func(c *Config) *int { return &c.ArchiveVersions }), Check: checkArchiveVersions,
+		Conf: "archive_versions", Keep: true, When: func(c *Config) bool { return c.ArchiveVersions > 0 }, Clear: true},
 	{Name: "renew-before-expiry", Kind: KindString, Category: CatRenew, Usage: `save renew_before_expiry ("30 days") in the lineage's conf (ours)`, Cmds: []string{"certonly", "reconfigure"},
 		Field: fstr(func(c *Config) *string { return &c.RenewBeforeExpiry }), Check: checkRenewBeforeExpiry},
 
@@ -392,6 +401,12 @@ const (
 	DefaultConfigDir = "/etc/letsencrypt"
 	DefaultWorkDir   = "/var/lib/letsencrypt"
 	DefaultLogsDir   = "/var/log/letsencrypt"
+
+	// DefaultRenewDeadline bounds a renew run: the timer runs twice a day
+	// (00:00 and 12:00 plus up to 1 h, so the next run can start 11 h later);
+	// a run that has not finished in 4 h — a dead or crawling CA, thousands
+	// of slow issuances — stops well before it and leaves the rest to it.
+	DefaultRenewDeadline = 4 * time.Hour
 
 	EnvEABHMACKey = "ACMECTL_EAB_HMAC_KEY"
 	EnvCABundle   = "REQUESTS_CA_BUNDLE"

@@ -156,6 +156,11 @@ type renewRun struct {
 	sleepOnce sync.Once
 	rnd       *rand.Rand
 	rndMu     sync.Mutex
+	// runCtx carries renew's deadline (Config.RenewDeadline); hookCtx is
+	// the caller's context without it: the listing, hooks and the
+	// installer run under hookCtx, so a post hook that starts the server
+	// the pre hook stopped still runs after the deadline.
+	runCtx, hookCtx context.Context
 }
 
 // Renew renews every lineage that is due (or only Config.CertName), as
@@ -170,11 +175,17 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 	if len(c.Domains) > 0 {
 		return nil, Usagef("renew renews every certificate that is due, or one chosen with --cert-name; to renew by domain names use certonly -d")
 	}
+	m.warnOtherWritable(ctx)
 	var only []string
 	if c.CertName != "" {
 		only = []string{c.CertName}
 	}
-	r := &renewRun{m: m, hooks: m.newHooks(), rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), inFlight: m.inFlightNames(ctx)}
+	hookCtx, cancel := ctx, context.CancelFunc(func() {})
+	if c.RenewDeadline > 0 {
+		ctx, cancel = context.WithTimeout(ctx, c.RenewDeadline)
+	}
+	defer cancel()
+	r := &renewRun{m: m, hooks: m.newHooks(), rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), runCtx: ctx, hookCtx: hookCtx, inFlight: m.inFlightNames(ctx)}
 	res := &RenewResult{DryRun: c.DryRun}
 	err := r.walk(ctx, only, &res.outcomes)
 	if err != nil {
@@ -197,11 +208,11 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 			failed = append(failed, oc.Names()...)
 		}
 	})
-	m.SaveRevocationCache(ctx)
-	m.reloadInstaller(ctx, r.hooks)
+	m.SaveRevocationCache(hookCtx)
+	m.reloadInstaller(hookCtx, r.hooks)
 	if attempted {
 		r.hooks.AddPost(c.PostHook)
-		r.hooks.Post(ctx, renewed, failed)
+		r.hooks.Post(hookCtx, renewed, failed)
 	}
 	res.HookFailures = r.hooks.Failures()
 	return res, nil
@@ -210,7 +221,9 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 // walk streams the listing: a lineage that is not due is decided from the
 // listing alone, one whose CA's ARI answer decides once that answer is in
 // (asked ahead: inOrder); the due ones run on up to Parallel goroutines per
-// CA (at most 4×Parallel waiting), or one at a time.
+// CA (at most 4×Parallel waiting), or one at a time. The listing runs to its
+// end also after renew's deadline (ctx), so that every lineage has an
+// outcome.
 func (r *renewRun) walk(ctx context.Context, only []string, outcomes *outcomeList) error {
 	c := r.m.Config
 	var (
@@ -250,7 +263,9 @@ func (r *renewRun) walk(ctx context.Context, only []string, outcomes *outcomeLis
 				return
 			}
 			defer func() { <-sem }()
-			r.renewOne(ctx, li, oc, known)
+			if !r.pastDeadline(ctx, li, oc) {
+				r.renewOne(ctx, li, oc, known)
+			}
 		}()
 	})
 }
@@ -270,6 +285,10 @@ func (r *renewRun) failed(oc *Outcome, li *storage.LineageInfo, err error) {
 }
 
 func (r *renewRun) fail(oc *Outcome, name, status string, err error) {
+	var de *DeadlineError
+	if status == StatusFailed && r.m.Config.RenewDeadline > 0 && errors.Is(r.runCtx.Err(), context.DeadlineExceeded) && !errors.As(err, &de) {
+		err = &DeadlineError{Deadline: r.m.Config.RenewDeadline, Err: err}
+	}
 	oc.Lineage, oc.Status = name, status
 	oc.more().err = err
 	// Warn, not Error: the observer reports the failure to the operator
@@ -323,7 +342,7 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 		r.fail(oc, li.Name, StatusFailed, err)
 		return
 	}
-	r.hooks.Pre(ctx, lc.PreHook)
+	r.hooks.Pre(r.hookCtx, lc.PreHook)
 	r.hooks.AddPost(lc.PostHook)
 	res, err := m.obtain(ctx, p)
 	if err != nil {
@@ -337,9 +356,9 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 		if live == "" {
 			live = strings.TrimSuffix(l.FullchainPath, "/fullchain.pem")
 		}
-		r.hooks.Deploy(ctx, l.Name, lc.DeployHook, live, res.Names)
+		r.hooks.Deploy(r.hookCtx, l.Name, lc.DeployHook, live, res.Names)
 	}
-	m.install(ctx, r.hooks, l.Name, res)
+	m.install(r.hookCtx, r.hooks, l.Name, res)
 }
 
 // load reads the lineage (under its lock) and merges its saved parameters.
@@ -417,7 +436,7 @@ func (r *renewRun) ariTime(ctx context.Context, l *storage.Lineage, lc *Config) 
 	if err != nil {
 		return time.Time{}
 	}
-	pick, retry, ok := r.askARI(ctx, l.Name, func() (*acme.RenewalInfo, error) { return cl.RenewalInfo(ctx, l.Cert) })
+	pick, retry, ok := r.askARI(ctx, l.Name, lc.Server, func() (*acme.RenewalInfo, error) { return cl.RenewalInfo(ctx, l.Cert) })
 	if ok && !lc.DryRun && l.Conf != nil {
 		at := r.m.now().Add(retry).UTC().Truncate(time.Second)
 		if err := r.m.Store.SetARIRetryAfter(ctx, l.Name, at); err != nil {
@@ -433,11 +452,18 @@ func (r *renewRun) ariTime(ctx context.Context, l *storage.Lineage, lc *Config) 
 
 // askARI runs one renewal-info request and returns a random point in the
 // CA's window (zero when the request failed) and how long until the next
-// request; ok is false when the CA has no ARI (nothing to save).
-func (r *renewRun) askARI(ctx context.Context, lineage string, fetch func() (*acme.RenewalInfo, error)) (pick time.Time, retry time.Duration, ok bool) {
+// request; ok is false when the CA has no ARI, or was not asked (it was
+// found unreachable earlier in the run, or renew's deadline passed):
+// nothing to save.
+func (r *renewRun) askARI(ctx context.Context, lineage, server string, fetch func() (*acme.RenewalInfo, error)) (pick time.Time, retry time.Duration, ok bool) {
 	log := r.m.log()
+	if err := r.m.unreachableCA(server); err != nil || ctx.Err() != nil {
+		log.LogAttrs(ctx, slog.LevelInfo, "renewal info not asked", slog.String("lineage", lineage), slog.Any("reason", errors.Join(err, ctx.Err())))
+		return time.Time{}, 0, false
+	}
 	retry = ariDefaultRetry
 	ri, err := fetch()
+	r.m.noteCAError(ctx, server, err)
 	switch {
 	case errors.Is(err, acme.ErrNoARI):
 		return time.Time{}, 0, false
@@ -538,13 +564,17 @@ func (r *renewRun) ariAskFor(ctx context.Context, li *storage.LineageInfo, in du
 	if err != nil {
 		return nil, false
 	}
+	if ctx.Err() != nil || r.m.unreachableCA(server) != nil {
+		return nil, true // decided by dates; the CA is not asked again
+	}
 	cl, err := r.m.ariClient(server)
 	if err != nil {
 		return nil, false
 	}
 	dir, err := cl.Directory(ctx)
 	if err != nil {
-		return nil, false
+		r.m.noteCAError(ctx, server, err)
+		return nil, errors.Is(err, acme.ErrCAUnreachable)
 	}
 	if dir.RenewalInfoURL == "" {
 		return nil, true

@@ -173,9 +173,10 @@ func TestExplainEABBound(t *testing.T) {
 	}
 }
 
-// TestInFlightVersionKept: storage's retention never prunes the version
-// whose key is the key of the lineage's recorded order (OpenTree wires
-// Options.KeepVersion to the record); without a record it prunes as usual.
+// TestInFlightVersionKept: storage's opt-in retention (--archive-versions,
+// here 6 as certbot 2.3+) never prunes the version whose key is the key of
+// the lineage's recorded order (OpenTree wires Options.KeepVersion to the
+// record); without a record it prunes as usual.
 func TestInFlightVersionKept(t *testing.T) {
 	ctx := t.Context()
 	c := mustConfig(t, FlagMap{"config-dir": t.TempDir(), "work-dir": t.TempDir()})
@@ -187,7 +188,7 @@ func TestInFlightVersionKept(t *testing.T) {
 		cert, key := testCert(t, "k.example")
 		kp, _ := pemutil.EncodePrivateKey(key)
 		cp := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
-		return &storage.Version{CertPEM: cp, ChainPEM: cp, KeyPEM: kp}
+		return &storage.Version{CertPEM: cp, ChainPEM: cp, KeyPEM: kp, KeepVersions: 6}
 	}
 	if _, err := tr.CreateLineage(ctx, "k.example", version(), nil); err != nil {
 		t.Fatal(err)

@@ -667,12 +667,12 @@ func removeTempDirs(dir, prefix string) {
 }
 
 // SaveVersion writes version N+1 of an existing lineage (N the highest
-// version in archive/), swaps the live links to it, rewrites the renewal
-// conf (conf nil keeps the current one, with paths refreshed), and prunes
-// archive/ to the current and Options.KeepVersions previous versions (5, as
-// certbot 2.3+ does) plus those Options.KeepVersion pins. With
-// v.ReuseKey the new privkey file is a symlink to the previous key.
-// A lineage left half-linked by a dead writer is repaired first.
+// version in archive/), swaps the live links to it and rewrites the renewal
+// conf (conf nil keeps the current one, with paths refreshed). Every older
+// version stays in archive/, as certbot 2.1 keeps them, unless
+// v.KeepVersions asks for pruning (see Version.KeepVersions for what is
+// never removed). With v.ReuseKey the new privkey file is a symlink to the
+// previous key. A lineage left half-linked by a dead writer is repaired first.
 func (t *Tree) SaveVersion(ctx context.Context, name string, v *Version, conf *RenewalConf) (*Lineage, error) {
 	if err := ValidLineageName(name); err != nil {
 		return nil, err
@@ -697,7 +697,8 @@ func (t *Tree) SaveVersion(ctx context.Context, name string, v *Version, conf *R
 	if v.ReuseKey && !keyMatches(pv.cert, old.Key) {
 		return nil, fmt.Errorf("save lineage %s: reuse key: previous key does not match the new certificate", name)
 	}
-	n := t.removeIncomplete(name, st) + 1
+	pinned := t.pins(ctx, name, st.archiveDir)
+	n := t.removeIncomplete(name, st, pinned) + 1
 	if err := t.writeVersion(st.archiveDir, n, st.current, v, pv); err != nil {
 		return nil, fmt.Errorf("save lineage %s: %w", name, err)
 	}
@@ -710,7 +711,7 @@ func (t *Tree) SaveVersion(ctx context.Context, name string, v *Version, conf *R
 	if err := t.writeConf(name, st.archiveDir, conf); err != nil {
 		return nil, fmt.Errorf("save lineage %s: %w", name, err)
 	}
-	t.prune(name, st.archiveDir, n)
+	t.prune(name, st.archiveDir, n, v.KeepVersions, pinned)
 	t.opts.Logger.Info("lineage saved", slog.String("lineage", name), slog.Int("version", n))
 	return t.LoadLineage(ctx, name)
 }
@@ -728,10 +729,10 @@ func removeVersion(dir string, n int) {
 
 // removeIncomplete deletes the versions above the current one that lack one
 // of their four files — what a writer that died or hit a full disk left, a
-// key without its certificate — unless Options.KeepVersion pins them, and
-// returns the highest version number left in archive/. A complete version
-// that was never linked (certbot's pending deployment) stays.
-func (t *Tree) removeIncomplete(name string, st *lineageState) int {
+// key without its certificate — unless pinned (pins), and returns the
+// highest version number left in archive/. A complete version that was
+// never linked (certbot's pending deployment) stays.
+func (t *Tree) removeIncomplete(name string, st *lineageState, pinned func(int) bool) int {
 	ents, err := os.ReadDir(st.archiveDir)
 	if err != nil {
 		return st.maxVersion
@@ -747,7 +748,7 @@ func (t *Tree) removeIncomplete(name string, st *lineageState) int {
 	for n, c := range have {
 		switch {
 		case n <= st.current:
-		case c < len(kinds) && (t.opts.KeepVersion == nil || !t.opts.KeepVersion(name, n)):
+		case c < len(kinds) && !pinned(n):
 			removeVersion(st.archiveDir, n)
 			t.opts.Logger.Info("incomplete version removed", slog.String("lineage", name), slog.Int("version", n))
 		default:
@@ -757,31 +758,68 @@ func (t *Tree) removeIncomplete(name string, st *lineageState) int {
 	return top
 }
 
-// prune keeps versions current-KeepVersions..current and newer ones (the
-// versions certbot's RenewableCert.truncate keeps), every version
-// Options.KeepVersion pins, and a privkey file a kept symlink points at
-// (reuse-key links of older certbots). It runs only after the live links
-// point at current, so no live link points at a version it removes.
-func (t *Tree) prune(name, dir string, current int) {
-	if t.opts.KeepVersions < 0 {
+// pins returns the rule that keeps a version of name out of every removal
+// besides the live links (prune reads those itself): the version whose
+// private key is the key of the lineage's recorded in-flight order
+// (LoadInFlight: the order the next run collects, also after a full disk
+// stopped its save), and every version Options.KeepVersion reports. Answers
+// are cached for one save.
+func (t *Tree) pins(ctx context.Context, name, dir string) func(int) bool {
+	type publicKey interface{ Equal(crypto.PublicKey) bool }
+	var inFlight publicKey
+	if r, err := t.LoadInFlight(ctx, name); err == nil {
+		if k, err := ParsePrivateKeyPEM(r.KeyPEM); err == nil {
+			inFlight, _ = k.Public().(publicKey)
+		}
+	}
+	cache := map[int]bool{}
+	return func(n int) bool {
+		p, ok := cache[n]
+		if ok {
+			return p
+		}
+		p = t.opts.KeepVersion != nil && t.opts.KeepVersion(name, n)
+		if !p && inFlight != nil {
+			if b, err := readSmall(filepath.Join(dir, fmt.Sprintf("privkey%d.pem", n))); err == nil {
+				if k, err := ParsePrivateKeyPEM(b); err == nil {
+					p = inFlight.Equal(k.Public())
+				}
+			}
+		}
+		cache[n] = p
+		return p
+	}
+}
+
+// liveVersions are the versions name's live/ links point at.
+func (t *Tree) liveVersions(name string) map[int]bool {
+	live := map[int]bool{}
+	for _, k := range kinds {
+		if target, err := os.Readlink(filepath.Join(t.LiveDir(name), k+".pem")); err == nil {
+			if m := archiveFileRE().FindStringSubmatch(filepath.Base(target)); m != nil {
+				n, _ := strconv.Atoi(m[2])
+				live[n] = true
+			}
+		}
+	}
+	return live
+}
+
+// prune removes the versions older than the newest keep (the current one
+// included; keep <= 0 keeps every version) — certbot 2.3+'s
+// RenewableCert.truncate keeps the current and 5 previous, keep = 6 — except
+// a version a live/ link points at, the versions pinned (pins) and a
+// privkey file a kept symlink points at (reuse-key links of older
+// certbots).
+func (t *Tree) prune(name, dir string, current, keep int, pinned func(int) bool) {
+	if keep <= 0 {
 		return
 	}
-	cut := current - t.opts.KeepVersions
+	cut := current - keep + 1
+	live := t.liveVersions(name)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return
-	}
-	pinned := map[int]bool{}
-	isPinned := func(n int) bool {
-		if t.opts.KeepVersion == nil {
-			return false
-		}
-		p, ok := pinned[n]
-		if !ok {
-			p = t.opts.KeepVersion(name, n)
-			pinned[n] = p
-		}
-		return p
 	}
 	keepKey := map[string]bool{}
 	var del []string
@@ -791,7 +829,7 @@ func (t *Tree) prune(name, dir string, current int) {
 			continue
 		}
 		n, _ := strconv.Atoi(m[2])
-		if n >= cut || isPinned(n) {
+		if n >= cut || live[n] || pinned(n) {
 			if m[1] == "privkey" {
 				if l, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil {
 					keepKey[filepath.Base(l)] = true
@@ -801,13 +839,19 @@ func (t *Tree) prune(name, dir string, current int) {
 		}
 		del = append(del, e.Name())
 	}
+	removed := 0
 	for _, f := range del {
 		if keepKey[f] {
 			continue
 		}
-		os.Remove(filepath.Join(dir, f))
+		if os.Remove(filepath.Join(dir, f)) == nil {
+			removed++
+		}
 	}
 	_ = syncDir(dir)
+	if removed > 0 {
+		t.opts.Logger.Info("old versions pruned", slog.String("lineage", name), slog.Int("keep", keep), slog.Int("files_removed", removed))
+	}
 }
 
 // RepairLineage finishes an interrupted save: links that disagree are all

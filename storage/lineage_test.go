@@ -115,10 +115,13 @@ func TestCreateAndSaveVersions(t *testing.T) {
 	if _, err = tr.SaveVersion(ctx, "a.example", v, nil); err == nil || !strings.Contains(err.Error(), "does not match") {
 		t.Errorf("mismatched key err = %v", err)
 	}
-	// pruning: after version 12, versions 7..12 remain, and privkey3 stays
-	// only while a kept symlink needs it
+	// opt-in pruning (KeepVersions 6, certbot 2.3+'s rule): after version
+	// 12, versions 7..12 remain, and privkey3 stays only while a kept
+	// symlink needs it
 	for i := 6; i <= 12; i++ {
-		if l, err = tr.SaveVersion(ctx, "a.example", ca.version(t, "a.example"), nil); err != nil {
+		v := ca.version(t, "a.example")
+		v.KeepVersions = 6
+		if l, err = tr.SaveVersion(ctx, "a.example", v, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -143,7 +146,7 @@ func TestPruneKeepsReusedKey(t *testing.T) {
 	}
 	for i := 0; i < 8; i++ {
 		c, ch, _ := ca.issue(t, l.Key, "r.example")
-		if l, err = tr.SaveVersion(ctx, "r", &Version{CertPEM: c, ChainPEM: ch, ReuseKey: true}, nil); err != nil {
+		if l, err = tr.SaveVersion(ctx, "r", &Version{CertPEM: c, ChainPEM: ch, ReuseKey: true, KeepVersions: 6}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

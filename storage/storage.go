@@ -59,8 +59,8 @@ type Storage interface {
 	// README and renewal conf. It fails with ErrExist if name is taken.
 	CreateLineage(ctx context.Context, name string, v *Version, conf *RenewalConf) (*Lineage, error)
 	// SaveVersion writes the next version of an existing lineage, swaps the
-	// live links to it, rewrites the renewal conf (conf may be nil to keep
-	// it) and prunes the archive.
+	// live links to it and rewrites the renewal conf (conf may be nil to
+	// keep it). Older versions stay unless v.KeepVersions asks to prune.
 	SaveVersion(ctx context.Context, name string, v *Version, conf *RenewalConf) (*Lineage, error)
 	// RepairLineage finishes a save that died while swapping live links.
 	RepairLineage(ctx context.Context, name string) (*Lineage, error)
@@ -130,6 +130,14 @@ type Version struct {
 	// previous version's key, as certbot's --reuse-key does.
 	KeyPEM   []byte
 	ReuseKey bool
+	// KeepVersions, for SaveVersion: how many versions archive/ keeps after
+	// this save, the new one included; older ones are removed. Zero (the
+	// default) keeps every version, as certbot 2.1 does; certbot 2.3+ keeps
+	// the current and 5 previous (6). Never removed: a version a live/ link
+	// points at, the version holding the key of the lineage's recorded
+	// in-flight order, a version Options.KeepVersion reports, and a key a
+	// kept version's privkey link points at.
+	KeepVersions int
 }
 
 // Lineage is one lineage's current version, loaded.

@@ -24,15 +24,10 @@ type Options struct {
 	Now func() time.Time
 	// NoCache disables the listing metadata cache file.
 	NoCache bool
-	// KeepVersions is how many versions before the current one SaveVersion
-	// keeps in archive/. Zero means 5, certbot's rule since 2.3.0
-	// (renewal.renew_cert calls RenewableCert.truncate(), which keeps the
-	// current and 5 previous versions; certbot 2.1 keeps every version).
-	// Negative keeps all.
-	KeepVersions int
-	// KeepVersion, when set, is asked before a version is pruned and keeps
-	// every file of the versions it reports true for: the version an
-	// in-flight order record of the lineage points to, for one.
+	// KeepVersion, when set, is asked before a version is pruned
+	// (Version.KeepVersions) or an incomplete one removed, and keeps every
+	// file of the versions it reports true for. The tree itself already
+	// keeps the versions live/ links and the in-flight order record need.
 	KeepVersion func(lineage string, version int) bool
 }
 
@@ -74,9 +69,6 @@ func Open(configDir string, opts *Options) (*Tree, error) {
 	}
 	if t.opts.Now == nil {
 		t.opts.Now = time.Now
-	}
-	if t.opts.KeepVersions == 0 {
-		t.opts.KeepVersions = 5
 	}
 	return t, nil
 }

@@ -59,6 +59,7 @@ func runDoctor(c *cli.Context) error {
 		return err
 	}
 	d.UserAgent = defaultUserAgent()
+	doctor.WriteTreeReport(w, configDir, d.TreeFindings())
 	names, err := d.LineageNames(ctx)
 	if err != nil {
 		return err

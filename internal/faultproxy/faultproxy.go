@@ -77,6 +77,7 @@ const (
 	InvalidJSON Kind = "invalid_json" // forward, then replace the body with broken JSON
 	Huge        Kind = "huge"         // forward, then send a body of HugeSize bytes
 	WrongType   Kind = "wrong_type"   // forward, then label the body text/html
+	Drip        Kind = "drip"         // answer 200 at once, then the body one byte a second, never finishing
 )
 
 // HugeSize is the body size of a Huge fault.
@@ -310,6 +311,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, `{"type":"urn:ietf:params:acme:error:%s","detail":"injected by faultproxy","status":%d}`, typ, f.Status)
 			e.Status = f.Status
 			return
+		case Drip:
+			drip(w, r)
+			e.Status = http.StatusOK
+			return
 		case Delay:
 			t := time.NewTimer(f.Delay)
 			select {
@@ -376,6 +381,32 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(resp.StatusCode)
 	w.Write(rb)
 	e.Status = resp.StatusCode
+}
+
+// drip answers 200 with a long Content-Length and sends the body one byte
+// a second until the client goes away (or an hour passes).
+func drip(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", "100000")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_, _ = io.WriteString(w, "{")
+	_ = rc.Flush()
+	tk := time.NewTicker(time.Second)
+	defer tk.Stop()
+	for range 3600 {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tk.C:
+		}
+		if _, err := io.WriteString(w, " "); err != nil {
+			return
+		}
+		if rc.Flush() != nil {
+			return
+		}
+	}
 }
 
 func hijackClose(w http.ResponseWriter) {
