@@ -162,4 +162,3 @@ func TestJSONObserver(t *testing.T) {
 		t.Errorf("failed event = %v", ev)
 	}
 }
-
