@@ -247,22 +247,17 @@ func runRun(ctx context.Context, e *env) error { return runCertonly(ctx, e) }
 
 // runInstallerVerb is install, enhance and rollback: the installer
 // front-end's (issue 17); until it registers an installer, one line.
-func runInstallerVerb(context.Context, *env) error {
-	return manager.InstallerVerb("install, enhance and rollback")
-}
+func runInstallerVerb(context.Context, *env) error { return manager.InstallerVerb("install, enhance and rollback") }
 
 // printf writes human output to stdout unless -q.
 func (e *env) printf(format string, a ...any) {
-	if e.o.Quiet {
-		return
+	if !e.o.Quiet {
+		fmt.Fprintf(e.stdout, format, a...)
 	}
-	fmt.Fprintf(e.stdout, format, a...)
 }
 
 // errorf writes to stderr (also in -q: errors are always shown).
-func (e *env) errorf(format string, a ...any) {
-	fmt.Fprintf(e.stderr, format, a...)
-}
+func (e *env) errorf(format string, a ...any) { fmt.Fprintf(e.stderr, format, a...) }
 
 // interactive reports whether prompts are allowed.
 func (e *env) interactive() bool { return e.o.Interactive(e.stdinTTY) }
