@@ -247,7 +247,9 @@ func runRun(ctx context.Context, e *env) error { return runCertonly(ctx, e) }
 
 // runInstallerVerb is install, enhance and rollback: the installer
 // front-end's (issue 17); until it registers an installer, one line.
-func runInstallerVerb(context.Context, *env) error { return manager.InstallerVerb("install, enhance and rollback") }
+func runInstallerVerb(context.Context, *env) error {
+	return manager.InstallerVerb("install, enhance and rollback")
+}
 
 // printf writes human output to stdout unless -q.
 func (e *env) printf(format string, a ...any) {
@@ -282,8 +284,5 @@ func openLockedStore(ctx context.Context, e *env) (*storage.Tree, func(), error)
 		return nil, nil, err
 	}
 	unlock, err := st.LockTree(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return st, unlock, nil
+	return st, unlock, err
 }
