@@ -55,6 +55,7 @@ func TestArgs(t *testing.T) {
 		{[]string{"-parallel", "0"}, "-parallel 0"},
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"-cases", "7"}, "-cases: \"7\""},
+		{[]string{"-cases", "-1"}, "-cases: \"-1\""},
 		{[]string{"-cases", "5"}, "add 2"},
 		{[]string{"-sizes", "0"}, "-sizes: \"0\""},
 	} {
