@@ -186,6 +186,17 @@ func (cd *challengeDir) openBeneath(root string, rootFd int, rel string) (int, e
 				i--
 				continue
 			}
+			if errors.Is(err, unix.ENOENT) && races < 10 {
+				// The parent was removed meanwhile (another run's cleanup of an
+				// empty .well-known): walk again from the webroot.
+				races++
+				unix.Close(cur)
+				if cur, err = unix.Dup(rootFd); err != nil {
+					return -1, err
+				}
+				walked, i = nil, -1
+				continue
+			}
 		}
 		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
 			var st unix.Stat_t
@@ -225,6 +236,7 @@ func (cd *challengeDir) openBeneath(root string, rootFd int, rel string) (int, e
 // as certbot does) and opens it without following a link, so a link swapped
 // in after the mkdir is refused rather than chmod'ed through.
 func (cd *challengeDir) mkdirAt(parent int, name, p string) (int, error) {
+	testHookBeforeMkdir(p)
 	if err := unix.Mkdirat(parent, name, 0o755); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			return -1, err
@@ -255,6 +267,10 @@ func (cd *challengeDir) mkdirAt(parent int, name, p string) (int, error) {
 // testHookAfterMkdir runs between creating a challenge directory and opening
 // it (tests swap it for a link there).
 var testHookAfterMkdir = func(string) {}
+
+// testHookBeforeMkdir runs just before a challenge directory is created
+// (tests remove its parent there, as a concurrent run's cleanup does).
+var testHookBeforeMkdir = func(string) {}
 
 // linkBeneath reads the link name in dir (at path p, reached through walked
 // under root) and returns the path under root it leads to, or

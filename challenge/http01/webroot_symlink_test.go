@@ -279,3 +279,38 @@ func TestWebrootSwapAfterMkdirRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestWebrootParentRemovedMeanwhile: another run sharing the webroot
+// removes its empty .well-known (its cleanup) between this run's open of it
+// and the mkdir of acme-challenge; Present walks again from the webroot and
+// succeeds (seen in the reliability suite's parallel webroot runs).
+func TestWebrootParentRemovedMeanwhile(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "www")
+	mkdir(t, filepath.Join(root, ".well-known"))
+	removed := 0
+	testHookBeforeMkdir = func(p string) {
+		if filepath.Base(p) == "acme-challenge" && removed == 0 {
+			removed++
+			if err := os.Remove(filepath.Dir(p)); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	t.Cleanup(func() { testHookBeforeMkdir = func(string) {} })
+	w, err := NewWebroot(map[string]string{"a.example": root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Present(t.Context(), "a.example", "tok", "tok.ka"); err != nil {
+		t.Fatalf("Present after a concurrent cleanup = %v", err)
+	}
+	if removed != 1 {
+		t.Fatalf("the parent was removed %d times, want 1", removed)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, ".well-known", "acme-challenge", "tok")); err != nil || string(b) != "tok.ka" {
+		t.Errorf("token file = %q, %v", b, err)
+	}
+	if err := w.CleanUp(t.Context(), "a.example", "tok", "tok.ka"); err != nil {
+		t.Errorf("CleanUp: %v", err)
+	}
+}

@@ -424,8 +424,8 @@ func TestE2EBadInput(t *testing.T) {
 		{"wildcard in middle", []string{"certonly", "-d", "a.*.example.com", "--standalone"}, 2, "wildcard", false},
 		{"ip as domain", []string{"certonly", "-d", "192.0.2.1", "--standalone"}, 2, "--ip-address", false},
 		{"single label", []string{"certonly", "-d", "localhost", "--standalone"}, 2, "fully qualified", false},
-		// certbot 2.1: PluginSelectionError, exit 1, its own words.
-		{"two authenticators", []string{"certonly", "-d", "a.example.com", "--standalone", "--webroot", "-w", "/tmp"}, 1, "Too many flags setting configurators/installers/authenticators", false},
+		// certbot 2.1: the same text, exit 1 (a PluginSelectionError, not argparse's).
+		{"two authenticators", []string{"certonly", "-d", "a.example.com", "--standalone", "--webroot", "-w", "/tmp"}, 1, "Too many flags setting configurators/installers/authenticators 'standalone' -> 'webroot'", false},
 		{"staging and server", []string{"certonly", "-d", "a.example.com", "--standalone", "--staging", "--server", "https://acme.example/dir"}, 2, "--staging", false},
 		{"kid without key", []string{"certonly", "-d", "a.example.com", "--standalone", "--eab-kid", "k"}, 2, "--eab-hmac-key", false},
 		{"bad key type", []string{"certonly", "-d", "a.example.com", "--standalone", "--key-type", "dsa"}, 2, "--key-type", false},

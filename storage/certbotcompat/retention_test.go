@@ -55,8 +55,10 @@ func certbotPrunes(t *testing.T, version string) bool {
 // TestArchiveRetentionAgainstCertbotE2E: certbot renews one lineage six
 // times (7 versions); what it leaves in archive/ is what its version does
 // (2.1: all 7; 2.3+: current and 5 previous). storage then saves on top of
-// that tree and keeps what certbot 2.3+ keeps — the current version and the
-// 5 before it, all four files of each — and certbot still reads the tree.
+// that tree: by default it keeps every version (as certbot 2.1); asked to
+// prune (Version.KeepVersions 6, --archive-versions 6) it keeps what
+// certbot 2.3+ keeps — the current version and the 5 before it, all four
+// files of each — and certbot still reads the tree.
 func TestArchiveRetentionAgainstCertbotE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end (certbot + Pebble) skipped with -short")
@@ -95,9 +97,17 @@ func TestArchiveRetentionAgainstCertbotE2E(t *testing.T) {
 	if _, err := tr.SaveVersion(ctx, "keep.example", ver, nil); err != nil {
 		t.Fatal(err)
 	}
+	got, _ = archiveVersions(t, archive)
+	if want := append(want, 8); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("after storage's default save on certbot's tree: versions %v, want %v (every version kept)", got, want)
+	}
+	ver = &storage.Version{CertPEM: l.CertPEM, ChainPEM: l.ChainPEM, KeyPEM: l.KeyPEM, KeepVersions: 6}
+	if _, err := tr.SaveVersion(ctx, "keep.example", ver, nil); err != nil {
+		t.Fatal(err)
+	}
 	got, names = archiveVersions(t, archive)
-	if want := []int{3, 4, 5, 6, 7, 8}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("after storage's save on certbot's tree: versions %v, want %v (certbot 2.3+ truncate: current and 5 previous)", got, want)
+	if want := []int{4, 5, 6, 7, 8, 9}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("after storage's save with KeepVersions 6 on certbot's tree: versions %v, want %v (certbot 2.3+ truncate: current and 5 previous)", got, want)
 	}
 	for _, v := range got {
 		for _, k := range []string{"cert", "chain", "fullchain", "privkey"} {
