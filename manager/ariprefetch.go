@@ -37,21 +37,32 @@ type listed struct {
 
 // inOrder streams the listing, asks the CAs for the ARI answers the listing
 // leaves open ahead of time (at most ariPerCA requests at once per CA), and
-// settles each lineage in listing order on one goroutine: its events are
-// reported, a lineage that is not due is skipped, and due is called for
-// each of the others (with the CA's answer when it was asked). inOrder
-// returns when every lineage is settled and every request has ended.
+// settles each lineage in listing order on the listing's goroutine: its
+// events are reported, a lineage that is not due is skipped, and due is
+// called for each of the others (with the CA's answer when it was asked).
+// A lineage waits behind an earlier one whose answer is not in yet; the
+// listing runs at most ariLookahead lineages ahead. inOrder returns when
+// every lineage is settled and every request has ended.
 func (r *renewRun) inOrder(ctx context.Context, only []string, outcomes *outcomeList,
 	due func(li *storage.LineageInfo, oc *Outcome, known *ariKnown)) error {
 	var asks sync.WaitGroup
-	queue := make(chan *listed, ariLookahead)
-	settled := make(chan struct{})
-	go func() {
-		defer close(settled)
-		for it := range queue {
+	var pending []*listed
+	// settleReady settles the head of pending while its answer is in, and
+	// waits for it while more than limit lineages are pending.
+	settleReady := func(limit int) {
+		for len(pending) > 0 {
+			it := pending[0]
+			if it.ask != nil && len(pending) <= limit {
+				select {
+				case <-it.ask.done:
+				default:
+					return
+				}
+			}
+			pending = pending[1:]
 			r.settle(ctx, it, due)
 		}
-	}()
+	}
 	// The listing runs to its end also after renew's deadline (ctx), so
 	// that every lineage has an outcome.
 	err := r.m.Store.WalkLineages(r.hookCtx, only, func(li *storage.LineageInfo) error {
@@ -62,11 +73,11 @@ func (r *renewRun) inOrder(ctx context.Context, only []string, outcomes *outcome
 				r.askAhead(ctx, &asks, li, it.ask)
 			}
 		}
-		queue <- it
+		pending = append(pending, it)
+		settleReady(ariLookahead)
 		return nil
 	})
-	close(queue)
-	<-settled
+	settleReady(0)
 	asks.Wait()
 	return err
 }
