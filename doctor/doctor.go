@@ -288,19 +288,22 @@ func (d *Doctor) checkAuthenticator(l *Lineage, conf *storage.RenewalConf, cert 
 			}
 		}
 	case a == "nginx" || a == "apache":
-		l.add(Fail, fmt.Sprintf("authenticator %s is a certbot web-server plugin acmectl does not have", a),
-			reconf+" --webroot -w /var/www/html   (the document root "+a+" serves /.well-known/acme-challenge/ from), or --standalone with --pre-hook/--post-hook stopping "+a)
+		d.checkWebServer(l, conf, "authenticator", a)
 	default:
 		l.add(Fail, fmt.Sprintf("authenticator %q is unknown to acmectl", a),
 			reconf+" --webroot -w DIR (or --standalone, --manual, --dns PROVIDER)")
 	}
-	if in := p.Installer; in != "" && in != "null" && in != "None" {
-		if p.RenewHook == "" {
-			l.add(Warn, fmt.Sprintf("installer %s is ignored: acmectl installs nothing, so %s will not be reloaded after renewal", in, in),
-				reconf+" --deploy-hook 'systemctl reload "+in+"'")
+	switch in := p.Installer; in {
+	case "", "null", "None":
+	case "nginx", "apache":
+		if in != a {
+			d.checkWebServer(l, conf, "installer", in)
 		} else {
-			l.ok("installer %s is ignored; the deploy hook reloads the server", in)
+			d.installerNotes(l, conf, in)
 		}
+	default:
+		l.add(Warn, fmt.Sprintf("installer %s is a certbot plugin acmectl does not have: renewals will not reload it", in),
+			reconf+" --deploy-hook 'systemctl reload "+in+"'")
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -189,4 +190,23 @@ func (l *Lock) Unlock() error {
 	err := l.f.Close()
 	l.f = nil
 	return err
+}
+
+// Begin is how Prepare and PrepareRollback start: it checks that the control
+// binary ctl exists (hint names the flag that sets it), takes the lock on the
+// server root and reverts what an interrupted run left in rev's temporary and
+// in-progress checkpoints. server prefixes the errors ("nginx", "apache").
+func Begin(server, ctl, hint, root string, rev *Reverter) (*Lock, error) {
+	if _, err := exec.LookPath(ctl); err != nil {
+		return nil, fmt.Errorf("%s: could not find a usable %q binary; install %s or give %s: %w", server, ctl, server, hint, err)
+	}
+	lk, err := LockDir(root, 5*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", server, err)
+	}
+	if err := rev.Recover(); err != nil {
+		_ = lk.Unlock()
+		return nil, fmt.Errorf("%s: revert what an interrupted run left: %w", server, err)
+	}
+	return lk, nil
 }

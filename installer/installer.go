@@ -92,6 +92,11 @@ type Installer interface {
 	// lock, reads the configuration and installs the TLS options file and DH
 	// parameters into the config dir.
 	Prepare(ctx context.Context) error
+	// PrepareRollback is Prepare for rollback: it checks the control binary,
+	// takes the lock and reverts what an interrupted run left, but neither
+	// tests nor reads the configuration — rollback must work on the broken
+	// configuration it repairs (certbot lets a misconfigured plugin roll back).
+	PrepareRollback(ctx context.Context) error
 
 	// Present records one http-01 challenge; nothing is written yet.
 	Present(ctx context.Context, domain, token, keyAuth string) error
@@ -128,6 +133,15 @@ type Installer interface {
 	// Rollback undoes the n newest finalized checkpoints.
 	Rollback(ctx context.Context, n int) error
 
+	// Deployed reports whether every one of names is already served by a
+	// server block / virtual host that points at l's fullchain and key with
+	// TLS on (a renewal then only reloads). It never changes anything.
+	Deployed(names []string, l Lineage) bool
+	// Names lists the names the configuration serves (server_name,
+	// ServerName, ServerAlias), for certbot's "Which names would you like to
+	// activate HTTPS for?" question; wildcards and regexes are left out.
+	Names() []string
+
 	// Close releases the server-root lock.
 	Close() error
 }
@@ -149,54 +163,75 @@ type InstallOptions struct {
 // call Reload and, if it fails, roll back the checkpoints Install made.
 // Install returns how many checkpoints it finalized.
 func Install(ctx context.Context, in Installer, names []string, l Lineage, opts InstallOptions, reload bool) (checkpoints int, err error) {
-	fail := func(err error, saved int) (int, error) {
-		// Recover may fail only to reread a configuration that is still broken;
-		// the rollback that follows repairs it and rereads it.
-		rerr := in.Recover(ctx)
-		if saved > 0 {
-			rerr = in.Rollback(ctx, saved)
-		}
-		if rerr == nil && reload {
-			rerr = in.Reload(ctx)
-		}
-		if rerr != nil {
-			return 0, fmt.Errorf("%w (and restoring the configuration failed: %v)", err, rerr)
-		}
-		return 0, err
-	}
 	if err := in.Deploy(ctx, names, l); err != nil {
-		return fail(fmt.Errorf("could not install certificate: %w", err), 0)
+		return restore(ctx, in, fmt.Errorf("could not install certificate: %w", err), 0, reload)
 	}
 	saved := 0
 	if ok, err := in.Save("Deployed ACME Certificate"); err != nil {
-		return fail(err, 0)
+		return restore(ctx, in, err, 0, reload)
 	} else if ok {
 		saved++
 	}
 	if reload || len(opts.Enhancements) > 0 {
 		if err := in.ConfigTest(ctx); err != nil {
-			return fail(fmt.Errorf("the configuration with the new certificate failed the test, restored: %w", err), saved)
+			return restore(ctx, in, fmt.Errorf("the configuration with the new certificate failed the test, restored: %w", err), saved, reload)
 		}
 	}
-	for _, e := range ordered(opts.Enhancements) {
+	n, err := enhance(ctx, in, names, l, opts.Enhancements, saved, reload)
+	return saved + n, err
+}
+
+// Enhance runs certbot's enhance_config for an installed lineage: each
+// enhancement in certbot's order, Save("Add enhancement X"), ConfigTest; then
+// one Reload when reload is true. A failure restores the configuration as
+// Install does. It returns how many checkpoints it finalized.
+func Enhance(ctx context.Context, in Installer, names []string, l Lineage, es []Enhancement, reload bool) (checkpoints int, err error) {
+	return enhance(ctx, in, names, l, es, 0, reload)
+}
+
+// enhance applies es after earlier checkpoints of the same operation (which a
+// failure rolls back too) and reloads.
+func enhance(ctx context.Context, in Installer, names []string, l Lineage, es []Enhancement, earlier int, reload bool) (int, error) {
+	saved := 0
+	for _, e := range ordered(es) {
 		if err := in.Enhance(ctx, names, e, l); err != nil && !errors.Is(err, ErrAlreadyPresent) {
-			return fail(fmt.Errorf("unable to set the %s enhancement: %w", e, err), saved)
+			return restore(ctx, in, fmt.Errorf("unable to set the %s enhancement: %w", e, err), earlier+saved, reload)
 		}
 		if ok, err := in.Save("Add enhancement " + enhancementLabel(e)); err != nil {
-			return fail(err, saved)
+			return restore(ctx, in, err, earlier+saved, reload)
 		} else if ok {
 			saved++
 		}
 		if err := in.ConfigTest(ctx); err != nil {
-			return fail(fmt.Errorf("the configuration with enhancement %s failed the test, restored: %w", e, err), saved)
+			return restore(ctx, in, fmt.Errorf("the configuration with enhancement %s failed the test, restored: %w", e, err), earlier+saved, reload)
 		}
 	}
 	if reload {
 		if err := in.Reload(ctx); err != nil {
-			return fail(fmt.Errorf("reload failed, previous configuration restored: %w", err), saved)
+			return restore(ctx, in, fmt.Errorf("reload failed, previous configuration restored: %w", err), earlier+saved, reload)
 		}
 	}
 	return saved, nil
+}
+
+// restore undoes a failed operation: the in-progress changes (Recover), the
+// checkpoints it finalized (Rollback), and reloads the server with the
+// configuration it had when reload is set. It returns err, with the restore's
+// own failure when there was one.
+func restore(ctx context.Context, in Installer, err error, saved int, reload bool) (int, error) {
+	// Recover may fail only to reread a configuration that is still broken;
+	// the rollback that follows repairs it and rereads it.
+	rerr := in.Recover(ctx)
+	if saved > 0 {
+		rerr = in.Rollback(ctx, saved)
+	}
+	if rerr == nil && reload {
+		rerr = in.Reload(ctx)
+	}
+	if rerr != nil {
+		return 0, fmt.Errorf("%w (and restoring the configuration failed: %v)", err, rerr)
+	}
+	return 0, err
 }
 
 func ordered(es []Enhancement) []Enhancement {

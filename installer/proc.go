@@ -24,7 +24,8 @@ func Run(ctx context.Context, env []string, argv ...string) (string, error) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	if err != nil {
-		return out.String(), fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, strings.TrimSpace(out.String()))
+		// One line: the output's lines joined (nginx -t prints two).
+		return out.String(), fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, strings.Join(strings.Fields(strings.ReplaceAll(out.String(), "\n", " ; ")), " "))
 	}
 	return out.String(), nil
 }

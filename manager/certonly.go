@@ -14,8 +14,9 @@ import (
 // CertonlyResult is what Certonly did.
 type CertonlyResult struct {
 	// NotDue: the lineage exists with these names and is not due; nothing
-	// was done (--keep-until-expiring, or the operator declined).
+	// was done (--keep-until-expiring, or the operator declined). Kept names it.
 	NotDue bool
+	Kept   string
 	*IssueResult
 	// HookFailures counts the hooks that failed.
 	HookFailures int
@@ -26,6 +27,11 @@ type CertonlyResult struct {
 // --expand, a subset of them), else a new one. It runs the pre, deploy and
 // post hooks, and saves nothing on a dry run. It never installs anything.
 func (m *Manager) Certonly(ctx context.Context) (*CertonlyResult, error) {
+	defer m.closeWebServers()
+	return m.certonly(ctx)
+}
+
+func (m *Manager) certonly(ctx context.Context) (*CertonlyResult, error) {
 	c := m.Config
 	m.warnOtherWritable(ctx)
 	existing, err := m.namedLineage(ctx)
@@ -70,7 +76,7 @@ func (m *Manager) Certonly(ctx context.Context) (*CertonlyResult, error) {
 	}
 	if !keyChange {
 		if notDue, err := m.keepExisting(ctx, existing, names); err != nil || notDue {
-			return &CertonlyResult{NotDue: notDue}, err
+			return &CertonlyResult{NotDue: notDue, Kept: name}, err
 		}
 	}
 	unlock, err := m.Store.LockLineage(ctx, name)
@@ -282,8 +288,10 @@ func (m *Manager) issueWithHooks(ctx context.Context, p *issuePlan) (*CertonlyRe
 	if !c.DryRun || c.RunDeployHooks {
 		h.Deploy(ctx, p.name, c.DeployHook, res.LiveDir, res.Names)
 	}
-	m.install(ctx, h, p.name, res)
-	m.reloadInstaller(ctx, h)
+	if !m.installing {
+		m.install(ctx, h, c, p.name, res, false)
+		m.reloadInstaller(ctx, h)
+	}
 	h.Post(ctx, res.Names, nil)
 	return &CertonlyResult{IssueResult: res, HookFailures: h.Failures()}, nil
 }
@@ -327,6 +335,7 @@ func (m *Manager) FindLineageByNames(ctx context.Context, names []string) (*stor
 // are proven by a dry-run issuance against the lineage's CA, and only then
 // is the renewal conf saved (nothing else is).
 func (m *Manager) Reconfigure(ctx context.Context) (*IssueResult, error) {
+	defer m.closeWebServers()
 	c := m.Config
 	if c.CertName == "" {
 		return nil, NeedFlag("no certificate chosen", "--cert-name NAME")

@@ -283,7 +283,7 @@ func checkCurve(c *Config) error {
 // validAuthenticator reports whether acmectl has the authenticator a.
 func validAuthenticator(a string) bool {
 	switch {
-	case a == "standalone", a == "webroot", a == "manual", a == "tls-alpn":
+	case a == "standalone", a == "webroot", a == "manual", a == "tls-alpn", isWeb(a):
 		return true
 	case strings.HasPrefix(a, "dns-") && len(a) > 4:
 		return true

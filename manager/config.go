@@ -70,7 +70,6 @@ type Config struct {
 	MustStaple bool
 
 	Authenticator  string            // standalone, webroot, manual, tls-alpn, dns-<provider>, nginx, apache
-	Installer      string            // nginx, apache; "" for none (also -i null)
 	WebrootMap     map[string]string // name → webroot
 	WebrootPaths   []string
 	ManualAuth     string
@@ -83,6 +82,16 @@ type Config struct {
 	PrefChalls     []string // challenge types, most preferred first
 	HTTP01Port     int
 	HTTP01Addr     string
+
+	// Installer is the web server certificates go into: "nginx", "apache",
+	// "null" (-i null) or "" (none); selectPlugins settles it with the
+	// authenticator (--nginx and --apache set both).
+	Installer   string
+	HTTPSPort   int
+	Nginx       NginxOptions
+	Apache      ApacheOptions
+	Enhance     EnhanceOptions
+	Checkpoints int
 
 	PreHook, PostHook, DeployHook string
 	NoDirHooks, RunDeployHooks    bool

@@ -57,6 +57,10 @@ const (
 	EventHook EventKind = "hook"
 	// EventReconfigureTest: reconfigure runs its test issuance against Server.
 	EventReconfigureTest EventKind = "reconfigure_test"
+	// EventInstaller: the installer (Installer: nginx, apache) does what
+	// Reason says (deploying a certificate into a server block, reloading,
+	// rolling back); failures come as EventHook of kind "installer".
+	EventInstaller EventKind = "installer"
 )
 
 // Event kinds of a renew run's lineages.
@@ -90,6 +94,7 @@ type Event struct {
 	NotAfter    time.Time
 	Wait        *Wait
 	Hook        *HookResult
+	Installer   string
 }
 
 // NameFailure is why one identifier failed (the CA's problem for its
@@ -153,9 +158,10 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		Hook        string    `json:"hook,omitempty"`
 		HookKind    string    `json:"hook_kind,omitempty"`
 		Output      string    `json:"output,omitempty"`
+		Installer   string    `json:"installer,omitempty"`
 	}
 	o := out{Event: e.Kind, Time: e.Time, Lineage: e.Lineage, ConfPath: e.ConfPath, Server: e.Server, Names: e.Names,
-		Renewal: e.Renewal, Reason: e.Reason, ParseFailed: e.ParseFailed, DelaySec: e.Delay.Seconds(), NotAfter: e.NotAfter}
+		Renewal: e.Renewal, Reason: e.Reason, ParseFailed: e.ParseFailed, DelaySec: e.Delay.Seconds(), NotAfter: e.NotAfter, Installer: e.Installer}
 	if e.Err != nil {
 		o.Error = OneLine(e.Err.Error())
 	}

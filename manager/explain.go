@@ -150,6 +150,7 @@ type hintSet struct {
 	caPorts []int
 	webroot []string
 	dns     []string
+	lookup  []string // names the CA could not resolve (a dns problem on http-01/tls-alpn-01)
 	manual  string
 	stand   bool
 }
@@ -172,6 +173,8 @@ func (h *hintSet) addChallenge(_ *Manager, cl *acme.Client, c *Config, name stri
 	}
 	refused := np.Type == "connection" && strings.Contains(strings.ToLower(np.Detail), "refused")
 	switch {
+	case typ != acme.ChallengeDNS01 && lookupFailed(np):
+		h.lookup = append(h.lookup, name)
 	case c.Authenticator == "standalone":
 		h.stand = true
 	case refused:
@@ -191,6 +194,14 @@ func (h *hintSet) addChallenge(_ *Manager, cl *acme.Client, c *Config, name stri
 	if typ == acme.ChallengeDNS01 && c.Authenticator != "manual" {
 		h.dns = append(h.dns, dnsLine(cl, name, ch.Token))
 	}
+}
+
+// lookupFailed reports whether the CA could not resolve the name it was to
+// connect to: Let's Encrypt's "dns" problem ("DNS problem: NXDOMAIN looking
+// up A for ..."), Pebble's "could not resolve URL".
+func lookupFailed(np NameProblem) bool {
+	d := strings.ToLower(np.Detail)
+	return np.Type == "dns" || strings.Contains(d, "could not resolve") || strings.Contains(d, "no such host") || strings.Contains(d, "dns problem")
 }
 
 func containsInt(list []int, n int) bool {
@@ -224,6 +235,10 @@ func (h *hintSet) list(c *Config) []string {
 	if len(h.dns) > 0 {
 		out = append(out, "The Certificate Authority did not find the TXT records acmectl published: check that the DNS provider holds them and that every authoritative server answers them (dig +short TXT NAME @each-NS), or give it more time (--dns-propagation-seconds):\n  "+
 			strings.Join(h.dns, "\n  "))
+	}
+	if len(h.lookup) > 0 {
+		out = append(out, "The Certificate Authority could not resolve "+strings.Join(h.lookup, ", ")+
+			" to connect to it: check that each name has an A or AAAA record that public DNS serves (dig +short A NAME; dig +short AAAA NAME).")
 	}
 	if h.manual != "" {
 		out = append(out, h.manual)

@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -43,7 +44,8 @@ type hooks struct {
 	dirPre   bool
 	post     []string
 	failures int
-	deployed bool // the installer deployed at least one lineage
+	deployed bool    // the installer deployed at least one lineage
+	install  []error // the installer's failures (also counted in failures)
 }
 
 // installed reports an installer step as a hook run of kind "installer".
@@ -51,6 +53,7 @@ func (h *hooks) installed(lineage, step string, err error) {
 	h.mu.Lock()
 	if err != nil {
 		h.failures++
+		h.install = append(h.install, err)
 	} else if step == "deploy" {
 		h.deployed = true
 	}
@@ -59,6 +62,13 @@ func (h *hooks) installed(lineage, step string, err error) {
 		h.m.emit(Event{Kind: EventHook, Lineage: lineage, Err: err,
 			Hook: &HookResult{Kind: "installer", Name: "installer " + step, Err: err, Cause: err, Lineage: lineage}})
 	}
+}
+
+// installErr joins the installer's failures (nil when none).
+func (h *hooks) installErr() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return errors.Join(h.install...)
 }
 
 func (h *hooks) deployedAny() bool {

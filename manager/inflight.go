@@ -160,6 +160,21 @@ func (f *inFlight) failed(ctx context.Context, err error) error {
 		OneLine(err.Error()), f.p.name)}
 }
 
+// saveFailed explains a save that failed after the CA issued (a full disk,
+// an I/O error): the record stays, so the certificate is not lost — the
+// next run collects it once the save can succeed.
+func (f *inFlight) saveFailed(ctx context.Context, err error) error {
+	if f == nil {
+		return err
+	}
+	if _, lerr := f.store.LoadInFlight(ctx, f.p.name); lerr != nil {
+		return err
+	}
+	return &explainedError{err: err, msg: fmt.Sprintf(
+		"%s; the CA issued the certificate and its order is recorded: once the save can succeed (free space on the disk), the next certonly or renew of %s collects it without ordering again",
+		OneLine(err.Error()), f.p.name)}
+}
+
 // mayStillIssue: after finalize, err leaves the order's outcome open.
 func mayStillIssue(err error) bool {
 	var inFlight *acme.OrderInFlightError

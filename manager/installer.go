@@ -21,18 +21,32 @@ type Installer interface {
 // for the names and a release function the engine always calls.
 type Authenticator func(ctx context.Context, c *Config, names []string) (solvers map[string]acme.Solver, preference []string, release func(), err error)
 
-// install runs the installer's Deploy for one saved lineage; a failure is
-// reported as a hook failure of kind "installer" (the certificate is saved).
-func (m *Manager) install(ctx context.Context, h *hooks, lineage string, res *IssueResult) {
-	if m.Installer == nil || res.LiveDir == "" {
+// install runs the installer for one saved lineage: the web server its
+// installer names (nginx, apache: reloaded once at the end of the run and,
+// when deployMissing, installed again where the configuration lost it), else
+// the Installer seam's Deploy. A failure is reported as a hook failure of
+// kind "installer" (the certificate is saved).
+func (m *Manager) install(ctx context.Context, h *hooks, c *Config, lineage string, res *IssueResult, deployMissing bool) {
+	if res.LiveDir == "" {
+		return
+	}
+	if isWeb(c.Installer) {
+		if err := m.webRenewed(ctx, c, lineage, res, deployMissing); err != nil {
+			h.installed(lineage, "deploy", err)
+		}
+		return
+	}
+	if m.Installer == nil {
 		return
 	}
 	err := m.Installer.Deploy(ctx, lineage, res)
 	h.installed(lineage, "deploy", err)
 }
 
-// reloadInstaller runs the installer's Reload once, when anything was deployed.
+// reloadInstaller reloads, once, every web server a certificate changed
+// under and the Installer seam when it deployed anything.
 func (m *Manager) reloadInstaller(ctx context.Context, h *hooks) {
+	m.reloadWebServers(ctx, h)
 	if m.Installer == nil || !h.deployedAny() {
 		return
 	}

@@ -124,7 +124,7 @@ func (m *Manager) obtainFrom(ctx context.Context, p *issuePlan) (_ *IssueResult,
 	// The CA issued: a deadline or a signal from now on must not cost the
 	// certificate (the save's lock wait has its own bound).
 	if err := m.save(context.WithoutCancel(ctx), p, res, leafPEM, chainPEM, reuse, keyOf); err != nil {
-		return nil, err
+		return nil, fl.saveFailed(context.WithoutCancel(ctx), err)
 	}
 	fl.done(ctx)
 	return res, nil

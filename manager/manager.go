@@ -89,6 +89,10 @@ type Manager struct {
 	hcErr   error
 
 	ports portLocks
+	// web are the run's nginx/Apache installers (webserver.go); installing:
+	// Run installs after the issuance itself (no installer step inside it).
+	web        webServers
+	installing bool
 
 	// One account client per CA and account for the whole run, so a renew
 	// run fetches the directory once and keeps the nonces it is given.

@@ -343,10 +343,14 @@ func TestLineageConfigCommandLineWins(t *testing.T) {
 	if o.Server != "https://other/dir" || o.DeployHook != "other" || o.KeyType != "ecdsa" || o.Authenticator != "standalone" || o.ReuseKey {
 		t.Errorf("command line did not win: server=%s hook=%s key=%s auth=%s reuse=%v", o.Server, o.DeployHook, o.KeyType, o.Authenticator, o.ReuseKey)
 	}
-	// A certbot installer plugin is refused with the way out.
-	conf.Params.Authenticator = "nginx"
+	// A certbot plugin acmectl lacks is refused with the way out; nginx is ours.
+	conf.Params.Authenticator = "lighttpd"
 	if _, err := lineageConfig(mustConfig(t, FlagMap{}), l); err == nil || !strings.Contains(err.Error(), "reconfigure") {
-		t.Errorf("nginx authenticator: err = %v", err)
+		t.Errorf("lighttpd authenticator: err = %v", err)
+	}
+	conf.Params.Authenticator, conf.Params.Installer = "nginx", "nginx"
+	if o, err := lineageConfig(mustConfig(t, FlagMap{}), l); err != nil || o.Authenticator != "nginx" || o.Installer != "nginx" {
+		t.Errorf("nginx lineage: %+v, %v", o, err)
 	}
 	// A saved value the engine refuses names the conf and the key.
 	conf.Params.Authenticator, conf.Params.RSAKeySize = "webroot", 1024

@@ -81,7 +81,7 @@ type Param struct {
 // Params is the table, in the order the command line is validated. Every
 // option of certbot 5.x belongs to an entry (TestTableCoversCertbot); the
 // web-server plugins' options and the DNS plugins' are appended below.
-var Params = append(append(baseParams, installerParams...), dnsPluginParams()...)
+var Params = append(append(append(baseParams, installerParams...), apacheParams...), dnsPluginParams()...)
 
 var baseParams = []Param{
 	{Name: "config", Aliases: []string{"c"}, Kind: KindString, Category: CatPaths, Usage: "read options from this cli.ini (after /etc/letsencrypt/cli.ini and $XDG_CONFIG_HOME/letsencrypt/cli.ini)"},
@@ -217,13 +217,14 @@ var baseParams = []Param{
 	{Name: "must-staple", Kind: KindBool, Category: CatKey, Usage: "add the OCSP must-staple extension",
 		Field: fbool(func(c *Config) *bool { return &c.MustStaple }), Conf: "must_staple", Keep: true},
 
-	{Name: "authenticator", Aliases: []string{"a"}, Kind: KindString, Category: CatChall, Usage: "standalone, webroot, manual, tls-alpn or dns-<provider>",
+	{Name: "authenticator", Aliases: []string{"a"}, Kind: KindString, Category: CatChall, Usage: "standalone, webroot, manual, tls-alpn, dns-<provider>, nginx or apache",
 		Field: fstr(func(c *Config) *string { return &c.Authenticator }), Check: checkWebroot,
 		Conf: "authenticator", Keep: true, Overrides: authenticatorFlags},
 	{Name: "configurator", Kind: KindString, Category: CatChall, Usage: "the plugin for both roles (nginx, apache)",
 		Field: fstr(func(c *Config) *string { return &c.raw.configurator })},
 	{Name: "installer", Aliases: []string{"i"}, Kind: KindString, Category: CatChall, Usage: "installer plugin: nginx, apache, or null for none (null: run is certonly)",
-		Field: fstr(func(c *Config) *string { return &c.Installer })},
+		Field: fstr(func(c *Config) *string { return &c.Installer }),
+		Conf:  "installer", Keep: true, Overrides: installerFlags, When: func(c *Config) bool { return c.Installer != "" }, Clear: true},
 	{Name: "nginx", Kind: KindBool, Category: CatChall, Usage: "obtain and install with nginx (the nginx plugin)", Selects: "nginx"},
 	{Name: "apache", Kind: KindBool, Category: CatChall, Usage: "obtain and install with Apache (the apache plugin)", Selects: "apache"},
 	{Name: "standalone", Kind: KindBool, Category: CatChall, Usage: "answer http-01 from a built-in HTTP server", Selects: "standalone"},
@@ -258,9 +259,9 @@ var baseParams = []Param{
 		Field: fstr(func(c *Config) *string { return &c.raw.prefChalls }), Check: checkPrefChalls,
 		Saved: flist(func(c *Config) *[]string { return &c.PrefChalls }),
 		Conf:  "pref_challs", Keep: true},
-	{Name: "http-01-port", Kind: KindInt, Category: CatChall, Default: "80", Usage: "port the standalone server listens on",
+	{Name: "http-01-port", Kind: KindInt, Category: CatChall, Default: "80", Usage: "port the standalone server listens on (nginx, apache: the port the challenge is served on)",
 		Field: fint(func(c *Config) *int { return &c.HTTP01Port }), Check: checkPort("http-01-port", func(c *Config) int { return c.HTTP01Port }),
-		Conf: "http01_port", Keep: true, When: func(c *Config) bool { return isStandalone(c) && c.HTTP01Port != 80 }, Clear: true},
+		Conf: "http01_port", Keep: true, When: func(c *Config) bool { return (isStandalone(c) || isWeb(c.Authenticator)) && c.HTTP01Port != 80 }, Clear: true},
 	{Name: "http-01-address", Kind: KindString, Category: CatChall, Usage: "address the standalone server listens on (empty: all)",
 		Field: fstr(func(c *Config) *string { return &c.HTTP01Addr }),
 		Conf:  "http01_address", Keep: true, When: isStandalone, Clear: true},
@@ -322,39 +323,6 @@ var baseParams = []Param{
 	{Name: "no-bootstrap", Kind: KindBool, Hidden: true, Usage: "accepted and ignored (deprecated in certbot)"},
 	{Name: "no-permissions-check", Kind: KindBool, Hidden: true, Usage: "accepted and ignored (deprecated in certbot)"},
 	{Name: "manual-public-ip-logging-ok", Kind: KindBool, Hidden: true, Usage: "accepted and ignored (removed from certbot)"},
-}
-
-// installerParams are the options of certbot's installers and of the
-// enhancements they apply. They are accepted with certbot's dests; the
-// installer front-end (issue 17, manager.Installers) gives them their
-// fields. Until then run/install with --nginx or --apache fail with
-// ErrNoInstaller, and certonly ignores the enhancements, as certbot does.
-var installerParams = []Param{
-	{Name: "https-port", Kind: KindInt, Default: "443", Usage: "port the web server serves HTTPS on (installers)"},
-	{Name: "redirect", Kind: KindBool, Usage: "installers: redirect HTTP to HTTPS"},
-	{Name: "no-redirect", Kind: KindBool, Usage: "installers: do not redirect HTTP to HTTPS"},
-	{Name: "hsts", Kind: KindBool, Usage: "installers: add the Strict-Transport-Security header"},
-	{Name: "no-hsts", Kind: KindBool, Hidden: true, Usage: "installers: no Strict-Transport-Security header"},
-	{Name: "uir", Kind: KindBool, Usage: "installers: add the Content-Security-Policy upgrade-insecure-requests header"},
-	{Name: "no-uir", Kind: KindBool, Hidden: true, Usage: "installers: no upgrade-insecure-requests header"},
-	{Name: "staple-ocsp", Kind: KindBool, Usage: "installers: turn on OCSP stapling"},
-	{Name: "no-staple-ocsp", Kind: KindBool, Hidden: true, Usage: "installers: no OCSP stapling"},
-	{Name: "auto-hsts", Kind: KindBool, Usage: "installers: raise the HSTS max-age step by step on renewals"},
-	{Name: "checkpoints", Kind: KindInt, Default: "1", Usage: "rollback: how many configuration checkpoints to undo"},
-	{Name: "nginx-server-root", Kind: KindString, Default: "/etc/nginx", Usage: "nginx: server root directory"},
-	{Name: "nginx-ctl", Kind: KindString, Default: "nginx", Usage: "nginx: the nginx binary (configtest, reload)"},
-	{Name: "nginx-sleep-seconds", Kind: KindInt, Default: "1", Usage: "nginx: seconds to wait after a reload"},
-	{Name: "apache-enmod", Kind: KindString, Default: "a2enmod", Usage: "apache: the command that enables a module"},
-	{Name: "apache-dismod", Kind: KindString, Default: "a2dismod", Usage: "apache: the command that disables a module"},
-	{Name: "apache-le-vhost-ext", Kind: KindString, Default: "-le-ssl.conf", Usage: "apache: file name ending of the SSL virtual host written"},
-	{Name: "apache-server-root", Kind: KindString, Default: "/etc/apache2", Usage: "apache: server root directory"},
-	{Name: "apache-vhost-root", Kind: KindString, Usage: "apache: directory of the virtual hosts"},
-	{Name: "apache-logs-root", Kind: KindString, Default: "/var/log/apache2", Usage: "apache: log directory"},
-	{Name: "apache-challenge-location", Kind: KindString, Default: "/etc/apache2", Usage: "apache: directory of the challenge configuration"},
-	{Name: "apache-handle-modules", Kind: KindString, Usage: "apache: let the plugin enable modules (Debian: True)"},
-	{Name: "apache-handle-sites", Kind: KindString, Usage: "apache: let the plugin enable sites (Debian: True)"},
-	{Name: "apache-ctl", Kind: KindString, Default: "apache2ctl", Usage: "apache: the apachectl command (configtest, graceful)"},
-	{Name: "apache-bin", Kind: KindString, Usage: "apache: the apache2 binary"},
 }
 
 // CertbotDNSPlugins are certbot's DNS plugins (certbot-dns-*): --dns-<p>
@@ -419,7 +387,8 @@ const (
 var SecretEnv = []string{EnvEABHMACKey, EnvSCMPassord}
 
 var (
-	authenticatorFlags = []string{"authenticator", "standalone", "webroot", "manual", "dns", "tls-alpn"}
+	authenticatorFlags = []string{"authenticator", "standalone", "webroot", "manual", "dns", "tls-alpn", "nginx", "apache", "configurator"}
+	installerFlags     = []string{"installer", "nginx", "apache", "configurator"}
 	profileFlags       = []string{"preferred-profile", "required-profile"}
 	reuseFlags         = []string{"reuse-key", "no-reuse-key"}
 )

@@ -48,10 +48,17 @@ func TestLoadConfigFromTable(t *testing.T) {
 		{"dns maps into authenticator", FlagMap{"dns": "CloudFlare"}, func(c *Config) bool { return c.Authenticator == "dns-cloudflare" }, ""},
 		{"two authenticators", FlagMap{"standalone": "true", "manual": "true"}, nil, "Too many flags setting configurators/installers/authenticators 'standalone' -> 'manual'"},
 		{"unknown authenticator", FlagMap{"authenticator": "bogus"}, nil, "The requested bogus plugin does not appear to be installed"},
-		{"nginx is a plugin", FlagMap{"nginx": "true"}, func(c *Config) bool {
-			return c.Authenticator == "nginx" && c.Installer == "nginx" && CheckPlugins(c) != nil
+		{"nginx is authenticator and installer", FlagMap{"nginx": "true"}, func(c *Config) bool { return c.Authenticator == "nginx" && c.Installer == "nginx" }, ""},
+		{"-a apache -i nginx", FlagMap{"authenticator": "apache", "installer": "nginx"}, func(c *Config) bool { return c.Authenticator == "apache" && c.Installer == "nginx" }, ""},
+		{"--nginx with -i apache", FlagMap{"nginx": "true", "installer": "apache"}, nil, "Too many flags setting configurators/installers/authenticators 'apache' -> 'nginx'"},
+		{"--configurator with --standalone", FlagMap{"configurator": "nginx", "standalone": "true"}, nil, "Too many flags setting configurators/installers/authenticators 'nginx' -> 'standalone'"},
+		{"unknown installer", FlagMap{"installer": "iis"}, nil, "The requested iis plugin does not appear to be installed"},
+		{"installer null", FlagMap{"installer": "null", "standalone": "true"}, func(c *Config) bool { return c.Installer == "null" && c.Authenticator == "standalone" }, ""},
+		{"redirect", FlagMap{"redirect": "true"}, func(c *Config) bool { return c.Enhance.Redirect == "yes" }, ""},
+		{"no-redirect", FlagMap{"no-redirect": "true"}, func(c *Config) bool { return c.Enhance.Redirect == "no" }, ""},
+		{"plugin defaults are empty", FlagMap{"nginx-server-root": "/etc/nginx", "apache-handle-sites": "true"}, func(c *Config) bool {
+			return c.Nginx.ServerRoot == "/etc/nginx" && c.Apache.HandleSites == "true" && c.Apache.ServerRoot == "" && c.Nginx.Ctl == ""
 		}, ""},
-		{"installer null", FlagMap{"installer": "null", "standalone": "true"}, func(c *Config) bool { return c.Installer == "" && CheckPlugins(c) == nil }, ""},
 		{"dns plugin", FlagMap{"dns-cloudflare": "true", "dns-cloudflare-credentials": "cf.ini", "dns-digitalocean-credentials": "do.ini", "dns-cloudflare-propagation-seconds": "30"},
 			func(c *Config) bool {
 				return c.Authenticator == "dns-cloudflare" && strings.HasSuffix(c.DNSCredentials, "/cf.ini") && c.DNSPropagation == 30 && c.Set["dns-credentials"]

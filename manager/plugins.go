@@ -8,40 +8,15 @@ import (
 	"strings"
 )
 
-// InstallerPlugin is a web-server plugin in certbot's sense (nginx,
-// apache): an authenticator that answers http-01 through the server, and an
-// installer that puts certificates into it.
-type InstallerPlugin struct {
-	// Authenticator answers challenges through the server (--nginx, -a nginx).
-	Authenticator Authenticator
-	// New builds the installer for c (-i nginx, run, install).
-	New func(c *Config) (Installer, error)
-}
-
-// Installers are the web-server plugins by certbot's name. The installer
-// front-end (issue 17) registers nginx and apache here; until it does, the
-// map is empty and every request for them fails with ErrNoInstaller.
-var Installers = map[string]*InstallerPlugin{}
-
-// ErrNoInstaller is the error of a request for a web-server plugin acmectl
-// does not have: --nginx, --apache, -i nginx, -a apache, and the verbs
-// install, enhance and rollback.
-var ErrNoInstaller = errors.New("not available in acmectl yet")
-
-// webServerPlugins are certbot's installers.
-var webServerPlugins = []string{"apache", "nginx"}
-
-// installerError is the one line for a web-server plugin that is not there.
-func installerError(plugin string) error {
-	return fmt.Errorf("the %s plugin (--%s, --authenticator %s, --installer %s) is %w; obtain with certonly --webroot -w ROOT (or --standalone) and reload the server with --deploy-hook 'systemctl reload %s'",
-		plugin, plugin, plugin, plugin, ErrNoInstaller, map[string]string{"nginx": "nginx", "apache": "apache2"}[plugin])
-}
+// webServerPlugins are certbot's installers (webserver.go).
+var webServerPlugins = []string{WebApache, WebNginx}
 
 // selectPlugins is certbot's plugins/selection.cli_plugin_requests: the
 // authenticator and installer asked for by --configurator, -i, -a and the
 // selector flags, in that order (then acmectl's --tls-alpn and --dns), each
 // request for a role that already has a different one failing with
-// certbot's text. -i null asks for no installer.
+// certbot's text. -i null asks for certbot's null installer (none; run
+// is then certonly).
 func selectPlugins(c *Config) error {
 	auth, inst := c.raw.configurator, c.raw.configurator
 	set := func(prev *string, now string) error {
@@ -79,10 +54,7 @@ func selectPlugins(c *Config) error {
 		//lint:ignore ST1005 certbot's text
 		return fmt.Errorf("The requested %s plugin does not appear to be installed (--authenticator %s: acmectl has standalone, webroot, manual, tls-alpn and dns-<plugin>)", auth, auth)
 	}
-	if inst == "null" {
-		inst = ""
-	}
-	if inst != "" && !contains(webServerPlugins, inst) {
+	if inst != "" && inst != "null" && !contains(webServerPlugins, inst) {
 		//lint:ignore ST1005 certbot's text
 		return fmt.Errorf("The requested %s plugin does not appear to be installed (--installer %s: acmectl's installers are nginx and apache, or null for none)", inst, inst)
 	}
@@ -90,23 +62,10 @@ func selectPlugins(c *Config) error {
 	return nil
 }
 
-// CheckPlugins fails with ErrNoInstaller when c asks for a web-server
-// plugin that is not registered in Installers; commands that obtain or
-// install call it before anything else.
-func CheckPlugins(c *Config) error {
-	for _, p := range []string{c.Authenticator, c.Installer} {
-		if contains(webServerPlugins, p) && Installers[p] == nil {
-			return installerError(p)
-		}
-	}
-	return nil
-}
-
 // CheckVerb applies certbot's checks of the parsed command line that
 // depend on the verb (cli/helpful.py parse_args): renew is non-interactive
 // and refuses --force-interactive; --dry-run works with certonly and renew
-// only (and reconfigure, which is a dry run); the verbs that obtain or
-// install need their plugins (CheckPlugins).
+// only (and reconfigure, which is a dry run).
 func CheckVerb(c *Config, verb string) error {
 	if verb == "renew" {
 		if c.ForceInteractive {
@@ -117,20 +76,7 @@ func CheckVerb(c *Config, verb string) error {
 	if c.DryRun && verb != "certonly" && verb != "renew" && verb != "reconfigure" {
 		return fmt.Errorf("--dry-run currently only works with the 'certonly' or 'renew' subcommands ('%s')", verb)
 	}
-	switch verb {
-	case "run", "certonly", "reconfigure":
-		return CheckPlugins(c)
-	}
 	return nil
-}
-
-// InstallerVerb is the error of install, enhance and rollback until a
-// web-server plugin is registered.
-func InstallerVerb(verb string) error {
-	if len(Installers) > 0 {
-		return nil
-	}
-	return fmt.Errorf("%s: the nginx and apache installers are %w; obtain with certonly and reload the server with --deploy-hook", verb, ErrNoInstaller)
 }
 
 // PluginInfo describes one plugin for the plugins verb.
@@ -149,11 +95,8 @@ func Plugins(dnsProviders []string) []PluginInfo {
 		{Name: "standalone", Description: "Runs an HTTP server locally which serves the necessary validation files under the /.well-known/acme-challenge/ request path.", Authenticator: true},
 		{Name: "tls-alpn", Description: "Answers tls-alpn-01 from a temporary TLS server (acmectl).", Authenticator: true},
 		{Name: "webroot", Description: "Saves the necessary validation files to a .well-known/acme-challenge/ directory within the nominated webroot path.", Authenticator: true},
-	}
-	for _, n := range webServerPlugins {
-		if Installers[n] != nil {
-			out = append(out, PluginInfo{Name: n, Description: n + " Web Server plugin", Authenticator: true, Installer: true})
-		}
+		{Name: WebApache, Description: "Apache Web Server plugin", Authenticator: true, Installer: true},
+		{Name: WebNginx, Description: "Nginx Web Server plugin", Authenticator: true, Installer: true},
 	}
 	for _, p := range dnsProviders {
 		out = append(out, PluginInfo{Name: "dns-" + p, Description: "Obtain certificates using a DNS TXT record through " + p + " (lego's provider).", Authenticator: true})

@@ -71,8 +71,11 @@ func (oc *Outcome) more() *outcomeMore {
 // RenewResult is a renew run: every lineage's outcome in listing order.
 type RenewResult struct {
 	outcomes outcomeList
-	// HookFailures counts the hooks that failed.
+	// HookFailures counts the hooks that failed (the installer's steps too).
 	HookFailures int
+	// InstallerErr is why the installer (reloading nginx or Apache, or
+	// installing a certificate again) failed; nil when it did not.
+	InstallerErr error
 	// DryRun says the renewals were simulated.
 	DryRun bool
 }
@@ -114,6 +117,9 @@ func (r *RenewResult) Err() error {
 	if len(names) > 0 {
 		sort.Strings(names)
 		return fmt.Errorf("%d renew failure(s), %d parse failure(s) (%s)", failed, parseFailed, strings.Join(names, ", "))
+	}
+	if r.InstallerErr != nil {
+		return fmt.Errorf("the certificates were renewed, but the installer failed: %s", OneLine(r.InstallerErr.Error()))
 	}
 	if r.HookFailures > 0 {
 		return fmt.Errorf("%d hook(s) failed", r.HookFailures)
@@ -175,6 +181,7 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 	if len(c.Domains) > 0 {
 		return nil, Usagef("renew renews every certificate that is due, or one chosen with --cert-name; to renew by domain names use certonly -d")
 	}
+	defer m.closeWebServers()
 	m.warnOtherWritable(ctx)
 	var only []string
 	if c.CertName != "" {
@@ -214,7 +221,7 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 		r.hooks.AddPost(c.PostHook)
 		r.hooks.Post(hookCtx, renewed, failed)
 	}
-	res.HookFailures = r.hooks.Failures()
+	res.HookFailures, res.InstallerErr = r.hooks.Failures(), r.hooks.installErr()
 	return res, nil
 }
 
@@ -358,7 +365,7 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 		}
 		r.hooks.Deploy(r.hookCtx, l.Name, lc.DeployHook, live, res.Names)
 	}
-	m.install(r.hookCtx, r.hooks, l.Name, res)
+	m.install(r.hookCtx, r.hooks, lc, l.Name, res, true)
 }
 
 // load reads the lineage (under its lock) and merges its saved parameters.

@@ -147,6 +147,8 @@ func (m *Manager) buildSolvers(o *Config, domains []string) (*solverSet, error) 
 			solvers, _, release, err := auth(ctx, o, domains)
 			return solvers, release, err
 		}
+	case isWeb(a):
+		set.types, set.prepare = []string{acme.ChallengeHTTP01}, m.webSolver(o)
 	case a == "":
 		err = NeedFlag("no way to answer the CA's challenges was chosen", needAuthenticator)
 	default:

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/acmectl/acmectl/internal/specialfile"
 )
 
 // The cache file is one JSON object, key → entry. It is a cache: a file
@@ -59,6 +61,9 @@ func (c *Checker) Save() error {
 	b, err := json.Marshal(out)
 	if err != nil {
 		return err
+	}
+	if err := specialfile.CheckReplaceable(c.CachePath); err != nil {
+		return fmt.Errorf("save the revocation cache: %w", err)
 	}
 	dir := filepath.Dir(c.CachePath)
 	tmp, err := os.CreateTemp(dir, ".revocation-*")

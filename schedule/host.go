@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/acmectl/acmectl/internal/specialfile"
 )
 
 // Paths inside the root, and the names of acmectl's units.
@@ -111,6 +113,9 @@ func (h *Host) reloadAnd(ctx context.Context, verb string, units []string, stric
 // writeFile writes data atomically with mode: a temporary file in the same
 // directory, synced, renamed over path, then the directory synced.
 func writeFile(path string, data []byte, mode os.FileMode) error {
+	if err := specialfile.CheckReplaceable(path); err != nil {
+		return err
+	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

@@ -463,3 +463,58 @@ func TestStatusCron(t *testing.T) {
 		t.Errorf("cron status = %+v", cr)
 	}
 }
+
+// TestCoversConfigDir: certbot's timer renews /etc/letsencrypt only;
+// acmectl's timer or cron entry renews the tree its --config-dir names (the
+// default without one), quoted or not. A certificate in another tree (make
+// demo's ./demo/config) is renewed by neither.
+func TestCoversConfigDir(t *testing.T) {
+	h := staged(scheduletest.CertbotRoot(t, true))
+	for dir, want := range map[string]bool{"/etc/letsencrypt": true, "/etc/letsencrypt/": true, "/srv/demo/config": false} {
+		if a, c := h.Covers(dir); a || c != want {
+			t.Errorf("certbot's timer: Covers(%q) = %v, %v; want false, %v", dir, a, c, want)
+		}
+	}
+	for _, systemd := range []bool{true, false} {
+		for _, tree := range []string{"", "/srv/le config", "/srv/le"} {
+			var rec recorder
+			h := &Host{Root: scheduletest.Root(t, systemd), Staged: true, Rand: rand.New(rand.NewPCG(1, 1)), Run: rec.run}
+			if _, err := h.Install(t.Context(), InstallOptions{Binary: "/usr/bin/acmectl", ConfigDir: tree, WorkDir: "/var/lib/x"}); err != nil {
+				t.Fatal(err)
+			}
+			covered := tree
+			if covered == "" {
+				covered = DefaultConfigDir
+			}
+			for _, dir := range []string{DefaultConfigDir, "/srv/le config", "/srv/le", "/srv/other"} {
+				if a, c := h.Covers(dir); a != (dir == covered) || c {
+					t.Errorf("systemd %v, installed for %q: Covers(%q) = %v, %v; want %v, false", systemd, tree, dir, a, c, dir == covered)
+				}
+			}
+		}
+	}
+}
+
+// TestRenewalNote: the note after a new certificate names what renews this
+// tree, or how to schedule it (with --config-dir for a tree other than
+// /etc/letsencrypt).
+func TestRenewalNote(t *testing.T) {
+	h := staged(scheduletest.CertbotRoot(t, true))
+	if n := h.RenewalNote(DefaultConfigDir, "2027-03-02"); !strings.Contains(n, "certbot's own scheduled task renews this certificate") {
+		t.Errorf("certbot's timer, /etc/letsencrypt: %q", n)
+	}
+	if n := h.RenewalNote("/srv/demo/config", "2027-03-02"); !strings.Contains(n, "expires on 2027-03-02: run 'acmectl schedule install --config-dir /srv/demo/config'") {
+		t.Errorf("certbot's timer, another tree: %q", n)
+	}
+	var rec recorder
+	h = &Host{Root: scheduletest.Root(t, false), Staged: true, Rand: rand.New(rand.NewPCG(1, 1)), Run: rec.run}
+	if n := h.RenewalNote(DefaultConfigDir, "2027-03-02"); !strings.Contains(n, "run 'acmectl schedule install' (") {
+		t.Errorf("nothing scheduled: %q", n)
+	}
+	if _, err := h.Install(t.Context(), InstallOptions{Binary: "/usr/bin/acmectl", WorkDir: "/var/lib/x"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.RenewalNote(DefaultConfigDir, "2027-03-02"); !strings.Contains(n, "acmectl has a scheduled task ("+CronPath+")") {
+		t.Errorf("acmectl's cron entry: %q", n)
+	}
+}

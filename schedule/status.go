@@ -30,6 +30,14 @@ type LastRun struct {
 	Duration string    `json:"duration,omitempty"`
 }
 
+// RecordRenew writes the LastRun of a renew run that began at start: the
+// lineages renewed and failed, and errLine, the run's error on one line
+// ("" when it succeeded).
+func RecordRenew(workDir, version string, start time.Time, renewed, failed []string, errLine string) error {
+	return WriteLastRun(workDir, LastRun{Time: start, Command: "renew", Version: version, OK: errLine == "",
+		Renewed: renewed, Failed: failed, Error: errLine, Duration: time.Since(start).Round(time.Millisecond).String()})
+}
+
 // WriteLastRun writes r atomically into workDir (created when missing).
 func WriteLastRun(workDir string, r LastRun) error {
 	b, err := json.MarshalIndent(r, "", "  ")
@@ -266,4 +274,66 @@ func (h *Host) Renewal() Renewal {
 		r.Cron = true
 	}
 	return r
+}
+
+// DefaultConfigDir is the tree a renew without --config-dir renews.
+const DefaultConfigDir = "/etc/letsencrypt"
+
+// Covers reports whether the scheduled renew runs found on the host would
+// renew the tree at configDir: certbot's timer and cron entry renew the
+// default tree; acmectl's the tree its --config-dir names (the default
+// without one). A certificate in ./demo is renewed by neither.
+func (h *Host) Covers(configDir string) (acmectl, certbot bool) {
+	r := h.Renewal()
+	want := filepath.Clean(configDir)
+	certbot = r.CertbotActive() && want == DefaultConfigDir
+	if !r.Acmectl() {
+		return false, certbot
+	}
+	files := map[string]func(string) string{CronPath: shellQuote}
+	if r.Timer && r.TimerEnabled {
+		files[UnitDir+"/"+ServiceName] = systemdQuote
+	}
+	for p, quote := range files {
+		b, err := os.ReadFile(h.path(p))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		if strings.Contains(s, " --config-dir "+quote(want)+" ") || strings.Contains(s, " --config-dir "+quote(want)+"\n") ||
+			(want == DefaultConfigDir && !strings.Contains(s, "--config-dir")) {
+			acmectl = true
+		}
+	}
+	return acmectl, certbot
+}
+
+// RenewalNote says what renews the certificates of the tree at configDir
+// (certbot main._report_new_cert / _report_next_steps), from facts rather than
+// certbot's preconfigured_renewal hint: acmectl's timer or cron entry for
+// this tree, certbot's own for /etc/letsencrypt, or nothing — then how to
+// schedule it. expires is the certificate's expiry as it is to be shown.
+func (h *Host) RenewalNote(configDir, expires string) string {
+	r := h.Renewal()
+	acmectl, certbot := h.Covers(configDir)
+	const updated = "These files will be updated when the certificate renews.\n"
+	switch {
+	case acmectl && r.Timer && r.TimerEnabled:
+		return updated + "acmectl has a scheduled task (" + TimerName + ") to renew this certificate in the background.\n"
+	case acmectl:
+		return updated + "acmectl has a scheduled task (" + CronPath + ") to renew this certificate in the background.\n"
+	case certbot:
+		return updated + "certbot's own scheduled task renews this certificate in the background; to hand it to acmectl: acmectl schedule install --replace-certbot\n"
+	case r.Timer && !r.TimerEnabled:
+		return "NEXT STEPS:\n- " + TimerName + " is installed but not enabled, so nothing renews this certificate before it expires on " + expires +
+			": systemctl enable --now " + TimerName + "\n"
+	}
+	install := "acmectl schedule install"
+	if filepath.Clean(configDir) != DefaultConfigDir {
+		// The host's schedule (certbot's, or acmectl's for another tree)
+		// renews another tree.
+		install += " --config-dir " + configDir
+	}
+	return "NEXT STEPS:\n- Nothing is scheduled to renew this certificate before it expires on " + expires +
+		": run '" + install + "' (a systemd timer, or a cron entry, that runs 'acmectl renew' twice a day).\n"
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/acmectl/acmectl/internal/specialfile"
 )
 
 // tmpPrefix starts every temporary file and link this package creates, so a
@@ -41,6 +43,9 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, gid int) error 
 // writeFileRenamed is writeFileAtomic without the directory fsync, for several
 // files in one directory that the caller syncs once when all are renamed.
 func writeFileRenamed(path string, data []byte, mode os.FileMode, gid int) (err error) {
+	if err := specialfile.CheckReplaceable(path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	dir, base := filepath.Split(path)
 	tmp := tmpName(dir, base)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -81,6 +86,9 @@ func writeFileRenamed(path string, data []byte, mode os.FileMode, gid int) (err 
 
 // symlinkAtomic points link at target by renaming a temporary symlink over it.
 func symlinkAtomic(target, link string) error {
+	if err := specialfile.CheckReplaceable(link); err != nil {
+		return fmt.Errorf("link %s: %w", link, err)
+	}
 	dir, base := filepath.Split(link)
 	tmp := tmpName(dir, base)
 	if err := os.Symlink(target, tmp); err != nil {

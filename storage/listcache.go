@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/acmectl/acmectl/internal/specialfile"
 )
 
 // The listing cache, <config>/.acmectl/listing.cache, holds one record per
@@ -28,7 +30,7 @@ import (
 
 const (
 	cacheMagic   = "acmectl-list\n"
-	cacheVersion = 5 // 5: the archive dir's key; 4: streamed records (3 was one gob map)
+	cacheVersion = 6 // 6: the installer; 5: the archive dir's key; 4: streamed records (3 was one gob map)
 	maxRecord    = 64 << 10
 )
 
@@ -129,6 +131,7 @@ func (w *recWriter) encode(out []byte, e *cacheEntry) []byte {
 	}
 	w.uvarint(flags)
 	w.time(e.Sum.ARIRetryAfter)
+	w.str(e.Sum.Installer, p.Sum.Installer, hp)
 	w.prev = e
 	out = binary.AppendUvarint(out, uint64(len(w.buf)))
 	out = append(out, w.buf...)
@@ -235,6 +238,7 @@ func (r *recReader) decode(payload []byte) (*cacheEntry, error) {
 	e.Sum.RenewBeforeExpiry = r.str(p.Sum.RenewBeforeExpiry)
 	e.Sum.NoAutoRenew = r.uvarint()&1 != 0
 	e.Sum.ARIRetryAfter = r.time()
+	e.Sum.Installer = r.str(p.Sum.Installer)
 	if r.err != nil || len(r.b) != 0 {
 		return nil, errBadRecord
 	}
@@ -400,6 +404,9 @@ func (w *cacheWriter) commit() error {
 		w.err = w.f.Close()
 	} else {
 		w.f.Close()
+	}
+	if w.err == nil {
+		w.err = specialfile.CheckReplaceable(w.path)
 	}
 	if w.err == nil {
 		w.err = os.Rename(w.tmp, w.path)

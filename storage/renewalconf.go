@@ -219,7 +219,7 @@ func parseParams(p *confSection, params *RenewalParams, bad func(key, msg string
 
 // Summary is what a listing keeps of the conf.
 func (c *RenewalConf) Summary() *ConfSummary {
-	return &ConfSummary{Server: c.Params.Server, Account: c.Params.Account, RenewBeforeExpiry: c.RenewBeforeExpiry,
+	return &ConfSummary{Server: c.Params.Server, Account: c.Params.Account, Installer: c.Params.Installer, RenewBeforeExpiry: c.RenewBeforeExpiry,
 		NoAutoRenew: c.Params.NoAutoRenew, ARIRetryAfter: c.ARIRetryAfter}
 }
 

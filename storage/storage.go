@@ -169,6 +169,7 @@ type Lineage struct {
 // account the lineage belongs to and what decides whether it is due.
 type ConfSummary struct {
 	Server, Account   string
+	Installer         string // the web server renewals reload (nginx, apache); "" for none
 	RenewBeforeExpiry string
 	NoAutoRenew       bool
 	ARIRetryAfter     time.Time

@@ -47,7 +47,7 @@ var verbs = map[string]handler{
 	"run": runRun, "certonly": runCertonly, "renew": runRenew, "certificates": runCertificates,
 	"delete": runDelete, "revoke": runRevoke, "register": runRegister, "update_account": runUpdateAccount,
 	"unregister": runUnregister, "show_account": runShowAccount, "reconfigure": runReconfigure,
-	"install": runInstallerVerb, "enhance": runInstallerVerb, "rollback": runInstallerVerb,
+	"install": runInstall, "enhance": runEnhance, "rollback": runRollback,
 	"plugins": runPlugins, "update_symlinks": runUpdateSymlinks,
 }
 
@@ -238,17 +238,6 @@ func invoke(ctx context.Context, stdout, errw io.Writer, verb string, o *manager
 		return interrupted(ctx, err)
 	}
 	return nil
-}
-
-// runRun is certbot's default verb: without an installer (or with -i null)
-// it obtains exactly as certonly does; with one, the installer front-end
-// (manager.Installers) installs.
-func runRun(ctx context.Context, e *env) error { return runCertonly(ctx, e) }
-
-// runInstallerVerb is install, enhance and rollback: the installer
-// front-end's (issue 17); until it registers an installer, one line.
-func runInstallerVerb(context.Context, *env) error {
-	return manager.InstallerVerb("install, enhance and rollback")
 }
 
 // printf writes human output to stdout unless -q.

@@ -4,34 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
 	"github.com/acmectl/acmectl/manager"
 	"github.com/acmectl/acmectl/storage"
 )
-
-// certJSON is one lineage in `certificates --json` (ours).
-type certJSON struct {
-	Name          string    `json:"name"`
-	Serial        string    `json:"serial,omitempty"`
-	KeyType       string    `json:"key_type,omitempty"`
-	Identifiers   []string  `json:"identifiers"`
-	NotBefore     time.Time `json:"not_before,omitzero"`
-	NotAfter      time.Time `json:"not_after,omitzero"`
-	Valid         bool      `json:"valid"`
-	DaysLeft      int       `json:"days_left"`
-	Issuer        string    `json:"issuer,omitempty"`
-	Server        string    `json:"server,omitempty"`
-	CertPath      string    `json:"certificate_path"`
-	FullchainPath string    `json:"fullchain_path"`
-	KeyPath       string    `json:"private_key_path"`
-	ConfPath      string    `json:"renewal_conf"`
-	Invalid       []string  `json:"invalid,omitempty"`    // certbot's reasons: TEST_CERT, EXPIRED, REVOKED
-	Revocation    string    `json:"revocation,omitempty"` // good, revoked or unknown
-	Error         string    `json:"error,omitempty"`
-}
 
 // runCertificates lists lineages in certbot's format, or as JSON, as the
 // engine's listing streams by (a tree of 10,000 lineages is never held in
@@ -47,7 +25,7 @@ func runCertificates(ctx context.Context, e *env) error {
 	if e.o.JSON {
 		n := 0
 		err := m.Certificates(ctx, func(li *storage.LineageInfo, v manager.Validity) error {
-			b, err := json.MarshalIndent(certEntryJSON(li, v, now), "  ", "  ")
+			b, err := json.MarshalIndent(manager.Certificate(li, v, now), "  ", "  ")
 			if err != nil {
 				return err
 			}
@@ -101,31 +79,13 @@ func runCertificates(ctx context.Context, e *env) error {
 	return nil
 }
 
-func certEntryJSON(li *storage.LineageInfo, v manager.Validity, now time.Time) certJSON {
-	j := certJSON{Name: li.Name, Serial: li.Serial, KeyType: li.KeyType, Identifiers: li.Domains,
-		NotBefore: li.NotBefore, NotAfter: li.NotAfter, Issuer: li.Issuer,
-		CertPath: li.CertPath, FullchainPath: li.FullchainPath, KeyPath: li.KeyPath, ConfPath: li.ConfPath,
-		Invalid: v.Invalid, Revocation: v.Revocation.Status.String()}
-	if j.Identifiers == nil {
-		j.Identifiers = []string{}
-	}
-	if li.Conf != nil {
-		j.Server = li.Conf.Server
-	}
-	if li.Err != nil {
-		j.Error = li.Err.Error()
-	} else {
-		j.Valid = len(v.Invalid) == 0 && now.Before(li.NotAfter)
-		j.DaysLeft = daysLeft(now, li.NotAfter)
-	}
-	return j
-}
-
 // formatCert is one entry of certbot's `certificates` output
-// (cert_manager.human_readable_cert_info).
+// (cert_manager.human_readable_cert_info), plus the installer when the
+// lineage has one (ours).
 func formatCert(li *storage.LineageInfo, v manager.Validity, now time.Time) string {
+	c := manager.Certificate(li, v, now)
 	var validity string
-	switch d := daysLeft(now, li.NotAfter); {
+	switch d := c.DaysLeft; {
 	case len(v.Invalid) > 0:
 		validity = "INVALID: " + strings.Join(v.Invalid, ", ")
 	case d < 1:
@@ -136,16 +96,11 @@ func formatCert(li *storage.LineageInfo, v manager.Validity, now time.Time) stri
 		validity = fmt.Sprintf("VALID: %d days", d)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "  Certificate Name: %s\n", li.Name)
-	fmt.Fprintf(&b, "    Serial Number: %s\n", li.Serial)
-	fmt.Fprintf(&b, "    Key Type: %s\n", li.KeyType)
-	fmt.Fprintf(&b, "    Identifiers: %s\n", strings.Join(li.Domains, " "))
+	fmt.Fprintf(&b, "  Certificate Name: %s\n    Serial Number: %s\n    Key Type: %s\n    Identifiers: %s\n", li.Name, li.Serial, li.KeyType, strings.Join(li.Domains, " "))
 	fmt.Fprintf(&b, "    Expiry Date: %s (%s)\n", li.NotAfter.UTC().Format("2006-01-02 15:04:05+00:00"), validity)
-	fmt.Fprintf(&b, "    Certificate Path: %s\n", li.FullchainPath)
-	fmt.Fprintf(&b, "    Private Key Path: %s\n", li.KeyPath)
+	fmt.Fprintf(&b, "    Certificate Path: %s\n    Private Key Path: %s\n", li.FullchainPath, li.KeyPath)
+	if c.Installer != "" {
+		fmt.Fprintf(&b, "    Installer: %s\n", c.Installer)
+	}
 	return b.String()
-}
-
-func daysLeft(now, notAfter time.Time) int {
-	return int(math.Floor(notAfter.Sub(now).Hours() / 24))
 }

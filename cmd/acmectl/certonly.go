@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/acmectl/acmectl/manager"
-	"github.com/acmectl/acmectl/schedule"
 )
 
 // runCertonly obtains a certificate into a lineage (new, or a new version of
@@ -34,7 +33,7 @@ func runCertonly(ctx context.Context, e *env) error {
 	expires := res.Cert.NotAfter.UTC().Format("2006-01-02")
 	e.printf("\nSuccessfully received certificate.\nCertificate is saved at: %s\nKey is saved at:         %s\nThis certificate expires on %s.\n",
 		res.Fullchain, res.Privkey, expires)
-	e.printf("%s", renewalNextSteps(e.o, expires))
+	e.printf("%s", manager.RenewalNextSteps(e.o, expires))
 	if res.HookFailures > 0 {
 		return fmt.Errorf("the certificate was saved, but %d hook(s) failed", res.HookFailures)
 	}
@@ -60,6 +59,7 @@ func certonlyCSR(ctx context.Context, e *env) error {
 	if res.Cert != nil {
 		e.printf("This certificate expires on %s.\n", res.Cert.NotAfter.UTC().Format("2006-01-02"))
 	}
+	e.printf("%s", manager.RenewalNextSteps(e.o, ""))
 	return nil
 }
 
@@ -75,33 +75,4 @@ func runReconfigure(ctx context.Context, e *env) error {
 	}
 	e.printf("Successfully updated configuration.\nChanges will apply when the certificate renews.\n")
 	return nil
-}
-
-// renewalNextSteps says what renews the certificate (certbot main.
-// _report_new_cert / _report_next_steps), from facts rather than certbot's
-// preconfigured_renewal hint: acmectl's timer or cron entry, certbot's own,
-// or nothing — then how to schedule it.
-func renewalNextSteps(o *manager.Config, expires string) string {
-	if o.NoAutorenew {
-		return "This certificate will not be renewed automatically (--no-autorenew); renew it before it expires with 'acmectl renew --cert-name NAME --force-renewal'.\n"
-	}
-	h := &schedule.Host{Root: "/"}
-	if o.ScheduleRoot != "" {
-		h = &schedule.Host{Root: o.ScheduleRoot, Staged: true}
-	}
-	r := h.Renewal()
-	const updated = "These files will be updated when the certificate renews.\n"
-	switch {
-	case r.Timer && r.TimerEnabled:
-		return updated + "acmectl has a scheduled task (" + schedule.TimerName + ") to renew this certificate in the background.\n"
-	case r.Cron:
-		return updated + "acmectl has a scheduled task (" + schedule.CronPath + ") to renew this certificate in the background.\n"
-	case r.CertbotActive():
-		return updated + "certbot's own scheduled task renews this certificate in the background; to hand it to acmectl: acmectl schedule install --replace-certbot\n"
-	case r.Timer:
-		return "NEXT STEPS:\n- " + schedule.TimerName + " is installed but not enabled, so nothing renews this certificate before it expires on " + expires +
-			": systemctl enable --now " + schedule.TimerName + "\n"
-	}
-	return "NEXT STEPS:\n- Nothing is scheduled to renew this certificate before it expires on " + expires +
-		": run 'acmectl schedule install' (a systemd timer, or a cron entry, that runs 'acmectl renew' twice a day).\n"
 }

@@ -159,6 +159,16 @@ func (f *docFixture) setConf(t *testing.T, name string, edit func(c *storage.Ren
 	}
 }
 
+// nginxLineage makes a.example a lineage of certbot's nginx plugin whose
+// server root holds nginxConf.
+func (f *docFixture) nginxLineage(t *testing.T, nginxConf string) {
+	t.Helper()
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "nginx.conf"), nginxConf, 0o644)
+	f.fromTestdata(t, "certbot-nginx.conf", "a.example")
+	f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.SetParamValue("nginx_server_root", storage.Scalar(root)) })
+}
+
 // fromTestdata installs testdata/doctor/<file> as name's renewal conf.
 func (f *docFixture) fromTestdata(t *testing.T, file, name string) {
 	t.Helper()
@@ -267,12 +277,21 @@ func TestDoctorBreakage(t *testing.T) {
 		{name: "conf does not parse", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.fromTestdata(t, "bad-syntax.conf", "a.example")
 		}, want: []string{"renewal conf does not parse", "a.example.conf:7", "fix that line"}},
-		{name: "nginx authenticator", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
-			f.fromTestdata(t, "certbot-nginx.conf", "a.example")
-		}, want: []string{"authenticator nginx is a certbot web-server plugin", "reconfigure --cert-name a.example --webroot -w"}},
-		{name: "nginx installer without deploy hook", level: doctor.Warn, failsToo: true, break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
-			f.fromTestdata(t, "certbot-nginx.conf", "a.example")
-		}, want: []string{"installer nginx is ignored", "--deploy-hook 'systemctl reload nginx'"}},
+		{name: "nginx configuration test fails", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
+			f.nginxLineage(t, "events {}\nhttp { no_such_directive on; }\n")
+		}, want: []string{"nginx's configuration test fails", `unknown directive "no_such_directive"`, "acmectl (like certbot) tests it"}},
+		{name: "nginx binary missing", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
+			f.nginxLineage(t, "events {}\nhttp {}\n")
+			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.SetParamValue("nginx_ctl", storage.Scalar("/nonexistent/nginx")) })
+		}, want: []string{`"/nonexistent/nginx" is not installed here`, "--nginx-ctl PATH"}},
+		{name: "certbot's nginx lineage explained", level: doctor.Note, break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
+			f.nginxLineage(t, "events {}\nhttp {}\n")
+			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.SetParamValue("nginx_sleep_seconds", storage.Scalar("3")) })
+		}, want: []string{"certbot reloads nginx after each renewed certificate; acmectl reloads it once per renew run",
+			"acmectl renew installs the certificate into it again", "nginx_sleep_seconds = 3 is not used"}},
+		{name: "unknown installer", level: doctor.Warn, break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
+			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.Installer = "lighttpd" })
+		}, want: []string{"installer lighttpd is a certbot plugin acmectl does not have", "--deploy-hook 'systemctl reload lighttpd'"}},
 		{name: "unknown authenticator", break_: func(t *testing.T, f *fixture, d *doctor.Doctor) {
 			f.setConf(t, "a.example", func(c *storage.RenewalConf) { c.Params.Authenticator = "certbot-dns-foo:foo" })
 		}, want: []string{`authenticator "certbot-dns-foo:foo" is unknown`}},

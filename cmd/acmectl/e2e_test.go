@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -508,7 +509,7 @@ func TestE2ERenewMany(t *testing.T) {
 	for i := range n {
 		name := fmt.Sprintf("site%02d", i)
 		var extra []string
-		if contains(due, name) {
+		if slices.Contains(due, name) {
 			// Due: renew when fewer than 10 years are left.
 			extra = []string{"--renew-before-expiry", "3650 days"}
 		}
@@ -566,7 +567,7 @@ func TestE2ERenewMany(t *testing.T) {
 	for i := range n {
 		name := fmt.Sprintf("site%02d", i)
 		now := readCert(t, filepath.Join(tr.config, "live", name, "cert.pem")).SerialNumber.String()
-		isDue := contains(due, name)
+		isDue := slices.Contains(due, name)
 		if (now != before[name]) != isDue {
 			t.Errorf("%s: renewed=%v, due=%v", name, now != before[name], isDue)
 		}
@@ -653,7 +654,7 @@ func TestE2EDryRunAndJSON(t *testing.T) {
 		t.Error("--dry-run wrote into archive/")
 	}
 	r = tr.mustRun("certificates", "--json")
-	var list []certJSON
+	var list []manager.CertificateInfo
 	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
 		t.Fatalf("certificates --json: %v\n%s", err, r.stdout)
 	}

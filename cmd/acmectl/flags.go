@@ -38,14 +38,5 @@ const (
 	defaultLogsDir   = manager.DefaultLogsDir
 )
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // resolveServer turns a --server alias or URL into a directory URL.
 func resolveServer(s string) (string, error) { return manager.ResolveServer(s) }

@@ -73,9 +73,6 @@ func (t *textObserver) Event(ev manager.Event) {
 	}
 }
 
-// writeIssueReport prints a failed issuance as certbot's auth_handler does:
-// the names that failed with the CA's reason, one line each, then one hint
-// per kind of failure.
 // displayName is how certbot names itself in a sentence ("Certbot failed to
 // authenticate"), "acmectl" unless invoked through a certbot symlink.
 func displayName() string {
@@ -85,6 +82,9 @@ func displayName() string {
 	return "acmectl"
 }
 
+// writeIssueReport prints a failed issuance as certbot's auth_handler does:
+// the names that failed with the CA's reason, one line each, then one hint
+// per kind of failure.
 func writeIssueReport(w io.Writer, ie *manager.IssueError) {
 	if len(ie.Problems) > 0 {
 		fmt.Fprintf(w, "%s failed to authenticate some domains (authenticator: %s). The Certificate Authority reported these problems:\n",
@@ -117,6 +117,8 @@ func (t *textObserver) progressLine(ev manager.Event) {
 			what = "Renewing an existing certificate for "
 		}
 		fmt.Fprintln(t.stderr, what+manager.HumanList(ev.Names))
+	case manager.EventInstaller: // certbot's notify: on stdout
+		fmt.Fprintln(t.stdout, ev.Reason)
 	}
 }
 

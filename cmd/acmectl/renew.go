@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/acmectl/acmectl/manager"
 	"github.com/acmectl/acmectl/schedule"
 )
 
@@ -30,19 +29,14 @@ func runRenew(ctx context.Context, e *env) error {
 	}
 	err = res.Err()
 	if !e.o.DryRun {
-		writeLastRun(ctx, e, start, res, err)
+		renewed, failed := res.Lineages()
+		errLine := ""
+		if err != nil {
+			errLine = oneLine(err.Error())
+		}
+		if werr := schedule.RecordRenew(e.o.WorkDir, version, start, renewed, failed, errLine); werr != nil {
+			e.log.LogAttrs(ctx, slog.LevelWarn, "could not write the last-run status", slog.String("error", werr.Error()))
+		}
 	}
 	return err
-}
-
-// writeLastRun records when the timer last ran and how it went.
-func writeLastRun(ctx context.Context, e *env, start time.Time, res *manager.RenewResult, err error) {
-	lr := schedule.LastRun{Time: start, Command: "renew", Version: version, OK: err == nil, Duration: time.Since(start).Round(time.Millisecond).String()}
-	lr.Renewed, lr.Failed = res.Lineages()
-	if err != nil {
-		lr.Error = oneLine(err.Error())
-	}
-	if werr := schedule.WriteLastRun(e.o.WorkDir, lr); werr != nil {
-		e.log.LogAttrs(ctx, slog.LevelWarn, "could not write the last-run status", slog.String("error", werr.Error()))
-	}
 }

@@ -143,6 +143,12 @@ func emptyDir(t *testing.T, dir string) {
 	}
 }
 
+// orderRequests counts the newOrder and finalize requests the CA received,
+// refused ones included.
+func orderRequests(ca *sectigoca.Server) [2]int {
+	return [2]int{countRequests(ca, "POST /v2/OV/newOrder"), countRequests(ca, "POST /v2/OV/finalize/")}
+}
+
 func countRequests(ca *sectigoca.Server, prefix string) int {
 	n := 0
 	for _, r := range ca.Requests() {
@@ -156,13 +162,15 @@ func countRequests(ca *sectigoca.Server, prefix string) int {
 // Item 1: with every name pre-validated (authorizations valid, only
 // sectigo-email-01), nothing is prepared: --standalone does not bind the
 // port a real listener holds, --webroot writes nothing, --manual needs no
-// hook and runs none. A pending authorization still needs the port, and
-// then the run fails naming the name and the port, and saves nothing.
+// hook and runs none, --dns-rfc2136 sends nothing to its DNS server. A
+// pending authorization still needs the port, and then the run fails naming
+// the name and the port, and saves nothing.
 func TestE2ESectigo1NothingPreparedWhenPreValidated(t *testing.T) {
 	t.Parallel()
 	port := heldPort(t)
 	webroot := t.TempDir()
 	marker := filepath.Join(t.TempDir(), "hook-ran")
+	dnsServer, dnsCreds := silentDNSServer(t)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -171,6 +179,7 @@ func TestE2ESectigo1NothingPreparedWhenPreValidated(t *testing.T) {
 		{"webroot", []string{"--webroot", "-w", webroot}},
 		{"manual-no-hook", []string{"--manual"}},
 		{"manual-hook", []string{"--manual", "--manual-auth-hook", "touch " + marker}},
+		{"dns-rfc2136", []string{"--dns-rfc2136", "--dns-rfc2136-credentials", dnsCreds}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -189,6 +198,10 @@ func TestE2ESectigo1NothingPreparedWhenPreValidated(t *testing.T) {
 	if _, err := os.Stat(marker); !os.IsNotExist(err) {
 		t.Errorf("the manual auth hook ran (%v)", err)
 	}
+	dnsServer.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if n, _, err := dnsServer.ReadFrom(make([]byte, 512)); err == nil {
+		t.Errorf("the DNS server of --dns-rfc2136 got a %d-byte packet: the dns-01 solver ran", n)
+	}
 
 	t.Run("pending-needs-the-port", func(t *testing.T) {
 		t.Parallel()
@@ -203,6 +216,25 @@ func TestE2ESectigo1NothingPreparedWhenPreValidated(t *testing.T) {
 			t.Errorf("CA counts = %+v, want no finalize", c)
 		}
 	})
+}
+
+// silentDNSServer is a UDP socket on 127.0.0.1 that never answers (what
+// reaches it stays queued for the test to see) and a certbot rfc2136
+// credentials file (0600) pointing at it.
+func silentDNSServer(t *testing.T) (net.PacketConn, string) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	creds := filepath.Join(t.TempDir(), "rfc2136.ini")
+	body := fmt.Sprintf("dns_rfc2136_server = 127.0.0.1\ndns_rfc2136_port = %d\ndns_rfc2136_name = acmectl-test.\n"+
+		"dns_rfc2136_secret = %s\ndns_rfc2136_algorithm = HMAC-SHA256\n", pc.LocalAddr().(*net.UDPAddr).Port, base64.StdEncoding.EncodeToString(sectigoHMAC))
+	if err := os.WriteFile(creds, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return pc, creds
 }
 
 // cleanErrorLine returns the "Error: " line of a failed run (exactly one).
@@ -263,8 +295,11 @@ func TestE2ESectigo2PreValidatedWildcard(t *testing.T) {
 
 // Item 3: the CA holds finalize open for 50 s. With --issuance-timeout 180
 // (and with the default 90) the run waits for the answer: exit 0, exactly
-// one finalize, one certificate; the timeout is saved for renewals. (Before
-// issue 15 the HTTP client's response-header timeout ended it at ~46 s.)
+// one finalize, one certificate, and acmectl still waits when the CA answers
+// finalize (FinalizeAbandoned 0); the timeout is saved for renewals. (Before
+// issue 15 the HTTP client's 45-s response-header timeout abandoned the
+// request; e5320a1 then collected the order by polling, so only the
+// abandonment tells the two apart on this CA.)
 func TestE2ESectigo3FinalizeHeldOpen50s(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -287,8 +322,8 @@ func TestE2ESectigo3FinalizeHeldOpen50s(t *testing.T) {
 				t.Fatalf("certonly with a 50-s finalize: %s", r)
 			}
 			checkLineage(t, e.config, "slow")
-			if c := e.ca.Counts(); c.NewOrder != 1 || c.Finalize != 1 || c.Issued != 1 {
-				t.Errorf("CA counts = %+v, want exactly one order, one finalize, one certificate", c)
+			if c := e.ca.Counts(); c.NewOrder != 1 || c.Finalize != 1 || c.Issued != 1 || c.FinalizeAbandoned != 0 {
+				t.Errorf("CA counts = %+v, want exactly one order, one finalize answered (not abandoned), one certificate", c)
 			}
 			if n := countRequests(e.ca, "POST /v2/OV/finalize/"); n != 1 {
 				t.Errorf("finalize requests = %d, want 1", n)
@@ -385,7 +420,7 @@ func TestE2ESectigo4ResumeAfterKill(t *testing.T) {
 			t.Fatalf("no order record after the kill: %v", err)
 		}
 		noLineage(t, e.config, "k")
-		before := e.ca.Counts()
+		before, rawBefore := e.ca.Counts(), orderRequests(e.ca)
 		r := e.run(args...)
 		if r.code != 0 {
 			t.Fatalf("the run after the kill: %s", r)
@@ -395,7 +430,10 @@ func TestE2ESectigo4ResumeAfterKill(t *testing.T) {
 		if after.NewOrder != before.NewOrder || after.Finalize != before.Finalize || after.Issued != 1 {
 			t.Errorf("CA counts before %+v, after %+v: want no new order, no new finalize, one certificate", before, after)
 		}
-		t.Logf("CA counts after the kill and the collecting run: %+v", after)
+		if raw := orderRequests(e.ca); raw != rawBefore {
+			t.Errorf("newOrder/finalize requests before the collecting run %v, after %v: want none sent", rawBefore, raw)
+		}
+		t.Logf("CA counts after the kill and the collecting run: %+v; newOrder/finalize requests in all: %v", after, orderRequests(e.ca))
 	})
 	t.Run("renew", func(t *testing.T) {
 		t.Parallel()
@@ -406,7 +444,7 @@ func TestE2ESectigo4ResumeAfterKill(t *testing.T) {
 		first := checkLineage(t, e.config, "rk")
 		e.ca.Update(func(c *sectigoca.Config) { c.FinalizeDelay = 3 * time.Second })
 		e.killAfterFinalize("renew", "--force-renewal", "--no-random-sleep-on-renew")
-		before := e.ca.Counts()
+		before, rawBefore := e.ca.Counts(), orderRequests(e.ca)
 		// Not forced, and the certificate is not due: the recorded order is
 		// collected all the same.
 		r := e.run("renew", "--no-random-sleep-on-renew")
@@ -417,9 +455,14 @@ func TestE2ESectigo4ResumeAfterKill(t *testing.T) {
 		if second.SerialNumber.Cmp(first.SerialNumber) == 0 {
 			t.Error("the collected certificate was not saved")
 		}
-		if after := e.ca.Counts(); after.NewOrder != before.NewOrder || after.Finalize != before.Finalize || after.Issued != 2 {
+		after := e.ca.Counts()
+		if after.NewOrder != before.NewOrder || after.Finalize != before.Finalize || after.Issued != 2 {
 			t.Errorf("CA counts before %+v, after %+v: want no new order or finalize, two certificates in all", before, after)
 		}
+		if raw := orderRequests(e.ca); raw != rawBefore {
+			t.Errorf("newOrder/finalize requests before the collecting renew %v, after %v: want none sent", rawBefore, raw)
+		}
+		t.Logf("CA counts after certonly, the killed renew and the collecting renew: %+v; newOrder/finalize requests in all: %v", after, orderRequests(e.ca))
 		if _, err := os.Stat(filepath.Join(e.config, "archive", "rk", "cert2.pem")); err != nil {
 			t.Errorf("version 2: %v", err)
 		}

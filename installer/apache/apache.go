@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -180,17 +179,14 @@ func (a *Apache) run(ctx context.Context, argv ...string) (string, error) {
 
 // Prepare implements installer.Installer.
 func (a *Apache) Prepare(ctx context.Context) error {
-	if _, err := exec.LookPath(a.cfg.Ctl); err != nil {
-		return fmt.Errorf("apache: could not find %q; install apache2 or give --apache-ctl: %w", a.cfg.Ctl, err)
+	if fi, err := os.Stat(a.cfg.ServerRoot); err != nil || !fi.IsDir() {
+		return fmt.Errorf("apache: the server root %s (--apache-server-root) is not a directory", a.cfg.ServerRoot)
 	}
-	lk, err := installer.LockDir(a.cfg.ServerRoot, 5*time.Second)
+	lk, err := installer.Begin("apache", a.cfg.Ctl, "--apache-ctl", a.cfg.ServerRoot, a.rev)
 	if err != nil {
-		return fmt.Errorf("apache: %w", err)
+		return err
 	}
 	a.lock = lk
-	if err := a.rev.Recover(); err != nil {
-		return fmt.Errorf("apache: revert what an interrupted run left: %w", err)
-	}
 	if err := a.ConfigTest(ctx); err != nil {
 		return err
 	}
@@ -202,6 +198,16 @@ func (a *Apache) Prepare(ctx context.Context) error {
 	}
 	return installer.InstallVersionControlled(a.OptionsFile(), filepath.Join(a.cfg.ConfigDir, installer.OptionsSSLApacheDigestName),
 		installer.OptionsSSLApache, installer.OptionsSSLApacheHashes, a.cfg.Logger)
+}
+
+// PrepareRollback implements installer.Installer.
+func (a *Apache) PrepareRollback(ctx context.Context) error {
+	lk, err := installer.Begin("apache", a.cfg.Ctl, "--apache-ctl", a.cfg.ServerRoot, a.rev)
+	if err != nil {
+		return err
+	}
+	a.lock = lk
+	return nil
 }
 
 // Close implements installer.Installer.
@@ -350,9 +356,11 @@ func (a *Apache) Reload(ctx context.Context) error {
 	if _, err := a.run(ctx, a.cfg.Ctl, "graceful"); err != nil {
 		return fmt.Errorf("apache: reload failed: %w", err)
 	}
+	start := time.Now()
 	if !installer.WaitNewWorkers(ctx, master, before, "", a.cfg.ReloadWait) {
 		a.cfg.Logger.Warn("apache reloaded, but new children were not seen in time", slog.Int("master_pid", master))
 	}
+	a.cfg.Logger.Debug("apache reloaded", slog.Int("master_pid", master), slog.Duration("waited", time.Since(start)))
 	return nil
 }
 
@@ -404,6 +412,9 @@ func (a *Apache) write(ctx context.Context, temp bool, notes string) error {
 		} else {
 			changed = append(changed, f)
 		}
+	}
+	if len(changed)+len(news) == 0 {
+		return nil
 	}
 	var paths []string
 	for _, f := range changed {

@@ -1,7 +1,6 @@
 package apache
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,159 +9,45 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/acmectl/acmectl/installer"
-	"github.com/acmectl/acmectl/installer/internal/itest"
+	"github.com/acmectl/acmectl/internal/webtest"
 )
 
-// testServer is Debian's apache2 on loopback ports with a copy of
-// /etc/apache2 as its ServerRoot (the machine's is only read).
+// testServer is webtest's apache2 with the three-site layout.
 type testServer struct {
+	*webtest.Apache
 	root, rt, configDir, workDir, state string
 	httpPort, httpsPort                 int
 	env                                 []string
-	cmd                                 *exec.Cmd
-	done                                chan error
-	out                                 bytes.Buffer
 }
 
-func (s *testServer) http() string  { return "127.0.0.1:" + strconv.Itoa(s.httpPort) }
-func (s *testServer) https() string { return "127.0.0.1:" + strconv.Itoa(s.httpsPort) }
+func (s *testServer) http() string  { return s.HTTP() }
+func (s *testServer) https() string { return s.HTTPS() }
 
 func (s *testServer) installer() *Apache {
 	return New(Config{Ctl: "/usr/sbin/apache2ctl", Enmod: "/usr/sbin/a2enmod", Dismod: "/usr/sbin/a2dismod", Env: []string{"APACHE_STATE_DIRECTORY=" + s.state},
 		ServerRoot: s.root, ConfigDir: s.configDir, WorkDir: s.workDir, HTTPPort: s.httpPort, HTTPSPort: s.httpsPort,
-		StaplingCache: "shmcb:" + s.rt + "/stapling_cache(128000)"})
+		StaplingCache: "shmcb:" + s.rt + "/stapling_cache(128000)", LogsRoot: s.rt})
 }
 
-func openDirs(t *testing.T, d string) {
-	for p := d; p != "/" && p != os.TempDir(); p = filepath.Dir(p) {
-		if err := os.Chmod(p, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func site(port int, name, alias, docroot string) string {
-	a := ""
-	if alias != "" {
-		a = "\tServerAlias " + alias + "\n"
-	}
-	return fmt.Sprintf(`# %[2]s — comments stay
-<VirtualHost 127.0.0.1:%[1]d>
-	ServerName %[2]s
-%[3]s	DocumentRoot %[4]s
-	<Directory %[4]s>
-		Require all granted
-	</Directory>
-</VirtualHost>
-`, port, name, a, docroot)
-}
-
-func startApache(t *testing.T) *testServer {
+func startApacheWith(t *testing.T, sites []webtest.Site) *testServer {
 	t.Helper()
-	bin := "/usr/sbin/apache2"
-	for _, b := range []string{bin, "/usr/sbin/apache2ctl", "/usr/sbin/a2enmod"} {
-		if _, err := os.Stat(b); err != nil {
-			t.Fatalf("Debian's apache2 is required: %v", err)
-		}
-	}
-	dir := t.TempDir()
-	openDirs(t, dir)
-	s := &testServer{root: filepath.Join(dir, "apache2"), rt: filepath.Join(dir, "rt"), configDir: filepath.Join(dir, "letsencrypt"),
-		workDir: filepath.Join(dir, "work"), state: filepath.Join(dir, "state"), httpPort: itest.FreePort(t), httpsPort: itest.FreePort(t)}
-	for s.httpsPort == s.httpPort {
-		s.httpsPort = itest.FreePort(t)
-	}
-	if out, err := exec.Command("cp", "-a", "/etc/apache2", s.root).CombinedOutput(); err != nil {
-		t.Fatalf("copy /etc/apache2: %v %s", err, out)
-	}
-	for _, d := range []string{s.rt, s.workDir, filepath.Join(dir, "state")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ents, _ := os.ReadDir(filepath.Join(s.root, "sites-enabled"))
-	for _, e := range ents {
-		os.Remove(filepath.Join(s.root, "sites-enabled", e.Name()))
-	}
-	ents, _ = os.ReadDir(filepath.Join(s.root, "sites-available"))
-	for _, e := range ents {
-		os.Remove(filepath.Join(s.root, "sites-available", e.Name()))
-	}
-	s.env = []string{"APACHE_RUN_USER=www-data", "APACHE_RUN_GROUP=www-data", "APACHE_PID_FILE=" + s.rt + "/apache2.pid",
-		"APACHE_RUN_DIR=" + s.rt, "APACHE_LOCK_DIR=" + s.rt, "APACHE_LOG_DIR=" + s.rt, "LANG=C"}
-	var envvars strings.Builder
-	envvars.WriteString("unset HOME\n")
-	for _, e := range s.env {
-		envvars.WriteString("export " + e + "\n")
-	}
-	files := map[string]string{
-		"envvars":    envvars.String(),
-		"ports.conf": fmt.Sprintf("# test ports\nListen 127.0.0.1:%d\n", s.httpPort),
-	}
-	for _, st := range []struct{ file, name, alias, body string }{
-		{"000-default.conf", "default.test", "", "default\n"},
-		{"a.conf", "a.test", "www.a.test", "a site\n"},
-		{"wild.conf", "wild.test", "*.wild.test", "wild site\n"},
-	} {
-		doc := filepath.Join(dir, "www", st.name)
-		if err := os.MkdirAll(doc, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(doc, "index.html"), []byte(st.body), 0o644)
-		files["sites-available/"+st.file] = site(s.httpPort, st.name, st.alias, doc)
-		if err := os.Symlink("../sites-available/"+st.file, filepath.Join(s.root, "sites-enabled", st.file)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for p, c := range files {
-		if err := os.WriteFile(filepath.Join(s.root, p), []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.cmd = exec.Command(bin, "-d", s.root, "-D", "FOREGROUND")
-	s.cmd.Env = append(os.Environ(), s.env...)
-	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start apache2: %v", err)
-	}
-	s.done = make(chan error, 1)
-	go func() { s.done <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(15 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.done
-		}
-		if t.Failed() {
-			logs, _ := os.ReadFile(filepath.Join(s.rt, "error.log"))
-			t.Logf("apache2 output:\n%s\nerror.log:\n%s", s.out.String(), logs)
-		}
-	})
-	itest.WaitListening(t, s.http(), func() error {
-		select {
-		case err := <-s.done:
-			return fmt.Errorf("apache2 exited: %v\n%s", err, s.out.String())
-		default:
-			return nil
-		}
-	})
-	return s
+	a := webtest.StartApache(t, sites)
+	return &testServer{Apache: a, root: a.Root, rt: a.Run, configDir: a.ConfigDir(), workDir: a.WorkDir(), state: a.State,
+		httpPort: a.HTTPPort, httpsPort: a.HTTPSPort, env: a.Env[2:]}
 }
+
+func startApache(t *testing.T) *testServer { return startApacheWith(t, webtest.ApacheSites) }
 
 func mustBody(t *testing.T, scheme, addr, host, path string, status int, want string) {
 	t.Helper()
 	var resp_ int
 	var body string
 	for i := 0; i < 100; i++ { // a graceful restart finishes in the background
-		resp, b, err := itest.Get(scheme, addr, host, path)
+		resp, b, err := webtest.Get(scheme, addr, host, path)
 		if err == nil {
 			resp_, body = resp.StatusCode, b
 			if resp_ == status && (want == "" || body == want) {
@@ -182,8 +67,8 @@ func TestApacheDeployEnhanceRollback(t *testing.T) {
 	t.Parallel()
 	s := startApache(t)
 	ctx := t.Context()
-	before := itest.Snapshot(t, s.root)
-	l, leaf := itest.Lineage(t, s.configDir, "a.test", "a.test", "x.wild.test")
+	before := webtest.Snapshot(t, s.root)
+	l, leaf := webtest.Lineage(t, s.configDir, "a.test", "a.test", "x.wild.test")
 	a := s.installer()
 	if err := a.Prepare(ctx); err != nil {
 		t.Fatal(err)
@@ -193,7 +78,7 @@ func TestApacheDeployEnhanceRollback(t *testing.T) {
 		installer.InstallOptions{Enhancements: []installer.Enhancement{installer.Redirect, installer.HSTS}}, true); err != nil {
 		t.Fatal(err)
 	}
-	after := itest.Snapshot(t, s.root)
+	after := webtest.Snapshot(t, s.root)
 	twin := after[filepath.Join(s.root, "sites-available/a-le-ssl.conf")]
 	for _, want := range []string{
 		"<IfModule mod_ssl.c>\n<VirtualHost 127.0.0.1:" + strconv.Itoa(s.httpsPort) + ">\n",
@@ -221,15 +106,15 @@ func TestApacheDeployEnhanceRollback(t *testing.T) {
 		t.Errorf("the default vhost was edited")
 	}
 	for _, name := range []string{"a.test", "x.wild.test"} {
-		itest.WaitServed(t, s.https(), name, leaf)
-		resp, body, err := itest.Get("https", s.https(), name, "/")
+		webtest.WaitServed(t, s.https(), name, leaf)
+		resp, body, err := webtest.Get("https", s.https(), name, "/")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=31536000" || resp.StatusCode != 200 {
 			t.Errorf("%s: %d %q, Strict-Transport-Security = %q", name, resp.StatusCode, body, got)
 		}
-		resp, _, err = itest.Get("http", s.http(), name, "/p?q=1")
+		resp, _, err = webtest.Get("http", s.http(), name, "/p?q=1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,7 +131,7 @@ func TestApacheDeployEnhanceRollback(t *testing.T) {
 	if err := a.Rollback(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
-	itest.SameFiles(t, before, itest.Snapshot(t, s.root))
+	webtest.SameFiles(t, before, webtest.Snapshot(t, s.root))
 	if err := a.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +144,7 @@ func TestApacheChallenge(t *testing.T) {
 	t.Parallel()
 	s := startApache(t)
 	ctx := t.Context()
-	before := itest.Snapshot(t, s.root)
+	before := webtest.Snapshot(t, s.root)
 	a := s.installer()
 	if err := a.Prepare(ctx); err != nil {
 		t.Fatal(err)
@@ -284,7 +169,7 @@ func TestApacheChallenge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	itest.SameFiles(t, before, itest.Snapshot(t, s.root))
+	webtest.SameFiles(t, before, webtest.Snapshot(t, s.root))
 	mustBody(t, "http", s.http(), "a.test", "/.well-known/acme-challenge/tokA_-1", 404, "")
 }
 
@@ -295,12 +180,12 @@ func TestApacheBrokenEditRolledBack(t *testing.T) {
 	t.Parallel()
 	s := startApache(t)
 	ctx := t.Context()
-	l, _ := itest.Lineage(t, s.configDir, "a.test", "a.test")
+	l, _ := webtest.Lineage(t, s.configDir, "a.test", "a.test")
 	dup := filepath.Join(s.root, "sites-enabled/dup.conf")
 	if err := os.WriteFile(dup, []byte(fmt.Sprintf("<VirtualHost 127.0.0.1:%d>\n\tServerName a.test\n</VirtualHost>\n", s.httpPort)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := itest.Snapshot(t, s.root)
+	before := webtest.Snapshot(t, s.root)
 	a := s.installer()
 	if err := a.Prepare(ctx); err != nil {
 		t.Fatal(err)
@@ -309,11 +194,11 @@ func TestApacheBrokenEditRolledBack(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "sites-available/a.conf:2") || !strings.Contains(err.Error(), "dup.conf:1") {
 		t.Fatalf("duplicate ServerName: %v", err)
 	}
-	itest.SameFiles(t, before, itest.Snapshot(t, s.root))
+	webtest.SameFiles(t, before, webtest.Snapshot(t, s.root))
 	a.Close()
 	os.Remove(dup)
 
-	before = itest.Snapshot(t, s.root)
+	before = webtest.Snapshot(t, s.root)
 	a = s.installer()
 	if err := a.Prepare(ctx); err != nil {
 		t.Fatal(err)
@@ -326,7 +211,7 @@ func TestApacheBrokenEditRolledBack(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "NoSuchDirective") {
 		t.Fatalf("broken options file: %v", err)
 	}
-	itest.SameFiles(t, before, itest.Snapshot(t, s.root))
+	webtest.SameFiles(t, before, webtest.Snapshot(t, s.root))
 	mustBody(t, "http", s.http(), "a.test", "/", 200, "a site\n")
 }
 
@@ -340,8 +225,8 @@ func TestCertbotRollsBackOurApache(t *testing.T) {
 	}
 	s := startApache(t)
 	ctx := t.Context()
-	before := itest.Snapshot(t, s.root)
-	l, _ := itest.Lineage(t, s.configDir, "a.test", "a.test")
+	before := webtest.Snapshot(t, s.root)
+	l, _ := webtest.Lineage(t, s.configDir, "a.test", "a.test")
 	a := s.installer()
 	if err := a.Prepare(ctx); err != nil {
 		t.Fatal(err)
@@ -360,5 +245,81 @@ func TestCertbotRollsBackOurApache(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("certbot rollback: %v\n%s", err, out)
 	}
-	itest.SameFiles(t, before, itest.Snapshot(t, s.root))
+	webtest.SameFiles(t, before, webtest.Snapshot(t, s.root))
+}
+
+// TestApacheRedirectWithoutPlainVHost: a name served only with TLS gets
+// certbot's le-redirect-<name>.conf — enabled here, unlike certbot (#3137) —
+// which answers http with a 301; Deployed and Names read the configuration;
+// rollback removes the file and its link.
+func TestApacheRedirectWithoutPlainVHost(t *testing.T) {
+	t.Parallel()
+	s := startApache(t)
+	ctx := t.Context()
+	l, leaf := webtest.Lineage(t, s.configDir, "a.test", "a.test", "www.a.test")
+	a := s.installer()
+	if err := a.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(a.Names(), " "), "a.test default.test wild.test www.a.test"; got != want {
+		t.Errorf("Names() = %q, want %q", got, want)
+	}
+	if a.Deployed([]string{"a.test"}, l) {
+		t.Errorf("Deployed before any deployment")
+	}
+	if _, err := installer.Install(ctx, a, []string{"a.test", "www.a.test"}, l, installer.InstallOptions{}, true); err != nil {
+		t.Fatal(err)
+	}
+	if !a.Deployed([]string{"a.test", "www.a.test"}, l) {
+		t.Errorf("Deployed after the deployment = false")
+	}
+	other, _ := webtest.Lineage(t, filepath.Join(s.Dir, "other"), "a.test", "a.test")
+	if a.Deployed([]string{"a.test"}, other) {
+		t.Errorf("Deployed for another lineage = true")
+	}
+	// Redeploying the same lineage changes nothing (the directives are set in place).
+	before := webtest.Snapshot(t, s.root)
+	if err := a.Deploy(ctx, []string{"a.test", "www.a.test"}, l); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := a.Save("Deployed ACME Certificate"); ok || err != nil {
+		t.Errorf("a second deployment of the same lineage saved a checkpoint (%v, %v)", ok, err)
+	}
+	webtest.SameFiles(t, before, webtest.Snapshot(t, s.root))
+	a.Close()
+
+	// The plain vhost goes away: only the TLS twin serves a.test.
+	if err := os.Remove(filepath.Join(s.root, "sites-enabled/a.conf")); err != nil {
+		t.Fatal(err)
+	}
+	before = webtest.Snapshot(t, s.root)
+	a = s.installer()
+	if err := a.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if n, err := installer.Enhance(ctx, a, []string{"a.test"}, l, []installer.Enhancement{installer.Redirect}, true); err != nil || n != 1 {
+		t.Fatalf("Enhance redirect = %d, %v", n, err)
+	}
+	red := filepath.Join(s.root, "sites-available/le-redirect-a.test.conf")
+	after := webtest.Snapshot(t, s.root)
+	if txt := after[red]; !strings.Contains(txt, "<VirtualHost 127.0.0.1:"+strconv.Itoa(s.httpPort)+">\nServerName a.test \nServerAlias www.a.test \nServerSignature Off\n") ||
+		!strings.Contains(txt, "RewriteRule ^ https://%{SERVER_NAME}:"+strconv.Itoa(s.httpsPort)+"%{REQUEST_URI} [END,NE,R=permanent]\n") {
+		t.Errorf("le-redirect-a.test.conf:\n%s", txt)
+	}
+	if got := after[filepath.Join(s.root, "sites-enabled/le-redirect-a.test.conf")]; !strings.HasPrefix(got, "-> ") {
+		t.Errorf("le-redirect-a.test.conf is not enabled: %q", got)
+	}
+	webtest.WaitServed(t, s.https(), "a.test", leaf)
+	resp, _, err := webtest.Get("http", s.http(), "www.a.test", "/x?y=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "https://www.a.test:" + strconv.Itoa(s.httpsPort) + "/x?y=1"; resp.StatusCode != 301 || resp.Header.Get("Location") != want {
+		t.Errorf("http www.a.test → %d %q, want 301 %q", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+	if err := a.Rollback(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	webtest.SameFiles(t, before, webtest.Snapshot(t, s.root))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,16 +29,7 @@ func (a *Apache) Deploy(ctx context.Context, names []string, l installer.Lineage
 		if err := conflicts(a.vhosts, name); err != nil {
 			return fail(err)
 		}
-		var targets []*VHost
-		if strings.HasPrefix(name, "*.") {
-			for _, v := range a.vhosts {
-				if inNames(v.Names(), "x"+strings.TrimPrefix(name, "*")) || inNames([]string{name}, v.Name) {
-					targets = append(targets, v)
-				}
-			}
-		} else if v := bestVHost(a.vhosts, name); v != nil {
-			targets = []*VHost{v}
-		}
+		targets := a.targets(name)
 		if len(targets) == 0 {
 			return fail(a.noMatch(name))
 		}
@@ -70,14 +62,29 @@ func addAlias(v *VHost, name string) {
 	v.Aliases = append(v.Aliases, name)
 }
 
-// setCert removes the vhost's certificate directives and the chain file (Apache
-// 2.4.8+ takes the full chain) and adds certbot's three lines at the end.
+// setCert points the vhost's SSLCertificateFile and SSLCertificateKeyFile at
+// the lineage where they are (certbot's _deploy_cert sets them in place), adds
+// the ones missing and the options include at the end, and drops
+// SSLCertificateChainFile (Apache 2.4.8+ takes the full chain). A vhost
+// already pointing at the lineage is left byte for byte.
 func setCert(v *VHost, l installer.Lineage, options string) {
-	hasInclude := false
+	hasInclude, haveFile, haveKey := false, false, false
 	var keep []*Node
 	for _, c := range v.Node.Children {
 		switch strings.ToLower(c.Name) {
-		case "sslcertificatefile", "sslcertificatekeyfile", "sslcertificatechainfile":
+		case "sslcertificatefile":
+			if haveFile {
+				continue
+			}
+			haveFile = true
+			setArg(c, l.Fullchain)
+		case "sslcertificatekeyfile":
+			if haveKey {
+				continue
+			}
+			haveKey = true
+			setArg(c, l.Key)
+		case "sslcertificatechainfile":
 			continue
 		case "include", "includeoptional":
 			if len(c.Args) > 0 && c.Args[0] == options {
@@ -87,12 +94,88 @@ func setCert(v *VHost, l installer.Lineage, options string) {
 		keep = append(keep, c)
 	}
 	ind := bodyIndent(v.Node)
-	keep = append(keep, newLine(v.File, ind, "SSLCertificateFile", l.Fullchain), newLine(v.File, ind, "SSLCertificateKeyFile", l.Key))
+	if !haveFile {
+		keep = append(keep, newLine(v.File, ind, "SSLCertificateFile", l.Fullchain))
+	}
+	if !haveKey {
+		keep = append(keep, newLine(v.File, ind, "SSLCertificateKeyFile", l.Key))
+	}
 	if !hasInclude {
 		keep = append(keep, newLine(v.File, ind, "Include", options))
 	}
 	v.Node.Children = keep
 	v.SSL = true
+}
+
+// setArg makes n's single argument value, keeping its indentation.
+func setArg(n *Node, value string) {
+	if len(n.Args) == 1 && n.Args[0] == value {
+		return
+	}
+	ind := n.Raw[:len(n.Raw)-len(strings.TrimLeft(n.Raw, " \t"))]
+	*n = *newLine(n.File, ind, n.Name, value)
+}
+
+// targets are the virtual hosts Deploy configures for name: every one in a
+// wildcard's scope, or the best match.
+func (a *Apache) targets(name string) []*VHost {
+	if !strings.HasPrefix(name, "*.") {
+		if v := bestVHost(a.vhosts, name); v != nil {
+			return []*VHost{v}
+		}
+		return nil
+	}
+	var out []*VHost
+	for _, v := range a.vhosts {
+		if inNames(v.Names(), "x"+strings.TrimPrefix(name, "*")) || inNames([]string{name}, v.Name) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Deployed implements installer.Installer.
+func (a *Apache) Deployed(names []string, l installer.Lineage) bool {
+	for _, name := range names {
+		vs := a.targets(name)
+		if len(vs) == 0 {
+			return false
+		}
+		for _, v := range vs {
+			if !v.SSL || !hasArg(v, "SSLCertificateFile", l.Fullchain) || !hasArg(v, "SSLCertificateKeyFile", l.Key) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func hasArg(v *VHost, name, value string) bool {
+	for _, c := range v.Node.Children {
+		if strings.EqualFold(c.Name, name) && len(c.Args) == 1 && c.Args[0] == value {
+			return true
+		}
+	}
+	return false
+}
+
+// Names implements installer.Installer: every ServerName and ServerAlias
+// that is not a wildcard.
+func (a *Apache) Names() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range a.vhosts {
+		for _, n := range v.Names() {
+			n = strings.ToLower(n)
+			if n == "" || strings.ContainsAny(n, "*?[") || !strings.Contains(n, ".") || seen[n] {
+				continue
+			}
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // twinPath is certbot's _get_ssl_vhost_path.
@@ -184,7 +267,7 @@ func (a *Apache) makeSSL(ctx context.Context, v *VHost) (*VHost, error) {
 	f.Nodes = append(f.Nodes, add.Nodes...)
 	sv := a.vhost(f, add.Nodes[0].Children[0])
 	a.vhosts = append(a.vhosts, sv)
-	if err := a.enableSite(v, tp); err != nil {
+	if err := a.enableSite(tp); err != nil {
 		return nil, err
 	}
 	return sv, nil
@@ -200,7 +283,7 @@ func shift(n *Node, by int, f *File) {
 
 // enableSite is Debian's enable_site: a link in sites-enabled when the original
 // site is enabled through one.
-func (a *Apache) enableSite(orig *VHost, twin string) error {
+func (a *Apache) enableSite(twin string) error {
 	if !*a.cfg.HandleSites {
 		return nil
 	}

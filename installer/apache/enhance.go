@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -99,7 +101,7 @@ func (a *Apache) redirect(ctx context.Context, sv *VHost) error {
 	}
 	hv := a.httpVHost(sv)
 	if hv == nil {
-		return fmt.Errorf("apache: no plain-HTTP VirtualHost for %s to redirect from (the TLS one is at %s)", sv.Name, sv.Where())
+		return a.redirectVHost(sv)
 	}
 	engineOn := false
 	for _, c := range hv.Node.Children {
@@ -202,4 +204,67 @@ func (a *Apache) staple(ctx context.Context, sv *VHost) error {
 		return fmt.Errorf("apache: OCSP stapling in %s: %w", sv.Where(), installer.ErrAlreadyPresent)
 	}
 	return nil
+}
+
+// redirectVHost is certbot's _create_redirect_vhost for a TLS vhost without a
+// plain-HTTP twin: le-redirect-<name>.conf in the vhost root, a VirtualHost on
+// the http port with the TLS one's names that only redirects. certbot leaves
+// the file in sites-available, not enabled (certbot #3137), so it redirects
+// nothing on Debian; we enable it as the SSL twin is enabled, and add the
+// Listen it needs.
+func (a *Apache) redirectVHost(sv *VHost) error {
+	port := strconv.Itoa(a.cfg.HTTPPort)
+	if err := a.ensureListen(port, false); err != nil {
+		return err
+	}
+	name := "le-redirect.conf"
+	if sv.Name != "" && len(sv.Name) < 255-len(name)-1 {
+		name = "le-redirect-" + sv.Name + ".conf"
+	}
+	p := filepath.Join(a.vhostRoot(sv), name)
+	if f := a.files[installer.RealPath(p)]; f != nil || fileExists(p) {
+		return fmt.Errorf("apache: %s exists but Apache does not run it; enable it or remove it, then run again", p)
+	}
+	var addrs []string
+	for _, ad := range sv.Addrs {
+		host := ad
+		if i := strings.LastIndexByte(ad, ':'); i > strings.LastIndexByte(ad, ']') {
+			host = ad[:i]
+		}
+		addrs = append(addrs, host+":"+port)
+	}
+	serverName, alias := "", ""
+	if sv.Name != "" {
+		serverName = "ServerName " + sv.Name
+	}
+	if len(sv.Aliases) > 0 {
+		alias = "ServerAlias " + strings.Join(sv.Aliases, " ")
+	}
+	text := fmt.Sprintf("<VirtualHost %s>\n%s \n%s \nServerSignature Off\n\nRewriteEngine On\nRewriteRule %s\n\nErrorLog %s/redirect.error.log\nLogLevel warn\n</VirtualHost>\n",
+		strings.Join(addrs, " "), serverName, alias, strings.Join(a.rewriteArgs(), " "), a.cfg.LogsRoot)
+	f, err := ParseFile(p, text)
+	if err != nil {
+		return fmt.Errorf("apache: %w", err)
+	}
+	f.isNew = true
+	a.files[p] = f
+	a.vhosts = append(a.vhosts, a.vhost(f, f.Nodes[0]))
+	return a.enableSite(p)
+}
+
+// vhostRoot is where new vhost files go: --apache-vhost-root, else Debian's
+// sites-available, else beside the TLS vhost.
+func (a *Apache) vhostRoot(sv *VHost) string {
+	if a.cfg.VhostRoot != "" {
+		return installer.RealPath(a.cfg.VhostRoot)
+	}
+	if d := filepath.Join(a.cfg.ServerRoot, "sites-available"); fileExists(d) {
+		return installer.RealPath(d)
+	}
+	return filepath.Dir(sv.File.Path)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

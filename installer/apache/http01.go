@@ -98,38 +98,10 @@ func (a *Apache) apply(ctx context.Context) error {
 			return fail(err)
 		}
 	}
-	if err := os.MkdirAll(a.ChallengeDir(), 0o755); err != nil {
-		return fail(fmt.Errorf("apache: couldn't create the root for http-01 challenges: %w", err))
+	if err := a.writeKeyAuths(); err != nil {
+		return fail(err)
 	}
-	for _, c := range a.pending {
-		p := filepath.Join(a.ChallengeDir(), c.token)
-		if err := a.rev.AddNewFiles(true, p); err != nil {
-			return fail(err)
-		}
-		if err := installer.WriteFile(p, []byte(c.keyAuth), 0o644); err != nil {
-			return fail(fmt.Errorf("apache: %w", err))
-		}
-	}
-	// Vhosts by name; with one on the port also every unnamed one (certbot
-	// #8890), else every plain vhost on the port.
-	var sel []*VHost
-	found := false
-	for _, c := range a.pending {
-		for _, v := range a.vhosts {
-			if inNames(v.Names(), c.domain) && !slices.Contains(sel, v) {
-				sel = append(sel, v)
-				found = found || v.port(port)
-			}
-		}
-	}
-	for _, v := range a.vhosts {
-		if slices.Contains(sel, v) {
-			continue
-		}
-		if found && v.Name == "" || !found && !v.SSL && v.port(port) {
-			sel = append(sel, v)
-		}
-	}
+	sel := a.challengeVHosts(port)
 	if len(sel) == 0 {
 		return fail(fmt.Errorf("apache: unable to find a virtual host listening on port %s, which is needed to prove to the CA that you control the domain; add a virtual host for port %s", port, port))
 	}
@@ -159,4 +131,47 @@ func (a *Apache) apply(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// writeKeyAuths writes each pending key authorization into the challenge
+// directory, registered as new files of the temporary checkpoint.
+func (a *Apache) writeKeyAuths() error {
+	if err := os.MkdirAll(a.ChallengeDir(), 0o755); err != nil {
+		return fmt.Errorf("apache: couldn't create the root for http-01 challenges: %w", err)
+	}
+	for _, c := range a.pending {
+		p := filepath.Join(a.ChallengeDir(), c.token)
+		if err := a.rev.AddNewFiles(true, p); err != nil {
+			return err
+		}
+		if err := installer.WriteFile(p, []byte(c.keyAuth), 0o644); err != nil {
+			return fmt.Errorf("apache: %w", err)
+		}
+	}
+	return nil
+}
+
+// challengeVHosts selects the virtual hosts that get the challenge includes:
+// those naming a pending domain; with one of them on the port also every
+// unnamed one (certbot #8890), else every plain vhost on the port.
+func (a *Apache) challengeVHosts(port string) []*VHost {
+	var sel []*VHost
+	found := false
+	for _, c := range a.pending {
+		for _, v := range a.vhosts {
+			if inNames(v.Names(), c.domain) && !slices.Contains(sel, v) {
+				sel = append(sel, v)
+				found = found || v.port(port)
+			}
+		}
+	}
+	for _, v := range a.vhosts {
+		if slices.Contains(sel, v) {
+			continue
+		}
+		if found && v.Name == "" || !found && !v.SSL && v.port(port) {
+			sel = append(sel, v)
+		}
+	}
+	return sel
 }

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/acmectl/acmectl/installer"
-	"github.com/acmectl/acmectl/installer/internal/itest"
 	"github.com/acmectl/acmectl/internal/pebbletest"
+	"github.com/acmectl/acmectl/internal/webtest"
 )
 
 // withTLSBlock turns a.test into a block that also listens with TLS on the
@@ -21,7 +21,7 @@ import (
 // a listener on all addresses in these tests.
 func withTLSBlock(t *testing.T, s *testServer) {
 	t.Helper()
-	snake, _ := itest.Lineage(t, filepath.Join(filepath.Dir(s.root), "snakeoil"), "snakeoil", "a.test")
+	snake, _ := webtest.Lineage(t, filepath.Join(filepath.Dir(s.root), "snakeoil"), "snakeoil", "a.test")
 	site := fmt.Sprintf(`server {
 	# exact name, plain and TLS
 	listen 127.0.0.1:%d;
@@ -78,14 +78,14 @@ func TestCertbotNginxInterop(t *testing.T) {
 	}
 	s := startNginx(t)
 	withTLSBlock(t, s)
-	original := itest.Snapshot(t, s.root)
+	original := webtest.Snapshot(t, s.root)
 	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: s.httpPort})
 
 	certbot(t, s, p.CABundle, "--nginx", "--server", p.DirectoryURL, "--agree-tos", "--register-unsafely-without-email",
 		"--http-01-port", strconv.Itoa(s.httpPort), "--https-port", strconv.Itoa(s.httpsPort), "-d", "a.test", "--hsts")
-	theirs := itest.LeafFromFile(t, filepath.Join(s.configDir, "live/a.test/cert.pem"))
-	itest.WaitServed(t, s.https(), "a.test", theirs)
-	byCertbot := itest.Snapshot(t, s.root)
+	theirs := webtest.LeafFromFile(t, filepath.Join(s.configDir, "live/a.test/cert.pem"))
+	webtest.WaitServed(t, s.https(), "a.test", theirs)
+	byCertbot := webtest.Snapshot(t, s.root)
 	if site := byCertbot[filepath.Join(s.root, "sites-enabled/a.test")]; !strings.Contains(site, "add_header Strict-Transport-Security") {
 		t.Fatalf("certbot did not add HSTS:\n%s", site)
 	}
@@ -106,12 +106,12 @@ func TestCertbotNginxInterop(t *testing.T) {
 	if len(vs) != 4 { // default, wild, certbot's plain copy, the TLS block
 		t.Errorf("read %d server blocks from certbot's configuration, want 4", len(vs))
 	}
-	ours, leaf := itest.Lineage(t, filepath.Join(filepath.Dir(s.root), "ours"), "a.test", "a.test")
+	ours, leaf := webtest.Lineage(t, filepath.Join(filepath.Dir(s.root), "ours"), "a.test", "a.test")
 	if _, err := installer.Install(t.Context(), n, []string{"a.test"}, ours, installer.InstallOptions{Enhancements: []installer.Enhancement{installer.HSTS}}, true); err != nil {
 		t.Fatal(err)
 	}
-	itest.WaitServed(t, s.https(), "a.test", leaf)
-	site := itest.Snapshot(t, s.root)[filepath.Join(s.root, "sites-enabled/a.test")]
+	webtest.WaitServed(t, s.https(), "a.test", leaf)
+	site := webtest.Snapshot(t, s.root)[filepath.Join(s.root, "sites-enabled/a.test")]
 	if c := strings.Count(site, "ssl_certificate "); c != 1 {
 		t.Errorf("%d ssl_certificate lines after our deploy over certbot's, want 1:\n%s", c, site)
 	}
@@ -122,11 +122,11 @@ func TestCertbotNginxInterop(t *testing.T) {
 	if err := n.Rollback(t.Context(), 1); err != nil {
 		t.Fatal(err)
 	}
-	itest.SameFiles(t, byCertbot, itest.Snapshot(t, s.root))
+	webtest.SameFiles(t, byCertbot, webtest.Snapshot(t, s.root))
 	if err := n.Rollback(t.Context(), 3); err != nil {
 		t.Fatal(err)
 	}
-	itest.SameFiles(t, original, itest.Snapshot(t, s.root))
+	webtest.SameFiles(t, original, webtest.Snapshot(t, s.root))
 	if err := n.Reload(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -142,8 +142,8 @@ func TestCertbotUpdatesAndRollsBackOurs(t *testing.T) {
 	}
 	s := startNginx(t)
 	withTLSBlock(t, s)
-	original := itest.Snapshot(t, s.root)
-	ours, _ := itest.Lineage(t, filepath.Join(filepath.Dir(s.root), "ours"), "a.test", "a.test", "x.wild.test")
+	original := webtest.Snapshot(t, s.root)
+	ours, _ := webtest.Lineage(t, filepath.Join(filepath.Dir(s.root), "ours"), "a.test", "a.test", "x.wild.test")
 	n := s.installer()
 	if err := n.Prepare(t.Context()); err != nil {
 		t.Fatal(err)
@@ -153,11 +153,11 @@ func TestCertbotUpdatesAndRollsBackOurs(t *testing.T) {
 	}
 	n.Close() // certbot takes the same lock
 
-	theirs, leaf := itest.Lineage(t, filepath.Join(filepath.Dir(s.root), "theirs"), "a.test", "a.test")
+	theirs, leaf := webtest.Lineage(t, filepath.Join(filepath.Dir(s.root), "theirs"), "a.test", "a.test")
 	certbot(t, s, "", "install", "--nginx", "--cert-path", theirs.Cert, "--key-path", theirs.Key, "--fullchain-path", theirs.Fullchain,
 		"--chain-path", theirs.Chain, "-d", "a.test", "--https-port", strconv.Itoa(s.httpsPort))
-	itest.WaitServed(t, s.https(), "a.test", leaf)
-	site := itest.Snapshot(t, s.root)[filepath.Join(s.root, "sites-enabled/a.test")]
+	webtest.WaitServed(t, s.https(), "a.test", leaf)
+	site := webtest.Snapshot(t, s.root)[filepath.Join(s.root, "sites-enabled/a.test")]
 	if c := strings.Count(site, "ssl_certificate "); c != 1 || !strings.Contains(site, theirs.Fullchain) {
 		t.Errorf("certbot over our configuration:\n%s", site)
 	}
@@ -168,5 +168,5 @@ func TestCertbotUpdatesAndRollsBackOurs(t *testing.T) {
 		t.Fatalf("checkpoints: %+v %v", cps, err)
 	}
 	certbot(t, s, "", "rollback", "--checkpoints", strconv.Itoa(len(cps)), "--installer", "nginx")
-	itest.SameFiles(t, original, itest.Snapshot(t, s.root))
+	webtest.SameFiles(t, original, webtest.Snapshot(t, s.root))
 }

@@ -305,20 +305,7 @@ func (t *Tree) VHosts() []*VHost {
 	for _, v := range out {
 		v.Parent = parents[v.Dir]
 		v.Included = t.expand(v.Dir.Block)
-		for _, d := range v.Included {
-			switch d.Name() {
-			case "listen":
-				if a, ok := ParseListen(d.Args()); ok && !a.Unix {
-					v.Addrs = append(v.Addrs, a)
-				}
-			case "server_name":
-				v.Names = append(v.Names, d.Args()...)
-			case "ssl":
-				if args := d.Args(); len(args) == 1 && args[0] == "on" {
-					v.sslOn = true
-				}
-			}
-		}
+		v.scan()
 		for _, a := range v.Addrs {
 			if a.SSL || v.sslOn {
 				sslAddr[a.key()] = true
@@ -337,6 +324,24 @@ func (t *Tree) VHosts() []*VHost {
 		}
 	}
 	return out
+}
+
+// scan reads the block's listen, server_name and "ssl on" directives.
+func (v *VHost) scan() {
+	for _, d := range v.Included {
+		switch d.Name() {
+		case "listen":
+			if a, ok := ParseListen(d.Args()); ok && !a.Unix {
+				v.Addrs = append(v.Addrs, a)
+			}
+		case "server_name":
+			v.Names = append(v.Names, d.Args()...)
+		case "ssl":
+			if args := d.Args(); len(args) == 1 && args[0] == "on" {
+				v.sslOn = true
+			}
+		}
+	}
 }
 
 // expand returns b's directives with include directives replaced by the

@@ -51,6 +51,10 @@ func (n *Nginx) Wait(ctx context.Context, domain, token, keyAuth string) error {
 	if probe == "" {
 		return nil
 	}
+	start := time.Now()
+	defer func() {
+		n.cfg.Logger.Debug("nginx answers the challenge", slog.String("identifier", domain), slog.Duration("waited", time.Since(start)))
+	}()
 	if err := selfCheck(ctx, probe, domain, token, keyAuth, 10*time.Second); err != nil {
 		n.cfg.Logger.Warn("nginx does not answer the challenge locally yet; the CA may fail to validate", slog.String("identifier", domain), slog.String("error", err.Error()))
 	}
@@ -88,67 +92,13 @@ func (n *Nginx) apply(ctx context.Context) error {
 		_ = n.load()
 		return err
 	}
-	main := n.tree.Files[n.tree.Main]
-	var http *Directive
-	for _, d := range main.Block.Items {
-		if d.Name() == "http" && d.Block != nil {
-			http = d
-			break
-		}
-	}
-	if http == nil {
-		return fmt.Errorf("nginx: could not find an http block to include the challenges in %s", n.MainFile())
-	}
-	hv := &VHost{Dir: http}
-	inc := newDirective(main, "include", n.ChallengeFile())
-	inc.Trailer = ""
-	if findIn(http.Block, "include", func(x *Directive) bool { return sameWords(x, inc) }) < 0 {
-		insert(hv, inc, true)
-	}
-	// server_names_hash_bucket_size: at least 128 (certbot issue #5199).
-	found := false
-	for _, f := range n.tree.Files {
-		for _, d := range f.Block.Items {
-			blk := []*Directive{d}
-			if d.Name() == "http" && d.Block != nil {
-				blk = d.Block.Items
-			}
-			for _, x := range blk {
-				if x.Name() == "server_names_hash_bucket_size" && len(x.Args()) == 1 {
-					if v, _ := strconv.Atoi(x.Args()[0]); v < 128 {
-						x.Words = []Word{x.Words[0], {Pre: " ", Raw: "128"}}
-					}
-					found = true
-				}
-			}
-		}
-	}
-	if !found {
-		b := newDirective(main, "server_names_hash_bucket_size", "128")
-		b.Trailer = ""
-		insert(hv, b, true)
+	if err := n.includeChallenges(); err != nil {
+		return err
 	}
 	var extra strings.Builder
-	port := strconv.Itoa(n.cfg.HTTPPort)
 	for _, c := range n.pending {
-		httpV, httpsV, err := n.authVHosts(c.domain)
-		if err != nil {
+		if err := n.addChallenge(&extra, c); err != nil {
 			return fail(err)
-		}
-		if len(httpV) == 0 {
-			n.newChallengeBlock(&extra, c)
-			n.probes[c.token] = probeAddr(n.plainAddrs(port), port)
-		}
-		for _, v := range append(httpV, httpsV...) {
-			loc := n.location(v.Dir.File, c, indent(v.Dir.Block, lineIndent(v.Dir)))
-			insert(v, loc, false)
-			rw := newDirective(v.Dir.File, "rewrite", "^(/.well-known/acme-challenge/.*)", "$1", "break")
-			if findIn(v.Dir.Block, "rewrite", func(x *Directive) bool { return sameWords(x, rw) }) < 0 {
-				insert(v, rw, true)
-			}
-		}
-		if len(httpV) > 0 {
-			n.probes[c.token] = probeAddr(httpV[0].Addrs, port)
 		}
 	}
 	if err := n.rev.AddNewFiles(true, n.ChallengeFile()); err != nil {
@@ -166,6 +116,85 @@ func (n *Nginx) apply(ctx context.Context) error {
 			n.cfg.Logger.Error("nginx reload after reverting the challenge failed", slog.String("error", rerr.Error()))
 		}
 		return err
+	}
+	return nil
+}
+
+// includeChallenges puts the include of the challenge file into the http
+// block and raises server_names_hash_bucket_size to at least 128 (certbot
+// issue #5199: long challenge server names).
+func (n *Nginx) includeChallenges() error {
+	main := n.tree.Files[n.tree.Main]
+	var http *Directive
+	for _, d := range main.Block.Items {
+		if d.Name() == "http" && d.Block != nil {
+			http = d
+			break
+		}
+	}
+	if http == nil {
+		return fmt.Errorf("nginx: could not find an http block to include the challenges in %s", n.MainFile())
+	}
+	hv := &VHost{Dir: http}
+	inc := newDirective(main, "include", n.ChallengeFile())
+	inc.Trailer = ""
+	if findIn(http.Block, "include", func(x *Directive) bool { return sameWords(x, inc) }) < 0 {
+		insert(hv, inc, true)
+	}
+	if !n.raiseHashBucket() {
+		b := newDirective(main, "server_names_hash_bucket_size", "128")
+		b.Trailer = ""
+		insert(hv, b, true)
+	}
+	return nil
+}
+
+// raiseHashBucket sets every main- or http-level server_names_hash_bucket_size
+// below 128 to 128 and reports whether there was one.
+func (n *Nginx) raiseHashBucket() bool {
+	found := false
+	for _, f := range n.tree.Files {
+		for _, d := range f.Block.Items {
+			blk := []*Directive{d}
+			if d.Name() == "http" && d.Block != nil {
+				blk = d.Block.Items
+			}
+			for _, x := range blk {
+				if x.Name() == "server_names_hash_bucket_size" && len(x.Args()) == 1 {
+					if v, _ := strconv.Atoi(x.Args()[0]); v < 128 {
+						x.Words = []Word{x.Words[0], {Pre: " ", Raw: "128"}}
+					}
+					found = true
+				}
+			}
+		}
+	}
+	return found
+}
+
+// addChallenge serves one challenge: a location in every block answering the
+// name on the http and https ports, or a server block of its own in the
+// challenge file when no plain block answers it.
+func (n *Nginx) addChallenge(extra *strings.Builder, c challenge) error {
+	port := strconv.Itoa(n.cfg.HTTPPort)
+	httpV, httpsV, err := n.authVHosts(c.domain)
+	if err != nil {
+		return err
+	}
+	if len(httpV) == 0 {
+		n.newChallengeBlock(extra, c)
+		n.probes[c.token] = probeAddr(n.plainAddrs(port), port)
+	}
+	for _, v := range append(httpV, httpsV...) {
+		loc := n.location(v.Dir.File, c, indent(v.Dir.Block, lineIndent(v.Dir)))
+		insert(v, loc, false)
+		rw := newDirective(v.Dir.File, "rewrite", "^(/.well-known/acme-challenge/.*)", "$1", "break")
+		if findIn(v.Dir.Block, "rewrite", func(x *Directive) bool { return sameWords(x, rw) }) < 0 {
+			insert(v, rw, true)
+		}
+	}
+	if len(httpV) > 0 {
+		n.probes[c.token] = probeAddr(httpV[0].Addrs, port)
 	}
 	return nil
 }

@@ -14,9 +14,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,20 +110,14 @@ func (n *Nginx) Tree() *Tree { return n.tree }
 
 // Prepare implements installer.Installer.
 func (n *Nginx) Prepare(ctx context.Context) error {
-	if _, err := exec.LookPath(n.cfg.Ctl); err != nil {
-		return fmt.Errorf("nginx: could not find a usable %q binary; install nginx or give --nginx-ctl: %w", n.cfg.Ctl, err)
-	}
 	if _, err := os.Stat(n.MainFile()); err != nil {
 		return fmt.Errorf("nginx: no nginx.conf in the server root %s (--nginx-server-root): %w", n.cfg.ServerRoot, err)
 	}
-	lk, err := installer.LockDir(n.cfg.ServerRoot, 5*time.Second)
+	lk, err := installer.Begin("nginx", n.cfg.Ctl, "--nginx-ctl", n.cfg.ServerRoot, n.rev)
 	if err != nil {
-		return fmt.Errorf("nginx: %w", err)
+		return err
 	}
 	n.lock = lk
-	if err := n.rev.Recover(); err != nil {
-		return fmt.Errorf("nginx: revert what an interrupted run left: %w", err)
-	}
 	if err := n.ConfigTest(ctx); err != nil {
 		return err
 	}
@@ -145,6 +139,13 @@ func (n *Nginx) Prepare(ctx context.Context) error {
 		return fmt.Errorf("nginx: %w", err)
 	}
 	return nil
+}
+
+// PrepareRollback implements installer.Installer.
+func (n *Nginx) PrepareRollback(ctx context.Context) error {
+	lk, err := installer.Begin("nginx", n.cfg.Ctl, "--nginx-ctl", n.cfg.ServerRoot, n.rev)
+	n.lock = lk
+	return err
 }
 
 func (n *Nginx) load() error {
@@ -203,9 +204,11 @@ func (n *Nginx) Reload(ctx context.Context) error {
 		}
 		return nil
 	}
+	start := time.Now()
 	if !installer.WaitNewWorkers(ctx, master, before, "shutting down", n.cfg.ReloadWait) {
 		n.cfg.Logger.Warn("nginx reloaded, but new workers were not seen in time", slog.Int("master_pid", master))
 	}
+	n.cfg.Logger.Debug("nginx reloaded", slog.Int("master_pid", master), slog.Duration("waited", time.Since(start)))
 	return nil
 }
 
@@ -491,4 +494,44 @@ func (n *Nginx) makeSSL(v *VHost, l installer.Lineage) error {
 		}
 	}
 	return nil
+}
+
+// Deployed implements installer.Installer: every name's server block (as
+// Deploy would choose it, without creating one) has TLS and points at l.
+func (n *Nginx) Deployed(names []string, l installer.Lineage) bool {
+	for _, name := range names {
+		vhosts, err := n.chooseVHosts(name, false)
+		if err != nil || len(vhosts) == 0 {
+			return false
+		}
+		for _, v := range vhosts {
+			if !v.SSL || !directiveIs(v.find("ssl_certificate"), l.Fullchain) || !directiveIs(v.find("ssl_certificate_key"), l.Key) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func directiveIs(d *Directive, value string) bool {
+	return d != nil && len(d.Args()) == 1 && d.Args()[0] == value
+}
+
+// Names implements installer.Installer (certbot's get_all_names without the
+// reverse DNS of addresses): the exact server_name values of every block.
+func (n *Nginx) Names() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range n.tree.VHosts() {
+		for _, sn := range v.Names {
+			sn = strings.ToLower(strings.Trim(sn, `"'`))
+			if sn == "" || sn == "_" || strings.ContainsAny(sn, "*~$") || strings.HasPrefix(sn, ".") || !strings.Contains(sn, ".") || seen[sn] {
+				continue
+			}
+			seen[sn] = true
+			out = append(out, sn)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -1,164 +1,42 @@
 package nginx
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/acmectl/acmectl/installer"
-	"github.com/acmectl/acmectl/installer/internal/itest"
+	"github.com/acmectl/acmectl/internal/webtest"
 )
 
-// testServer is one nginx of Debian's started by the test on loopback ports with
-// its own server root; it is stopped when the test ends.
+// testServer is webtest's nginx with the three-block layout.
 type testServer struct {
-	bin                      string
-	root, configDir, workDir string
-	httpPort, httpsPort      int
-	cmd                      *exec.Cmd
-	done                     chan error
+	*webtest.Nginx
+	bin, root, configDir, workDir string
+	httpPort, httpsPort           int
 }
 
-func (s *testServer) http() string  { return "127.0.0.1:" + strconv.Itoa(s.httpPort) }
-func (s *testServer) https() string { return "127.0.0.1:" + strconv.Itoa(s.httpsPort) }
+func (s *testServer) http() string  { return s.HTTP() }
+func (s *testServer) https() string { return s.HTTPS() }
 
 func (s *testServer) installer() *Nginx {
 	return New(Config{Ctl: s.bin, ServerRoot: s.root, ConfigDir: s.configDir, WorkDir: s.workDir, HTTPPort: s.httpPort, HTTPSPort: s.httpsPort})
 }
 
-// writeSites lays out a configuration with an exact-name block, a wildcard
-// block and a default server, spread over includes, with comments.
-func writeSites(t *testing.T, root string, port int) {
-	t.Helper()
-	files := map[string]string{
-		"nginx.conf": fmt.Sprintf(`# test nginx.conf — comments and layout must survive
-daemon off;
-master_process on;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log info;
-
-events {
-	worker_connections 64;   # small
-}
-
-http {
-	access_log %[1]s/access.log;
-	client_body_temp_path %[1]s/body;
-	proxy_temp_path %[1]s/proxy;
-	fastcgi_temp_path %[1]s/fastcgi;
-	uwsgi_temp_path %[1]s/uwsgi;
-	scgi_temp_path %[1]s/scgi;
-	default_type text/plain;
-
-	map $http_upgrade $connection_upgrade {
-		default upgrade;
-		''      close;
-	}
-
-	include conf.d/*.conf;
-	include sites-enabled/*;
-}
-`, root),
-		"conf.d/default.conf": fmt.Sprintf(`# the catch-all
-server {
-    listen 127.0.0.1:%d default_server;
-    server_name _;
-    return 200 "default\n";
-}
-`, port),
-		"sites-enabled/a.test": fmt.Sprintf(`server {
-	# exact name
-	listen 127.0.0.1:%d;
-	server_name a.test www.a.test;
-
-	location / {
-		if ($request_method = POST) { return 405; }
-		return 200 "a site\n";
-	}
-}
-`, port),
-		"sites-enabled/wild": fmt.Sprintf(`server {
-        listen       127.0.0.1:%d;
-        server_name  "*.wild.test";   # quoted wildcard
-        location / { return 200 'wild site\n'; }
-}
-`, port),
-		"sites-enabled/.hidden": "this is not nginx syntax and glob(3) skips it\n",
-	}
-	for p, c := range files {
-		p = filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func startNginx(t *testing.T) *testServer {
 	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		bin = "/usr/sbin/nginx"
-		if _, err := os.Stat(bin); err != nil {
-			t.Fatalf("nginx is required (Debian package nginx): %v", err)
-		}
-	}
-	dir := t.TempDir()
-	s := &testServer{bin: bin, root: filepath.Join(dir, "nginx"), configDir: filepath.Join(dir, "letsencrypt"), workDir: filepath.Join(dir, "work"),
-		httpPort: itest.FreePort(t), httpsPort: itest.FreePort(t)}
-	for s.httpsPort == s.httpPort {
-		s.httpsPort = itest.FreePort(t)
-	}
-	writeSites(t, s.root, s.httpPort)
-	var out bytes.Buffer
-	s.cmd = exec.Command(bin, "-p", s.root, "-c", filepath.Join(s.root, "nginx.conf"))
-	s.cmd.Stdout, s.cmd.Stderr = &out, &out
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start nginx: %v", err)
-	}
-	s.done = make(chan error, 1)
-	go func() { s.done <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGQUIT)
-		select {
-		case <-s.done:
-		case <-time.After(10 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.done
-		}
-		if t.Failed() {
-			logs, _ := os.ReadFile(filepath.Join(s.root, "error.log"))
-			t.Logf("nginx output:\n%s\nerror.log:\n%s", out.String(), logs)
-		}
-	})
-	itest.WaitListening(t, s.http(), func() error {
-		select {
-		case err := <-s.done:
-			logs, _ := os.ReadFile(filepath.Join(s.root, "error.log"))
-			return fmt.Errorf("nginx exited: %v\n%s\n%s", err, out.String(), logs)
-		default:
-			return nil
-		}
-	})
-	return s
+	n := webtest.StartNginx(t, webtest.NginxSites)
+	return &testServer{Nginx: n, bin: n.Bin, root: n.Root, configDir: n.ConfigDir(), workDir: n.WorkDir(), httpPort: n.HTTPPort, httpsPort: n.HTTPSPort}
 }
 
 func mustBody(t *testing.T, scheme, addr, host, path string, status int, want string) {
 	t.Helper()
-	resp, body, err := itest.Get(scheme, addr, host, path)
+	resp, body, err := webtest.Get(scheme, addr, host, path)
 	if err != nil {
 		t.Fatalf("GET %s://%s%s (Host %s): %v", scheme, addr, path, host, err)
 	}
@@ -175,8 +53,8 @@ func TestNginxDeployEnhanceRollback(t *testing.T) {
 	t.Parallel()
 	s := startNginx(t)
 	ctx := t.Context()
-	before := itest.Snapshot(t, s.root)
-	l, leaf := itest.Lineage(t, s.configDir, "a.test", "a.test", "x.wild.test")
+	before := webtest.Snapshot(t, s.root)
+	l, leaf := webtest.Lineage(t, s.configDir, "a.test", "a.test", "x.wild.test")
 
 	n := s.installer()
 	if err := n.Prepare(ctx); err != nil {
@@ -195,7 +73,7 @@ func TestNginxDeployEnhanceRollback(t *testing.T) {
 	if cps != 3 {
 		t.Errorf("Install made %d checkpoints, want 3", cps)
 	}
-	after := itest.Snapshot(t, s.root)
+	after := webtest.Snapshot(t, s.root)
 	if after[filepath.Join(s.root, "conf.d/default.conf")] != before[filepath.Join(s.root, "conf.d/default.conf")] ||
 		after[filepath.Join(s.root, "nginx.conf")] != before[filepath.Join(s.root, "nginx.conf")] {
 		t.Errorf("the default server or nginx.conf was edited")
@@ -224,15 +102,15 @@ func TestNginxDeployEnhanceRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"a.test", "x.wild.test"} {
-		itest.WaitServed(t, s.https(), name, leaf)
-		resp, _, err := itest.Get("https", s.https(), name, "/")
+		webtest.WaitServed(t, s.https(), name, leaf)
+		resp, _, err := webtest.Get("https", s.https(), name, "/")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=31536000" {
 			t.Errorf("%s: Strict-Transport-Security = %q", name, got)
 		}
-		resp, _, err = itest.Get("http", s.http(), name, "/path?q=1")
+		resp, _, err = webtest.Get("http", s.http(), name, "/path?q=1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,7 +122,7 @@ func TestNginxDeployEnhanceRollback(t *testing.T) {
 	mustBody(t, "http", s.http(), "other.test", "/", 200, "default\n")
 
 	// A second run updates in place: nothing is added twice.
-	l2, leaf2 := itest.Lineage(t, s.configDir, "a.test", "a.test", "x.wild.test")
+	l2, leaf2 := webtest.Lineage(t, s.configDir, "a.test", "a.test", "x.wild.test")
 	if err := n.Deploy(ctx, []string{"a.test", "x.wild.test"}, l2); err != nil {
 		t.Fatal(err)
 	}
@@ -254,13 +132,13 @@ func TestNginxDeployEnhanceRollback(t *testing.T) {
 	if ok, err := n.Save("Deployed ACME Certificate"); err != nil || ok { // the same paths again: nothing to save
 		t.Fatal(err)
 	}
-	if got := itest.Snapshot(t, s.root); got[filepath.Join(s.root, "sites-enabled/a.test")] != a {
+	if got := webtest.Snapshot(t, s.root); got[filepath.Join(s.root, "sites-enabled/a.test")] != a {
 		t.Errorf("redeploying the same paths changed a.test:\n%s", got[filepath.Join(s.root, "sites-enabled/a.test")])
 	}
 	if err := n.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	itest.WaitServed(t, s.https(), "a.test", leaf2)
+	webtest.WaitServed(t, s.https(), "a.test", leaf2)
 
 	cs, err := (&installer.Reverter{WorkDir: s.workDir}).Checkpoints()
 	if err != nil || len(cs) != 3 || cs[len(cs)-1].Title != "Deployed ACME Certificate" {
@@ -269,7 +147,7 @@ func TestNginxDeployEnhanceRollback(t *testing.T) {
 	if err := n.Rollback(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
-	itest.SameFiles(t, before, itest.Snapshot(t, s.root))
+	webtest.SameFiles(t, before, webtest.Snapshot(t, s.root))
 	if err := n.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +161,7 @@ func TestNginxChallenge(t *testing.T) {
 	t.Parallel()
 	s := startNginx(t)
 	ctx := t.Context()
-	before := itest.Snapshot(t, s.root)
+	before := webtest.Snapshot(t, s.root)
 	n := s.installer()
 	if err := n.Prepare(ctx); err != nil {
 		t.Fatal(err)
@@ -312,7 +190,7 @@ func TestNginxChallenge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	itest.SameFiles(t, before, itest.Snapshot(t, s.root))
+	webtest.SameFiles(t, before, webtest.Snapshot(t, s.root))
 	if _, err := os.Stat(n.ChallengeFile()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("challenge file left: %v", err)
 	}
@@ -326,13 +204,13 @@ func TestNginxBrokenEditRolledBack(t *testing.T) {
 	t.Parallel()
 	s := startNginx(t)
 	ctx := t.Context()
-	l, _ := itest.Lineage(t, s.configDir, "a.test", "a.test")
+	l, _ := webtest.Lineage(t, s.configDir, "a.test", "a.test")
 
 	dup := filepath.Join(s.root, "sites-enabled/dup")
 	if err := os.WriteFile(dup, []byte(fmt.Sprintf("server {\n    listen 127.0.0.1:%d;\n    server_name a.test;\n}\n", s.httpPort)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := itest.Snapshot(t, s.root)
+	before := webtest.Snapshot(t, s.root)
 	n := s.installer()
 	if err := n.Prepare(ctx); err != nil {
 		t.Fatal(err)
@@ -342,14 +220,14 @@ func TestNginxBrokenEditRolledBack(t *testing.T) {
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), filepath.Join(s.root, "sites-enabled/a.test")+":1") || !strings.Contains(err.Error(), dup+":1") {
 		t.Fatalf("duplicate server_name: %v, want a ConfigError naming both blocks", err)
 	}
-	itest.SameFiles(t, before, itest.Snapshot(t, s.root))
+	webtest.SameFiles(t, before, webtest.Snapshot(t, s.root))
 	n.Close()
 	if err := os.Remove(dup); err != nil {
 		t.Fatal(err)
 	}
 
 	// An options file nginx refuses: the edit fails nginx -t and is rolled back.
-	before = itest.Snapshot(t, s.root)
+	before = webtest.Snapshot(t, s.root)
 	n = s.installer()
 	if err := n.Prepare(ctx); err != nil {
 		t.Fatal(err)
@@ -362,9 +240,56 @@ func TestNginxBrokenEditRolledBack(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no_such_directive") {
 		t.Fatalf("broken options file: %v, want nginx -t's complaint", err)
 	}
-	itest.SameFiles(t, before, itest.Snapshot(t, s.root))
+	webtest.SameFiles(t, before, webtest.Snapshot(t, s.root))
 	if cs, _ := (&installer.Reverter{WorkDir: s.workDir}).Checkpoints(); len(cs) != 0 {
 		t.Errorf("a failed install left checkpoints: %+v", cs)
+	}
+	mustBody(t, "http", s.http(), "a.test", "/", 200, "a site\n")
+}
+
+// TestNginxRollbackRepairsBrokenConfig: after a hand edit breaks the
+// configuration, Prepare refuses it but PrepareRollback and Rollback restore
+// the checkpointed state and nginx reloads; Deployed and Names read the tree.
+func TestNginxRollbackRepairsBrokenConfig(t *testing.T) {
+	t.Parallel()
+	s := startNginx(t)
+	ctx := t.Context()
+	before := webtest.Snapshot(t, s.root)
+	l, _ := webtest.Lineage(t, s.configDir, "a.test", "a.test")
+	n := s.installer()
+	if err := n.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(n.Names(), " "), "a.test www.a.test"; got != want {
+		t.Errorf("Names() = %q, want %q", got, want)
+	}
+	if _, err := installer.Install(ctx, n, []string{"a.test"}, l, installer.InstallOptions{}, true); err != nil {
+		t.Fatal(err)
+	}
+	if !n.Deployed([]string{"a.test"}, l) || n.Deployed([]string{"www.a.test", "b.test"}, l) {
+		t.Errorf("Deployed: a.test %v, (www.a.test, b.test) %v; want true, false", n.Deployed([]string{"a.test"}, l), n.Deployed([]string{"www.a.test", "b.test"}, l))
+	}
+	n.Close()
+	site := filepath.Join(s.root, "sites-enabled/a.test")
+	b, _ := os.ReadFile(site)
+	if err := os.WriteFile(site, append(b, "this is broken {\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n = s.installer()
+	if err := n.Prepare(ctx); err == nil {
+		t.Fatal("Prepare accepted a configuration nginx -t refuses")
+	}
+	n = s.installer()
+	if err := n.PrepareRollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if err := n.Rollback(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	webtest.SameFiles(t, before, webtest.Snapshot(t, s.root))
+	if err := n.Reload(ctx); err != nil {
+		t.Fatal(err)
 	}
 	mustBody(t, "http", s.http(), "a.test", "/", 200, "a site\n")
 }

@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// TestCLITableCoversCertbot: docs/cli-certbot-table.md has a row for every
+// TestCLITableCoversCertbot: docs/cli.md has a row for every
 // certbot option string, so that no certbot flag goes undecided.
 func TestCLITableCoversCertbot(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "cli-certbot-table.md"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "cli.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +20,7 @@ func TestCLITableCoversCertbot(t *testing.T) {
 			continue // the verbs table covers help
 		}
 		if !strings.Contains(doc, "| `"+f+"`") && !strings.Contains(doc, " `"+f+"`") {
-			t.Errorf("docs/cli-certbot-table.md has no row for %s", f)
+			t.Errorf("docs/cli.md has no row for %s", f)
 		}
 	}
 }

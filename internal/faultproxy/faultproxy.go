@@ -279,6 +279,58 @@ func (p *Proxy) record(e Entry) {
 	p.mu.Unlock()
 }
 
+// answerBefore applies the faults that answer without asking upstream (or
+// delay the request); true when the request is answered.
+func (p *Proxy) answerBefore(w http.ResponseWriter, r *http.Request, f *Fault, e *Entry) bool {
+	switch f.Kind {
+	case Drop:
+		hijackClose(w)
+		return true
+	case Status:
+		typ := "serverInternal"
+		if f.Status == http.StatusTooManyRequests {
+			typ = "rateLimited"
+		}
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(f.Status)
+		fmt.Fprintf(w, `{"type":"urn:ietf:params:acme:error:%s","detail":"injected by faultproxy","status":%d}`, typ, f.Status)
+		e.Status = f.Status
+		return true
+	case Drip:
+		drip(w, r)
+		e.Status = http.StatusOK
+		return true
+	case Delay:
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return true
+		}
+	}
+	return false
+}
+
+// mangle applies the faults that change upstream's answer.
+func mangle(f *Fault, rb []byte, h http.Header) []byte {
+	switch f.Kind {
+	case Truncate:
+		return rb[:len(rb)/2]
+	case InvalidJSON:
+		return []byte(`{"status": "valid", "identifiers": [`)
+	case Huge:
+		return bytes.Repeat([]byte("A"), HugeSize)
+	case WrongType:
+		h.Set("Content-Type", "text/html")
+		return []byte("<html><body><h1>504 Gateway Time-out</h1></body></html>")
+	}
+	return rb
+}
+
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	step := StepOf(r.URL.Path)
 	f := p.pick(r.Method, step)
@@ -293,37 +345,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if f != nil {
-		switch f.Kind {
-		case Drop:
-			hijackClose(w)
-			return
-		case Status:
-			typ := "serverInternal"
-			if f.Status == http.StatusTooManyRequests {
-				typ = "rateLimited"
-			}
-			if f.RetryAfter != "" {
-				w.Header().Set("Retry-After", f.RetryAfter)
-			}
-			w.Header().Set("Content-Type", "application/problem+json")
-			w.WriteHeader(f.Status)
-			fmt.Fprintf(w, `{"type":"urn:ietf:params:acme:error:%s","detail":"injected by faultproxy","status":%d}`, typ, f.Status)
-			e.Status = f.Status
-			return
-		case Drip:
-			drip(w, r)
-			e.Status = http.StatusOK
-			return
-		case Delay:
-			t := time.NewTimer(f.Delay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
-		}
+	if f != nil && p.answerBefore(w, r, f, &e) {
+		return
 	}
 
 	// Forward with the client's Host: Pebble builds every URL it returns (and
@@ -365,17 +388,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.Fault = "processing"
 	}
 	if f != nil {
-		switch f.Kind {
-		case Truncate:
-			rb = rb[:len(rb)/2]
-		case InvalidJSON:
-			rb = []byte(`{"status": "valid", "identifiers": [`)
-		case Huge:
-			rb = bytes.Repeat([]byte("A"), HugeSize)
-		case WrongType:
-			w.Header().Set("Content-Type", "text/html")
-			rb = []byte("<html><body><h1>504 Gateway Time-out</h1></body></html>")
-		}
+		rb = mangle(f, rb, w.Header())
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(rb)))
 	w.WriteHeader(resp.StatusCode)

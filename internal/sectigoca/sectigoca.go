@@ -138,6 +138,10 @@ type Counts struct {
 	Issued int
 	// CertDownloads counts certificate fetches.
 	CertDownloads int
+	// FinalizeAbandoned counts finalize requests held open (FinalizeDelay)
+	// whose client went away before the answer: the certificate was minted
+	// all the same.
+	FinalizeAbandoned int
 }
 
 // Server is one running fake CA.
@@ -843,6 +847,9 @@ func (s *Server) finalize(w http.ResponseWriter, r *http.Request, acct *account,
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
+			s.mu.Lock()
+			s.counts.FinalizeAbandoned++
+			s.mu.Unlock()
 			return // the client went away; the certificate is minted anyway
 		case <-s.closing:
 			return

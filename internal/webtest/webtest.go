@@ -1,7 +1,9 @@
-// Package itest is test support for the installer packages: test certificates
+// Package webtest is test support for the installer packages and the
+// end-to-end tests: Debian's nginx and apache2 started on free loopback ports
+// with their own server roots, test certificates
 // in a certbot lineage layout, TLS and HTTP probes with SNI and Host, and file
 // tree snapshots. Only tests import it.
-package itest
+package webtest
 
 import (
 	"crypto/ecdsa"
