@@ -2,6 +2,7 @@ package acme
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -27,6 +28,29 @@ type Challenge struct {
 	Token     string    `json:"token,omitempty"`
 	Validated time.Time `json:"validated,omitempty"`
 	Error     *Problem  `json:"error,omitempty"`
+	// IssuerDomainNames (dns-persist-01 only) are the names the CA accepts
+	// as the record's issuer-domain-name. Sent as "issuer-domain-names" by
+	// draft-ietf-acme-dns-persist-00/01 and Pebble, as "issuerDomainNames"
+	// from draft -02; both are read.
+	IssuerDomainNames []string `json:"issuer-domain-names,omitempty"`
+}
+
+// UnmarshalJSON reads a challenge, taking the issuer domain names from
+// either spelling the drafts used.
+func (ch *Challenge) UnmarshalJSON(b []byte) error {
+	type plain Challenge
+	var w struct {
+		plain
+		IssuerDomainNamesCamel []string `json:"issuerDomainNames"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*ch = Challenge(w.plain)
+	if len(ch.IssuerDomainNames) == 0 {
+		ch.IssuerDomainNames = w.IssuerDomainNamesCamel
+	}
+	return nil
 }
 
 // GetAuthorization fetches an authorization (POST-as-GET).

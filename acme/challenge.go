@@ -17,6 +17,10 @@ const (
 	ChallengeHTTP01    = "http-01"
 	ChallengeDNS01     = "dns-01"
 	ChallengeTLSALPN01 = "tls-alpn-01"
+	// ChallengeDNSPersist01 is draft-ietf-acme-dns-persist: a standing TXT
+	// record at _validation-persist.<name> names the CA and the account. The
+	// challenge has no token; see PersistSolver.
+	ChallengeDNSPersist01 = "dns-persist-01"
 )
 
 // KeyAuthorization returns token + "." + the base64url SHA-256 JWK thumbprint of

@@ -201,6 +201,22 @@ type DirectoryMeta struct {
 	CAAIdentities           []string          `json:"caaIdentities,omitempty"`
 	ExternalAccountRequired bool              `json:"externalAccountRequired,omitempty"`
 	Profiles                map[string]string `json:"profiles,omitempty"`
+	// IssuerDomainNames are the issuer domain names a dns-persist-01 record
+	// may name (draft-ietf-acme-dns-persist-02 §3.2); CAs following the
+	// earlier drafts (and Pebble) do not send it: see PersistIssuerDomainNames.
+	IssuerDomainNames []string `json:"issuerDomainNames,omitempty"`
+}
+
+// PersistIssuerDomainNames returns the issuer domain names a dns-persist-01
+// record can name before any challenge was seen: the directory's
+// issuerDomainNames when it has them, else its caaIdentities (Pebble and
+// draft -00/-01 fill the challenge's issuer-domain-names from them). Nil
+// when the directory has neither.
+func (m DirectoryMeta) PersistIssuerDomainNames() []string {
+	if len(m.IssuerDomainNames) > 0 {
+		return append([]string(nil), m.IssuerDomainNames...)
+	}
+	return append([]string(nil), m.CAAIdentities...)
 }
 
 // Directory fetches the directory once per client and returns the cached copy

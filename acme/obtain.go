@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -23,7 +24,8 @@ type ObtainRequest struct {
 	// it, so the certificate key can be generated while the order is
 	// authorized (an RSA 4096 key takes a second or more).
 	MakeCSR func(ctx context.Context) ([]byte, error)
-	// Solvers answer challenges, keyed by challenge type ("http-01", "dns-01", "tls-alpn-01").
+	// Solvers answer challenges, keyed by challenge type ("http-01", "dns-01",
+	// "tls-alpn-01", "dns-persist-01" — the last must be a PersistSolver).
 	Solvers map[string]Solver
 	// SolverFor, when set, is asked for a solver when a pending authorization
 	// needs one that Solvers does not hold. It is called after the order is
@@ -32,13 +34,13 @@ type ObtainRequest struct {
 	// hook run) when nothing is pending: with Sectigo's pre-validated names
 	// that is the usual case (acmesh-official/acme.sh PR #4150). It is asked
 	// per pending authorization, for the types the CA offers there in
-	// Preference order (a wildcard: dns-01 only), and may return the same
+	// Preference order (a wildcard: dns-01 and dns-persist-01 only), and may return the same
 	// Solver for several. (nil, nil) means "none of this type": the next type
 	// is tried; when no type is left the authorization fails with a
 	// *NoSolverError. An error ends the issuance before anything is presented.
 	// It may be called concurrently for different authorizations.
 	SolverFor func(ctx context.Context, challengeType string, id Identifier, wildcard bool) (Solver, error)
-	// Preference orders challenge types; empty means http-01, dns-01, tls-alpn-01.
+	// Preference orders challenge types; empty means DefaultPreference.
 	Preference []string
 	// Profile is sent when the directory lists profiles (see NewOrder).
 	Profile string
@@ -110,21 +112,28 @@ func (e *NoSolverError) Error() string {
 	}
 	known := false
 	for _, t := range e.Offered {
-		if t == ChallengeHTTP01 || t == ChallengeDNS01 || t == ChallengeTLSALPN01 {
+		if t == ChallengeHTTP01 || t == ChallengeDNS01 || t == ChallengeTLSALPN01 || t == ChallengeDNSPersist01 {
 			known = true
 		}
 	}
 	switch {
 	case !known:
 		return fmt.Sprintf("acme: %s needs validation, but the CA offers only %s, which no client answers (complete the domain validation at the CA); configured: %s", name, offered, conf)
+	case e.Wildcard && slices.Contains(e.Offered, ChallengeDNSPersist01):
+		return fmt.Sprintf("acme: the wildcard %s needs a dns-01 or dns-persist-01 solver (the CA offers %s; configured: %s)", name, offered, conf)
 	case e.Wildcard:
 		return fmt.Sprintf("acme: the wildcard %s needs a dns-01 solver (the CA offers %s; configured: %s)", name, offered, conf)
 	}
 	return fmt.Sprintf("acme: no configured solver for %s (the CA offers %s; configured: %s)", name, offered, conf)
 }
 
+// wildcardType reports whether a challenge type can prove a wildcard
+// authorization (RFC 8555 §7.1.3: dns-01; draft-ietf-acme-dns-persist §5:
+// dns-persist-01 with policy=wildcard).
+func wildcardType(typ string) bool { return typ == ChallengeDNS01 || typ == ChallengeDNSPersist01 }
+
 // DefaultPreference is the challenge order used when ObtainRequest.Preference is empty.
-var DefaultPreference = []string{ChallengeHTTP01, ChallengeDNS01, ChallengeTLSALPN01}
+var DefaultPreference = []string{ChallengeHTTP01, ChallengeDNS01, ChallengeTLSALPN01, ChallengeDNSPersist01}
 
 // maxParallel bounds concurrent authorization fetches, waits and polls.
 const maxParallel = 8
@@ -138,10 +147,11 @@ type pendingChallenge struct {
 
 // Obtain runs a whole issuance (§7.4): new order → fetch authorizations (already
 // valid ones are skipped before any solver is touched) → pick a challenge per
-// pending authorization in preference order (unknown types ignored; wildcards only
-// by dns-01) → present all → wait (DNS propagation) → tell the CA → poll → clean up
-// (always, also on error or cancellation) → finalize once → download and check the
-// certificate against the request.
+// pending authorization in preference order (unknown types ignored; wildcards
+// only by dns-01 or dns-persist-01) → check every dns-persist-01 record
+// (PersistSolver) → present all others → wait (DNS propagation) → tell the CA
+// → poll → clean up (always, also on error or cancellation) → finalize once →
+// download and check the certificate against the request.
 //
 // Errors: *AuthorizationError values (joined, sorted) when identifiers fail
 // validation; *Problem / *RateLimitError from the CA; a plain error when the CA's
@@ -420,16 +430,43 @@ func (c *Client) solve(ctx context.Context, pending []pendingChallenge) error {
 	}
 	var presented []pendingChallenge
 	defer func() { c.cleanUp(ctx, presented) }()
+	// dns-persist-01 first, all of them (in parallel: each is a DNS
+	// lookup), errors joined: each names a record to fix, and nothing else
+	// has been prepared yet.
+	var persist []pendingChallenge
 	for _, p := range pending {
+		if _, ok := p.solver.(PersistSolver); ok && p.ch.Type == ChallengeDNSPersist01 {
+			persist = append(persist, p)
+		}
+	}
+	presented = append(presented, persist...)
+	errs := forEach(ctx, len(persist), func(ctx context.Context, i int) error {
+		p := persist[i]
+		c.logger().LogAttrs(ctx, slog.LevelInfo, "checking persistent record", attrIdentifier(p.authz.Identifier.Value), attrChallengeType(p.ch.Type))
+		// A CA that writes the wildcard into the identifier (see pickChallenge)
+		// is read the same way: base name, wildcard set.
+		name, star := strings.CutPrefix(p.authz.Identifier.Value, "*.")
+		if err := p.solver.(PersistSolver).PresentPersist(ctx, name, star || p.authz.Wildcard, append([]string(nil), p.ch.IssuerDomainNames...), c.AccountURL); err != nil {
+			return &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: fmt.Errorf("present %s challenge: %w", p.ch.Type, err), Local: true}
+		}
+		return nil
+	})
+	if err := joinSorted(errs); err != nil {
+		return err
+	}
+	for _, p := range pending {
+		if p.ch.Type == ChallengeDNSPersist01 {
+			continue
+		}
 		presented = append(presented, p)
 		c.logger().LogAttrs(ctx, slog.LevelInfo, "presenting challenge", attrIdentifier(p.authz.Identifier.Value), attrChallengeType(p.ch.Type))
 		if err := p.solver.Present(ctx, p.authz.Identifier.Value, p.ch.Token, p.keyAuth); err != nil {
 			return &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: fmt.Errorf("present %s challenge: %w", p.ch.Type, err), Local: true}
 		}
 	}
-	errs := forEach(ctx, len(pending), func(ctx context.Context, i int) error {
+	errs = forEach(ctx, len(pending), func(ctx context.Context, i int) error {
 		p := pending[i]
-		if w, ok := p.solver.(Waiter); ok {
+		if w, ok := p.solver.(Waiter); ok && p.ch.Type != ChallengeDNSPersist01 {
 			if err := w.Wait(ctx, p.authz.Identifier.Value, p.ch.Token, p.keyAuth); err != nil {
 				return &AuthorizationError{Identifier: p.authz.Identifier, URL: p.authz.URL, Err: fmt.Errorf("wait for %s challenge: %w", p.ch.Type, err), Local: true}
 			}
@@ -470,10 +507,11 @@ func (c *Client) pickChallenge(ctx context.Context, a *Authorization, prefs []st
 		offered = append(offered, ch.Type)
 	}
 	// A CA that names the wildcard in the identifier instead of setting
-	// "wildcard" (§7.1.4 forbids it) gets the same rule: dns-01 only.
+	// "wildcard" (§7.1.4 forbids it) gets the same rule: dns-01 or
+	// dns-persist-01 only.
 	wildcard := a.Wildcard || strings.HasPrefix(a.Identifier.Value, "*.")
 	for _, typ := range prefs {
-		if wildcard && typ != ChallengeDNS01 {
+		if wildcard && !wildcardType(typ) {
 			continue
 		}
 		var ch *Challenge
@@ -501,6 +539,13 @@ func (c *Client) pickChallenge(ctx context.Context, a *Authorization, prefs []st
 		}
 		if ch.URL == "" {
 			return pendingChallenge{}, fmt.Errorf("acme: %s challenge has no URL", typ)
+		}
+		if typ == ChallengeDNSPersist01 {
+			// No token: the record names the account instead.
+			if _, ok := s.(PersistSolver); !ok {
+				return pendingChallenge{}, fmt.Errorf("acme: the solver for %s does not implement PersistSolver", typ)
+			}
+			return pendingChallenge{authz: a, ch: *ch, solver: s}, nil
 		}
 		ka, err := KeyAuthorization(c.Key.Public(), ch.Token)
 		if err != nil {

@@ -44,3 +44,21 @@ type Planner interface {
 type Sequencer interface {
 	Sequential() (one bool, d time.Duration)
 }
+
+// PersistSolver answers dns-persist-01 (draft-ietf-acme-dns-persist), whose
+// challenge carries no token: the CA looks for a standing TXT record at
+// _validation-persist.<domain> that names one of issuerDomainNames and the
+// account (accountURL), with policy=wildcard when wildcard is set.
+//
+// Obtain calls PresentPersist for every dns-persist-01 challenge of an order
+// before any other solver's Present and before the CA is told anything, and
+// joins their errors: a missing or wrong record stops the issuance while the
+// authorizations are still pending. domain is the base name (no "*."),
+// wildcard tells whether the authorization is for *.domain. issuerDomainNames
+// are the challenge's, as the CA sent them (not checked by this package).
+// Present is never called for such a challenge; CleanUp is, with an empty
+// token and key authorization. It may be called concurrently.
+type PersistSolver interface {
+	Solver
+	PresentPersist(ctx context.Context, domain string, wildcard bool, issuerDomainNames []string, accountURL string) error
+}

@@ -82,7 +82,15 @@ type Doctor struct {
 	// providers are the dns-01 providers in this build.
 	providers []string
 
-	caSeen map[string]Finding
+	caSeen map[string]caInfo
+}
+
+// caInfo is what one CA's directory said (once per run).
+type caInfo struct {
+	finding Finding
+	// issuers are its dns-persist-01 issuer domain names (directory
+	// issuerDomainNames, else caaIdentities).
+	issuers []string
 }
 
 func New(configDir string, client *http.Client) (*Doctor, error) {
@@ -95,7 +103,7 @@ func New(configDir string, client *http.Client) (*Doctor, error) {
 		return nil, fmt.Errorf("doctor: %w", err)
 	}
 	return &Doctor{configDir: t.Dir, tree: t, client: client, Now: time.Now, Access: unix.Access,
-		Listen: net.Listen, providers: dns01.Providers(), caSeen: map[string]Finding{}}, nil
+		Listen: net.Listen, providers: dns01.Providers(), caSeen: map[string]caInfo{}}, nil
 }
 
 // LineageNames lists the lineages of the tree, sorted (a conf that does
@@ -141,14 +149,23 @@ func (d *Doctor) Check(ctx context.Context, name string) *Lineage {
 	}
 
 	cert := d.checkLive(ctx, l, conf, reissue)
-	d.checkAuthenticator(l, conf, cert)
+	prefs := prefChalls(conf)
+	persistOnly := len(prefs) == 1 && prefs[0] == "dns-persist-01"
+	if persistOnly {
+		d.checkUnusedAuthenticator(l, conf)
+	} else {
+		d.checkAuthenticator(l, conf, cert)
+	}
 	if !l.Failed() {
 		d.checkParams(ctx, l)
 	}
 	d.checkHooks(l, conf)
-	server := d.checkAccount(ctx, l, conf)
+	server, acct := d.checkAccount(ctx, l, conf)
 	if server != "" {
-		d.checkCA(ctx, l, server)
+		ca := d.checkCA(ctx, l, server)
+		if contains(prefs, "dns-persist-01") && acct != nil && cert != nil {
+			d.checkPersist(ctx, l, conf, cert, acct, ca)
+		}
 	}
 	return l
 }
@@ -499,18 +516,19 @@ func HookProblem(cmd string) (msg, fix string) {
 }
 
 // checkAccount checks the account the lineage renews with and returns its
-// server's directory URL ("" when the server is unusable).
-func (d *Doctor) checkAccount(ctx context.Context, l *Lineage, conf *storage.RenewalConf) string {
+// server's directory URL ("" when the server is unusable) and the account
+// (nil when none could be chosen).
+func (d *Doctor) checkAccount(ctx context.Context, l *Lineage, conf *storage.RenewalConf) (string, *storage.Account) {
 	p := conf.Params
 	server, err := manager.ResolveServer(p.Server)
 	if err != nil {
 		l.add(Fail, fmt.Sprintf("server %q: %v", p.Server, err), "acmectl reconfigure --cert-name "+l.Name+" --server URL")
-		return ""
+		return "", nil
 	}
 	accDir, err := d.tree.AccountsDir(server)
 	if err != nil {
 		l.add(Fail, fmt.Sprintf("server %q: %v", server, err), "acmectl reconfigure --cert-name "+l.Name+" --server URL")
-		return ""
+		return "", nil
 	}
 	register := "acmectl register --server " + server
 	if manager.ServerNeedsEAB(server) {
@@ -561,26 +579,48 @@ func (d *Doctor) checkAccount(ctx context.Context, l *Lineage, conf *storage.Ren
 			l.add(Fail, fmt.Sprintf("account key %s is mode %04o", kp, fi.Mode().Perm()), "chmod 0400 "+kp)
 		}
 	}
-	return server
+	return server, acct
 }
 
 // checkCA GETs the CA's directory (once per server per run).
-func (d *Doctor) checkCA(ctx context.Context, l *Lineage, server string) {
-	if f, ok := d.caSeen[server]; ok {
-		l.Findings = append(l.Findings, f)
-		return
+func (d *Doctor) checkCA(ctx context.Context, l *Lineage, server string) caInfo {
+	ca, ok := d.caSeen[server]
+	if !ok {
+		ca = d.probeCA(ctx, server)
+		d.caSeen[server] = ca
 	}
-	f := d.probeCA(ctx, server)
-	d.caSeen[server] = f
-	l.Findings = append(l.Findings, f)
+	l.Findings = append(l.Findings, ca.finding)
+	return ca
 }
 
-func (d *Doctor) probeCA(ctx context.Context, server string) Finding {
+func (d *Doctor) probeCA(ctx context.Context, server string) caInfo {
+	f, dir := d.fetchDirectory(ctx, server)
+	info := caInfo{finding: f}
+	if dir != nil {
+		info.issuers = dir.Meta.IssuerDomainNames
+		if len(info.issuers) == 0 {
+			info.issuers = dir.Meta.CAAIdentities
+		}
+	}
+	return info
+}
+
+// directory is the part of an ACME directory doctor reads.
+type directory struct {
+	NewNonce string `json:"newNonce"`
+	NewOrder string `json:"newOrder"`
+	Meta     struct {
+		CAAIdentities     []string `json:"caaIdentities"`
+		IssuerDomainNames []string `json:"issuerDomainNames"`
+	} `json:"meta"`
+}
+
+func (d *Doctor) fetchDirectory(ctx context.Context, server string) (Finding, *directory) {
 	ctx, cancel := context.WithTimeout(ctx, CATimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, server, nil)
 	if err != nil {
-		return Finding{Fail, fmt.Sprintf("CA directory %s: %v", server, err), "fix the server URL in the renewal conf"}
+		return nilDir(Finding{Fail, fmt.Sprintf("CA directory %s: %v", server, err), "fix the server URL in the renewal conf"})
 	}
 	req.Header.Set("User-Agent", d.UserAgent)
 	resp, err := d.client.Do(req)
@@ -589,28 +629,27 @@ func (d *Doctor) probeCA(ctx context.Context, server string) Finding {
 		var ha x509.HostnameError
 		switch {
 		case errors.As(err, &ua), errors.As(err, &ha), strings.Contains(err.Error(), "certificate"):
-			return Finding{Fail, fmt.Sprintf("CA directory %s: TLS: %v", server, err),
-				"pass --ca-bundle FILE (or set REQUESTS_CA_BUNDLE) with the root that signs the CA's HTTPS certificate"}
+			return nilDir(Finding{Fail, fmt.Sprintf("CA directory %s: TLS: %v", server, err),
+				"pass --ca-bundle FILE (or set REQUESTS_CA_BUNDLE) with the root that signs the CA's HTTPS certificate"})
 		}
-		return Finding{Fail, fmt.Sprintf("CA directory %s does not answer: %v", server, err),
-			"check DNS, the firewall and the proxy (HTTPS_PROXY) for this host; the CA may be down"}
+		return nilDir(Finding{Fail, fmt.Sprintf("CA directory %s does not answer: %v", server, err),
+			"check DNS, the firewall and the proxy (HTTPS_PROXY) for this host; the CA may be down"})
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
-		return Finding{Fail, fmt.Sprintf("CA directory %s answers HTTP %d", server, resp.StatusCode),
-			"check the server URL in the renewal conf (Sectigo's is https://acme.sectigo.com/v2/OV, without /directory)"}
+		return nilDir(Finding{Fail, fmt.Sprintf("CA directory %s answers HTTP %d", server, resp.StatusCode),
+			"check the server URL in the renewal conf (Sectigo's is https://acme.sectigo.com/v2/OV, without /directory)"})
 	}
-	var dir struct {
-		NewNonce string `json:"newNonce"`
-		NewOrder string `json:"newOrder"`
-	}
+	var dir directory
 	if err := json.Unmarshal(body, &dir); err != nil || dir.NewNonce == "" || dir.NewOrder == "" {
-		return Finding{Fail, fmt.Sprintf("%s is not an ACME directory (no newNonce/newOrder)", server),
-			"check the server URL in the renewal conf"}
+		return nilDir(Finding{Fail, fmt.Sprintf("%s is not an ACME directory (no newNonce/newOrder)", server),
+			"check the server URL in the renewal conf"})
 	}
-	return Finding{OK, fmt.Sprintf("CA directory %s answers", server), ""}
+	return Finding{OK, fmt.Sprintf("CA directory %s answers", server), ""}, &dir
 }
+
+func nilDir(f Finding) (Finding, *directory) { return f, nil }
 
 // TreeFindings checks the tree as a whole: each directory of it (or above
 // it) that users other than its owner may write is a WARN with its fix

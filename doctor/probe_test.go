@@ -45,8 +45,8 @@ func TestProbeCARedirectCarriesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	hc.Timeout = CATimeout
-	d := &Doctor{client: hc, UserAgent: "acmectl-test", caSeen: map[string]Finding{}}
-	if f := d.probeCA(t.Context(), front.URL+"/dir"); f.Level != OK {
+	d := &Doctor{client: hc, UserAgent: "acmectl-test", caSeen: map[string]caInfo{}}
+	if f := d.probeCA(t.Context(), front.URL+"/dir").finding; f.Level != OK {
 		t.Errorf("probe through a redirect: %+v", f)
 	}
 	if len(got) != 1 {

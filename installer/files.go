@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/acmectl/acmectl/internal/specialfile"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -28,6 +29,11 @@ func WriteFile(path string, data []byte, mode fs.FileMode) error {
 }
 
 func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
+	// As root a rename replaces whatever path names; a web server's
+	// configuration is never a device, FIFO, socket or directory.
+	if err := specialfile.CheckReplaceable(path); err != nil {
+		return err
+	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {

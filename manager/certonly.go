@@ -112,7 +112,7 @@ func (m *Manager) askNamesAndAuthenticator() error {
 			return errors.New("no domain names were given")
 		}
 	}
-	if c.Authenticator != "" {
+	if c.Authenticator != "" || PersistOnly(c) {
 		return nil
 	}
 	if !m.interactive() {
@@ -142,7 +142,7 @@ func (m *Manager) askNamesAndAuthenticator() error {
 }
 
 // needAuthenticator names the flags that choose an authenticator.
-const needAuthenticator = "--standalone, --webroot -w PATH, --manual --manual-auth-hook CMD, --dns PROVIDER or --tls-alpn"
+const needAuthenticator = "--standalone, --webroot -w PATH, --manual --manual-auth-hook CMD, --dns PROVIDER, --tls-alpn or --preferred-challenges dns-persist-01"
 
 // namedLineage loads the lineage --cert-name names (nil when none or new);
 // its names are the request's when none were given.

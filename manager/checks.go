@@ -2,6 +2,7 @@ package manager
 
 import (
 	"errors"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -457,14 +458,85 @@ func parsePrefChalls(s string) ([]string, error) {
 			p = acme.ChallengeDNS01
 		case "tls-alpn", "tls-alpn-01":
 			p = acme.ChallengeTLSALPN01
+		case "dns-persist", "dns-persist-01":
+			p = acme.ChallengeDNSPersist01
 		default:
-			return nil, Usagef("--preferred-challenges: unknown challenge %q (want http, dns or tls-alpn)", p)
+			return nil, Usagef("--preferred-challenges: unknown challenge %q (want http, dns, tls-alpn or dns-persist-01)", p)
 		}
 		if !contains(out, p) {
 			out = append(out, p)
 		}
 	}
 	return out, nil
+}
+
+// PersistPreferred reports whether dns-persist-01 is among the preferred
+// challenges.
+func PersistPreferred(c *Config) bool { return contains(c.PrefChalls, acme.ChallengeDNSPersist01) }
+
+// PersistOnly reports whether dns-persist-01 is the only preferred
+// challenge: no authenticator is used, the standing records prove the names.
+func PersistOnly(c *Config) bool {
+	return len(c.PrefChalls) == 1 && c.PrefChalls[0] == acme.ChallengeDNSPersist01
+}
+
+// checkDNSResolvers accepts host, host:port, [v6]:port; comma lists.
+func checkDNSResolvers(c *Config) error {
+	var out []string
+	for _, r := range c.DNSResolvers {
+		for _, x := range strings.Split(r, ",") {
+			x = strings.TrimSpace(x)
+			if x == "" {
+				continue
+			}
+			host := x
+			if h, port, err := net.SplitHostPort(x); err == nil {
+				if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+					return Usagef("--dns-resolver %q: bad port", x)
+				}
+				host = h
+			}
+			if net.ParseIP(strings.Trim(host, "[]")) == nil {
+				if _, err := NormalizeDomain(host); err != nil {
+					return Usagef("--dns-resolver %q: want an address or host name, with an optional :port", x)
+				}
+			}
+			out = append(out, x)
+		}
+	}
+	c.DNSResolvers = out
+	return nil
+}
+
+// checkPersistUntil reads --persist-until: a date (end of that day, UTC),
+// an RFC 3339 time, or Unix seconds; it must be in the future.
+func checkPersistUntil(c *Config) error {
+	v := strings.TrimSpace(c.raw.persistUntil)
+	if v == "" {
+		return nil
+	}
+	t, err := parsePersistUntil(v)
+	if err != nil {
+		return Usagef("--persist-until %q: %w", v, err)
+	}
+	if !t.After(time.Now()) {
+		return Usagef("--persist-until %q is in the past: a record with it would never be accepted", v)
+	}
+	c.PersistUntil = t
+	return nil
+}
+
+func parsePersistUntil(v string) (time.Time, error) {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Unix(n, 0).UTC(), nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t.Add(24*time.Hour - time.Second).UTC(), nil
+	}
+	return time.Time{}, errors.New("want a date (2027-06-30), an RFC 3339 time (2027-06-30T12:00:00Z) or Unix seconds")
 }
 
 func checkParallel(c *Config) error {

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/acmectl/acmectl/acme"
 	"github.com/acmectl/acmectl/internal/argparse"
 )
 
@@ -108,6 +109,7 @@ func buildCommandLine() {
 			return l[0], err
 		},
 	}
+	spec.ExtraChallenges = []string{acme.ChallengeDNSPersist01}
 	help := helpText
 	help.Topics = maps.Clone(helpText.Topics)
 	for _, n := range CertbotDNSPlugins {
@@ -233,12 +235,17 @@ func (f Parsed) String(name string) string {
 	return ""
 }
 
-// StringSlice reads a list option (-d, -w, --ip-address).
+// StringSlice reads a list option (-d, -w, --ip-address), or an
+// extension's list parameter stored as one value (--dns-resolver).
 func (f Parsed) StringSlice(name string) []string {
-	if o := f.opt(name); o != nil {
-		return slices.Clone(f.R.List(o.Dest))
+	o := f.opt(name)
+	if o == nil {
+		return nil
 	}
-	return nil
+	if v, ok := f.R.Values[o.Dest].(string); ok && v != "" {
+		return []string{v}
+	}
+	return slices.Clone(f.R.List(o.Dest))
 }
 
 // WebrootMap is the name → webroot map certbot's -w/-d pairing and

@@ -80,8 +80,16 @@ type Config struct {
 	TLSALPNPort    int
 	TLSALPNAddr    string
 	PrefChalls     []string // challenge types, most preferred first
-	HTTP01Port     int
-	HTTP01Addr     string
+	// DNSResolvers are where dns-persist-01 records are read (empty: the
+	// names' authoritative servers).
+	DNSResolvers []string
+	// PersistIssuer, PersistUntil and PersistWildcard shape the records
+	// of the dns-persist verb.
+	PersistIssuer   string
+	PersistUntil    time.Time
+	PersistWildcard bool
+	HTTP01Port      int
+	HTTP01Addr      string
 
 	// Installer is the web server certificates go into: "nginx", "apache",
 	// "null" (-i null) or "" (none); selectPlugins settles it with the
@@ -125,6 +133,7 @@ type Config struct {
 	raw struct {
 		eabKid, eabKey, eabKeyFile, eabAlg string
 		email, prefChalls, webrootMap      string
+		persistUntil                       string
 		issuanceTimeout, retryAfterMax     int
 		reason                             string
 		args                               []string

@@ -38,6 +38,11 @@ func lineageConfig(base *Config, l *storage.Lineage) (*Config, error) {
 	if base.NoReuseKey {
 		c.ReuseKey = false
 	}
+	if PersistOnly(c) && conf.Params.Authenticator == "" && !c.setByUser(authenticatorFlags...) {
+		// dns-persist-01 alone needs no authenticator: none is assumed (certbot's
+		// default, standalone, would be written into the conf).
+		c.Authenticator = ""
+	}
 	if err := checkSavedKey(c, l); err != nil {
 		return nil, err
 	}

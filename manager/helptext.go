@@ -19,6 +19,7 @@ var helpText = argparse.HelpText{
 		"install":      "PROG install --cert-name NAME [--nginx | --apache] [--redirect] [--hsts] [--uir] [--staple-ocsp]",
 		"enhance":      "PROG enhance [--cert-name NAME] [--nginx | --apache] [--redirect] [--hsts] [--uir] [--staple-ocsp]",
 		"rollback":     "PROG rollback [--nginx | --apache] [--checkpoints N]",
+		"dns-persist":  "PROG dns-persist records|check [-d DOMAIN] ... [--cert-name NAME] [--server URL] [--account ID] [--json]",
 	},
 	Overview: `acmectl obtains and renews certificates from any ACME CA (Let's Encrypt, Sectigo,
 ZeroSSL, Google, a private CA) into certbot's /etc/letsencrypt tree, with certbot's
@@ -61,6 +62,7 @@ manage your account:
 acmectl's own commands (PROG COMMAND --help):
     schedule        Install, remove or show scheduled renewal (systemd timer or cron)
     doctor          Check that every certificate's next renewal would work
+    dns-persist     Print, create once and check the records of dns-persist-01
     scm             Sectigo Certificate Manager: servers, ACME accounts, onboarding
     completion      Print a bash, zsh or fish completion script
 `,
@@ -105,6 +107,11 @@ More detailed help:
 		"nginx":           "Nginx Web Server plugin: --nginx (or -a nginx / -i nginx) answers http-01 from the server block that serves the name on port 80 (a temporary location, or a temporary server block), and installs into the server blocks of the certificate's names. It reads nginx.conf under --nginx-server-root and every include.",
 		"apache":          "Apache Web Server plugin: --apache (or -a apache / -i apache) answers http-01 from a temporary configuration included for the run, and installs into an SSL twin of each name's virtual host (<site>-le-ssl.conf), enabling mod_ssl and the site as a2enmod/a2ensite do (Debian's /etc/apache2 layout).",
 		"null":            "Null Installer",
+		"dns-persist": `dns-persist-01 (draft-ietf-acme-dns-persist) proves a name by ONE standing TXT record at _validation-persist.<name> that names the CA and your ACME account. Publish it once; every issuance and renewal with --preferred-challenges dns-persist-01 (and no authenticator) then validates against it, with no DNS change and no DNS credentials on the server. A wildcard (*.example.com) is proven by the record of example.com with policy=wildcard. ` +
+			`"acmectl dns-persist records -d example.com -d '*.example.com'" prints the records to create (zone-file lines; --json); with --dns rfc2136 or --dns exec (and --dns-credentials FILE) it also creates them, once, and saves the credentials nowhere. ` +
+			`"acmectl dns-persist check -d ..." reads them back from the names' authoritative servers (or --dns-resolver) and says per name whether the CA would accept them: issuer domain name, account URL, policy=wildcard for wildcards, persistUntil (a warning within 30 days); it changes nothing and exits 1 when the CA would refuse one. ` +
+			`The account is the one registered at --server (or --account; with --cert-name and no -d, the lineage's names, server and account); --config-dir, -q, --json and cli.ini (and -c FILE) apply as for certbot's subcommands. ` +
+			`Anyone holding that account's key can get certificates for every name whose record names the account: keep the key as you kept the DNS credentials.`,
 	},
 	Commands: [][2]string{
 		{"certificates", "List certificates managed by acmectl or certbot"},

@@ -73,6 +73,21 @@ func TestLoadConfigFromTable(t *testing.T) {
 		{"pref challs", FlagMap{"preferred-challenges": "dns, http-01"}, func(c *Config) bool {
 			return reflect.DeepEqual(c.PrefChalls, []string{"dns-01", "http-01"})
 		}, ""},
+		{"pref challs dns-persist", FlagMap{"preferred-challenges": "dns-persist, dns-persist-01,http"}, func(c *Config) bool {
+			return reflect.DeepEqual(c.PrefChalls, []string{"dns-persist-01", "http-01"}) && PersistPreferred(c) && !PersistOnly(c)
+		}, ""},
+		{"dns-persist-01 alone", FlagMap{"preferred-challenges": "dns-persist-01"}, func(c *Config) bool { return PersistOnly(c) && c.Authenticator == "" }, ""},
+		{"unknown challenge names dns-persist-01", FlagMap{"preferred-challenges": "persist"}, nil, "want http, dns, tls-alpn or dns-persist-01"},
+		{"persist-until date", FlagMap{"persist-until": "2099-06-30"}, func(c *Config) bool { return c.PersistUntil.Unix() == 4086547199 }, ""},
+		{"persist-until unix", FlagMap{"persist-until": "4102444800"}, func(c *Config) bool { return c.PersistUntil.Unix() == 4102444800 }, ""},
+		{"persist-until RFC 3339", FlagMap{"persist-until": "2099-01-01T00:00:00+01:00"}, func(c *Config) bool { return c.PersistUntil.Unix() == 4070905200 }, ""},
+		{"persist-until past", FlagMap{"persist-until": "2020-01-01"}, nil, "--persist-until \"2020-01-01\" is in the past"},
+		{"persist-until garbage", FlagMap{"persist-until": "next year"}, nil, "want a date (2027-06-30)"},
+		{"dns-resolver list", FlagMap{"dns-resolver": "127.0.0.1:5353, ::1,[::1]:53,ns.example"}, func(c *Config) bool {
+			return reflect.DeepEqual(c.DNSResolvers, []string{"127.0.0.1:5353", "::1", "[::1]:53", "ns.example"})
+		}, ""},
+		{"dns-resolver bad port", FlagMap{"dns-resolver": "127.0.0.1:99999"}, nil, "--dns-resolver \"127.0.0.1:99999\": bad port"},
+		{"dns-resolver not a host", FlagMap{"dns-resolver": "a b"}, nil, "--dns-resolver \"a b\""},
 		{"hook with CR", FlagMap{"post-hook": "a\rb"}, nil, "--post-hook"},
 		{"reason", FlagMap{"reason": "keyCompromise"}, func(c *Config) bool { return c.Reason == 1 }, ""},
 		{"quiet implies -n", FlagMap{"quiet": "true"}, func(c *Config) bool { return c.NonInteractive }, ""},
@@ -118,6 +133,8 @@ func TestConfRoundTrip(t *testing.T) {
 		{"tls-alpn": "true", "tls-alpn-01-port": "8443", "tls-alpn-01-address": "::1",
 			"issuance-timeout": "300", "retry-after-max": "10", "chain-drop-issuer": "AAA Certificate Services"},
 		{"webroot": "true", "webroot-path": "/var/www", "domains": "rt.example.com"},
+		{"preferred-challenges": "dns-persist-01", "dns-resolver": "127.0.0.1:5353,::1"},
+		{"preferred-challenges": "dns-persist-01,dns", "dns": "exec", "dns-propagation-seconds": "5"},
 	} {
 		want := mustConfig(t, flags)
 		conf := renewalConf(want, nil, "acct")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/acmectl/acmectl/acme"
 	"github.com/acmectl/acmectl/challenge/dns01"
+	"github.com/acmectl/acmectl/challenge/dnspersist"
 	"github.com/acmectl/acmectl/challenge/hook"
 	"github.com/acmectl/acmectl/challenge/http01"
 	"github.com/acmectl/acmectl/challenge/tlsalpn01"
@@ -58,11 +59,11 @@ func (s *solverSet) release() {
 // authorization, prepared on first need; (nil, nil) when the authenticator
 // does not answer typ.
 func (s *solverSet) solverFor(ctx context.Context, typ string, id acme.Identifier, wildcard bool) (acme.Solver, error) {
+	if sv := s.ready[typ]; sv != nil {
+		return sv, nil // also dns-persist-01's, beside any authenticator's types
+	}
 	if s.types != nil && !contains(s.types, typ) {
 		return nil, nil
-	}
-	if sv := s.ready[typ]; sv != nil {
-		return sv, nil
 	}
 	name := id.Value
 	if wildcard {
@@ -120,9 +121,18 @@ func (p *portLocks) lock(ctx context.Context, key string) (func(), error) {
 }
 
 // buildSolvers makes the solver set for o.Authenticator (nothing is bound,
-// written or run yet).
+// written or run yet), and the dns-persist-01 solver when that challenge
+// is preferred. With dns-persist-01 the only preferred challenge, no
+// authenticator is built: nothing listens, is written or is called.
 func (m *Manager) buildSolvers(o *Config, domains []string) (*solverSet, error) {
 	set := &solverSet{m: m, c: o, ready: map[string]acme.Solver{}, preference: o.PrefChalls}
+	if PersistPreferred(o) {
+		set.ready[acme.ChallengeDNSPersist01] = m.persistSolver(o, domains)
+		if PersistOnly(o) {
+			set.types = []string{acme.ChallengeDNSPersist01}
+			return set, nil
+		}
+	}
 	var err error
 	switch a := o.Authenticator; {
 	case a == "standalone":
@@ -262,6 +272,29 @@ func (m *Manager) dnsSolver(o *Config, plugin string) (acme.Solver, error) {
 	return s, nil
 }
 
+// persistSolver checks each name's dns-persist-01 record before the CA is
+// asked (from --dns-resolver, else the names' authoritative servers), and
+// reports a persistUntil within 30 days as a warning event.
+func (m *Manager) persistSolver(o *Config, domains []string) *dnspersist.Solver {
+	return &dnspersist.Solver{
+		Names:    domains,
+		Resolver: persistResolver(o),
+		Now:      m.now,
+		Logger:   m.log(),
+		Report: func(v dnspersist.Verdict) {
+			if v.OK() && v.Warning != "" {
+				m.emit(Event{Kind: EventWarning, Names: []string{v.Name}, Reason: v.Name + ": " + v.RecordName + ": " + v.Warning + "; " + v.Fix})
+			}
+		},
+	}
+}
+
+// persistResolver reads records from --dns-resolver when given (asked
+// directly), else from the names' authoritative servers.
+func persistResolver(o *Config) *dnspersist.Resolver {
+	return &dnspersist.Resolver{Servers: o.DNSResolvers, Direct: len(o.DNSResolvers) > 0}
+}
+
 // explainNoSolver turns a pending authorization no configured solver can
 // answer (*acme.NoSolverError, decided after the order was created) into one
 // line naming the name, what the CA offers and what to configure.
@@ -283,6 +316,8 @@ func explainNoSolver(c *Config, err error) error {
 	switch {
 	case !offersKnown(e.Offered):
 		msg = fmt.Sprintf("%s needs validation, but the CA offers only %s, which no ACME client can answer: complete the domain's validation at the CA (Sectigo: DCV in SCM)", name, offered)
+	case e.Wildcard && contains(e.Offered, acme.ChallengeDNSPersist01):
+		msg = fmt.Sprintf("the wildcard %s needs validation and wildcards need dns-01 or dns-persist-01 (the CA offers %s), which %s does not answer: use --preferred-challenges dns-persist-01 after publishing the record of 'acmectl dns-persist records -d %s', or --dns PROVIDER", name, offered, authenticatorFlag(c), name)
 	case e.Wildcard:
 		msg = fmt.Sprintf("the wildcard %s needs validation and wildcards need dns-01 (the CA offers %s), which %s does not answer: use --dns PROVIDER, or --manual --preferred-challenges dns --manual-auth-hook COMMAND", name, offered, authenticatorFlag(c))
 	default:
@@ -317,7 +352,7 @@ func noSolverErrors(err error) []*acme.NoSolverError {
 
 func offersKnown(types []string) bool {
 	for _, t := range types {
-		if t == acme.ChallengeHTTP01 || t == acme.ChallengeDNS01 || t == acme.ChallengeTLSALPN01 {
+		if t == acme.ChallengeHTTP01 || t == acme.ChallengeDNS01 || t == acme.ChallengeTLSALPN01 || t == acme.ChallengeDNSPersist01 {
 			return true
 		}
 	}
@@ -339,6 +374,12 @@ func answered(c *Config) []string {
 	default:
 		types = []string{acme.ChallengeHTTP01}
 	}
+	switch {
+	case PersistOnly(c):
+		types = []string{acme.ChallengeDNSPersist01}
+	case PersistPreferred(c):
+		types = append(types, acme.ChallengeDNSPersist01)
+	}
 	if len(c.PrefChalls) > 0 {
 		var both []string
 		for _, t := range types {
@@ -356,6 +397,9 @@ func answered(c *Config) []string {
 
 // authenticatorFlag names the authenticator as the operator chose it.
 func authenticatorFlag(c *Config) string {
+	if PersistOnly(c) {
+		return "--preferred-challenges dns-persist-01"
+	}
 	if d, ok := strings.CutPrefix(c.Authenticator, "dns-"); ok {
 		return "--dns " + d
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,7 +52,7 @@ var verbs = map[string]handler{
 	"plugins": runPlugins, "update_symlinks": runUpdateSymlinks,
 }
 
-// newApp is acmectl's own commands (schedule, doctor, scm, completion,
+// newApp is acmectl's own commands (schedule, doctor, dns-persist, scm, completion,
 // gendocs), which urfave/cli parses; certbot's verbs go through argparse
 // (runCertbot). It behaves the same whatever argv[0] is.
 func newApp() *cli.App {
@@ -65,7 +66,7 @@ func newApp() *cli.App {
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return &usageError{err}
 		},
-		Commands: []*cli.Command{completionCommand(), scmCommand(), scheduleCommand(), doctorCommand(), gendocsCommand()},
+		Commands: []*cli.Command{completionCommand(), scmCommand(), scheduleCommand(), doctorCommand(), dnsPersistCommand(), gendocsCommand()},
 	}
 }
 
@@ -91,29 +92,33 @@ func runApp(app *cli.App, args []string) error {
 		moved := append([]string{args[0], rest[i]}, rest[:i]...)
 		return app.Run(append(moved, rest[i+1:]...))
 	}
-	return runCertbot(context.Background(), stdout, stderr, progName(args[0]), rest, nil, nil)
+	return runCertbot(context.Background(), stdout, stderr, progName(args[0]), rest, nil, "", nil)
 }
 
 // ownCommand returns the index of the first positional word of args when it
 // names one of app's commands, else -1.
 func ownCommand(app *cli.App, args []string) int {
+	if pos := positionals(args); len(pos) > 0 && app.Command(args[pos[0]]) != nil {
+		return pos[0]
+	}
+	return -1
+}
+
+// positionals returns the indexes of the words of args that are neither an
+// option nor an option's value by certbot's rules, up to "--".
+func positionals(args []string) []int {
 	p := cmdParser()
-	for i := 0; i < len(args); i++ {
-		if args[i] == "--" {
-			return -1
-		}
+	var out []int
+	for i := 0; i < len(args) && args[i] != "--"; i++ {
 		if m, isOpt := p.Classify(args[i]); isOpt {
 			if m.NeedsValue {
 				i++
 			}
 			continue
 		}
-		if app.Command(args[i]) != nil {
-			return i
-		}
-		return -1
+		out = append(out, i)
 	}
-	return -1
+	return out
 }
 
 // progName is the program name help and --version show: "certbot" when
@@ -139,8 +144,10 @@ func versionLine(prog string) string {
 // runCertbot parses args (argv without the program) by certbot's rules,
 // cli.ini first, and runs the verb; adjust, when not nil, has the last word
 // on the validated configuration (scm onboard's EAB in memory), and run,
-// when not nil, replaces the verb's handler (tests).
-func runCertbot(ctx context.Context, stdout, stderr io.Writer, prog string, args []string, adjust func(*manager.Config) error, run handler) error {
+// when not nil, replaces the verb's handler (tests). own names an acmectl
+// command that takes certbot's options (dns-persist; "" for none): its help
+// topic, its log line and no certbot verb.
+func runCertbot(ctx context.Context, stdout, stderr io.Writer, prog string, args []string, adjust func(*manager.Config) error, own string, run handler) error {
 	p := cmdParser()
 	words, warnings, err := manager.CLIArgs(p, args)
 	if err != nil {
@@ -154,7 +161,7 @@ func runCertbot(ctx context.Context, stdout, stderr io.Writer, prog string, args
 	case err != nil:
 		return err
 	case res.Help != nil:
-		return p.WriteHelp(stdout, prog, res.Help.Topic)
+		return p.WriteHelp(stdout, prog, cmp.Or(own, res.Help.Topic))
 	case res.Version:
 		_, err := fmt.Fprintln(stdout, versionLine(prog))
 		return err
@@ -163,7 +170,8 @@ func runCertbot(ctx context.Context, stdout, stderr io.Writer, prog string, args
 	if err != nil {
 		return err
 	}
-	if err := manager.CheckVerb(o, res.Verb); err != nil {
+	verb := cmp.Or(own, res.Verb)
+	if err := manager.CheckVerb(o, verb); err != nil {
 		return err
 	}
 	if o.UserAgent == "" {
@@ -178,9 +186,9 @@ func runCertbot(ctx context.Context, stdout, stderr io.Writer, prog string, args
 		}
 	}
 	if run == nil {
-		run = verbs[res.Verb]
+		run = verbs[verb]
 	}
-	return invoke(ctx, stdout, stderr, res.Verb, o, warnings, run)
+	return invoke(ctx, stdout, stderr, verb, o, warnings, run)
 }
 
 // invoke opens the log and runs the verb's handler under a context
@@ -225,7 +233,7 @@ func invoke(ctx context.Context, stdout, errw io.Writer, verb string, o *manager
 	for _, w := range warnings {
 		e.log.LogAttrs(ctx, slog.LevelWarn, w)
 	}
-	if !o.Quiet && verb != "certificates" || o.Verbose > 0 {
+	if !o.Quiet && verb != "certificates" && verb != "dns-persist" || o.Verbose > 0 {
 		fmt.Fprintf(e.stderr, "Saving debug log to %s\n", logFile.Name())
 	}
 	if o.NoVerifySSL {

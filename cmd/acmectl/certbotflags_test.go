@@ -53,8 +53,7 @@ func certbotFlags56(t *testing.T) (flags, verbs []string) {
 // The verb's handler is replaced by one that records it ran, so nothing is
 // requested. A flag acmectl does not serve may still fail after parsing
 // with one line naming the alternative (exit 1): only --dns-gehirn (no lego
-// provider) and the installer selectors until the installer lands, each
-// listed in docs/cli.md.
+// provider), listed in docs/cli.md.
 func TestEveryCertbotFlagAccepted(t *testing.T) {
 	flags, verbs := certbotFlags56(t)
 	dir := t.TempDir()
@@ -100,7 +99,7 @@ func TestEveryCertbotFlagAccepted(t *testing.T) {
 	}
 	// Refused after parsing, by design (docs/cli.md says why and what to use).
 	afterParse := map[string]string{
-		"--dns-gehirn": "no lego provider", "--nginx": "installer", "--apache": "installer", "--configurator": "installer",
+		"--dns-gehirn": "no lego provider",
 	}
 	// Accepted as a pair only: half an EAB pair is refused with one line
 	// naming the other half (certbot ignores it and fails later, when the
@@ -129,7 +128,7 @@ func TestEveryCertbotFlagAccepted(t *testing.T) {
 		args = append(args, "--config-dir", filepath.Join(dir, "config"), "--work-dir", filepath.Join(dir, "work"), "--logs-dir", filepath.Join(dir, "logs"))
 		var errb bytes.Buffer
 		before := ran
-		err := runCertbot(t.Context(), &bytes.Buffer{}, &errb, "certbot", args, nil, run)
+		err := runCertbot(t.Context(), &bytes.Buffer{}, &errb, "certbot", args, nil, "", run)
 		switch {
 		case exitCode(err) == exitUsage:
 			t.Errorf("certbot %s: usage error (exit 2): %v", strings.Join(args[:len(args)-6], " "), err)

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,7 +20,9 @@ func doctorCommand() *cli.Command {
 		Usage: "check that every certificate's next renewal would work, and say how to fix what would not",
 		Description: "For each lineage (or --cert-name): the renewal conf parses, its authenticator is supported, " +
 			"webroots exist and are writable, hooks exist and are executable, its account exists, key and certificate " +
-			"match, the live links resolve, permissions are sane and the CA's directory answers. --dry-run then runs " +
+			"match, the live links resolve, permissions are sane and the CA's directory answers; with dns-persist-01, each name's " +
+			"record names the lineage's account and the CA (policy=wildcard for wildcards, persistUntil not passed, a warning " +
+			"within 30 days). --dry-run then runs " +
 			"'renew --dry-run' for each lineage that passed. Exits 1 when any lineage would fail.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: flgCertName, Usage: "check only this lineage"},
@@ -59,50 +59,13 @@ func runDoctor(c *cli.Context) error {
 		return err
 	}
 	d.UserAgent = defaultUserAgent()
-	doctor.WriteTreeReport(w, configDir, d.TreeFindings())
-	names, err := d.LineageNames(ctx)
-	if err != nil {
-		return err
-	}
-	if n := c.String(flgCertName); n != "" {
-		if !slices.Contains(names, n) {
-			return fmt.Errorf("doctor: no certificate named %s in %s (see acmectl certificates)", n, filepath.Join(configDir, "renewal"))
-		}
-		names = []string{n}
-	}
-	if len(names) == 0 {
-		if !c.Bool(flgQuiet) {
-			fmt.Fprintf(w, "No certificates in %s.\n", configDir)
-		}
-		return nil
-	}
 	dry, closeLog, err := doctorDryRunOptions(c)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
-	var ls []*doctor.Lineage
-	for _, n := range names {
-		l := d.Check(ctx, n)
-		if dry != nil && !l.Failed() {
-			d.DryRun(ctx, l, *dry)
-		}
-		ls = append(ls, l)
-	}
-	shown := ls
-	if c.Bool(flgQuiet) {
-		shown = nil
-		for _, l := range ls {
-			if l.Failed() {
-				shown = append(shown, l)
-			}
-		}
-	}
-	doctor.WriteReport(w, shown)
-	if !c.Bool(flgQuiet) {
-		fmt.Fprintf(w, "\n%s\n", renewalSummary((&schedule.Host{Root: c.String(flgSchedRoot), Staged: true}).Renewal()))
-	}
-	return doctor.Summary(ls)
+	return d.Run(ctx, w, doctor.RunOptions{CertName: c.String(flgCertName), Quiet: c.Bool(flgQuiet), DryRun: dry,
+		Footer: func() string { return (&schedule.Host{Root: c.String(flgSchedRoot), Staged: true}).Renewal().Summary() }})
 }
 
 // doctorDryRunOptions are the dry-run settings of --dry-run (nil without

@@ -244,20 +244,6 @@ func TestE2ECertbotCommandLine(t *testing.T) {
 			}
 		}
 	})
-	t.Run("installer flags fail after parsing, in one line", func(t *testing.T) {
-		// Until the installers are registered (issue 17): exit 1, one line
-		// naming the alternative; never argparse's usage error.
-		for _, argv := range [][]string{{"certonly", "--nginx", "-d", "nginx.example.com"}, {"--apache", "-d", "apache.example.com"}, {"install", "--cert-name", "auth.example.com"}} {
-			r := ac.run(append(argv, common...)...)
-			last := strings.TrimSpace(r.stderr)
-			last = last[strings.LastIndex(last, "\n")+1:]
-			if r.code == 2 || strings.Contains(r.stderr, "unrecognized arguments") || strings.Contains(r.stderr, "ambiguous option") {
-				t.Errorf("certbot %s: a usage error:\n%s", strings.Join(argv, " "), r)
-			} else if r.code != 0 && !strings.HasPrefix(last, "Error: ") {
-				t.Errorf("certbot %s: the failure is not one Error line:\n%s", strings.Join(argv, " "), r)
-			}
-		}
-	})
 	t.Run("usage errors name the right argument", func(t *testing.T) {
 		for _, tc := range []struct {
 			argv []string

@@ -341,26 +341,3 @@ func writeLastRunLine(w io.Writer, lr schedule.LastRunStatus) {
 		fmt.Fprintf(w, "Last run: %s, no errors logged (%s)\n", lr.Log.Modified.Local().Format(statusTimeLayout), lr.Log.File)
 	}
 }
-
-// renewalSummary is one line on who renews on a host (for doctor).
-func renewalSummary(r schedule.Renewal) string {
-	var ours string
-	switch {
-	case r.Timer && r.TimerEnabled:
-		ours = schedule.TimerName
-	case r.Timer:
-		ours = schedule.TimerName + " (installed but not enabled: systemctl enable --now " + schedule.TimerName + ")"
-	case r.Cron:
-		ours = schedule.CronPath
-	}
-	theirs := r.CertbotActive()
-	switch {
-	case ours != "" && theirs:
-		return "Scheduled renewal: " + ours + ", and certbot's own as well; run: acmectl schedule install --replace-certbot"
-	case ours != "":
-		return "Scheduled renewal: " + ours
-	case theirs:
-		return "Scheduled renewal: certbot's own timer or cron entry only; to hand it to acmectl: acmectl schedule install --replace-certbot"
-	}
-	return "Scheduled renewal: none, so nothing renews these certificates; run: acmectl schedule install"
-}

@@ -37,7 +37,7 @@ func certbotScheduled(root string) bool {
 
 // hostSummary is doctor's line on who renews in the staged root.
 func hostSummary(root string) string {
-	return renewalSummary((&schedule.Host{Root: root, Staged: true}).Renewal())
+	return (&schedule.Host{Root: root, Staged: true}).Renewal().Summary()
 }
 
 func writeFile(t *testing.T, path, data string, mode os.FileMode) {

@@ -54,5 +54,5 @@ func (r onboardIssue) run(c *cli.Context, h handler) error {
 		eab, err := manager.LoadEAB(ob.EAB.KeyID, string(ob.EAB.HMACKey), "", o.EABAlgorithm())
 		o.EAB = eab
 		return err
-	}, h)
+	}, "", h)
 }

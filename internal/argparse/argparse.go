@@ -199,6 +199,9 @@ type Spec struct {
 	// Help holds the texts of help output (Help, Man); nil prints the
 	// options only.
 	Help *HelpText
+	// ExtraChallenges are challenge types --preferred-challenges accepts
+	// besides certbot's (acmectl: dns-persist-01).
+	ExtraChallenges []string
 }
 
 // Parser parses argv against a Spec. It is safe for concurrent use.

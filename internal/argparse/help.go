@@ -102,6 +102,15 @@ func (p *Parser) groups(topic string) []group {
 		order = append(order, p.spec.VerbOrder...)
 		order = append(order, "plugins")
 		order = append(order, p.spec.Plugins...)
+		// Topics only extensions use (acmectl's own commands) come last.
+		var extra []string
+		for t := range byTopic {
+			if !slices.Contains(order, t) {
+				extra = append(extra, t)
+			}
+		}
+		slices.Sort(extra)
+		order = append(order, extra...)
 	}
 	var out []group
 	seen := map[string]bool{}

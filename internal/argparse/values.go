@@ -213,7 +213,7 @@ func (st *state) prefChallenges(o *Option, list string) error {
 			c = "http-01"
 		}
 		challs = append(challs, c)
-		if !slices.Contains(challengeTypes, c) {
+		if !slices.Contains(challengeTypes, c) && !slices.Contains(st.p.spec.ExtraChallenges, c) {
 			bad = append(bad, c)
 		}
 	}

@@ -41,7 +41,7 @@ func TestImportGraph(t *testing.T) {
 			cliModule, "go.etcd.io/etcd/server", "go.etcd.io/raft", "go.etcd.io/bbolt"}},
 		{"../../scm/...", nil, []string{mod + "acme", mod + "challenge", mod + "storage", mod + "cmd", "github.com/urfave/cli"}},
 		{"../../schedule/...", nil, []string{mod + "cmd", "github.com/urfave/cli"}},
-		{"../../installer/...", []string{mod + "installer"}, nil},                                                  // standard library only; the solver shape without acme
+		{"../../installer/...", []string{mod + "installer", mod + "internal/specialfile"}, nil},                    // standard library only (and specialfile); the solver shape without acme
 		{"../../revocation/...", []string{mod + "revocation", mod + "internal/specialfile", "golang.org/x/"}, nil}, // OCSP and CRL: standard library and x/crypto/ocsp
 		{"../../challenge/...", nil, []string{mod + "manager", mod + "doctor"}},
 		{"../../storage/...", nil, []string{mod + "manager", mod + "doctor"}},
