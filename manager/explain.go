@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/acmectl/acmectl/acme"
@@ -339,11 +340,11 @@ func caTrustHint(err error, c *Config) (string, string) {
 	return "ca", fmt.Sprintf("The HTTPS certificate of %s is not signed by a root this host trusts: if the CA uses a private root, pass it with --ca-bundle FILE (or set %s).", c.Server, EnvCABundle)
 }
 
-var caPortRE = regexp.MustCompile(`https?://[^/\s"']+:(\d+)/`)
+var caPortRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`https?://[^/\s"']+:(\d+)/`) })
 
 // caPort is the port in the URL the CA quotes in detail, else 80.
 func caPort(detail string) int {
-	if m := caPortRE.FindStringSubmatch(detail); m != nil {
+	if m := caPortRE().FindStringSubmatch(detail); m != nil {
 		if p, err := strconv.Atoi(m[1]); err == nil {
 			return p
 		}

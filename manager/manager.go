@@ -110,9 +110,10 @@ type Manager struct {
 	// run fetches the directory once and keeps the nonces it is given.
 	acctMu      sync.Mutex
 	acctClients map[string]acctClient
-	// One unauthenticated client per CA for ARI.
+	// One unauthenticated client per CA for ARI, and what paces its requests.
 	ariMu      sync.Mutex
 	ariClients map[string]*acme.Client
+	ariGates   map[string]*caGate
 	// The CAs (directory URLs) found unreachable in this run, with the
 	// failure (reach.go).
 	caMu   sync.Mutex

@@ -242,10 +242,11 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 }
 
 // walk streams the listing: a lineage that is not due is decided from the
-// listing alone; the others run on up to Parallel goroutines per CA (at
-// most 4×Parallel waiting), or one at a time. The listing runs to its end
-// also after renew's deadline (ctx), so that every lineage has an outcome.
-// Lineages in skip belong to another pass (a cluster's).
+// listing alone, one whose CA's ARI answer decides once that answer is in
+// (asked ahead: inOrder); the due ones run on up to Parallel goroutines per
+// CA (at most 4×Parallel waiting), or one at a time. The listing runs to its
+// end also after renew's deadline (ctx), so that every lineage has an
+// outcome. Lineages in skip belong to another pass (a cluster's).
 func (r *renewRun) walk(ctx context.Context, only []string, outcomes *outcomeList, skip map[string]bool) error {
 	c := r.m.Config
 	var (
@@ -255,18 +256,10 @@ func (r *renewRun) walk(ctx context.Context, only []string, outcomes *outcomeLis
 		slots = make(chan struct{}, 4*max(1, c.Parallel))
 	)
 	defer wg.Wait()
-	return r.m.Store.WalkLineages(r.hookCtx, only, func(li *storage.LineageInfo) error {
-		if skip[li.Name] {
-			return nil
-		}
-		oc := outcomes.add()
-		done, ask := r.fromListingOrStart(ctx, li, oc)
-		if done {
-			return nil
-		}
+	return r.inOrder(ctx, only, outcomes, skip, func(li *storage.LineageInfo, oc *Outcome, known *ariKnown) {
 		if c.Parallel <= 1 {
-			r.process(ctx, li, oc, ask)
-			return nil
+			r.renewOne(ctx, li, oc, known)
+			return
 		}
 		server := r.m.lineageServer(li.Conf)
 		semMu.Lock()
@@ -280,7 +273,7 @@ func (r *renewRun) walk(ctx context.Context, only []string, outcomes *outcomeLis
 		case slots <- struct{}{}:
 		case <-ctx.Done():
 			r.failed(oc, li, ctx.Err())
-			return nil
+			return
 		}
 		wg.Add(1)
 		go func() {
@@ -293,9 +286,10 @@ func (r *renewRun) walk(ctx context.Context, only []string, outcomes *outcomeLis
 				return
 			}
 			defer func() { <-sem }()
-			r.process(ctx, li, oc, ask)
+			if !r.pastDeadline(ctx, li, oc) {
+				r.renewOne(ctx, li, oc, known)
+			}
 		}()
-		return nil
 	})
 }
 
@@ -326,48 +320,9 @@ func (r *renewRun) fail(oc *Outcome, name, status string, err error) {
 	r.m.emit(Event{Kind: EventLineageFailed, Lineage: name, Names: oc.names, Err: err, ParseFailed: status == StatusParseFailed, Failures: nameFailures(err)})
 }
 
-// fromListingOrStart starts li's report and settles it when the listing
-// alone decides: a lineage that cannot be read, or one that is not due.
-// Otherwise it returns false, with what to ask the CA first when only ARI
-// can tell.
-func (r *renewRun) fromListingOrStart(ctx context.Context, li *storage.LineageInfo, oc *Outcome) (bool, *ariAsk) {
-	oc.Lineage, oc.Expiry = li.Name, li.NotAfter.Unix()
-	r.m.emit(Event{Kind: EventLineageStarted, Lineage: li.Name, ConfPath: li.ConfPath})
-	if li.Err != nil {
-		r.fail(oc, li.Name, StatusParseFailed, li.Err)
-		return true, nil
-	}
-	notDue, ask := r.fromListing(ctx, li)
-	if notDue {
-		r.skip(oc, "not yet due")
-		return true, nil
-	}
-	return false, ask
-}
-
 func (r *renewRun) skip(oc *Outcome, why string) {
 	oc.Status = StatusSkipped
 	r.m.emit(Event{Kind: EventLineageSkipped, Lineage: oc.Lineage, Reason: why})
-}
-
-// process settles a lineage the listing could not: it asks the CA for ARI
-// first when that is all that is missing, then runs the full check.
-func (r *renewRun) process(ctx context.Context, li *storage.LineageInfo, oc *Outcome, ask *ariAsk) {
-	if err := ctx.Err(); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && r.m.Config.RenewDeadline > 0 {
-			err = &DeadlineError{Deadline: r.m.Config.RenewDeadline}
-		}
-		r.failed(oc, li, err)
-		return
-	}
-	var known *ariKnown
-	if ask != nil {
-		if r.checkARI(ctx, li, oc, ask) {
-			return
-		}
-		known = ask.known
-	}
-	r.renewOne(ctx, li, oc, known)
 }
 
 // renewOne decides whether one lineage is due and renews it if so. It never
@@ -557,7 +512,9 @@ func (r *renewRun) askARI(ctx context.Context, lineage, server string, fetch fun
 	return pick, retry, true
 }
 
-// ariClient returns the run's client for server (no account: renewalInfo is a GET).
+// ariClient returns the run's client for server (no account: renewalInfo is
+// a GET). Its waits before a retry hold back the CA's other ARI requests
+// (caGate).
 func (m *Manager) ariClient(server string) (*acme.Client, error) {
 	m.ariMu.Lock()
 	defer m.ariMu.Unlock()
@@ -568,6 +525,7 @@ func (m *Manager) ariClient(server string) (*acme.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	cl.Sleep = m.ariGateLocked(server).clientSleep
 	if m.ariClients == nil {
 		m.ariClients = map[string]*acme.Client{}
 	}
@@ -579,8 +537,10 @@ func (m *Manager) ariClient(server string) (*acme.Client, error) {
 type ariAsk struct {
 	in    dueInput
 	cl    *acme.Client
-	id    string    // ARI CertID of the listed certificate
-	known *ariKnown // the answer, once asked
+	id    string        // ARI CertID of the listed certificate
+	done  chan struct{} // closed once pick is set (askAhead)
+	pick  time.Time     // the chosen point in the CA's window; zero: no answer
+	known *ariKnown     // the answer, for renewOne when the lineage is due
 }
 
 // ariKnown is the CA's answer for one certificate (by serial).
@@ -593,7 +553,7 @@ type ariKnown struct {
 // conf summary) when no ARI request is needed — the saved ari_retry_after has
 // not passed, or the lineage's CA offers no ARI — so that a lineage that is
 // not due costs no lock, no key parse and no file reads. When only the CA's
-// ARI answer is missing it returns what to ask (checkARI asks without loading
+// ARI answer is missing it returns what to ask (fetchARI asks without loading
 // the lineage). Otherwise, or when in doubt, the full check runs.
 func (r *renewRun) fromListing(ctx context.Context, li *storage.LineageInfo) (notDue bool, ask *ariAsk) {
 	c, conf := r.m.Config, li.Conf
@@ -655,30 +615,6 @@ func (r *renewRun) ariAskFor(ctx context.Context, li *storage.LineageInfo, in du
 		return nil, false
 	}
 	return &ariAsk{in: in, cl: cl, id: id}, true
-}
-
-// checkARI asks the CA for the listed certificate's renewal window, saves
-// when to ask next, and settles li as not due when it is not — without
-// loading or locking the lineage but for the conf update. It returns false
-// when li is due (ask.known then holds the answer for renewOne).
-func (r *renewRun) checkARI(ctx context.Context, li *storage.LineageInfo, oc *Outcome, ask *ariAsk) bool {
-	pick, retry, ok := r.askARI(ctx, li.Name, ask.cl.DirectoryURL, func() (*acme.RenewalInfo, error) { return ask.cl.RenewalInfoByID(ctx, ask.id) })
-	if ok {
-		at := r.m.now().Add(retry)
-		if err := r.m.Store.SetARIRetryAfter(ctx, li.Name, at); err != nil {
-			r.m.log().LogAttrs(ctx, slog.LevelWarn, "could not save ari_retry_after", slog.String("lineage", li.Name), slog.String("error", err.Error()))
-		}
-	}
-	in := ask.in
-	in.ARITime = pick
-	due, why := isDue(in)
-	r.m.log().LogAttrs(ctx, slog.LevelInfo, "renewal decision", slog.String("lineage", li.Name), slog.Bool("due", due), slog.String("reason", why))
-	if due {
-		ask.known = &ariKnown{serial: li.Serial, pick: pick}
-		return false
-	}
-	r.skip(oc, why)
-	return true
 }
 
 // confDueInput is the due-check input a lineage's conf and certificate dates

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/acmectl/acmectl/internal/specialfile"
@@ -33,7 +34,8 @@ const (
 	maxRecord    = 64 << 10
 )
 
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
+// crcTable is made on first use (its tables are not every run's start-up cost).
+var crcTable = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // cacheEntry is what a listing learnt about one lineage, valid while the
 // conf, the live dir, the archive dir and the current cert file keep their
@@ -133,7 +135,7 @@ func (w *recWriter) encode(out []byte, e *cacheEntry) []byte {
 	w.prev = e
 	out = binary.AppendUvarint(out, uint64(len(w.buf)))
 	out = append(out, w.buf...)
-	return binary.BigEndian.AppendUint32(out, crc32.Checksum(w.buf, crcTable))
+	return binary.BigEndian.AppendUint32(out, crc32.Checksum(w.buf, crcTable()))
 }
 
 var errBadRecord = errors.New("bad cache record")
@@ -310,7 +312,7 @@ func (r *cacheReader) peek() *cacheEntry {
 		return nil
 	}
 	payload := b[:n]
-	if crc32.Checksum(payload, crcTable) != binary.BigEndian.Uint32(b[n:]) {
+	if crc32.Checksum(payload, crcTable()) != binary.BigEndian.Uint32(b[n:]) {
 		r.done = true
 		return nil
 	}

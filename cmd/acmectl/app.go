@@ -250,16 +250,13 @@ func invoke(ctx context.Context, stdout, errw io.Writer, verb string, o *manager
 
 // printf writes human output to stdout unless -q.
 func (e *env) printf(format string, a ...any) {
-	if e.o.Quiet {
-		return
+	if !e.o.Quiet {
+		fmt.Fprintf(e.stdout, format, a...)
 	}
-	fmt.Fprintf(e.stdout, format, a...)
 }
 
 // errorf writes to stderr (also in -q: errors are always shown).
-func (e *env) errorf(format string, a ...any) {
-	fmt.Fprintf(e.stderr, format, a...)
-}
+func (e *env) errorf(format string, a ...any) { fmt.Fprintf(e.stderr, format, a...) }
 
 // interactive reports whether prompts are allowed.
 func (e *env) interactive() bool { return e.o.Interactive(e.stdinTTY) }
@@ -284,8 +281,5 @@ func openLockedStore(ctx context.Context, e *env) (*storage.Tree, func(), error)
 		return nil, nil, err
 	}
 	unlock, err := st.LockTree(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return st, unlock, nil
+	return st, unlock, err
 }

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // ConfigItem is one "key = value" line of a config file.
@@ -33,10 +34,13 @@ type ConfigFile struct {
 
 // configLine is DefaultConfigFileParser's line pattern; Python's
 // ([\'"]?)…\3 back-reference is spelled out as three alternatives, tried in
-// the order Python's backtracking tries them.
-var configLine = regexp.MustCompile(`^(?P<key>[^:=;#\s]+)\s*` +
-	`(?:(?P<equal>[:=\s])\s*(?:'(?P<v1>.+?)?'|"(?P<v2>.+?)?"|(?P<v3>.+?)?))?` +
-	`\s*(?:\s[;#]\s*(?P<comment>.*?)\s*)?$`)
+// the order Python's backtracking tries them. Compiled on first use: most
+// runs have no cli.ini, and start-up is every run's cost.
+var configLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?P<key>[^:=;#\s]+)\s*` +
+		`(?:(?P<equal>[:=\s])\s*(?:'(?P<v1>.+?)?'|"(?P<v2>.+?)?"|(?P<v3>.+?)?))?` +
+		`\s*(?:\s[;#]\s*(?P<comment>.*?)\s*)?$`)
+})
 
 // ParseConfigFile is ConfigArgParse's DefaultConfigFileParser: "key = value",
 // "key: value", "key value" or a bare "key" (true); "#" and ";" comments,
@@ -51,7 +55,7 @@ func ParseConfigFile(name, data string) (*ConfigFile, error) {
 		if line == "" || strings.ContainsRune("#;[", rune(line[0])) || strings.HasPrefix(line, "---") {
 			continue
 		}
-		m := configLine.FindStringSubmatch(line)
+		m := configLine().FindStringSubmatch(line)
 		if m == nil {
 			return nil, usagef("Unexpected line %d in %s: %s", i, name, line)
 		}

@@ -133,9 +133,10 @@ func (b *bench) markdown(total time.Duration) string {
 	fmt.Fprintf(&w, "- whole run: %s\n", total.Round(time.Second))
 
 	fmt.Fprintf(&w, "\n## How the cases run\n\n")
+	fmt.Fprintf(&w, "0. `--version` of each client and a hello-world Go program (built as `make build` builds acmectl: static, `-trimpath`, `-s -w`), %d runs each, interleaved: process start-up, most of what a renew with nothing due costs. acmectl's `--version` parses its command line by certbot's rules (cli.ini included), as certbot does, so it pays what every command pays.\n", startupRuns)
 	fmt.Fprintf(&w, "1. Each client first issues `base.example` (not timed; this registers its account), then one new name per run with its standalone http-01 server on Pebble's validation port.\n")
 	fmt.Fprintf(&w, "2. New names into a fresh config dir holding only the account; http-01 through a webroot that the benchmark serves on Pebble's validation port (as nginx would). acmectl runs %d `certonly` processes at once on the same config dir; certbot and lego run one at a time (two certbot runs on one config dir fail on its lock, two standalone runs on the port) and issue %d.\n", b.cfg.parallel, b.cfg.manyPeer)
-	fmt.Fprintf(&w, "3. The trees hold copies of `base.example` written straight into certbot's layout (archive, relative live symlinks, renewal conf; lego: certificates/*.crt,*.key,*.json). `renew --no-random-sleep-on-renew`; the \"first run of the day\" row (trees up to %d lineages) is the first renew over a fresh tree, when acmectl asks the CA for ARI per lineage and saves the Retry-After; the other rows are later runs (larger acmectl trees are cloned with the ARI retry time such a first run saves). lego renew takes one certificate per run, so it is measured on the 1-lineage tree only.\n", coldMax)
+	fmt.Fprintf(&w, "3. The trees hold copies of `base.example` written straight into certbot's layout (archive, relative live symlinks, renewal conf; lego: certificates/*.crt,*.key,*.json). `renew --no-random-sleep-on-renew`; the \"first run of the day\" row (trees up to %d lineages) is the first renew over a fresh tree, when acmectl asks the CA for ARI per lineage (ahead of the walk, a few requests at once per CA — `manager.ariPerCA`, 8; a Retry-After holds back all of that CA's requests) and saves the Retry-After in each conf; the other rows are later runs (larger acmectl trees are cloned with the ARI retry time such a first run saves). lego renew takes one certificate per run, so it is measured on the 1-lineage tree only.\n", coldMax)
 	fmt.Fprintf(&w, "4. `certificates` (lego: `lego list`) over the same trees.\n")
 	fmt.Fprintf(&w, "5. The lineages of case 2 with `renew_before_expiry = 100 days` added to each conf (certificates live 90 days), so every run renews all of them. acmectl `renew --parallel %d`.\n", b.cfg.parallel)
 	fmt.Fprintf(&w, "6. As case 1, but the CA keeps each order `processing` for %v after its finalize request and answers every poll meanwhile with `Retry-After: %s`, as Let's Encrypt's Boulder answers a processing order (the benchmark's proxy in front of Pebble does this: `faultproxy.SetProcessing`). The note counts the order polls of the last run.\n", slowCAIssue, slowCARetryAfter)
@@ -151,6 +152,8 @@ func clientRank(name string) int {
 		return 0
 	case "certbot":
 		return 1
+	case helloName:
+		return 3
 	}
 	return 2
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -21,29 +23,44 @@ const (
 )
 
 func (b *bench) runAll(ctx context.Context) error {
+	cases := b.cfg.cases
+	if cases[0] {
+		if err := b.startUp(ctx); err != nil {
+			return err
+		}
+	}
 	homes, err := b.issueOne(ctx)
 	if err != nil {
 		return err
 	}
-	if b.cfg.clusterOnly {
-		return b.clusterCases(ctx, homes)
-	}
-	many, err := b.issueMany(ctx, homes)
-	if err != nil {
-		return err
+	var many map[string]home
+	if cases[2] {
+		if many, err = b.issueMany(ctx, homes); err != nil {
+			return err
+		}
 	}
 	for _, n := range b.cfg.sizes {
+		if !cases[3] {
+			break
+		}
 		if err := b.renewAndList(ctx, homes, n); err != nil {
 			return err
 		}
 	}
-	if err := b.renewDue(ctx, many); err != nil {
-		return err
+	if cases[5] {
+		if err := b.renewDue(ctx, many); err != nil {
+			return err
+		}
 	}
-	if err := b.issueSlowCA(ctx, homes); err != nil {
-		return err
+	if cases[6] {
+		if err := b.issueSlowCA(ctx, homes); err != nil {
+			return err
+		}
 	}
-	return b.clusterCases(ctx, homes)
+	if cases[7] || cases[8] {
+		return b.clusterCases(ctx, homes)
+	}
+	return nil
 }
 
 // slowCA is how the CA of case 6 behaves: an order stays "processing" for
@@ -91,6 +108,60 @@ func (b *bench) issueSlowCA(ctx context.Context, homes map[string]home) error {
 		}
 	}
 	return ctx.Err()
+}
+
+// startupRuns is how many times case 0 runs each binary (interleaved).
+const startupRuns = 40
+
+// helloName is case 0's baseline: a hello-world Go program built as make
+// build builds acmectl (static, -trimpath, -s -w).
+const helloName = "hello-world (Go)"
+
+// startUp is case 0: `--version` of each client beside a hello-world Go
+// binary, interleaved, startupRuns runs each: the process start-up that a
+// renew with nothing due mostly is.
+func (b *bench) startUp(ctx context.Context) error {
+	const sc = "0. start-up: --version (hello-world: prints one line)"
+	hello, err := b.buildHello(ctx)
+	if err != nil {
+		return err
+	}
+	clients := append([]*client{hello}, b.active()...)
+	rows := map[string]*row{}
+	for _, c := range clients {
+		rows[c.name] = b.addRow(&row{scenario: sc, client: c.name, items: 1})
+	}
+	b.missingRows(sc)
+	for i := 0; i < startupRuns; i++ {
+		for _, c := range clients {
+			r := rows[c.name]
+			if c.name == "certbot" && i > 0 && b.enough(c, r) {
+				continue
+			}
+			s, err := b.execNoReset(ctx, c, []string{"--version"}, shortTimeout)
+			b.record(r, s, err)
+		}
+	}
+	rows[helloName].note = "the floor: Go runtime start-up and exit"
+	return ctx.Err()
+}
+
+// buildHello builds case 0's hello-world program in the work directory.
+func (b *bench) buildHello(ctx context.Context) (*client, error) {
+	dir := mkdir(b.work, "hello")
+	src := "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello\") }\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module hello\n\ngo 1.26\n"), 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "hello", ".")
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build hello-world: %v\n%s", err, out)
+	}
+	return &client{name: helloName, bin: filepath.Join(dir, "hello"), version: runtime.Version()}, nil
 }
 
 // active lists the clients that can run.

@@ -36,6 +36,8 @@ const (
 	pebblePkg    = "github.com/letsencrypt/pebble/v2/cmd/pebble"
 	challsrvPkg  = "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv"
 	pebbleModule = "github.com/letsencrypt/pebble/v2"
+	// challtestsrvModule is Pebble's challenge test server library.
+	challtestsrvModule = "github.com/letsencrypt/challtestsrv"
 )
 
 // Profile is one entry of Pebble's "profiles" config.
@@ -106,21 +108,99 @@ var (
 	buildErr  error
 )
 
-// Binaries builds pebble and pebble-challtestsrv once per test binary and returns
-// the directory holding them. A build failure is returned, never a skip.
+// patches are one-line fixes to the pinned test peers. The build copies
+// both modules out of the module cache, patches the copies and builds
+// against them with a temporary go.mod (-modfile: our go.mod plus replace
+// lines), so versions stay the pinned ones and the module cache is left
+// untouched. Each patch must match exactly once: a new pinned version fails
+// the build until its patch is reviewed.
+var patches = []struct {
+	module, file, old, new string
+}{
+	// Pebble v2.10.3 reuses a valid authorization when rand.Intn(100) >
+	// PEBBLE_AUTHZREUSE is false, so "0" still reused one order in 100: a
+	// test expecting a challenge then saw none (wfe.go, NewOrder).
+	{pebbleModule, "wfe/wfe.go",
+		"rand.Intn(100) > wfe.authzReusePercent",
+		"rand.Intn(100) >= wfe.authzReusePercent"},
+	// challtestsrv's TCP DNS server closes a connection whose query it has
+	// not read within 1 s; Pebble's VA resolves over TCP, so on a loaded
+	// machine a validation failed with "resolving URL ...: EOF". 30 s is
+	// beyond Pebble's own 2 s read timeout, which then decides.
+	{challtestsrvModule, "dns.go",
+		"Net:          \"tcp\",\n\t\tReadTimeout:  time.Second,",
+		"Net:          \"tcp\",\n\t\tReadTimeout:  30 * time.Second,"},
+}
+
+// patchVersion names the build of the patched binaries (bump it when the
+// patches change, so that a cached older build is not used).
+const patchVersion = "p1"
+
+// patchedModfile copies the patched modules into dir and returns the
+// go.mod to build with (-modfile).
+func patchedModfile(dir string) (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	mod, err := os.ReadFile(gomod)
+	if err != nil {
+		return "", err
+	}
+	sum, err := os.ReadFile(strings.TrimSuffix(gomod, ".mod") + ".sum")
+	if err != nil {
+		return "", err
+	}
+	copied := map[string]string{}
+	for _, p := range patches {
+		dst := copied[p.module]
+		if dst == "" {
+			out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", p.module).Output()
+			if err != nil {
+				return "", fmt.Errorf("locate %s: %w", p.module, err)
+			}
+			dst = filepath.Join(dir, strings.ReplaceAll(p.module, "/", "_"))
+			if err := os.CopyFS(dst, os.DirFS(strings.TrimSpace(string(out)))); err != nil {
+				return "", fmt.Errorf("copy %s: %w", p.module, err)
+			}
+			copied[p.module] = dst
+			mod = fmt.Appendf(mod, "\nreplace %s => %s\n", p.module, dst)
+		}
+		path := filepath.Join(dst, p.file)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", err
+		}
+		if n := strings.Count(string(b), p.old); n != 1 {
+			return "", fmt.Errorf("patch %s/%s: %q found %d times, want once (pinned version changed?)", p.module, p.file, p.old, n)
+		}
+		if err := os.WriteFile(path, []byte(strings.Replace(string(b), p.old, p.new, 1)), 0o644); err != nil {
+			return "", err
+		}
+	}
+	modfile := filepath.Join(dir, "go.mod")
+	if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
+		return "", err
+	}
+	return modfile, os.WriteFile(modfile, mod, 0o644)
+}
+
+// Binaries builds pebble and pebble-challtestsrv (patched) once per
+// test binary and returns the directory holding them. A build failure is
+// returned, never a skip.
 func Binaries() (string, error) {
 	buildOnce.Do(func() {
-		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}|{{.Version}}", pebbleModule).Output()
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", pebbleModule).Output()
 		if err != nil {
 			buildErr = fmt.Errorf("locate %s (is it in go.mod?): %w", pebbleModule, err)
 			return
 		}
-		modDir, version, _ := strings.Cut(strings.TrimSpace(string(out)), "|")
-		dir := filepath.Join(os.TempDir(), "acmectl-pebbletest-"+version)
+		version := strings.TrimSpace(string(out))
+		dir := filepath.Join(os.TempDir(), "acmectl-pebbletest-"+version+"-"+patchVersion)
 		if _, err := os.Stat(filepath.Join(dir, "pebble-challtestsrv")); err == nil {
 			if _, err := os.Stat(filepath.Join(dir, "pebble")); err == nil {
 				binDir = dir
-				_ = modDir
 				return
 			}
 		}
@@ -133,7 +213,20 @@ func Binaries() (string, error) {
 			buildErr = err
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", tmp+string(filepath.Separator), pebblePkg, challsrvPkg)
+		src, err := os.MkdirTemp(filepath.Dir(dir), "acmectl-pebbletest-src-")
+		if err != nil {
+			os.RemoveAll(tmp)
+			buildErr = err
+			return
+		}
+		defer os.RemoveAll(src)
+		modfile, err := patchedModfile(src)
+		if err != nil {
+			os.RemoveAll(tmp)
+			buildErr = fmt.Errorf("patch pebble: %w", err)
+			return
+		}
+		cmd := exec.Command("go", "build", "-modfile", modfile, "-o", tmp+string(filepath.Separator), pebblePkg, challsrvPkg)
 		if b, err := cmd.CombinedOutput(); err != nil {
 			os.RemoveAll(tmp)
 			buildErr = fmt.Errorf("build pebble: %v\n%s", err, b)

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -58,5 +61,32 @@ func TestOwnDNSCheck(t *testing.T) {
 	other := &Server{DNSAddr: ln.Addr().String(), ChallSrvURL: s.ChallSrvURL}
 	if err := other.checkOwnDNS(); !errors.Is(err, errNotOurDNS) {
 		t.Errorf("a foreign server on the DNS port: %v, want errNotOurDNS", err)
+	}
+}
+
+// TestPatchesApply: each patch to the pinned test peers matches its source
+// exactly once, and the build uses the patched copies.
+func TestPatchesApply(t *testing.T) {
+	dir := t.TempDir()
+	modfile, err := patchedModfile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := os.ReadFile(modfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range patches {
+		copyDir := filepath.Join(dir, strings.ReplaceAll(p.module, "/", "_"))
+		if !strings.Contains(string(mod), "replace "+p.module+" => "+copyDir) {
+			t.Errorf("go.mod does not replace %s by its patched copy", p.module)
+		}
+		got, err := os.ReadFile(filepath.Join(copyDir, p.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(string(got), p.new) != 1 || strings.Contains(string(got), p.old) {
+			t.Errorf("patch of %s/%s not applied", p.module, p.file)
+		}
 	}
 }
