@@ -306,8 +306,11 @@ func TestCrashSafety(t *testing.T) {
 	}
 	t.Logf("save takes ~%s; %d kills in %s: %d left a new version, %d the old one, %d half-linked (repaired)",
 		saveTime, kills, time.Since(start), advanced, kills-advanced, repairs)
-	if advanced < kills/10 || kills-advanced < kills/10 {
-		t.Errorf("kills landed too early or too late: %d of %d left a new version", advanced, kills)
+	// The kills must have landed on both sides of the link switch for the
+	// test to mean anything; how evenly depends on the machine's load (8 of
+	// 100 at load 39 on 2 cores), so a few on each side is the bar.
+	if minSide := max(3, kills/50); advanced < minSide || kills-advanced < minSide {
+		t.Errorf("kills landed too early or too late: %d of %d left a new version (want at least %d on each side)", advanced, kills, minSide)
 	}
 }
 
