@@ -82,9 +82,10 @@ func newBench(ctx context.Context, cfg *config, log io.Writer) (b *bench, err er
 	if err != nil {
 		return nil, fmt.Errorf("work dir: %w", err)
 	}
+	made := b // a failing return sets b to nil before this runs
 	defer func() {
 		if err != nil {
-			b.close()
+			made.close()
 			b = nil
 		}
 	}()
