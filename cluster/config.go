@@ -108,12 +108,23 @@ type Config struct {
 // the URL is refused: it would show on command lines and in cli.ini; give it
 // in a file or the environment (LoadEnv).
 func ParseURL(raw string) (*Config, error) {
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("store URL %s: %s", redactURL(raw), fmt.Sprintf(format, a...))
+	c, err := parseStoreURL(raw)
+	if err != nil {
+		// The cause is kept as text (%s), as ParseURL's errors always were.
+		return nil, fmt.Errorf("store URL %s: %s", redactURL(raw), err)
 	}
+	return c, nil
+}
+
+// passwordRefused explains why a password in the store URL is an error.
+const passwordRefused = "a password in the URL is refused: put it in a file (password-file=FILE or " + EnvPasswordFile + ") or in " + EnvPassword
+
+// parseStoreURL does ParseURL's work, in the order its checks are made;
+// ParseURL names the URL in the error.
+func parseStoreURL(raw string) (*Config, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		return nil, bad("want etcd://host:2379[,host…]/prefix or etcds://…")
+		return nil, errors.New("want etcd://host:2379[,host…]/prefix or etcds://…")
 	}
 	c := &Config{}
 	switch strings.ToLower(scheme) {
@@ -121,111 +132,171 @@ func ParseURL(raw string) (*Config, error) {
 	case "etcds":
 		c.TLS = true
 	default:
-		return nil, bad("scheme %q: want etcd or etcds", scheme)
+		return nil, fmt.Errorf("scheme %q: want etcd or etcds", scheme)
 	}
 	rest, query, _ := strings.Cut(rest, "?")
 	if i := strings.IndexByte(query, '#'); i >= 0 {
 		query = query[:i]
 	}
 	auth, path, _ := strings.Cut(rest, "/")
-	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
-		ui := auth[:at]
-		auth = auth[at+1:]
-		if strings.Contains(ui, ":") {
-			return nil, bad("a password in the URL is refused: put it in a file (password-file=FILE or %s) or in %s", EnvPasswordFile, EnvPassword)
-		}
-		u, err := url.PathUnescape(ui)
+	hosts, user, err := splitUserinfo(auth)
+	if err != nil {
+		return nil, err
+	}
+	c.Username = user
+	if c.Endpoints, err = parseEndpoints(hosts); err != nil {
+		return nil, err
+	}
+	if c.Prefix, err = parsePrefix(path); err != nil {
+		return nil, err
+	}
+	if err := c.setOptions(query); err != nil {
+		return nil, err
+	}
+	if err := c.checkTLSFiles(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// splitUserinfo splits the authority of a store URL into its host list and
+// the user name before an @ ("" when none). A password there is refused.
+func splitUserinfo(auth string) (hosts, user string, err error) {
+	at := strings.LastIndexByte(auth, '@')
+	if at < 0 {
+		return auth, "", nil
+	}
+	ui := auth[:at]
+	if strings.Contains(ui, ":") {
+		return "", "", errors.New(passwordRefused)
+	}
+	u, err := url.PathUnescape(ui)
+	if err != nil {
+		return "", "", fmt.Errorf("user name: %w", err)
+	}
+	return auth[at+1:], u, nil
+}
+
+// parseEndpoints reads the comma-separated host[:port] list of a store URL
+// into host:port endpoints.
+func parseEndpoints(hosts string) ([]string, error) {
+	if hosts == "" {
+		return nil, errors.New("no host")
+	}
+	var endpoints []string
+	for _, h := range strings.Split(hosts, ",") {
+		ep, err := parseEndpoint(strings.TrimSpace(h))
 		if err != nil {
-			return nil, bad("user name: %v", err)
+			return nil, err
 		}
-		c.Username = u
+		endpoints = append(endpoints, ep)
 	}
-	if auth == "" {
-		return nil, bad("no host")
+	return endpoints, nil
+}
+
+// parseEndpoint reads one host[:port] (port 2379 when missing) into
+// host:port.
+func parseEndpoint(h string) (string, error) {
+	host, port, err := net.SplitHostPort(h)
+	if err != nil {
+		if !strings.Contains(err.Error(), "missing port") {
+			return "", fmt.Errorf("host %q: %w", h, err)
+		}
+		host, port = strings.Trim(h, "[]"), "2379"
 	}
-	for _, h := range strings.Split(auth, ",") {
-		h = strings.TrimSpace(h)
-		host, port, err := net.SplitHostPort(h)
-		if err != nil {
-			if strings.Contains(err.Error(), "missing port") {
-				host, port = strings.Trim(h, "[]"), "2379"
-			} else {
-				return nil, bad("host %q: %v", h, err)
-			}
-		}
-		if host == "" {
-			return nil, bad("host %q: empty host name", h)
-		}
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return nil, bad("host %q: port %q is not 1-65535", h, port)
-		}
-		c.Endpoints = append(c.Endpoints, net.JoinHostPort(host, port))
+	if host == "" {
+		return "", fmt.Errorf("host %q: empty host name", h)
 	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("host %q: port %q is not 1-65535", h, port)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// parsePrefix reads the path of a store URL into a key prefix: "/a/b", or
+// DefaultPrefix when the path is empty.
+func parsePrefix(path string) (string, error) {
 	p, err := url.PathUnescape(path)
 	if err != nil {
-		return nil, bad("prefix: %v", err)
+		return "", fmt.Errorf("prefix: %w", err)
 	}
 	p = strings.Trim(p, "/")
 	if p == "" {
-		c.Prefix = DefaultPrefix
-	} else {
-		for _, part := range strings.Split(p, "/") {
-			if part == "" || part == "." || part == ".." {
-				return nil, bad("prefix %q: empty, . or .. component", p)
-			}
-		}
-		c.Prefix = "/" + p
+		return DefaultPrefix, nil
 	}
+	for _, part := range strings.Split(p, "/") {
+		if part == "" || part == "." || part == ".." {
+			return "", fmt.Errorf("prefix %q: empty, . or .. component", p)
+		}
+	}
+	return "/" + p, nil
+}
+
+// setOptions applies the query of a store URL; each option may appear once.
+func (c *Config) setOptions(query string) error {
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return nil, bad("options: %v", err)
+		return fmt.Errorf("options: %w", err)
 	}
 	for k, vs := range q {
 		if len(vs) != 1 {
-			return nil, bad("option %s given %d times", k, len(vs))
+			return fmt.Errorf("option %s given %d times", k, len(vs))
 		}
-		v := vs[0]
-		switch k {
-		case "ca":
-			c.CAFile = v
-		case "cert":
-			c.CertFile = v
-		case "key":
-			c.KeyFile = v
-		case "user":
-			if c.Username != "" && c.Username != v {
-				return nil, bad("user given twice (%q and %q)", c.Username, v)
-			}
-			c.Username = v
-		case "password":
-			return nil, bad("a password in the URL is refused: put it in a file (password-file=FILE or %s) or in %s", EnvPasswordFile, EnvPassword)
-		case "password-file":
-			pw, err := readSecretFile(v, "etcd password file")
-			if err != nil {
-				return nil, bad("%v", err)
-			}
-			c.Password = pw
-		case "cluster-key":
-			c.ClusterKeyFile = v
-		case "node":
-			c.Node = v
-		case "lease":
-			d, err := parseLease(v)
-			if err != nil {
-				return nil, bad("lease=%s: %v", v, err)
-			}
-			c.SessionTTL = d
-		default:
-			return nil, bad("unknown option %q (known: ca, cert, key, user, password-file, cluster-key, node, lease)", k)
+		if err := c.setOption(k, vs[0]); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// setOption applies one option of a store URL (see ParseURL).
+func (c *Config) setOption(k, v string) error {
+	switch k {
+	case "ca":
+		c.CAFile = v
+	case "cert":
+		c.CertFile = v
+	case "key":
+		c.KeyFile = v
+	case "user":
+		if c.Username != "" && c.Username != v {
+			return fmt.Errorf("user given twice (%q and %q)", c.Username, v)
+		}
+		c.Username = v
+	case "password":
+		return errors.New(passwordRefused)
+	case "password-file":
+		pw, err := readSecretFile(v, "etcd password file")
+		if err != nil {
+			return err
+		}
+		c.Password = pw
+	case "cluster-key":
+		c.ClusterKeyFile = v
+	case "node":
+		c.Node = v
+	case "lease":
+		d, err := parseLease(v)
+		if err != nil {
+			return fmt.Errorf("lease=%s: %w", v, err)
+		}
+		c.SessionTTL = d
+	default:
+		return fmt.Errorf("unknown option %q (known: ca, cert, key, user, password-file, cluster-key, node, lease)", k)
+	}
+	return nil
+}
+
+// checkTLSFiles refuses ca=, cert= and key= without TLS, and a client
+// certificate without its key or the other way round.
+func (c *Config) checkTLSFiles() error {
 	if !c.TLS && (c.CAFile != "" || c.CertFile != "" || c.KeyFile != "") {
-		return nil, bad("ca=, cert= and key= need TLS: use etcds://")
+		return errors.New("ca=, cert= and key= need TLS: use etcds://")
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
-		return nil, bad("cert= and key= go together")
+		return errors.New("cert= and key= go together")
 	}
-	return c, nil
+	return nil
 }
 
 // parseLease reads lease=: a Go duration ("10s") or whole seconds.

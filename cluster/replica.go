@@ -219,32 +219,73 @@ func (s *Store) Sync(ctx context.Context, tree *storage.Tree, opts SyncOptions) 
 	if listErr != nil {
 		rep.Errs = append(rep.Errs, listErr)
 	}
-	st := s.loadState(tree)
-	res := &syncResult{full: opts.Only == nil && listErr == nil, rev: rev, synced: map[string]int64{}}
-	seen := map[string]bool{}
+	p := &syncPass{
+		tree: tree,
+		opts: opts,
+		st:   s.loadState(tree),
+		rep:  rep,
+		res:  &syncResult{full: opts.Only == nil && listErr == nil, rev: rev, synced: map[string]int64{}},
+		seen: map[string]bool{},
+	}
+	if err := s.syncLineages(ctx, p, metas); err != nil {
+		return rep, err
+	}
+	if p.res.full {
+		p.noteRemoved()
+	}
+	if rep.Checked > 0 || len(p.res.removed) > 0 || (p.res.full && p.res.rev > p.st.Rev) {
+		if err := s.saveState(tree, p.res); err != nil {
+			rep.Errs = append(rep.Errs, fmt.Errorf("save sync state: %w", err))
+		}
+	}
+	sort.Slice(rep.Changes, func(i, j int) bool { return rep.Changes[i].Lineage < rep.Changes[j].Lineage })
+	for _, c := range rep.Changes {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "replica changed", slog.String("lineage", c.Lineage), slog.String("change", string(c.Kind)), slog.Int("version", c.Version))
+	}
+	return rep, firstUnavailable(rep.Errs)
+}
+
+// syncPass is one Sync under way: the tree and options it was given, the
+// sync state it started from, and what it has done so far.
+type syncPass struct {
+	tree *storage.Tree
+	opts SyncOptions
+	st   *syncState
+	rep  *SyncReport
+	res  *syncResult
+	seen map[string]bool // lineages of the listing reached so far
+}
+
+// syncLineages syncs the listed lineages in order, skipping those the state
+// says are unchanged (unless Verify or a take-over) and writing the accounts
+// before the first one it checks. It stops early, the pass no longer full,
+// when ctx ends or etcd is unavailable; it returns an error only when etcd
+// is unavailable while writing the accounts (that error is in p.rep too).
+func (s *Store) syncLineages(ctx context.Context, p *syncPass, metas []*Meta) error {
+	rep, res := p.rep, p.res
 	accountsDone := false
 	for _, m := range metas {
-		seen[m.Name] = true
+		p.seen[m.Name] = true
 		if err := ctx.Err(); err != nil {
 			rep.Errs = append(rep.Errs, fmt.Errorf("sync %s: %w", m.Name, context.Cause(ctx)))
 			res.full = false
 			break
 		}
-		if !opts.Verify && opts.takeOver == nil && st.unchanged(m) {
+		if !p.opts.Verify && p.opts.takeOver == nil && p.st.unchanged(m) {
 			rep.Unchanged++
 			continue
 		}
 		if !accountsDone {
-			if err := s.syncAccounts(ctx, tree); err != nil {
+			if err := s.syncAccounts(ctx, p.tree); err != nil {
 				rep.Errs = append(rep.Errs, err)
 				if errors.Is(err, ErrUnavailable) {
-					return rep, err
+					return err
 				}
 			}
 			accountsDone = true
 		}
 		rep.Checked++
-		ch, syncedRev, err := s.syncOne(ctx, tree, m.Name, opts.takeOver[m.Name])
+		ch, syncedRev, err := s.syncOne(ctx, p.tree, m.Name, p.opts.takeOver[m.Name])
 		if err != nil {
 			rep.Errs = append(rep.Errs, err)
 			res.failed = append(res.failed, m.Name)
@@ -261,29 +302,29 @@ func (s *Store) Sync(ctx context.Context, tree *storage.Tree, opts SyncOptions) 
 			rep.Changes = append(rep.Changes, *ch)
 		}
 	}
-	if res.full {
-		for n := range st.names() {
-			if !seen[n] {
-				res.removed = append(res.removed, n)
-				rep.Changes = append(rep.Changes, Change{Lineage: n, Kind: ChangeRemoved, Live: tree.LiveDir(n)})
-			}
+	return nil
+}
+
+// noteRemoved reports, after a full pass, the lineages the node had that the
+// cluster no longer lists.
+func (p *syncPass) noteRemoved() {
+	for n := range p.st.names() {
+		if !p.seen[n] {
+			p.res.removed = append(p.res.removed, n)
+			p.rep.Changes = append(p.rep.Changes, Change{Lineage: n, Kind: ChangeRemoved, Live: p.tree.LiveDir(n)})
 		}
 	}
-	if rep.Checked > 0 || len(res.removed) > 0 || (res.full && res.rev > st.Rev) {
-		if err := s.saveState(tree, res); err != nil {
-			rep.Errs = append(rep.Errs, fmt.Errorf("save sync state: %w", err))
-		}
-	}
-	sort.Slice(rep.Changes, func(i, j int) bool { return rep.Changes[i].Lineage < rep.Changes[j].Lineage })
-	for _, c := range rep.Changes {
-		s.log.LogAttrs(ctx, slog.LevelInfo, "replica changed", slog.String("lineage", c.Lineage), slog.String("change", string(c.Kind)), slog.Int("version", c.Version))
-	}
-	for _, e := range rep.Errs {
+}
+
+// firstUnavailable returns the first of errs that wraps ErrUnavailable, or
+// nil.
+func firstUnavailable(errs []error) error {
+	for _, e := range errs {
 		if errors.Is(e, ErrUnavailable) {
-			return rep, e
+			return e
 		}
 	}
-	return rep, nil
+	return nil
 }
 
 // syncOne brings one lineage of the tree to the cluster's newest version.
@@ -302,67 +343,115 @@ func (s *Store) syncOne(ctx context.Context, tree *storage.Tree, name string, ta
 	if err != nil {
 		return nil, 0, fmt.Errorf("sync %s: %w", name, err)
 	}
+	r, err := s.examineReplica(ctx, tree, name, m, takeOver)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !r.needConf {
+		return nil, m.ModRevision, nil
+	}
+	conf, err := s.replicaConf(ctx, name, m)
+	if err != nil {
+		return nil, 0, err
+	}
+	ch := &Change{Lineage: name, Version: m.Version, Serial: m.Serial, Live: tree.LiveDir(name)}
+	ver := &storage.Version{CertPEM: v.CertPEM, ChainPEM: v.ChainPEM, KeyPEM: v.KeyPEM}
+	if ch.Kind, err = writeReplica(ctx, tree, name, r, ver, conf); err != nil {
+		return nil, 0, err
+	}
+	return ch, m.ModRevision, nil
+}
+
+// localReplica is the tree's copy of a lineage as syncOne found it, and
+// what it lacks against the cluster's current metadata.
+type localReplica struct {
+	// lineage is the copy; nil when there is none or it is broken.
+	lineage *storage.Lineage
+	// broken is why a copy being taken over could not be loaded (nil when
+	// it could, or there is none).
+	broken error
+	// needVersion: the certificate is not the cluster's, write a new
+	// version; needConf: write the renewal conf (always so with a version).
+	needVersion, needConf bool
+}
+
+// examineReplica loads the tree's copy of lineage name and compares it with m.
+// Unless takeOver, a copy that cannot be loaded is an error, and so is one
+// this cluster does not manage (ErrConflict).
+func (s *Store) examineReplica(ctx context.Context, tree *storage.Tree, name string, m *Meta, takeOver bool) (*localReplica, error) {
 	local, lerr := tree.LoadLineage(ctx, name)
 	broken := lerr != nil && !errors.Is(lerr, storage.ErrNotFound)
 	if broken && !takeOver {
-		return nil, 0, fmt.Errorf("sync %s: local copy: %w", name, lerr)
+		return nil, fmt.Errorf("sync %s: local copy: %w", name, lerr)
 	}
 	if lerr != nil {
 		local = nil
 	}
 	if local != nil && !takeOver {
 		if store, ok := IsClusterManaged(local.Conf); !ok {
-			return nil, 0, fmt.Errorf("sync %s: %s holds a lineage of that name that this cluster does not manage: run acmectl cluster join on this node (or rename one of them): %w", name, tree.LiveDir(name), ErrConflict)
+			return nil, fmt.Errorf("sync %s: %s holds a lineage of that name that this cluster does not manage: run acmectl cluster join on this node (or rename one of them): %w", name, tree.LiveDir(name), ErrConflict)
 		} else if store != s.display {
-			return nil, 0, fmt.Errorf("sync %s: the local lineage belongs to cluster %s, not %s: %w", name, store, s.display, ErrConflict)
+			return nil, fmt.Errorf("sync %s: the local lineage belongs to cluster %s, not %s: %w", name, store, s.display, ErrConflict)
 		}
 	}
-	needVersion := local == nil || local.Cert.SerialNumber.Text(16) != m.Serial
-	needConf := needVersion || takeOver
-	if !needConf && local != nil {
+	r := &localReplica{lineage: local}
+	if broken {
+		r.broken = lerr
+	}
+	r.needVersion = local == nil || local.Cert.SerialNumber.Text(16) != m.Serial
+	r.needConf = r.needVersion || takeOver
+	if !r.needConf && local != nil {
 		_, marked := IsClusterManaged(local.Conf)
-		needConf = !marked || !local.Conf.Params.NoAutoRenew || settingsRev(local.Conf) != m.SettingsRev
+		r.needConf = !marked || !local.Conf.Params.NoAutoRenew || settingsRev(local.Conf) != m.SettingsRev
 	}
-	if !needConf {
-		return nil, m.ModRevision, nil
-	}
+	return r, nil
+}
+
+// replicaConf is the local renewal conf of lineage name: its shared settings
+// at m's revision, made a node's copy (LocalConf).
+func (s *Store) replicaConf(ctx context.Context, name string, m *Meta) (*storage.RenewalConf, error) {
 	shared, err := s.settings(ctx, name, m.ModRevision)
 	if err != nil {
-		return nil, 0, fmt.Errorf("sync %s: %w", name, err)
+		return nil, fmt.Errorf("sync %s: %w", name, err)
 	}
 	conf, err := LocalConf(name, shared, s.display, m.SettingsRev)
 	if err != nil {
-		return nil, 0, fmt.Errorf("sync %s: settings: %w", name, err)
+		return nil, fmt.Errorf("sync %s: settings: %w", name, err)
 	}
-	ch := &Change{Lineage: name, Version: m.Version, Serial: m.Serial, Live: tree.LiveDir(name)}
-	ver := &storage.Version{CertPEM: v.CertPEM, ChainPEM: v.ChainPEM, KeyPEM: v.KeyPEM}
+	return conf, nil
+}
+
+// writeReplica writes ver and conf as the tree's copy of lineage name and
+// says what that changed: a broken copy is repaired and gets ver as a new
+// version, a missing one is created, one with another certificate gets ver
+// as a new version, and otherwise only the renewal conf is rewritten.
+func writeReplica(ctx context.Context, tree *storage.Tree, name string, r *localReplica, ver *storage.Version, conf *storage.RenewalConf) (ChangeKind, error) {
 	switch {
-	case broken:
+	case r.broken != nil:
 		// A broken local copy being taken over: repair what storage can.
 		if _, err := tree.RepairLineage(ctx, name); err != nil {
-			return nil, 0, fmt.Errorf("sync %s: local copy is broken (%v): fix or delete it, then sync again", name, lerr)
+			return "", fmt.Errorf("sync %s: local copy is broken (%v): fix or delete it, then sync again", name, r.broken)
 		}
 		if _, err := tree.SaveVersion(ctx, name, ver, conf); err != nil {
-			return nil, 0, fmt.Errorf("sync %s: %w", name, err)
+			return "", fmt.Errorf("sync %s: %w", name, err)
 		}
-		ch.Kind = ChangeRenewed
-	case local == nil:
+		return ChangeRenewed, nil
+	case r.lineage == nil:
 		if _, err := tree.CreateLineage(ctx, name, ver, conf); err != nil {
-			return nil, 0, fmt.Errorf("sync %s: %w", name, err)
+			return "", fmt.Errorf("sync %s: %w", name, err)
 		}
-		ch.Kind = ChangeCreated
-	case needVersion:
+		return ChangeCreated, nil
+	case r.needVersion:
 		if _, err := tree.SaveVersion(ctx, name, ver, conf); err != nil {
-			return nil, 0, fmt.Errorf("sync %s: %w", name, err)
+			return "", fmt.Errorf("sync %s: %w", name, err)
 		}
-		ch.Kind = ChangeRenewed
+		return ChangeRenewed, nil
 	default:
 		if err := tree.SaveRenewalConf(ctx, name, conf); err != nil {
-			return nil, 0, fmt.Errorf("sync %s: %w", name, err)
+			return "", fmt.Errorf("sync %s: %w", name, err)
 		}
-		ch.Kind = ChangeSettings
+		return ChangeSettings, nil
 	}
-	return ch, m.ModRevision, nil
 }
 
 // settings reads P/conf/<name> (at rev when > 0).
