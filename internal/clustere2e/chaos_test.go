@@ -90,18 +90,22 @@ func TestE2EClusterHolderKilledAfterFinalize(t *testing.T) {
 	n0.mustRun("cluster", "join", "--generate-key", "-n")
 	w.ca.ResetLog()
 
-	var victim *running
+	// The hook runs in the proxy's goroutine: it gets the process through a
+	// channel (the start below happens before the finalize it reacts to).
+	started := make(chan *running, 1)
 	var once sync.Once
 	killed := make(chan struct{})
 	w.ca.Inject(faultproxy.Fault{Step: faultproxy.Finalize, Method: "POST", Kind: faultproxy.Notify, Times: 1, Match: n0.from(),
 		Hook: func() {
 			once.Do(func() {
-				_ = victim.cmd.Process.Signal(syscall.SIGKILL)
-				<-victim.done
+				v := <-started
+				_ = v.cmd.Process.Signal(syscall.SIGKILL)
+				<-v.done
 				close(killed)
 			})
 		}})
-	victim = n0.start(append([]string{"renew", "-n", "--no-random-sleep-on-renew"}, n0.standalone()...)...)
+	victim := n0.start(append([]string{"renew", "-n", "--no-random-sleep-on-renew"}, n0.standalone()...)...)
+	started <- victim
 	select {
 	case <-killed:
 	case <-victim.done: // killed by the hook (then killed closes at once) or ended by itself

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -134,7 +135,7 @@ type Proxy struct {
 	processingRA string
 	finalized    map[string]time.Time
 
-	serialize bool
+	serialize atomic.Bool
 	serial    sync.Mutex // held while a request is at Pebble (Serialize)
 }
 
@@ -183,7 +184,7 @@ func Start(upstreamDir, certFile, keyFile string, client *http.Client) (*Proxy, 
 // waits for the write lock), so tens of clients at once can deadlock it —
 // seen with three nodes renewing 300 lineages (see letsencrypt/pebble#270 on
 // its locks). Call it before the clients start.
-func (p *Proxy) Serialize() { p.serialize = true }
+func (p *Proxy) Serialize() { p.serialize.Store(true) }
 
 // Close stops the proxy.
 func (p *Proxy) Close() error { return p.srv.Close() }
@@ -455,7 +456,7 @@ func hijackClose(w http.ResponseWriter) {
 // forward sends req to Pebble and reads the answer (one at a time when
 // Serialize was called); resp is nil when Pebble did not answer.
 func (p *Proxy) forward(req *http.Request) (*http.Response, []byte, error) {
-	if p.serialize {
+	if p.serialize.Load() {
 		p.serial.Lock()
 		defer p.serial.Unlock()
 	}

@@ -98,7 +98,9 @@ func ServedCert(addr, name string) (*x509.Certificate, error) {
 func WaitServed(t testing.TB, addr, name string, want *x509.Certificate) {
 	t.Helper()
 	var last error
-	for i := 0; i < 200; i++ {
+	// Bounded by time, not by a count of tries: a reload under load may take
+	// seconds before new connections reach the new workers.
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
 		c, err := ServedCert(addr, name)
 		if err == nil && c.SerialNumber.Cmp(want.SerialNumber) == 0 {
 			return
