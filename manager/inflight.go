@@ -222,6 +222,17 @@ func (m *Manager) inFlightNames(ctx context.Context) map[string]bool {
 	return set
 }
 
+// inFlightNow reports whether name still has a recorded order (read under
+// the lineage's lock; a broken record counts: collecting it discards it).
+func (m *Manager) inFlightNow(ctx context.Context, name string) bool {
+	st, ok := m.Store.(storage.InFlightStore)
+	if !ok {
+		return false
+	}
+	_, err := st.LoadInFlight(ctx, name)
+	return !errors.Is(err, storage.ErrNotFound)
+}
+
 // keepInFlightVersion is storage's Options.KeepVersion: a version whose
 // private key is the key of the lineage's recorded order in flight is never
 // pruned, so a resumed order always finds the key it was made with.

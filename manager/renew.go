@@ -350,7 +350,9 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 		r.fail(oc, li.Name, StatusFailed, err)
 		return
 	}
-	if !due && r.inFlight[li.Name] && !lc.DryRun {
+	// The run's start-time list of recorded orders is re-checked under the
+	// lock: another run may have collected the order (and renewed) since.
+	if !due && r.inFlight[li.Name] && !lc.DryRun && m.inFlightNow(ctx, li.Name) {
 		due, why = true, "an order recorded before finalize waits to be collected"
 	}
 	m.log().LogAttrs(ctx, slog.LevelInfo, "renewal decision", slog.String("lineage", li.Name), slog.Bool("due", due), slog.String("reason", why))
