@@ -8,7 +8,7 @@ import (
 
 // Help lists certbot's flags however it is asked for (the parser is built
 // lazily, on first use).
-func TestHelpListsFlagsWithLazyFlags(t *testing.T) {
+func TestHelpAllListsFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"acmectl", "-h", "all"},
 		{"acmectl", "help", "all"}, // certbot: a first word "help" is --help
