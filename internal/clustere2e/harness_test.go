@@ -159,12 +159,7 @@ func (w *world) addNode(lease string) *node {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return pebbletest.FreePort(t)
 }
 
 // store is the node's store URL: its etcd proxy, the test's prefix, its name.

@@ -31,6 +31,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/acmectl/acmectl/internal/testport"
 )
 
 // Options choose how the server is started. The zero value is a plain-HTTP
@@ -278,15 +280,9 @@ func (w logWriter) Write(p []byte) (int, error) {
 
 func (s *Server) logWriter() io.Writer { return logWriter{s} }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// FreePort returns a TCP port on 127.0.0.1 for a server another process
+// starts (see internal/testport).
+func FreePort() (int, error) { return testport.TCP() }
 
 // makeCerts writes a CA, a server certificate for 127.0.0.1 and a client
 // certificate (CN "acmectl-node") into s.Dir.

@@ -18,17 +18,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/acmectl/acmectl/internal/testport"
 	"github.com/miekg/dns"
 )
 
@@ -254,7 +253,8 @@ func ModuleDir() (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// FreePort returns a TCP port on 127.0.0.1 for a server another process
+// starts (see internal/testport: no other test process is given it).
 func FreePort(t testing.TB) int {
 	t.Helper()
 	p, err := freePort()
@@ -275,31 +275,9 @@ func FreeUDPPort(t testing.TB) int {
 	return p
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func freePort() (int, error) { return testport.TCP() }
 
-func freeUDPPort() (int, error) {
-	for range 50 {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			return 0, fmt.Errorf("free udp port: %w", err)
-		}
-		port := c.LocalAddr().(*net.UDPAddr).Port
-		c.Close()
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err == nil {
-			l.Close()
-			return port, nil
-		}
-	}
-	return 0, errors.New("no free udp+tcp port")
-}
+func freeUDPPort() (int, error) { return testport.UDP() }
 
 // Start builds (once) and starts Pebble, and challtestsrv unless opts.DNSServer is
 // set, registering their shutdown with t.Cleanup. It fails the test on any error

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/acmectl/acmectl/installer"
+	"github.com/acmectl/acmectl/internal/testport"
 )
 
 // Lineage writes a CA-signed certificate for names under
@@ -185,15 +186,15 @@ func SameFiles(t testing.TB, before, after map[string]string) {
 	}
 }
 
-// FreePort returns a free TCP port on 127.0.0.1.
+// FreePort returns a TCP port on 127.0.0.1 for a server another process
+// starts (see internal/testport).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := testport.TCP()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // WaitListening waits until addr accepts connections.
