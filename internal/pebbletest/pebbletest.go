@@ -155,12 +155,12 @@ func patchedModfile(dir string) (string, error) {
 	for _, p := range patches {
 		dst := copied[p.module]
 		if dst == "" {
-			out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", p.module).Output()
+			src, err := moduleDir(p.module)
 			if err != nil {
-				return "", fmt.Errorf("locate %s: %w", p.module, err)
+				return "", err
 			}
 			dst = filepath.Join(dir, strings.ReplaceAll(p.module, "/", "_"))
-			if err := os.CopyFS(dst, os.DirFS(strings.TrimSpace(string(out)))); err != nil {
+			if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
 				return "", fmt.Errorf("copy %s: %w", p.module, err)
 			}
 			copied[p.module] = dst
@@ -245,12 +245,29 @@ func Binaries() (string, error) {
 }
 
 // ModuleDir returns the pinned Pebble module's source directory (for its test certs).
-func ModuleDir() (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", pebbleModule).Output()
+func ModuleDir() (string, error) { return moduleDir(pebbleModule) }
+
+// moduleDir is the source directory of module (at the version go.mod's build
+// list has), downloaded first when the module cache lacks it: on a fresh
+// machine `go list -m -f {{.Dir}}` prints nothing for a module that no
+// build has fetched yet.
+func moduleDir(module string) (string, error) {
+	out, err := exec.Command("go", "mod", "download", "-json", module).Output()
 	if err != nil {
-		return "", fmt.Errorf("locate %s: %w", pebbleModule, err)
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("%w: %s%s", err, bytes.TrimSpace(out), bytes.TrimSpace(ee.Stderr))
+		}
+		return "", fmt.Errorf("locate %s: go mod download: %w", module, err)
 	}
-	return strings.TrimSpace(string(out)), nil
+	var m struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &m); err != nil {
+		return "", fmt.Errorf("locate %s: go mod download: %w", module, err)
+	}
+	if m.Dir == "" {
+		return "", fmt.Errorf("locate %s: go mod download gave no directory (%s)", module, m.Error)
+	}
+	return m.Dir, nil
 }
 
 // FreePort returns a TCP port on 127.0.0.1 for a server another process
