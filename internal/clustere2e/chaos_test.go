@@ -2,7 +2,9 @@ package clustere2e
 
 import (
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -222,8 +224,29 @@ func TestE2EClusterEtcdOutages(t *testing.T) {
 	}
 	for _, m := range metas {
 		if m.Version != 2 {
-			t.Errorf("%s: version %d, want 2", m.Name, m.Version)
+			t.Errorf("%s: version %d, want 2 (renewed last by %s)", m.Name, m.Version, m.RenewedBy)
+			w.logLineage(m.Name)
 		}
 	}
 	w.checkReplicas(t.Context(), metas)
+}
+
+// logLineage prints what every node's log says about one lineage (the
+// diagnosis of a lineage renewed twice).
+func (w *world) logLineage(name string) {
+	w.t.Helper()
+	for _, n := range w.nodes {
+		files, _ := filepath.Glob(filepath.Join(n.logs, "*.log*"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.Contains(line, name) {
+					w.t.Logf("%s %s: %s", n.name, filepath.Base(f), line)
+				}
+			}
+		}
+	}
 }
