@@ -8,9 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
+	"github.com/acmectl/acmectl/internal/b64url"
 	"github.com/acmectl/acmectl/storage"
 	"github.com/go-jose/go-jose/v4"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -185,10 +185,6 @@ func (s *Store) AccountThumbprint(ctx context.Context, server string) (string, e
 	return Thumbprint(a.Key.Public())
 }
 
-// tokenRE is a base64url token as RFC 8555 §8.1 requires (at least 128 bits,
-// so 22 characters; bounded for safety).
-var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{22,256}$`)
-
 // Responder answers http-01 challenges without knowing them in advance: the
 // key authorization of token is "<token>.<thumbprint>" (RFC 8555 §8.3), so a
 // node needs only the shared account's thumbprint. It is what a standalone
@@ -203,7 +199,8 @@ type Responder struct {
 // token that is not base64url of a plausible length (answer 404, touch no
 // path).
 func (r Responder) KeyAuthorization(token string) (string, bool) {
-	if r.Thumbprint == "" || !tokenRE.MatchString(token) {
+	// RFC 8555 §8.1: base64url of at least 128 bits (22 characters); bounded.
+	if r.Thumbprint == "" || !b64url.IsToken(token, 22, 256) {
 		return "", false
 	}
 	return token + "." + r.Thumbprint, true

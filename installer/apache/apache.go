@@ -221,10 +221,11 @@ func (a *Apache) ConfigTest(ctx context.Context) error {
 	return nil
 }
 
+// Compiled when Apache is first asked, not at every acmectl start-up.
 var (
-	vhostRE  = regexp.MustCompile(`\((/[^()]+):(\d+)\)`)
-	moduleRE = regexp.MustCompile(`(?m)^\s*(\S+_module) \(`)
-	pidRE    = regexp.MustCompile(`(?m)^PidFile: "?([^"\n]+)"?`)
+	vhostRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\((/[^()]+):(\d+)\)`) })
+	moduleRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^\s*(\S+_module) \(`) })
+	pidRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^PidFile: "?([^"\n]+)"?`) })
 )
 
 // load asks Apache (one run: DUMP_VHOSTS, DUMP_MODULES, DUMP_RUN_CFG) which
@@ -236,10 +237,10 @@ func (a *Apache) load(ctx context.Context) error {
 		return fmt.Errorf("apache: list virtual hosts and modules: %w", err)
 	}
 	a.modules = map[string]bool{}
-	for _, m := range moduleRE.FindAllStringSubmatch(out, -1) {
+	for _, m := range moduleRE().FindAllStringSubmatch(out, -1) {
 		a.modules[m[1]] = true
 	}
-	if m := pidRE.FindStringSubmatch(out); m != nil {
+	if m := pidRE().FindStringSubmatch(out); m != nil {
 		a.pidPath = m[1]
 		if !filepath.IsAbs(a.pidPath) {
 			a.pidPath = filepath.Join(a.cfg.ServerRoot, a.pidPath)
@@ -251,7 +252,7 @@ func (a *Apache) load(ctx context.Context) error {
 	a.files = map[string]*File{}
 	a.vhosts = nil
 	seen := map[string]bool{}
-	for _, m := range vhostRE.FindAllStringSubmatch(out, -1) {
+	for _, m := range vhostRE().FindAllStringSubmatch(out, -1) {
 		line, _ := strconv.Atoi(m[2])
 		key := installer.RealPath(m[1]) + ":" + m[2]
 		if seen[key] {

@@ -7,14 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 
 	"github.com/acmectl/acmectl/installer"
+	"github.com/acmectl/acmectl/internal/b64url"
 )
-
-var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // ChallengeDir holds the key authorizations served (certbot's
 // <work>/http_challenges).
@@ -26,7 +24,7 @@ func (a *Apache) challengeConf(which string) string {
 
 // Present implements installer.Installer: it records the challenge.
 func (a *Apache) Present(ctx context.Context, domain, token, keyAuth string) error {
-	if !tokenRE.MatchString(token) {
+	if !b64url.IsToken(token, 1, 1024) {
 		return fmt.Errorf("apache: refusing a malformed challenge token for %s", domain)
 	}
 	a.mu.Lock()

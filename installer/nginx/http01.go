@@ -9,20 +9,18 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/acmectl/acmectl/installer"
+	"github.com/acmectl/acmectl/internal/b64url"
 )
-
-var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // Present implements installer.Installer: it records the challenge.
 func (n *Nginx) Present(ctx context.Context, domain, token, keyAuth string) error {
-	if !tokenRE.MatchString(token) || strings.ContainsAny(keyAuth, "\"'\\;{} \t\r\n$") {
+	if !b64url.IsToken(token, 1, 1024) || strings.ContainsAny(keyAuth, "\"'\\;{} \t\r\n$") {
 		return fmt.Errorf("nginx: refusing a malformed challenge token or key authorization for %s", domain)
 	}
 	n.mu.Lock()
