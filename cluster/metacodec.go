@@ -7,7 +7,7 @@ import (
 )
 
 // metaFormat starts every stored Meta. The encoding is: the format byte; the
-// flags byte (bit 0: NoAutoRenew); Version, SettingsRev and Failures as
+// flags byte (bit 0: NoAutoRenew, bit 1: NoRevocationSource); Version, SettingsRev and Failures as
 // uvarints; NotBefore, NotAfter, ARIStart, ARIEnd, ARIRetryAfter, FailedAt
 // and RenewedAt as varint Unix seconds (0: unset); Name, Serial, KeyID,
 // Server, Account, RenewBeforeExpiry, LastError, RenewedBy, CommitID, KeyType
@@ -23,6 +23,9 @@ func encodeMeta(m *Meta) []byte {
 	var flags byte
 	if m.NoAutoRenew {
 		flags |= 1
+	}
+	if m.NoRevocationSource {
+		flags |= 2
 	}
 	b = append(b, flags)
 	b = binary.AppendUvarint(b, uint64(max(m.Version, 0)))
@@ -94,7 +97,7 @@ func decodeMeta(b []byte, m *Meta) error {
 		return errMetaCorrupt
 	}
 	r := metaReader{b: b[2:]}
-	m.NoAutoRenew = b[1]&1 != 0
+	m.NoAutoRenew, m.NoRevocationSource = b[1]&1 != 0, b[1]&2 != 0
 	m.Version, m.SettingsRev, m.Failures = r.int(), r.int(), r.int()
 	for _, t := range []*time.Time{&m.NotBefore, &m.NotAfter, &m.ARIStart, &m.ARIEnd, &m.ARIRetryAfter, &m.FailedAt, &m.RenewedAt} {
 		*t = fromUnix(r.varint())

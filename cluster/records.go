@@ -79,6 +79,9 @@ type Meta struct {
 	// NoAutoRenew is the lineage's own "autorenew = False" (the shared
 	// setting; every node's local copy says False whatever this is).
 	NoAutoRenew bool `json:"no_autorenew,omitempty"`
+	// NoRevocationSource: the certificate names no OCSP responder and no
+	// CRL (storage.LineageInfo's; false in records written before it).
+	NoRevocationSource bool `json:"no_revocation_source,omitempty"`
 	// RenewBeforeExpiry is renew_before_expiry ("" when unset).
 	RenewBeforeExpiry string `json:"renew_before_expiry,omitempty"`
 	// ARI: the CA's suggested window and when to ask again (RFC 9773).
@@ -163,7 +166,7 @@ type nodeRecord struct {
 // etcd, not in a tree.
 func (m *Meta) Info() *storage.LineageInfo {
 	li := &storage.LineageInfo{Name: m.Name, Version: m.Version, Domains: m.Domains, NotBefore: m.NotBefore, NotAfter: m.NotAfter,
-		Serial: m.Serial, AuthorityKeyID: m.AuthorityKeyID,
+		Serial: m.Serial, AuthorityKeyID: m.AuthorityKeyID, NoRevocationSource: m.NoRevocationSource,
 		Conf: &storage.ConfSummary{Server: m.Server, Account: m.Account, RenewBeforeExpiry: m.RenewBeforeExpiry,
 			NoAutoRenew: m.NoAutoRenew, ARIRetryAfter: m.ARIRetryAfter}}
 	switch m.KeyType {

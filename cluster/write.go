@@ -506,11 +506,13 @@ type facts struct {
 	serial, keyID, keyType string
 	aki                    []byte
 	notBefore, notAfter    time.Time
+	noRevocationSource     bool
 }
 
 func (f *facts) apply(m *Meta) {
 	m.Domains, m.Serial, m.KeyID, m.KeyType, m.AuthorityKeyID = f.domains, f.serial, f.keyID, f.keyType, f.aki
 	m.NotBefore, m.NotAfter = f.notBefore, f.notAfter
+	m.NoRevocationSource = f.noRevocationSource
 }
 
 // certFacts parses a version and checks that the key matches.
@@ -541,7 +543,7 @@ func certFacts(certPEM, chainPEM, keyPEM []byte) (*facts, error) {
 	}
 	sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
 	f := &facts{serial: c.SerialNumber.Text(16), keyID: hex.EncodeToString(sum[:]), keyType: keyType(c.PublicKey), aki: c.AuthorityKeyId,
-		notBefore: c.NotBefore.UTC(), notAfter: c.NotAfter.UTC()}
+		notBefore: c.NotBefore.UTC(), notAfter: c.NotAfter.UTC(), noRevocationSource: len(c.OCSPServer) == 0 && len(c.CRLDistributionPoints) == 0}
 	f.domains = append(f.domains, c.DNSNames...)
 	for _, ip := range c.IPAddresses {
 		f.domains = append(f.domains, ip.String())

@@ -96,6 +96,12 @@ func (m *Manager) revoked(ctx context.Context, li *storage.LineageInfo) revocati
 		if r, ok := rc.Cached(revocation.Key(li.AuthorityKeyID, li.Serial)); ok {
 			return r
 		}
+		if li.NoRevocationSource {
+			// Nothing to ask (Pebble's, many private CAs'): reading and
+			// parsing two files per lineage on every run only to learn that
+			// was 58% of a nothing-due renew over 10,000 lineages.
+			return revocation.Result{}
+		}
 	}
 	cert, issuer, err := readCertAndIssuer(li.CertPath)
 	if err != nil {

@@ -2,6 +2,13 @@ package storage
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -202,4 +209,43 @@ func FuzzListCache(f *testing.F) {
 		}
 		t.Fatal("reader returned more records than bytes")
 	})
+}
+
+// The listing says which certificates name no OCSP responder and no CRL
+// (nothing to ask whether they were revoked), the same from the cache as
+// from the files: a nothing-due renew skips reading them for revocation.
+func TestListNoRevocationSource(t *testing.T) {
+	ctx := context.Background()
+	tr := openTree(t)
+	ca := newCA(t)
+	if _, err := tr.CreateLineage(ctx, "plain.example", ca.version(t, "plain.example"), nil); err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7777), Subject: pkix.Name{CommonName: "crl.example"}, DNSNames: []string{"crl.example"},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(90 * 24 * time.Hour), CRLDistributionPoints: []string{"http://crl.example/1.crl"}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalPKCS8PrivateKey(key)
+	v := &Version{CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), ChainPEM: ca.pem,
+		KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})}
+	if _, err := tr.CreateLineage(ctx, "crl.example", v, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, pass := range []string{"from the files", "from the cache"} {
+		infos, err := tr.ListLineages(ctx)
+		if err != nil || len(infos) != 2 {
+			t.Fatalf("%s: %d lineages, %v", pass, len(infos), err)
+		}
+		for _, li := range infos {
+			if want := li.Name == "plain.example"; li.NoRevocationSource != want {
+				t.Errorf("%s: %s NoRevocationSource = %v, want %v", pass, li.Name, li.NoRevocationSource, want)
+			}
+		}
+	}
 }

@@ -202,6 +202,10 @@ type LineageInfo struct {
 	// AuthorityKeyID is the current cert's authority key identifier (with
 	// the serial, its ARI identity).
 	AuthorityKeyID []byte
+	// NoRevocationSource: the current cert names neither an OCSP responder
+	// nor a CRL distribution point, so there is nowhere to ask whether it
+	// was revoked (false when unknown).
+	NoRevocationSource bool
 	// Err is why this lineage cannot be used (bad conf with file:line,
 	// dangling link, ...); nil when it is fine.
 	Err error
