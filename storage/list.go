@@ -127,6 +127,15 @@ func (d listDirs) close() {
 // calls and reads no file of it. A full walk rewrites the cache when something changed,
 // copying the unchanged records before the first change as they are.
 func (t *Tree) WalkLineages(ctx context.Context, only []string, fn func(*LineageInfo) error) error {
+	return t.WalkLineagesExcept(ctx, only, nil, fn)
+}
+
+// WalkLineagesExcept is WalkLineages without the lineages skip names: they
+// are neither read nor checked against the listing cache (whose records of
+// them are kept as they are) and fn is not called for them. A cluster node's
+// local pass skips the lineages the cluster renews this way: checking
+// 10,000 of them only to skip them cost a quarter of a nothing-due renew.
+func (t *Tree) WalkLineagesExcept(ctx context.Context, only []string, skip map[string]bool, fn func(*LineageInfo) error) error {
 	names, err := t.lineageNames(only)
 	if err != nil {
 		return err
@@ -185,6 +194,10 @@ func (t *Tree) WalkLineages(ctx context.Context, only []string, fn func(*Lineage
 		}
 		listBatch(batch, min(workers, len(batch)), func(i int) {
 			s := &slots[i]
+			if skip[batch[i]] {
+				s.fresh, s.hit = s.old, s.old != nil // carried over unchecked
+				return
+			}
 			s.info, s.fresh, s.hit = t.listOne(dirs, batch[i], s.old)
 		})
 		for i := range batch {
@@ -198,7 +211,10 @@ func (t *Tree) WalkLineages(ctx context.Context, only []string, fn func(*Lineage
 			if !changed && s.hit {
 				last = s.old
 			}
-			err := fn(s.info)
+			var err error
+			if s.info != nil {
+				err = fn(s.info)
+			}
 			*s = slot{}
 			if err != nil {
 				return err

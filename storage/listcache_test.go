@@ -249,3 +249,32 @@ func TestListNoRevocationSource(t *testing.T) {
 		}
 	}
 }
+
+// WalkLineagesExcept leaves the skipped lineages out (fn never sees them)
+// and keeps their cache records: the next full listing is a cache hit for
+// them and does not rewrite the cache.
+func TestWalkLineagesExcept(t *testing.T) {
+	ctx := context.Background()
+	tr := benchTree(t, 40)
+	all, _ := listAll(t, tr)
+	skip := map[string]bool{}
+	for _, li := range all[:25] {
+		skip[li.Name] = true
+	}
+	stamp := cacheStamp(t, tr)
+	var seen []string
+	if err := tr.WalkLineagesExcept(ctx, nil, skip, func(li *LineageInfo) error { seen = append(seen, li.Name); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 15 || seen[0] != all[25].Name {
+		t.Fatalf("walked %d lineages starting with %v, want the 15 not skipped", len(seen), seen[:min(1, len(seen))])
+	}
+	if cacheStamp(t, tr) != stamp {
+		t.Error("skipping lineages rewrote the listing cache")
+	}
+	got, want := listAll(t, tr)
+	sameListing(t, "full listing after a skipping one", got, want)
+	if cacheStamp(t, tr) != stamp {
+		t.Error("the full listing after a skipping one rewrote the cache: the skipped lineages' records were lost")
+	}
+}
