@@ -145,43 +145,12 @@ func (t *Tree) WalkLineagesExcept(ctx context.Context, only []string, skip map[s
 		cr = openCacheReader(t.cachePath())
 		defer cr.close()
 	}
-	writeCache := !t.opts.NoCache && only == nil
 	dirs := listDirs{renewal: openDirHandle(filepath.Join(t.Dir, "renewal")),
 		live: openDirHandle(filepath.Join(t.Dir, "live")), archive: openDirHandle(filepath.Join(t.Dir, "archive"))}
 	defer dirs.close()
-
-	var (
-		cw      *cacheWriter
-		changed bool
-		last    *cacheEntry // the last record listed unchanged before any change
-	)
-	defer func() {
-		if cw != nil {
-			cw.abort()
-		}
-	}()
-	change := func() {
-		if changed {
-			return
-		}
-		changed = true
-		if !writeCache {
-			return
-		}
-		w, err := newCacheWriter(t.cachePath(), cr, last)
-		if err != nil {
-			t.opts.Logger.Debug("listing cache not saved", "error", err)
-			return
-		}
-		cw = w
-	}
-	type slot struct {
-		old, fresh *cacheEntry
-		info       *LineageInfo
-		hit        bool
-		skipped    bool // cache records of deleted lineages came before this one
-	}
-	slots := make([]slot, min(listWindow, len(names)))
+	rw := &cacheRewrite{t: t, cr: cr, enabled: !t.opts.NoCache && only == nil}
+	defer rw.abort()
+	slots := make([]listSlot, min(listWindow, len(names)))
 	workers := max(4, runtime.GOMAXPROCS(0)*4)
 	for start := 0; start < len(names); start += listWindow {
 		if err := ctx.Err(); err != nil {
@@ -189,7 +158,7 @@ func (t *Tree) WalkLineagesExcept(ctx context.Context, only []string, skip map[s
 		}
 		batch := names[start:min(start+listWindow, len(names))]
 		for i, n := range batch {
-			slots[i] = slot{}
+			slots[i] = listSlot{}
 			slots[i].old, slots[i].skipped = cr.find(n)
 		}
 		listBatch(batch, min(workers, len(batch)), func(i int) {
@@ -202,33 +171,85 @@ func (t *Tree) WalkLineagesExcept(ctx context.Context, only []string, skip map[s
 		})
 		for i := range batch {
 			s := &slots[i]
-			if (s.skipped && only == nil) || (!s.hit && (s.fresh != nil || s.old != nil)) {
-				change()
-			}
-			if cw != nil && s.fresh != nil {
-				cw.add(s.fresh)
-			}
-			if !changed && s.hit {
-				last = s.old
-			}
+			rw.note(s, only == nil)
 			var err error
 			if s.info != nil {
 				err = fn(s.info)
 			}
-			*s = slot{}
+			*s = listSlot{}
 			if err != nil {
 				return err
 			}
 		}
 	}
 	if only == nil && cr.peek() != nil {
-		change() // records of deleted lineages at the end
+		rw.change() // records of deleted lineages at the end
 	}
-	if cw != nil {
-		t.commitCache(cw)
-		cw = nil
-	}
+	rw.commit()
 	return nil
+}
+
+// listSlot is one lineage of a listing batch.
+type listSlot struct {
+	old, fresh *cacheEntry
+	info       *LineageInfo
+	hit        bool
+	skipped    bool // cache records of deleted lineages came before this one
+}
+
+// cacheRewrite is a listing's rewrite of the cache: started at the first
+// record that differs (the records before it are copied from the old file),
+// then fed every record.
+type cacheRewrite struct {
+	t       *Tree
+	cr      *cacheReader
+	enabled bool // a full listing with the cache on
+	cw      *cacheWriter
+	changed bool
+	last    *cacheEntry // the last record listed unchanged before any change
+}
+
+func (rw *cacheRewrite) change() {
+	if rw.changed {
+		return
+	}
+	rw.changed = true
+	if !rw.enabled {
+		return
+	}
+	w, err := newCacheWriter(rw.t.cachePath(), rw.cr, rw.last)
+	if err != nil {
+		rw.t.opts.Logger.Debug("listing cache not saved", "error", err)
+		return
+	}
+	rw.cw = w
+}
+
+// note takes one listed lineage into the rewrite (full: the listing is not
+// limited to some names, so skipped records of deleted lineages count).
+func (rw *cacheRewrite) note(s *listSlot, full bool) {
+	if (s.skipped && full) || (!s.hit && (s.fresh != nil || s.old != nil)) {
+		rw.change()
+	}
+	if rw.cw != nil && s.fresh != nil {
+		rw.cw.add(s.fresh)
+	}
+	if !rw.changed && s.hit {
+		rw.last = s.old
+	}
+}
+
+func (rw *cacheRewrite) commit() {
+	if rw.cw != nil {
+		rw.t.commitCache(rw.cw)
+		rw.cw = nil
+	}
+}
+
+func (rw *cacheRewrite) abort() {
+	if rw.cw != nil {
+		rw.cw.abort()
+	}
 }
 
 // commitCache puts the rewritten listing cache in place (a failure only
