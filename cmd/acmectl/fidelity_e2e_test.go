@@ -147,11 +147,10 @@ func checkHints(t *testing.T, stderr, root string) {
 func TestE2ECertbotCommandLine(t *testing.T) {
 	skipShort(t)
 	t.Parallel()
-	s := pebbletest.Start(t, pebbletest.Options{})
-	ac, cb := sideBySide(t, s)
-	port := fmt.Sprint(s.HTTPPort)
-	common := []string{"-n", "--agree-tos", "-m", "e2e@example.com", "--no-eff-email", "--server", s.DirectoryURL,
-		"--http-01-port", port, "--http-01-address", "127.0.0.1"}
+	// Each case, and the help and usage-error runs, is a parallel subtest
+	// with its own Pebble and trees: certbot's runs are mostly its fixed
+	// one-second polls, and one after another they made this the longest
+	// test of make test (issue 19).
 	root := t.TempDir()
 	for _, tc := range []struct {
 		name    string
@@ -173,34 +172,46 @@ func TestE2ECertbotCommandLine(t *testing.T) {
 		{name: "--email with --register-unsafely-without-email uses the e-mail", lineage: "mail.example.com",
 			argv: []string{"certonly", "--standalone", "-d", "mail.example.com", "--email", "ops@example.com", "--register-unsafely-without-email"}},
 	} {
-		for _, p := range []*peer{ac, cb} {
-			argv := append(append([]string{}, tc.argv...), common...)
-			r := p.run(argv...)
-			if r.code != 0 {
-				t.Errorf("%s: %s: certbot %s: %s", tc.name, p.name, strings.Join(tc.argv, " "), r)
-				continue
-			}
-			if _, err := os.Stat(filepath.Join(p.tr.config, "live", tc.lineage, "fullchain.pem")); err != nil {
-				t.Errorf("%s: %s: no lineage %s: %v", tc.name, p.name, tc.lineage, err)
-				continue
-			}
-			k := confKeys(t, p.tr, tc.lineage)
-			for key, want := range tc.conf {
-				if k[key] != want {
-					t.Errorf("%s: %s: conf %s = %q, want %q", tc.name, p.name, key, k[key], want)
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := pebbletest.Start(t, pebbletest.Options{})
+			ac, cb := sideBySide(t, s)
+			common := []string{"-n", "--agree-tos", "-m", "e2e@example.com", "--no-eff-email", "--server", s.DirectoryURL,
+				"--http-01-port", fmt.Sprint(s.HTTPPort), "--http-01-address", "127.0.0.1"}
+			for _, p := range []*peer{ac, cb} {
+				argv := append(append([]string{}, tc.argv...), common...)
+				r := p.run(argv...)
+				if r.code != 0 {
+					t.Errorf("%s: %s: certbot %s: %s", tc.name, p.name, strings.Join(tc.argv, " "), r)
+					continue
+				}
+				if _, err := os.Stat(filepath.Join(p.tr.config, "live", tc.lineage, "fullchain.pem")); err != nil {
+					t.Errorf("%s: %s: no lineage %s: %v", tc.name, p.name, tc.lineage, err)
+					continue
+				}
+				k := confKeys(t, p.tr, tc.lineage)
+				for key, want := range tc.conf {
+					if k[key] != want {
+						t.Errorf("%s: %s: conf %s = %q, want %q", tc.name, p.name, key, k[key], want)
+					}
+				}
+				// The account the run made has the e-mail, also under
+				// --register-unsafely-without-email (the e-mail wins: certbot
+				// main._determine_account asks only when no e-mail).
+				if r := p.mustRun("show_account", "-n", "--server", s.DirectoryURL); !strings.Contains(r.stdout, "e2e@example.com") {
+					t.Errorf("%s: %s: the account's e-mail:\n%s", tc.name, p.name, r)
 				}
 			}
-		}
-	}
-	// The account of the first run: --email and --register-unsafely-without-email
-	// (the e-mail wins: certbot main._determine_account asks only when no e-mail).
-	for _, p := range []*peer{ac, cb} {
-		r := p.mustRun("show_account", "-n", "--server", s.DirectoryURL)
-		if !strings.Contains(r.stdout, "e2e@example.com") {
-			t.Errorf("%s: the account's e-mail:\n%s", p.name, r)
-		}
+		})
 	}
 	t.Run("verbs and help print and exit 0", func(t *testing.T) {
+		t.Parallel()
+		s := pebbletest.Start(t, pebbletest.Options{})
+		ac, cb := sideBySide(t, s)
+		// A lineage for update_symlinks to relink.
+		for _, p := range []*peer{ac, cb} {
+			p.mustRun(issueArgs(s, "-d", "auth.example.com")...)
+		}
 		versionRE := regexp.MustCompile(`^certbot \d+\.\d+\.\d+`)
 		for _, argv := range [][]string{
 			{"--help", "all"}, {"help", "all"}, {"-h", "all"}, {"--help", "certonly"}, {"-n", "--staging", "--help", "all"}, {"certonly", "-h"},
@@ -245,6 +256,8 @@ func TestE2ECertbotCommandLine(t *testing.T) {
 		}
 	})
 	t.Run("usage errors name the right argument", func(t *testing.T) {
+		t.Parallel()
+		ac, cb := sideBySide(t, nil)
 		for _, tc := range []struct {
 			argv []string
 			want string

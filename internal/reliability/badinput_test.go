@@ -399,6 +399,7 @@ func seedLineage(t *testing.T, config, conf string) {
 // or the working directory. A control case proves the seeded lineage renews
 // when its conf is good.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	ca, err := hostileca.NewCA(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -558,6 +559,7 @@ func TestBadInput(t *testing.T) {
 // paths point outside the config dir (a hand-edited or hostile conf) may be
 // renewed, but nothing may be written outside the tree.
 func TestRenewalConfPathsOutsideTree(t *testing.T) {
+	t.Parallel()
 	ca, err := hostileca.NewCA(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -112,6 +112,7 @@ func lockOK(r result) bool {
 // renewed ones are not): every lineage is renewed exactly once in total.
 func TestE2EConcurrentRenew(t *testing.T) {
 	skipShort(t)
+	t.Parallel()
 	if _, err := exec.LookPath("certbot"); err != nil {
 		t.Fatalf("certbot (Debian package certbot) is needed: %v", err)
 	}

@@ -56,6 +56,7 @@ func liveVersions(t *testing.T, config string) map[string]int {
 // renewed, no link left mixed.
 func TestE2ECrashes(t *testing.T) {
 	skipShort(t)
+	t.Parallel()
 	kills := envInt(t, envKills, 40) // make soak: 1,000
 	seed := envInt(t, envSeed, 20261128)
 	rnd := rand.New(rand.NewPCG(uint64(seed), 7))

@@ -59,6 +59,7 @@ func faultName(f faultproxy.Fault) string {
 // matches its certificate.
 func TestE2ECLIFaults(t *testing.T) {
 	skipShort(t)
+	t.Parallel()
 	s := pebbletest.Start(t, pebbletest.Options{})
 	mod, err := pebbletest.ModuleDir()
 	if err != nil {

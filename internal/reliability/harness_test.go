@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acmectl/acmectl/internal/testparallel"
 	"github.com/acmectl/acmectl/storage"
 )
 
@@ -37,6 +38,14 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The tests are independent (each its own CA, trees and ports) and
+	// wait much of the time (certificates ageing 30 s, kill timers, fault
+	// delays); at -parallel = GOMAXPROCS the crash loop, the longest, began
+	// only when two others had ended (issue 19).
+	if err := testparallel.AtLeast(8); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)

@@ -43,6 +43,7 @@ func certAffecting(b hostileca.Behavior) bool { return b != hostileca.RedirectNe
 // is not followed (the other host sees no request). An honest run first proves
 // the fake CA is good enough to issue through.
 func TestHostileCA(t *testing.T) {
+	t.Parallel()
 	ca, err := hostileca.NewCA(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

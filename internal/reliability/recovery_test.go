@@ -21,6 +21,7 @@ import (
 //     and the links end whole;
 //   - temp files: leftovers of atomic writes in archive/x and live/x.
 func TestCrashStateRecovery(t *testing.T) {
+	t.Parallel()
 	ca, err := hostileca.NewCA(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +131,7 @@ func TestCrashStateRecovery(t *testing.T) {
 // renews as in TestE2EConcurrentRenew) must all work; rotating
 // letsencrypt.log is not a reason to fail.
 func TestConcurrentLogRotation(t *testing.T) {
+	t.Parallel()
 	b := newBox(t, "")
 	const rounds, runs = 5, 12
 	failed := 0
