@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -488,6 +490,18 @@ func (st *Storage) SetARIRetryAfter(ctx context.Context, name string, at time.Ti
 	return st.withHold(ctx, name, func(h *Hold) error {
 		return h.UpdateMeta(ctx, func(m *Meta) { m.ARIRetryAfter = at.UTC().Truncate(time.Second) })
 	})
+}
+
+// SetARIRetryAfters does SetARIRetryAfter for each lineage, in name order
+// (each an update of its metadata in etcd under its hold).
+func (st *Storage) SetARIRetryAfters(ctx context.Context, times map[string]time.Time) error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(times)) {
+		if err := st.SetARIRetryAfter(ctx, name, times[name]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // DeleteLineage removes the lineage from the cluster and from this node's

@@ -25,6 +25,10 @@ const (
 	// ariLookahead is how many lineages the listing may run ahead of the
 	// lineage being settled (their ARI answers are asked meanwhile).
 	ariLookahead = 256
+	// ariSaveBatch is how many not-due lineages' ari_retry_after a run
+	// keeps before it saves them in one batch (storage.SetARIRetryAfters);
+	// the rest are saved when the walk ends.
+	ariSaveBatch = 4096
 )
 
 // listed is one lineage of the listing on its way to being settled.
@@ -47,6 +51,7 @@ func (r *renewRun) inOrder(ctx context.Context, only []string, outcomes *outcome
 	due func(li *storage.LineageInfo, oc *Outcome, known *ariKnown)) error {
 	var asks sync.WaitGroup
 	var pending []*listed
+	saves := map[string]time.Time{}
 	// settleReady settles the head of pending while its answer is in, and
 	// waits for it while more than limit lineages are pending.
 	settleReady := func(limit int) {
@@ -60,7 +65,10 @@ func (r *renewRun) inOrder(ctx context.Context, only []string, outcomes *outcome
 				}
 			}
 			pending = pending[1:]
-			r.settle(ctx, it, due)
+			r.settle(ctx, it, due, saves)
+			if len(saves) >= ariSaveBatch {
+				r.saveARIRetries(saves)
+			}
 		}
 	}
 	// The listing runs to its end also after renew's deadline (ctx), so
@@ -90,11 +98,15 @@ func (r *renewRun) inOrder(ctx context.Context, only []string, outcomes *outcome
 	})
 	settleReady(0)
 	asks.Wait()
+	r.saveARIRetries(saves)
 	return err
 }
 
-// settle reports one lineage and decides it, in listing order.
-func (r *renewRun) settle(ctx context.Context, it *listed, due func(*storage.LineageInfo, *Outcome, *ariKnown)) {
+// settle reports one lineage and decides it, in listing order. When the
+// CA was asked, when to ask it next goes into saves for a lineage that is
+// not renewed (saved in a batch: nothing else of this run writes its conf),
+// and is saved at once for a due one, before its renewal reads the conf.
+func (r *renewRun) settle(ctx context.Context, it *listed, due func(*storage.LineageInfo, *Outcome, *ariKnown), saves map[string]time.Time) {
 	li, oc := it.li, it.oc
 	oc.Lineage, oc.Expiry = li.Name, li.NotAfter.Unix()
 	r.m.emit(Event{Kind: EventLineageStarted, Lineage: li.Name, ConfPath: li.ConfPath})
@@ -109,8 +121,12 @@ func (r *renewRun) settle(ctx context.Context, it *listed, due func(*storage.Lin
 	default:
 		<-it.ask.done
 		if r.pastDeadline(ctx, li, oc) || r.decideARI(ctx, li, oc, it.ask) {
+			if !it.ask.retryAt.IsZero() {
+				saves[li.Name] = it.ask.retryAt
+			}
 			return
 		}
+		r.saveARIRetry(ctx, li.Name, it.ask.retryAt)
 		due(li, oc, it.ask.known)
 	}
 }
@@ -142,18 +158,17 @@ func (r *renewRun) askAhead(ctx context.Context, asks *sync.WaitGroup, li *stora
 	}()
 }
 
-// fetchARI asks the CA for the listed certificate's renewal window and
-// saves when to ask next, without loading or locking the lineage but for
-// the conf update; ask.pick is the chosen time (zero when the CA gave no
-// answer: the dates decide). The CA's slot is held for the request only,
-// not for the conf write after it.
+// fetchARI asks the CA for the listed certificate's renewal window without
+// loading or locking the lineage; ask.pick is the chosen time (zero when the
+// CA gave no answer: the dates decide) and ask.retryAt when to ask next
+// (zero: nothing to save). settle saves it.
 func (r *renewRun) fetchARI(ctx context.Context, li *storage.LineageInfo, ask *ariAsk, g *caGate) {
 	pick, retry, ok, err := r.askThroughGate(ctx, li, ask, g)
 	switch {
 	case errors.Is(err, errCAAskedToWait):
-		r.saveARIRetry(ctx, li.Name, r.m.now().Add(g.waitLeft()))
+		ask.retryAt = r.m.now().Add(g.waitLeft())
 	case ok:
-		r.saveARIRetry(ctx, li.Name, r.m.now().Add(max(retry, g.waitLeft())))
+		ask.retryAt = r.m.now().Add(max(retry, g.waitLeft()))
 	}
 	ask.pick = pick
 }
@@ -181,11 +196,29 @@ func (r *renewRun) askThroughGate(ctx context.Context, li *storage.LineageInfo, 
 }
 
 // saveARIRetry saves when li's CA may be asked for its renewal window next
-// (ari_retry_after): a lineage the CA asked to wait for is not asked before.
+// (ari_retry_after; nothing when at is zero): a lineage the CA asked to
+// wait for is not asked before.
 func (r *renewRun) saveARIRetry(ctx context.Context, name string, at time.Time) {
+	if at.IsZero() {
+		return
+	}
 	if err := r.m.Store.SetARIRetryAfter(ctx, name, at); err != nil {
 		r.m.log().LogAttrs(ctx, slog.LevelWarn, "could not save ari_retry_after", slog.String("lineage", name), slog.String("error", err.Error()))
 	}
+}
+
+// saveARIRetries saves the ari_retry_after of the lineages in saves in one
+// batch (storage.SetARIRetryAfters) and empties saves. They are saved after
+// renew's deadline too (hookCtx); a time that is lost (a crash before the
+// batch) only means the CA is asked again on the next run.
+func (r *renewRun) saveARIRetries(saves map[string]time.Time) {
+	if len(saves) == 0 {
+		return
+	}
+	if err := r.m.Store.SetARIRetryAfters(r.hookCtx, saves); err != nil {
+		r.m.log().LogAttrs(r.hookCtx, slog.LevelWarn, "could not save ari_retry_after", slog.Int("lineages", len(saves)), slog.String("error", err.Error()))
+	}
+	clear(saves)
 }
 
 // decideARI settles li as not due when the CA's answer says so and returns

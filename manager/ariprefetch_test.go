@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -204,6 +205,73 @@ func TestARIConcurrentPerCA(t *testing.T) {
 			t.Errorf("%s: ari_retry_after in %v, want the CA's 6 h", li.Name, d)
 		}
 	}
+	// The next run honours the saved times: it asks nothing.
+	if _, err := m.Renew(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for name, ca := range map[string]*ariCA{"a": a, "b": b} {
+		if seen, _ := ca.stats(); seen != n {
+			t.Errorf("CA %s: %d renewal-info requests after a second run, want still %d", name, seen, n)
+		}
+	}
+}
+
+// TestARIConcurrentRuns: two renew runs over one tree at the same time (two
+// Managers, each with its own Tree, as two processes) each save the CA's
+// retry time; no lineage is left without one, and a third run asks
+// nothing.
+func TestARIConcurrentRuns(t *testing.T) {
+	const n = 20
+	ca := newARICA(t, n)
+	m1, tr := ariTree(t, ca.srv.Client(), map[string]*ariCA{"a": ca}, n)
+	tr2, err := OpenTree(m1.Config, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2 := &Manager{Config: m1.Config, Store: tr2, HTTPClient: m1.HTTPClient, Terminal: true}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, m := range []*Manager{m1, m2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := m.Renew(t.Context())
+			if err == nil {
+				res.Each(func(oc *Outcome) {
+					if oc.Status != StatusSkipped {
+						err = errors.Join(err, fmt.Errorf("%s: %s, want skipped", oc.Lineage, oc.Status))
+					}
+				})
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("run %d: %v", i+1, err)
+		}
+	}
+	infos, err := tr.ListLineages(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, li := range infos {
+		if d := time.Until(li.Conf.ARIRetryAfter); d < 5*time.Hour || d > 7*time.Hour {
+			t.Errorf("%s: ari_retry_after in %v, want the CA's 6 h", li.Name, d)
+		}
+	}
+	seen, _ := ca.stats()
+	if seen < n || seen > 2*n {
+		t.Errorf("%d renewal-info requests, want %d to %d", seen, n, 2*n)
+	}
+	m3 := &Manager{Config: m1.Config, Store: tr, HTTPClient: m1.HTTPClient, Terminal: true}
+	if _, err := m3.Renew(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := ca.stats(); again != seen {
+		t.Errorf("a third run made %d renewal-info requests, want none", again-seen)
+	}
 }
 
 // TestARIRetryAfterHoldsCA: a 503 with Retry-After: 1 on one renewal-info
@@ -281,7 +349,7 @@ func TestARIRetryAfterHoldsCA(t *testing.T) {
 func TestARIRetryAfterTooLong(t *testing.T) {
 	const n = 20
 	ca := newARICA(t, n)
-	var tr *storage.Tree
+	var m *Manager
 	ca.answer = func(w http.ResponseWriter, k int) bool {
 		switch k {
 		case 1:
@@ -291,9 +359,9 @@ func TestARIRetryAfterTooLong(t *testing.T) {
 			fmt.Fprint(w, `{"type":"urn:ietf:params:acme:error:rateLimited","detail":"slow down"}`)
 			return true
 		case 2, 3, 4, 5, 6, 7, 8:
-			// Answered once the first lineage's ari_retry_after is saved:
-			// the gate closed before any of their slots frees.
-			waitSaved(ca.t, tr)
+			// Answered once the CA's gate has closed (the client has read
+			// the 429): before any of their slots frees.
+			waitGateClosed(ca.t, m, ca.srv.URL+"/dir")
 		}
 		return false
 	}
@@ -321,19 +389,16 @@ func TestARIRetryAfterTooLong(t *testing.T) {
 	}
 }
 
-// waitSaved waits (bounded) until some lineage of the tree has an
-// ari_retry_after more than 50 minutes away.
-func waitSaved(t *testing.T, tr *storage.Tree) {
+// waitGateClosed waits (bounded) until the run's gate for the CA at server
+// is closed for the rest of the run.
+func waitGateClosed(t *testing.T, m *Manager, server string) {
 	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		infos, err := tr.ListLineages(t.Context())
-		if err != nil {
-			continue
-		}
-		for _, li := range infos {
-			if li.Conf != nil && time.Until(li.Conf.ARIRetryAfter) > 50*time.Minute {
-				return
-			}
+		m.ariMu.Lock()
+		g := m.ariGates[server]
+		m.ariMu.Unlock()
+		if g != nil && g.waitLeft() > 0 {
+			return
 		}
 	}
-	t.Errorf("no ari_retry_after saved after the CA's Retry-After: 3600")
+	t.Errorf("the CA's gate did not close after its Retry-After: 3600")
 }

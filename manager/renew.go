@@ -540,9 +540,12 @@ type ariAsk struct {
 	in    dueInput
 	cl    *acme.Client
 	id    string        // ARI CertID of the listed certificate
-	done  chan struct{} // closed once pick is set (askAhead)
+	done  chan struct{} // closed once pick and retryAt are set (askAhead)
 	pick  time.Time     // the chosen point in the CA's window; zero: no answer
 	known *ariKnown     // the answer, for renewOne when the lineage is due
+	// retryAt is when to ask the CA next (ari_retry_after); zero: nothing
+	// to save (the CA has no ARI, or was not asked).
+	retryAt time.Time
 }
 
 // ariKnown is the CA's answer for one certificate (by serial).

@@ -42,15 +42,30 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, gid int) error 
 
 // writeFileRenamed is writeFileAtomic without the directory fsync, for several
 // files in one directory that the caller syncs once when all are renamed.
-func writeFileRenamed(path string, data []byte, mode os.FileMode, gid int) (err error) {
-	if err := specialfile.CheckReplaceable(path); err != nil {
+func writeFileRenamed(path string, data []byte, mode os.FileMode, gid int) error {
+	tmp, err := writeTemp(path, data, mode, gid, true)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeTemp writes data to a new temporary file next to path (mode set
+// before the data) and returns its name; sync fsyncs it. On error nothing
+// is left behind.
+func writeTemp(path string, data []byte, mode os.FileMode, gid int, sync bool) (_ string, err error) {
+	if err := specialfile.CheckReplaceable(path); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	dir, base := filepath.Split(path)
 	tmp := tmpName(dir, base)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -62,26 +77,25 @@ func writeFileRenamed(path string, data []byte, mode os.FileMode, gid int) (err 
 		_ = f.Chown(-1, gid)
 	}
 	if err = f.Chmod(mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if testWriteFault != nil {
 		if err = testWriteFault(tmp); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
+			return "", fmt.Errorf("write %s: %w", path, err)
 		}
 	}
 	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if sync {
+		if err = f.Sync(); err != nil {
+			return "", fmt.Errorf("write %s: %w", path, err)
+		}
 	}
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return tmp, nil
 }
 
 // symlinkAtomic points link at target by renaming a temporary symlink over it.

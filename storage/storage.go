@@ -82,6 +82,10 @@ type Storage interface {
 	// SetARIRetryAfter saves when to ask the CA for the lineage's ARI
 	// window next ([acme_renewal_info] ari_retry_after in its conf).
 	SetARIRetryAfter(ctx context.Context, name string, at time.Time) error
+	// SetARIRetryAfters does SetARIRetryAfter for many lineages (name →
+	// time) at once; a lineage it could not save is named in the error, the
+	// others are saved.
+	SetARIRetryAfters(ctx context.Context, times map[string]time.Time) error
 	// DeleteLineage removes live/<name>, archive/<name> and the conf.
 	DeleteLineage(ctx context.Context, name string) error
 	// LockLineage holds the lineage's lock until unlock is called.
