@@ -300,7 +300,8 @@ func (t *Tree) listOne(dirs listDirs, name string, ce *cacheEntry) (*LineageInfo
 	ce = &cacheEntry{Name: name, Conf: confKey, Live: liveKey, Archive: archKey, Cert: keyOf(fi),
 		Version: st.current, CommonName: c.Subject.CommonName,
 		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), Serial: c.SerialNumber.Text(16),
-		Issuer: c.Issuer.String(), AKI: c.AuthorityKeyId, Sum: *info.Conf}
+		Issuer: c.Issuer.String(), AKI: c.AuthorityKeyId, Sum: *info.Conf,
+		NoRevocationInfo: len(c.OCSPServer) == 0 && len(c.CRLDistributionPoints) == 0}
 	if st.archiveDir != t.ArchiveDir(name) {
 		ce.ArchiveDir = st.archiveDir
 	}
@@ -346,7 +347,7 @@ func fillInfo(info *LineageInfo, ce *cacheEntry) {
 	info.Domains = ce.Domains
 	info.CommonName, info.NotBefore, info.NotAfter = ce.CommonName, ce.NotBefore, ce.NotAfter
 	info.Serial, info.KeyType, info.KeyBits, info.Issuer = ce.Serial, ce.KeyType, ce.KeyBits, ce.Issuer
-	info.AuthorityKeyID = ce.AKI
+	info.AuthorityKeyID, info.NoRevocationInfo = ce.AKI, ce.NoRevocationInfo
 	sum := ce.Sum
 	info.Conf = &sum
 }

@@ -54,6 +54,7 @@ type cacheEntry struct {
 	KeyBits                   int
 	Issuer                    string
 	AKI                       []byte
+	NoRevocationInfo          bool // the cert names no OCSP responder and no CRL
 	Sum                       ConfSummary
 
 	end int64 // offset just past this record in the file it was read from
@@ -128,6 +129,9 @@ func (w *recWriter) encode(out []byte, e *cacheEntry) []byte {
 	var flags uint64
 	if e.Sum.NoAutoRenew {
 		flags |= 1
+	}
+	if e.NoRevocationInfo {
+		flags |= 2 // a reader that predates it ignores it
 	}
 	w.uvarint(flags)
 	w.time(e.Sum.ARIRetryAfter)
@@ -236,7 +240,8 @@ func (r *recReader) decode(payload []byte) (*cacheEntry, error) {
 	e.Sum.Server = r.str(p.Sum.Server)
 	e.Sum.Account = r.str(p.Sum.Account)
 	e.Sum.RenewBeforeExpiry = r.str(p.Sum.RenewBeforeExpiry)
-	e.Sum.NoAutoRenew = r.uvarint()&1 != 0
+	flags := r.uvarint()
+	e.Sum.NoAutoRenew, e.NoRevocationInfo = flags&1 != 0, flags&2 != 0
 	e.Sum.ARIRetryAfter = r.time()
 	e.Sum.Installer = r.str(p.Sum.Installer)
 	if r.err != nil || len(r.b) != 0 {

@@ -206,6 +206,9 @@ type LineageInfo struct {
 	// AuthorityKeyID is the current cert's authority key identifier (with
 	// the serial, its ARI identity).
 	AuthorityKeyID []byte
+	// NoRevocationInfo: the current cert names no OCSP responder and no CRL,
+	// so there is nothing to ask about its revocation (false when unknown).
+	NoRevocationInfo bool
 	// Err is why this lineage cannot be used (bad conf with file:line,
 	// dangling link, ...); nil when it is fine.
 	Err error
