@@ -41,8 +41,8 @@ func TestImportGraph(t *testing.T) {
 			cliModule, "go.etcd.io/etcd/server", "go.etcd.io/raft", "go.etcd.io/bbolt"}},
 		{"../../scm/...", nil, []string{mod + "acme", mod + "challenge", mod + "storage", mod + "cmd", "github.com/urfave/cli"}},
 		{"../../schedule/...", nil, []string{mod + "cmd", "github.com/urfave/cli"}},
-		{"../../installer/...", []string{mod + "installer", mod + "internal/specialfile"}, nil},                    // standard library only (and specialfile); the solver shape without acme
-		{"../../revocation/...", []string{mod + "revocation", mod + "internal/specialfile", "golang.org/x/"}, nil}, // OCSP and CRL: standard library and x/crypto/ocsp
+		{"../../installer/...", []string{mod + "installer", mod + "internal/specialfile", mod + "internal/b64url"}, nil}, // standard library only (and specialfile, b64url); the solver shape without acme
+		{"../../revocation/...", []string{mod + "revocation", mod + "internal/specialfile", "golang.org/x/"}, nil},       // OCSP and CRL: standard library and x/crypto/ocsp
 		{"../../challenge/...", nil, []string{mod + "manager", mod + "doctor"}},
 		{"../../storage/...", nil, []string{mod + "manager", mod + "doctor"}},
 		{"../../manager/...", nil, []string{cliModule, mod + "cmd", mod + "doctor", mod + "scm"}},
@@ -56,6 +56,8 @@ func TestImportGraph(t *testing.T) {
 		{"../../internal/argparse", []string{mod + "internal/argparse"}, nil},
 		// The atomic writers' guard against replacing a device: standard library only.
 		{"../../internal/specialfile", []string{mod + "internal/specialfile"}, nil},
+		// The challenge-token check: standard library only.
+		{"../../internal/b64url", []string{mod + "internal/b64url"}, nil},
 		{"../../internal/complete", []string{mod + "internal/argparse", mod + "internal/complete"}, nil},
 	}
 	for _, tc := range tests {
