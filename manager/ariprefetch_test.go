@@ -196,15 +196,7 @@ func TestARIConcurrentPerCA(t *testing.T) {
 			t.Errorf("CA %s: %d requests in flight at most, want %d (concurrent, bounded per CA)", name, maxIn, ariPerCA)
 		}
 	}
-	infos, err := tr.ListLineages(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, li := range infos {
-		if d := time.Until(li.Conf.ARIRetryAfter); d < 5*time.Hour || d > 7*time.Hour {
-			t.Errorf("%s: ari_retry_after in %v, want the CA's 6 h", li.Name, d)
-		}
-	}
+	wantRetryIn6h(t, tr)
 	// The next run honours the saved times: it asks nothing.
 	if _, err := m.Renew(t.Context()); err != nil {
 		t.Fatal(err)
@@ -252,15 +244,7 @@ func TestARIConcurrentRuns(t *testing.T) {
 			t.Errorf("run %d: %v", i+1, err)
 		}
 	}
-	infos, err := tr.ListLineages(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, li := range infos {
-		if d := time.Until(li.Conf.ARIRetryAfter); d < 5*time.Hour || d > 7*time.Hour {
-			t.Errorf("%s: ari_retry_after in %v, want the CA's 6 h", li.Name, d)
-		}
-	}
+	wantRetryIn6h(t, tr)
 	seen, _ := ca.stats()
 	if seen < n || seen > 2*n {
 		t.Errorf("%d renewal-info requests, want %d to %d", seen, n, 2*n)
@@ -401,4 +385,19 @@ func waitGateClosed(t *testing.T, m *Manager, server string) {
 		}
 	}
 	t.Errorf("the CA's gate did not close after its Retry-After: 3600")
+}
+
+// wantRetryIn6h checks that every lineage of tr saved the test CA's 6 h
+// Retry-After as its ari_retry_after.
+func wantRetryIn6h(t *testing.T, tr *storage.Tree) {
+	t.Helper()
+	infos, err := tr.ListLineages(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, li := range infos {
+		if d := time.Until(li.Conf.ARIRetryAfter); d < 5*time.Hour || d > 7*time.Hour {
+			t.Errorf("%s: ari_retry_after in %v, want the CA's 6 h", li.Name, d)
+		}
+	}
 }

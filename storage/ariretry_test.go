@@ -1,15 +1,8 @@
 package storage
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -228,41 +221,4 @@ func TestSetARIRetryAftersConcurrent(t *testing.T) {
 		t.Errorf("%s after the settings change: %v, %v", names[0], conf, err)
 	}
 	noTemps(t, filepath.Join(tr.Dir, "renewal"))
-}
-
-// TestListNoRevocationSource: the listing says when the current cert names no
-// OCSP responder and no CRL (nothing to ask about its revocation), both when
-// it parses the cert and from its cache.
-func TestListNoRevocationSourceFromCache(t *testing.T) {
-	ctx := t.Context()
-	tr := openTree(t)
-	ca := newCA(t)
-	if _, err := tr.CreateLineage(ctx, "none.example", ca.version(t, "none.example"), nil); err != nil {
-		t.Fatal(err)
-	}
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "crl.example"}, DNSNames: []string{"crl.example"},
-		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(90 * 24 * time.Hour),
-		CRLDistributionPoints: []string{"http://crl.example/1.crl"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, k.Public(), ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalPKCS8PrivateKey(k)
-	v := &Version{CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), ChainPEM: ca.pem,
-		KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})}
-	if _, err := tr.CreateLineage(ctx, "crl.example", v, nil); err != nil {
-		t.Fatal(err)
-	}
-	for _, pass := range []string{"parsed", "cached"} {
-		infos, err := tr.ListLineages(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, li := range infos {
-			if want := li.Name == "none.example"; li.NoRevocationSource != want {
-				t.Errorf("%s (%s): NoRevocationSource = %v, want %v", li.Name, pass, li.NoRevocationSource, want)
-			}
-		}
-	}
 }
