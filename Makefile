@@ -11,17 +11,26 @@ all: build
 
 # dist/acmectl embeds the DNS plugin (the default lego providers; package
 # challenge/dns01/dnsplugin): their SDKs stay out of acmectl's own start-up.
-# The gzipped plugin reaches go:embed through -overlay, so the tree stays clean.
+# It also embeds the cluster's build of acmectl (the etcd client: its package
+# initialisation was a third of every start): acmectl itself is built with
+# -tags nocluster and runs that build for --store and the cluster verbs
+# (internal/clusterexec); the cluster's build (-tags dnshost) uses the
+# DNS plugin of the acmectl that started it.
+# The gzipped files reach go:embed through -overlay, so the tree stays clean.
 # urfave_cli_no_docs leaves out the man page generator (its Markdown parser's init
 # was a tenth of the start-up); make man uses a build that has it.
 EMBED := $(CURDIR)/challenge/dns01/acmectl-dns.gz
+EMBED_CLUSTER := $(CURDIR)/internal/clusterexec/acmectl-cluster.gz
 build:
 	@mkdir -p $(DIST)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(DIST)/acmectl-dns ./cmd/acmectl-dns
 	gzip -9 -n -c $(DIST)/acmectl-dns > $(DIST)/acmectl-dns.gz
-	@printf '{"Replace":{"%s":"%s"}}\n' "$(EMBED)" "$(abspath $(DIST))/acmectl-dns.gz" > $(DIST)/overlay.json
-	CGO_ENABLED=0 $(GO) build -tags dnsembed,urfave_cli_no_docs -overlay $(DIST)/overlay.json -trimpath -ldflags "$(LDFLAGS)" -o $(DIST)/acmectl ./cmd/acmectl
-	@rm -f $(DIST)/acmectl-dns $(DIST)/acmectl-dns.gz $(DIST)/overlay.json
+	CGO_ENABLED=0 $(GO) build -tags dnshost,urfave_cli_no_docs -trimpath -ldflags "$(LDFLAGS)" -o $(DIST)/acmectl-cluster ./cmd/acmectl
+	gzip -9 -n -c $(DIST)/acmectl-cluster > $(DIST)/acmectl-cluster.gz
+	@printf '{"Replace":{"%s":"%s","%s":"%s"}}\n' "$(EMBED)" "$(abspath $(DIST))/acmectl-dns.gz" "$(EMBED_CLUSTER)" "$(abspath $(DIST))/acmectl-cluster.gz" > $(DIST)/overlay.json
+	CGO_ENABLED=0 $(GO) build -tags dnsembed,nocluster,urfave_cli_no_docs -overlay $(DIST)/overlay.json -trimpath \
+	  -ldflags "$(LDFLAGS) -X github.com/acmectl/acmectl/internal/clusterexec.sum=$$(sha256sum $(DIST)/acmectl-cluster.gz | cut -c1-64)" -o $(DIST)/acmectl ./cmd/acmectl
+	@rm -f $(DIST)/acmectl-dns $(DIST)/acmectl-dns.gz $(DIST)/acmectl-cluster $(DIST)/acmectl-cluster.gz $(DIST)/overlay.json
 
 build-all-dns:
 	CGO_ENABLED=0 $(GO) build -tags alldns -trimpath -ldflags "$(LDFLAGS)" -o $(DIST)/acmectl-all-dns ./cmd/acmectl

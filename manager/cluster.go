@@ -1,3 +1,5 @@
+//go:build !nocluster
+
 package manager
 
 import (
@@ -70,21 +72,6 @@ func ClusterConfig(c *Config, log *slog.Logger) (*cluster.Config, error) {
 	return cc, nil
 }
 
-// clusterMode: this manager works on a cluster's lineages (and is not the
-// one already doing so over the cluster's Storage).
-func (m *Manager) clusterMode() bool {
-	return m.shared == nil && (m.Cluster != nil || m.Config.Store != "")
-}
-
-// tree is the node's certbot tree (the cluster's replica).
-func (m *Manager) tree() (*storage.Tree, error) {
-	t, ok := m.Store.(*storage.Tree)
-	if !ok {
-		return nil, fmt.Errorf("a cluster needs the node's certbot tree as the store (have %T)", m.Store)
-	}
-	return t, nil
-}
-
 // openCluster returns the cluster store: Manager.Cluster, or one opened
 // from Config.Store (closed by done).
 func (m *Manager) openCluster(ctx context.Context) (s *cluster.Store, done func(), err error) {
@@ -124,19 +111,6 @@ func (m *Manager) openShared(ctx context.Context) (*Manager, func(), error) {
 	cm := &Manager{Config: m.Config, Store: st, Log: m.Log, Observer: m.Observer, Prompter: m.Prompter, HTTPClient: hc,
 		Installer: m.Installer, Authenticators: m.Authenticators, Terminal: m.Terminal, Now: m.Now, Sleep: m.Sleep, shared: st}
 	return cm, func() { cm.closeResponders(); st.Close(); done() }, nil
-}
-
-// lockLineage holds the lineage's lock. The context returned is ctx, also
-// cancelled when the lock is lost (a cluster node whose lease expired):
-// the lineage's work runs under it.
-func (m *Manager) lockLineage(ctx context.Context, name string) (context.Context, func(), error) {
-	if l, ok := m.Store.(interface {
-		LockLineageContext(context.Context, string) (context.Context, func(), error)
-	}); ok {
-		return l.LockLineageContext(ctx, name)
-	}
-	unlock, err := m.Store.LockLineage(ctx, name)
-	return ctx, unlock, err
 }
 
 // heldBy is why a lineage another node holds or renewed during this run is

@@ -18,7 +18,6 @@ import (
 
 	"github.com/acmectl/acmectl/acme"
 	"github.com/acmectl/acmectl/challenge/http01"
-	"github.com/acmectl/acmectl/cluster"
 	"github.com/acmectl/acmectl/revocation"
 	"github.com/acmectl/acmectl/storage"
 )
@@ -88,10 +87,10 @@ type Manager struct {
 	// Cluster is the cluster store renew, certonly and register work on
 	// (with Store the node's tree, its replica); nil opens the one
 	// Config.Store names, if any (cluster.go).
-	Cluster *cluster.Store
+	Cluster *ClusterStore
 
 	// shared is set on the manager that works over a cluster's Storage.
-	shared *cluster.Storage
+	shared *clusterStorage
 	// The http-01 listeners of a cluster run (sharedStandalone).
 	respMu     sync.Mutex
 	responders map[string]*http01.Standalone

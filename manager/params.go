@@ -4,8 +4,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/acmectl/acmectl/cluster"
 )
 
 // Kind is a parameter's value type on the command line.
@@ -406,10 +404,10 @@ const (
 	EnvSCMPassord = "SCM_PASSWORD"
 
 	// The cluster's etcd credentials and key (package cluster reads them).
-	EnvEtcdUser         = cluster.EnvUser
-	EnvEtcdPassword     = cluster.EnvPassword
-	EnvEtcdPasswordFile = cluster.EnvPasswordFile
-	EnvClusterKeyFile   = cluster.EnvKeyFile
+	EnvEtcdUser         = "ACMECTL_ETCD_USER"
+	EnvEtcdPassword     = "ACMECTL_ETCD_PASSWORD"
+	EnvEtcdPasswordFile = "ACMECTL_ETCD_PASSWORD_FILE"
+	EnvClusterKeyFile   = "ACMECTL_CLUSTER_KEY_FILE"
 	// DefaultClusterKeyFile is where every node keeps the cluster key.
 	DefaultClusterKeyFile = "/etc/acmectl/cluster.key"
 )

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/acmectl/acmectl/acme"
-	"github.com/acmectl/acmectl/cluster"
 	"github.com/acmectl/acmectl/revocation"
 	"github.com/acmectl/acmectl/storage"
 )
@@ -331,7 +330,7 @@ func (r *renewRun) renewOne(ctx context.Context, li *storage.LineageInfo, oc *Ou
 	m := r.m
 	oc.more().names = li.Domains
 	ctx, unlock, err := m.lockLineage(ctx, li.Name)
-	if errors.Is(err, cluster.ErrHeld) || errors.Is(err, cluster.ErrRenewedMeanwhile) {
+	if heldElsewhere(err) {
 		r.skip(oc, heldBy(err))
 		return
 	}

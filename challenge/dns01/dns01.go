@@ -47,6 +47,14 @@ import (
 // CleanUp deletes it. lego providers take no context.
 type Provider = challenge.Provider
 
+// PluginName is the DNS plugin's process name: acmectl started under it
+// (argv[0]) serves the DNS plugin (ServePlugin) instead of its commands.
+const PluginName = "acmectl-dns"
+
+// EnvDNSHost names, for the cluster's build of acmectl (-tags dnshost), the
+// acmectl whose embedded DNS plugin it uses.
+const EnvDNSHost = "ACMECTL_DNS_HOST"
+
 // Defaults for the propagation check when neither Options nor the provider's
 // Timeout method say otherwise.
 const (

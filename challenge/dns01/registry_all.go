@@ -4,7 +4,12 @@ package dns01
 
 import (
 	"fmt"
+	"os"
 	"slices"
+
+	"github.com/go-acme/lego/v4/challenge"
+
+	"github.com/acmectl/acmectl/challenge/dns01/dnsplugin"
 
 	legodns "github.com/go-acme/lego/v4/providers/dns"
 )
@@ -233,4 +238,12 @@ func newProvider(name string, _ Options, _ []string) (Provider, error) {
 		return nil, err
 	}
 	return legodns.NewDNSChallengeProviderByName(name)
+}
+
+// ServePlugin serves every lego provider as the DNS plugin does, over stdin
+// and stdout (acmectl started as acmectl-dns).
+func ServePlugin() error {
+	return dnsplugin.Serve(os.Stdin, os.Stdout, func(name string) (challenge.Provider, error) {
+		return newProvider(name, Options{}, nil)
+	})
 }

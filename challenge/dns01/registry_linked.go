@@ -1,8 +1,13 @@
-//go:build !alldns && !dnsembed
+//go:build !alldns && !dnsembed && !dnshost
 
 package dns01
 
-import "github.com/acmectl/acmectl/challenge/dns01/providers"
+import (
+	"os"
+
+	"github.com/acmectl/acmectl/challenge/dns01/dnsplugin"
+	"github.com/acmectl/acmectl/challenge/dns01/providers"
+)
 
 // PluginProviders reports whether the default providers run in the DNS plugin
 // embedded in the binary (-tags dnsembed, as `make build` builds).
@@ -11,3 +16,7 @@ const PluginProviders = false
 func newDefaultProvider(name string, _ Options, _ []string) (Provider, error) {
 	return providers.New(name)
 }
+
+// ServePlugin serves the linked providers as the DNS plugin does, over
+// stdin and stdout (acmectl started as acmectl-dns).
+func ServePlugin() error { return dnsplugin.Serve(os.Stdin, os.Stdout, providers.New) }

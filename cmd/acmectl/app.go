@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/acmectl/acmectl/internal/argparse"
+	"github.com/acmectl/acmectl/internal/clusterexec"
 	"github.com/acmectl/acmectl/internal/complete"
 	"github.com/acmectl/acmectl/manager"
 	"github.com/acmectl/acmectl/storage"
@@ -173,6 +174,11 @@ func runCertbot(ctx context.Context, stdout, stderr io.Writer, prog string, args
 	verb := cmp.Or(own, res.Verb)
 	if err := manager.CheckVerb(o, verb); err != nil {
 		return err
+	}
+	if o.Store != "" {
+		if err := clusterexec.HandOver(); err != nil { // a build without the cluster runs the cluster's build
+			return err
+		}
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = defaultUserAgent()

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/acmectl/acmectl/internal/clusterexec"
 	"github.com/acmectl/acmectl/manager"
 )
 
@@ -13,6 +14,9 @@ import (
 func clusterCommand() *cli.Command {
 	return &cli.Command{Name: "cluster", Usage: "share certificates among servers behind one name through etcd", SkipFlagParsing: true,
 		Action: func(c *cli.Context) error {
+			if err := clusterexec.HandOver(); err != nil { // a build without the cluster runs the cluster's build
+				return err
+			}
 			verb, args := manager.ClusterArgs(cmdParser(), c.Args().Slice())
 			return runCertbot(c.Context, c.App.Writer, c.App.ErrWriter, "acmectl", args, nil, "", func(ctx context.Context, e *env) error {
 				st, err := openStore(e)

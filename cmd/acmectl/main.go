@@ -11,22 +11,49 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 
+	"github.com/acmectl/acmectl/challenge/dns01"
 	"github.com/acmectl/acmectl/manager"
 )
 
 func main() {
+	if filepath.Base(os.Args[0]) == dns01.PluginName {
+		// The cluster's build runs this binary's DNS plugin so (registry_host.go).
+		if err := dns01.ServePlugin(); err != nil {
+			fmt.Fprintln(os.Stderr, dns01.PluginName+":", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	// acmectl's live heap is a few MiB, so the default heap goal (twice the
 	// live heap, at least 4 MiB) would be most of its footprint; half of that
 	// keeps a renew run under 30 MiB on hosts that run it from cron, for a
-	// few more short collections. GOGC in the environment wins.
+	// few more short collections. GOGC in the environment wins. From the
+	// first collection on: set at once, the 2-MiB goal it implies made a
+	// collection of every start (a command that allocates less than 4 MiB
+	// then needs none).
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
+		gcPercentAfterFirstCollection(50)
 	}
 	err := runApp(newApp(), os.Args)
 	os.Exit(report(os.Stderr, err))
+}
+
+// gcPercentAfterFirstCollection sets GOGC to pct once the first collection
+// has run (a finalizer of an object nothing references runs after it).
+func gcPercentAfterFirstCollection(pct int) {
+	runtime.SetFinalizer(&gcSentinel{}, func(*gcSentinel) { debug.SetGCPercent(pct) })
+}
+
+// gcSentinel is large enough not to share a tiny-allocator block (whose
+// finalizers may never run).
+type gcSentinel struct {
+	_ [32]byte
+	_ *int
 }
 
 // report prints err and returns the exit code for it: one line, after the

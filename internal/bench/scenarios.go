@@ -117,16 +117,25 @@ const startupRuns = 40
 // build builds acmectl (static, -trimpath, -s -w).
 const helloName = "hello-world (Go)"
 
+// httpsHelloName is case 0's second baseline: the same program importing
+// the standard packages any Go HTTPS client links (net/http, crypto/tls,
+// crypto/x509, encoding/json), the floor for a Go ACME client's start-up.
+const httpsHelloName = "hello-world (Go, HTTPS packages)"
+
 // startUp is case 0: `--version` of each client beside a hello-world Go
 // binary, interleaved, startupRuns runs each: the process start-up that a
 // renew with nothing due mostly is.
 func (b *bench) startUp(ctx context.Context) error {
 	const sc = "0. start-up: --version (hello-world: prints one line)"
-	hello, err := b.buildHello(ctx)
+	hello, err := b.buildHello(ctx, helloName, "hello", nil)
 	if err != nil {
 		return err
 	}
-	clients := append([]*client{hello}, b.active()...)
+	httpsHello, err := b.buildHello(ctx, httpsHelloName, "hello-https", []string{"crypto/tls", "crypto/x509", "encoding/json", "net/http"})
+	if err != nil {
+		return err
+	}
+	clients := append([]*client{hello, httpsHello}, b.active()...)
 	rows := map[string]*row{}
 	for _, c := range clients {
 		rows[c.name] = b.addRow(&row{scenario: sc, client: c.name, items: 1})
@@ -143,13 +152,19 @@ func (b *bench) startUp(ctx context.Context) error {
 		}
 	}
 	rows[helloName].note = "the floor: Go runtime start-up and exit"
+	rows[httpsHelloName].note = "the floor of a Go HTTPS client: the same, importing net/http, crypto/tls, crypto/x509, encoding/json"
 	return ctx.Err()
 }
 
-// buildHello builds case 0's hello-world program in the work directory.
-func (b *bench) buildHello(ctx context.Context) (*client, error) {
-	dir := mkdir(b.work, "hello")
-	src := "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello\") }\n"
+// buildHello builds one of case 0's hello-world programs in the work
+// directory, with blank imports of imports.
+func (b *bench) buildHello(ctx context.Context, name, dirName string, imports []string) (*client, error) {
+	dir := mkdir(b.work, dirName)
+	src := "package main\n\nimport \"fmt\"\n\n"
+	for _, imp := range imports {
+		src += "import _ \"" + imp + "\"\n"
+	}
+	src += "\nfunc main() { fmt.Println(\"hello\") }\n"
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
 		return nil, err
 	}
@@ -161,7 +176,7 @@ func (b *bench) buildHello(ctx context.Context) (*client, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build hello-world: %v\n%s", err, out)
 	}
-	return &client{name: helloName, bin: filepath.Join(dir, "hello"), version: runtime.Version()}, nil
+	return &client{name: name, bin: filepath.Join(dir, "hello"), version: runtime.Version()}, nil
 }
 
 // active lists the clients that can run.

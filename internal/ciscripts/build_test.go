@@ -2,12 +2,15 @@ package ciscripts
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/acmectl/acmectl/internal/etcdtest"
 	"github.com/acmectl/acmectl/internal/pebbletest"
 )
 
@@ -15,6 +18,10 @@ import (
 // checks the embedded DNS plugin for real: acmectl links no lego provider,
 // yet `--dns exec` gets a certificate from Pebble through the plugin, and a
 // cloud provider (gcloud) answers with its SDK's own configuration error.
+// It checks the embedded cluster build the same way: acmectl links no etcd
+// client, yet a cluster with a real etcd gets a certificate over dns-01
+// (the cluster build using acmectl's DNS plugin), unpacked once into the
+// cache directory and unpacked again when the cached copy is tampered with.
 func TestMakeBuildEmbedsDNSPlugin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds acmectl and runs Pebble")
@@ -40,6 +47,11 @@ func TestMakeBuildEmbedsDNSPlugin(t *testing.T) {
 			t.Errorf("dist/acmectl links %s; the providers belong in the plugin", mod)
 		}
 	}
+	for _, mod := range []string{"go.etcd.io/etcd/client", "google.golang.org/grpc"} {
+		if strings.Contains(string(out), mod) {
+			t.Errorf("dist/acmectl links %s; the cluster belongs in the embedded cluster build", mod)
+		}
+	}
 
 	s := pebbletest.Start(t, pebbletest.Options{})
 	d := t.TempDir()
@@ -57,7 +69,7 @@ esac
 		args = append(args, "--config-dir", filepath.Join(d, "config"), "--work-dir", filepath.Join(d, "work"),
 			"--logs-dir", filepath.Join(d, "logs"), "--ca-bundle", s.CABundle)
 		cmd := exec.Command(bin, args...)
-		cmd.Env = append(append(os.Environ(), "HOME="+d, "XDG_CONFIG_HOME="+filepath.Join(d, "xdg"), "ACMECTL_SYSTEM_CLI_INI="), extraEnv...)
+		cmd.Env = append(append(os.Environ(), "HOME="+d, "XDG_CONFIG_HOME="+filepath.Join(d, "xdg"), "XDG_CACHE_HOME="+filepath.Join(d, "cache"), "ACMECTL_SYSTEM_CLI_INI="), extraEnv...)
 		var b bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &b, &b
 		err := cmd.Run()
@@ -79,5 +91,42 @@ esac
 		append(base, "--dns", "gcloud", "-d", "cloud.example.com")...)
 	if err == nil || !strings.Contains(out2, "googlecloud:") {
 		t.Errorf("certonly --dns gcloud with a broken key: %v\n%s", err, out2)
+	}
+	if _, err := os.Stat(filepath.Join(d, "cache", "acmectl")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("runs without a cluster unpacked the cluster build: %v", err)
+	}
+
+	// The cluster: join (a new cluster) and a certificate over dns-01, both
+	// run by the embedded cluster build.
+	etcd := etcdtest.Start(t, etcdtest.Options{})
+	store := []string{"--store", "etcd://" + etcd.Addr + "/build-test", "--cluster-key-file", filepath.Join(d, "cluster.key")}
+	if out, err := run(nil, append([]string{"cluster", "join", "--generate-key", "-n"}, store...)...); err != nil {
+		t.Fatalf("cluster join through dist/acmectl: %v\n%s", err, out)
+	}
+	cached, _ := filepath.Glob(filepath.Join(d, "cache", "acmectl", "acmectl-cluster-*"))
+	if len(cached) != 1 {
+		t.Fatalf("cluster build unpacked as %v, want one acmectl-cluster-<sum>", cached)
+	}
+	if fi, err := os.Stat(cached[0]); err != nil || fi.Mode().Perm() != 0o500 {
+		t.Fatalf("unpacked cluster build: %v, %v", fi, err)
+	}
+	// Someone made the cached copy writable by others: it is not run but
+	// unpacked again.
+	if err := os.Chmod(cached[0], 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run([]string{"EXEC_PATH=" + script, "EXEC_SEQUENCE_INTERVAL=1"},
+		append(append(base, store...), "--dns", "exec", "--dns-propagation-seconds", "1", "-d", "cluster.example.com")...); err != nil {
+		t.Fatalf("certonly --store --dns exec through dist/acmectl: %v\n%s", err, out)
+	}
+	if fi, err := os.Stat(cached[0]); err != nil || fi.Mode().Perm() != 0o500 {
+		t.Errorf("the tampered copy was kept: %v, %v", fi, err)
+	}
+	out3, err := run(nil, append([]string{"cluster", "status"}, store...)...)
+	if err != nil || !strings.Contains(out3, "cluster.example.com") {
+		t.Errorf("cluster status through dist/acmectl: %v\n%s", err, out3)
+	}
+	if _, err := os.Stat(filepath.Join(d, "config", "live", "cluster.example.com", "fullchain.pem")); err != nil {
+		t.Errorf("no replica of the cluster's certificate: %v", err)
 	}
 }

@@ -59,6 +59,8 @@ func TestImportGraph(t *testing.T) {
 		// The challenge-token check: standard library only.
 		{"../../internal/b64url", []string{mod + "internal/b64url"}, nil},
 		{"../../internal/complete", []string{mod + "internal/argparse", mod + "internal/complete"}, nil},
+		// Unpacking and running embedded executables: standard library and x/sys (memfd).
+		{"../../internal/embedbin", []string{mod + "internal/embedbin", "golang.org/x/sys"}, nil},
 	}
 	for _, tc := range tests {
 		for _, d := range deps(t, tc.pattern) {
@@ -102,4 +104,25 @@ func hasPrefix(s string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// TestNoClusterBuild: acmectl built with -tags nocluster (the front of
+// `make build`'s binary) links neither the cluster package nor anything of
+// etcd, gRPC or protobuf: their package initialisation is what the split
+// takes out of every start. (-e: the embedded files `make build` supplies
+// through -overlay are not in the tree.)
+func TestNoClusterBuild(t *testing.T) {
+	out, err := exec.Command("go", "list", "-e", "-deps", "-tags", "nocluster,dnsembed", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "../../cmd/acmectl").Output()
+	if err != nil {
+		t.Fatalf("go list -deps -tags nocluster: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 20 {
+		t.Fatalf("go list -deps -tags nocluster listed only %v", deps)
+	}
+	for _, d := range deps {
+		if hasPrefix(d, []string{mod + "cluster", "go.etcd.io/", "google.golang.org/grpc", "google.golang.org/protobuf"}) {
+			t.Errorf("the nocluster build depends on %s", d)
+		}
+	}
 }

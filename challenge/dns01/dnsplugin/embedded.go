@@ -1,14 +1,13 @@
 package dnsplugin
 
 import (
-	"bytes"
-	"compress/gzip"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
+
+	"github.com/acmectl/acmectl/internal/embedbin"
 )
 
 // Embedded returns a Config.Command for a plugin executable held gzipped in
@@ -28,7 +27,7 @@ func Embedded(gz []byte, name string, args ...string) func() (*exec.Cmd, func(),
 		memErr  error
 	)
 	return func() (*exec.Cmd, func(), error) {
-		once.Do(func() { memPath, memErr = memfdExecutable(gz, name) })
+		once.Do(func() { memPath, memErr = embedbin.Memfd(gz, name) })
 		if memErr == nil {
 			cmd := exec.Command(memPath, args...)
 			cmd.Args[0] = name
@@ -37,18 +36,6 @@ func Embedded(gz []byte, name string, args ...string) func() (*exec.Cmd, func(),
 		}
 		return tempExecutable(gz, name, args)
 	}
-}
-
-// unpack writes the gunzipped gz to w.
-func unpack(w io.Writer, gz []byte) error {
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		return fmt.Errorf("unpack the embedded plugin: %w", err)
-	}
-	if _, err := io.Copy(w, zr); err != nil {
-		return fmt.Errorf("unpack the embedded plugin: %w", err)
-	}
-	return nil
 }
 
 // tempExecutable writes the plugin to a private temporary directory; the
@@ -62,7 +49,7 @@ func tempExecutable(gz []byte, name string, args []string) (*exec.Cmd, func(), e
 	path := filepath.Join(dir, name)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o700)
 	if err == nil {
-		err = unpack(f, gz)
+		err = embedbin.Unpack(f, gz)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
