@@ -102,13 +102,10 @@ func (m *Manager) openShared(ctx context.Context) (*Manager, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	hc, err := m.httpClient()
-	if err != nil {
-		done()
-		return nil, nil, err
-	}
 	st := cluster.NewStorage(s, t)
-	cm := &Manager{Config: m.Config, Store: st, Log: m.Log, Observer: m.Observer, Prompter: m.Prompter, HTTPClient: hc,
+	// The CA client is m's, made on first use (a run with nothing due makes
+	// none: loading the system's CA certificates is a tenth of such a run).
+	cm := &Manager{Config: m.Config, Store: st, Log: m.Log, Observer: m.Observer, Prompter: m.Prompter, httpFrom: m,
 		Installer: m.Installer, Authenticators: m.Authenticators, Terminal: m.Terminal, Now: m.Now, Sleep: m.Sleep, shared: st}
 	return cm, func() { cm.closeResponders(); st.Close(); done() }, nil
 }

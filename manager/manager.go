@@ -98,6 +98,9 @@ type Manager struct {
 	revOnce sync.Once
 	hcOnce  sync.Once
 	hcErr   error
+	// httpFrom is the manager whose CA client this one uses (a cluster
+	// run's manager over the cluster's Storage uses the run's).
+	httpFrom *Manager
 
 	ports portLocks
 	// web are the run's nginx/Apache installers (webserver.go); installing:
@@ -169,6 +172,10 @@ func (m *Manager) yesNo(q YesNo) (bool, error) {
 // httpClient returns the run's HTTP client.
 func (m *Manager) httpClient() (*http.Client, error) {
 	m.hcOnce.Do(func() {
+		if m.HTTPClient == nil && m.httpFrom != nil {
+			m.HTTPClient, m.hcErr = m.httpFrom.httpClient()
+			return
+		}
 		if m.HTTPClient == nil {
 			m.HTTPClient, m.hcErr = NewHTTPClient(m.Config.CABundle)
 			if m.hcErr == nil && m.Config.NoVerifySSL {

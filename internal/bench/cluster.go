@@ -52,8 +52,13 @@ func (b *bench) clusterCases(ctx context.Context, homes map[string]home) error {
 		os.RemoveAll(srv.Dir)
 	}()
 	idle, due := b.clusterSizes()
-	if err := b.clusterIdle(ctx, srv, base, idle); err != nil {
-		return err
+	if b.cfg.cases[7] {
+		if err := b.clusterIdle(ctx, srv, base, idle); err != nil {
+			return err
+		}
+	}
+	if !b.cfg.cases[8] {
+		return nil
 	}
 	return b.clusterDue(ctx, srv, base, due)
 }

@@ -100,7 +100,8 @@ type Fault struct {
 	// client among several: its User-Agent).
 	Match func(*http.Request) bool
 	// Hook is called by a Notify fault after the CA answered and before the
-	// client is (kill the client here: the CA acted, the client never knew).
+	// client is (kill the client here: the CA acted, the client never knew);
+	// the request is in Log by then.
 	Hook func()
 }
 
@@ -358,7 +359,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f != nil {
 		e.Fault = f.String()
 	}
-	defer func() { p.record(e) }()
+	recorded := false
+	defer func() {
+		if !recorded {
+			p.record(e)
+		}
+	}()
 
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
@@ -394,6 +400,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f != nil && f.Kind == Notify && f.Hook != nil {
+		// The request is in the log before the hook runs: a test that
+		// counts requests once its hook fired counts this one.
+		e.Status = resp.StatusCode
+		p.record(e)
+		recorded = true
 		f.Hook()
 	}
 	for k, vs := range resp.Header {
