@@ -35,11 +35,18 @@ func keyOf(fi os.FileInfo) fileKey {
 }
 
 func statKey(p string) (fileKey, bool) {
+	k, _, ok := statKeyDir(p)
+	return k, ok
+}
+
+// statKeyDir is statKey that also tells whether p is a directory others
+// may write (dirHandle.keyDir).
+func statKeyDir(p string) (k fileKey, otherWritable, ok bool) {
 	fi, err := os.Stat(p)
 	if err != nil {
-		return fileKey{}, false
+		return fileKey{}, false, false
 	}
-	return keyOf(fi), true
+	return keyOf(fi), fi.IsDir() && fi.Mode().Perm()&0o002 != 0, true
 }
 
 func (t *Tree) cachePath() string { return filepath.Join(t.Dir, ".acmectl", "listing.cache") }
@@ -136,8 +143,28 @@ func (t *Tree) WalkLineages(ctx context.Context, only []string, fn func(*Lineage
 // local pass skips the lineages the cluster renews this way: checking
 // 10,000 of them only to skip them cost a quarter of a nothing-due renew.
 func (t *Tree) WalkLineagesExcept(ctx context.Context, only []string, skip map[string]bool, fn func(*LineageInfo) error) error {
+	return t.walk(ctx, only, skip, fn, nil)
+}
+
+// WalkLineagesWritable is WalkLineagesExcept that also reports, through
+// writable, each directory in archive/ and live/ that users other than its
+// owner may write: the part of OtherWritableDirs that OtherWritableTopDirs
+// leaves out, the same directories with the same reports. It takes them
+// from the stats the listing makes anyway (a listing with a warm cache stats
+// each lineage's live and archive directory already): a lineage's own are
+// reported as it is listed, before fn sees it; the rest (those of skipped
+// or unlisted lineages, directories without a renewal conf) once the last
+// lineage is listed, sorted by path. writable runs on the caller's
+// goroutine. When fn stops the walk, what was not reported yet is not
+// checked.
+func (t *Tree) WalkLineagesWritable(ctx context.Context, only []string, skip map[string]bool, fn func(*LineageInfo) error, writable func(WritableDir)) error {
+	return t.walk(ctx, only, skip, fn, writable)
+}
+
+func (t *Tree) walk(ctx context.Context, only []string, skip map[string]bool, fn func(*LineageInfo) error, writable func(WritableDir)) error {
 	names, err := t.lineageNames(only)
 	if err != nil {
+		newWritableCheck(t, nil, writable).rest() // none listed: all are the rest
 		return err
 	}
 	var cr *cacheReader
@@ -152,6 +179,7 @@ func (t *Tree) WalkLineagesExcept(ctx context.Context, only []string, skip map[s
 	defer rw.abort()
 	slots := make([]listSlot, min(listWindow, len(names)))
 	workers := max(4, runtime.GOMAXPROCS(0)*4)
+	ow := newWritableCheck(t, names, writable)
 	for start := 0; start < len(names); start += listWindow {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("list lineages: %w", err)
@@ -167,11 +195,12 @@ func (t *Tree) WalkLineagesExcept(ctx context.Context, only []string, skip map[s
 				s.fresh, s.hit = s.old, s.old != nil // carried over unchecked
 				return
 			}
-			s.info, s.fresh, s.hit = t.listOne(dirs, batch[i], s.old)
+			t.listOne(dirs, batch[i], s)
 		})
 		for i := range batch {
 			s := &slots[i]
 			rw.note(s, only == nil)
+			ow.lineage(start+i, s.seen)
 			var err error
 			if s.info != nil {
 				err = fn(s.info)
@@ -186,6 +215,7 @@ func (t *Tree) WalkLineagesExcept(ctx context.Context, only []string, skip map[s
 		rw.change() // records of deleted lineages at the end
 	}
 	rw.commit()
+	ow.rest()
 	return nil
 }
 
@@ -194,7 +224,8 @@ type listSlot struct {
 	old, fresh *cacheEntry
 	info       *LineageInfo
 	hit        bool
-	skipped    bool // cache records of deleted lineages came before this one
+	skipped    bool     // cache records of deleted lineages came before this one
+	seen       dirsSeen // what the listing's stats found of the lineage's dirs
 }
 
 // cacheRewrite is a listing's rewrite of the cache: started at the first
@@ -288,19 +319,27 @@ func listBatch(batch []string, workers int, f func(i int)) {
 	wg.Wait()
 }
 
-func (t *Tree) listOne(dirs listDirs, name string, ce *cacheEntry) (*LineageInfo, *cacheEntry, bool) {
+// listOne lists the lineage name into s (its old cache record in s.old):
+// s.info, the record to cache (s.fresh, nil for none), whether the old one
+// was still valid (s.hit) and what the stats found of its dirs (s.seen).
+func (t *Tree) listOne(dirs listDirs, name string, s *listSlot) {
+	s.info, s.fresh, s.hit = t.listLineage(dirs, name, s.old, &s.seen)
+}
+
+func (t *Tree) listLineage(dirs listDirs, name string, ce *cacheEntry, seen *dirsSeen) (*LineageInfo, *cacheEntry, bool) {
 	live := t.LiveDir(name) + string(filepath.Separator)
 	info := &LineageInfo{
 		Name: name, ConfPath: t.RenewalConfPath(name),
 		CertPath: live + "cert.pem", FullchainPath: live + "fullchain.pem", KeyPath: live + "privkey.pem",
 	}
-	if ce != nil && t.cacheValid(dirs, ce) {
+	if ce != nil && t.cacheValid(dirs, ce, seen) {
 		fillInfo(info, ce)
 		return info, ce, true
 	}
 	// slow path: read everything, remember the keys seen before reading
 	confKey, _ := dirs.renewal.key(name + ".conf")
-	liveKey, _ := dirs.live.key(name)
+	liveKey, liveOW, liveOK := dirs.live.keyDir(name)
+	seen.live, seen.liveOW = liveOK, liveOW
 	data, err := readSmall(info.ConfPath)
 	if err != nil {
 		info.Err = fmt.Errorf("lineage %s: %w", name, err)
@@ -317,7 +356,10 @@ func (t *Tree) listOne(dirs listDirs, name string, ce *cacheEntry) (*LineageInfo
 		info.Err = err
 		return info, nil, false
 	}
-	archKey, _ := statKey(st.archiveDir)
+	archKey, archOW, archOK := statKeyDir(st.archiveDir)
+	if st.archiveDir == t.ArchiveDir(name) {
+		seen.archive, seen.archiveOW = archOK, archOW
+	}
 	certPath := filepath.Join(st.archiveDir, "cert"+strconv.Itoa(st.current)+".pem")
 	fi, err := os.Stat(certPath)
 	if err != nil {
@@ -358,18 +400,22 @@ func (t *Tree) listOne(dirs listDirs, name string, ce *cacheEntry) (*LineageInfo
 // cacheValid reports whether the conf, the live dir (links replaced), the
 // archive dir (files added, removed or renamed over) and the current cert
 // file (rewritten in place) are those the entry was made from.
-func (t *Tree) cacheValid(dirs listDirs, ce *cacheEntry) bool {
+// What the stats found of the live and archive dirs goes into seen.
+func (t *Tree) cacheValid(dirs listDirs, ce *cacheEntry, seen *dirsSeen) bool {
 	if k, ok := dirs.renewal.key(ce.Name + ".conf"); !ok || k != ce.Conf {
 		return false
 	}
-	if k, ok := dirs.live.key(ce.Name); !ok || k != ce.Live {
+	k, ow, ok := dirs.live.keyDir(ce.Name)
+	seen.live, seen.liveOW = ok, ow
+	if !ok || k != ce.Live {
 		return false
 	}
 	cert := "cert" + strconv.Itoa(ce.Version) + ".pem"
-	var arch, k fileKey
-	var ok, ok2 bool
+	var arch fileKey
+	var ok2 bool
 	if ce.ArchiveDir == "" {
-		arch, ok = dirs.archive.key(ce.Name)
+		arch, ow, ok = dirs.archive.keyDir(ce.Name)
+		seen.archive, seen.archiveOW = ok, ow
 		k, ok2 = dirs.archive.key(ce.Name + "/" + cert)
 	} else {
 		arch, ok = statKey(ce.ArchiveDir)
