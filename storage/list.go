@@ -327,11 +327,8 @@ func (t *Tree) listOne(dirs listDirs, name string, s *listSlot) {
 }
 
 func (t *Tree) listLineage(dirs listDirs, name string, ce *cacheEntry, seen *dirsSeen) (*LineageInfo, *cacheEntry, bool) {
-	live := t.LiveDir(name) + string(filepath.Separator)
-	info := &LineageInfo{
-		Name: name, ConfPath: t.RenewalConfPath(name),
-		CertPath: live + "cert.pem", FullchainPath: live + "fullchain.pem", KeyPath: live + "privkey.pem",
-	}
+	info := &LineageInfo{Name: name}
+	t.setPaths(info)
 	if ce != nil && t.cacheValid(dirs, ce, seen) {
 		fillInfo(info, ce)
 		return info, ce, true
@@ -395,6 +392,32 @@ func (t *Tree) listLineage(dirs listDirs, name string, ce *cacheEntry, seen *dir
 		return info, nil, false
 	}
 	return info, ce, false
+}
+
+// setPaths sets info's conf path and live link paths (those of
+// RenewalConfPath and LiveDir): for a plain name, substrings of one string,
+// since a listing makes them for every lineage.
+func (t *Tree) setPaths(info *LineageInfo) {
+	const sep = string(filepath.Separator)
+	name := info.Name
+	if !plainUnder(t.Dir, name) {
+		live := t.LiveDir(name) + sep
+		info.ConfPath = t.RenewalConfPath(name)
+		info.CertPath, info.FullchainPath, info.KeyPath = live+"cert.pem", live+"fullchain.pem", live+"privkey.pem"
+		return
+	}
+	var b strings.Builder
+	b.Grow(4*len(t.Dir) + 4*len(name) + 64)
+	ends := [4]int{}
+	for i, p := range [4][2]string{{"renewal", ".conf"}, {"live", sep + "cert.pem"}, {"live", sep + "fullchain.pem"}, {"live", sep + "privkey.pem"}} {
+		b.WriteString(t.Dir)
+		b.WriteString(sep + p[0] + sep)
+		b.WriteString(name)
+		b.WriteString(p[1])
+		ends[i] = b.Len()
+	}
+	s := b.String()
+	info.ConfPath, info.CertPath, info.FullchainPath, info.KeyPath = s[:ends[0]], s[ends[0]:ends[1]], s[ends[1]:ends[2]], s[ends[2]:]
 }
 
 // cacheValid reports whether the conf, the live dir (links replaced), the

@@ -148,6 +148,9 @@ type recReader struct {
 	b    []byte
 	err  error
 	prev *cacheEntry
+	// src is the payload being decoded as one string: the record's strings
+	// are substrings of it (one allocation per record, not one per string).
+	src string
 }
 
 func (r *recReader) uvarint() uint64 { return readVar(r, binary.Uvarint) }
@@ -186,7 +189,11 @@ func (r *recReader) str(prev string) string {
 		}
 		return prev
 	}
-	return string(r.raw(n - 1))
+	off := len(r.src) - len(r.b)
+	if r.raw(n-1) == nil {
+		return ""
+	}
+	return r.src[off : off+int(n-1)]
 }
 
 func (r *recReader) bytes() []byte {
@@ -210,7 +217,7 @@ func (r *recReader) time() time.Time {
 }
 
 func (r *recReader) decode(payload []byte) (*cacheEntry, error) {
-	r.b, r.err = payload, nil
+	r.b, r.err, r.src = payload, nil, string(payload)
 	p := r.prev
 	if p == nil {
 		p = &cacheEntry{}

@@ -1,0 +1,25 @@
+package storage
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// setPaths gives a listed lineage the paths RenewalConfPath and LiveDir
+// give, for plain names and for those under() joins and cleans.
+func TestSetPaths(t *testing.T) {
+	const sep = string(filepath.Separator)
+	for _, c := range []struct{ dir, name string }{
+		{"/etc/letsencrypt", "a.example"}, {"/", "a.example"}, {"/etc/letsencrypt", "*.example"},
+		{"/etc/letsencrypt", "a/b"}, {"/etc/letsencrypt", ".."}, {"/etc/letsencrypt", ""},
+	} {
+		tr := &Tree{Dir: c.dir}
+		info := &LineageInfo{Name: c.name}
+		tr.setPaths(info)
+		live := tr.LiveDir(c.name) + sep
+		want := [4]string{tr.RenewalConfPath(c.name), live + "cert.pem", live + "fullchain.pem", live + "privkey.pem"}
+		if got := [4]string{info.ConfPath, info.CertPath, info.FullchainPath, info.KeyPath}; got != want {
+			t.Errorf("setPaths(%q in %q) = %q, want %q", c.name, c.dir, got, want)
+		}
+	}
+}
