@@ -177,27 +177,15 @@ func (t *Tree) walk(ctx context.Context, only []string, skip map[string]bool, fn
 	defer dirs.close()
 	rw := &cacheRewrite{t: t, cr: cr, enabled: !t.opts.NoCache && only == nil}
 	defer rw.abort()
-	slots := make([]listSlot, min(listWindow, len(names)))
-	workers := max(4, runtime.GOMAXPROCS(0)*4)
 	ow := newWritableCheck(t, names, writable)
-	for start := 0; start < len(names); start += listWindow {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("list lineages: %w", err)
+	lw := &listWindows{t: t, dirs: dirs, cr: cr, names: names, skip: skip, workers: max(4, runtime.GOMAXPROCS(0)*4)}
+	defer lw.wait()
+	for w := range lw.count() {
+		if err := lw.next(ctx, w); err != nil {
+			return err
 		}
-		batch := names[start:min(start+listWindow, len(names))]
-		for i, n := range batch {
-			slots[i] = listSlot{}
-			slots[i].old, slots[i].skipped = cr.find(n)
-		}
-		listBatch(batch, min(workers, len(batch)), func(i int) {
-			s := &slots[i]
-			if skip[batch[i]] {
-				s.fresh, s.hit = s.old, s.old != nil // carried over unchecked
-				return
-			}
-			t.listOne(dirs, batch[i], s)
-		})
-		for i := range batch {
+		start, slots := w*listWindow, lw.slots(w)
+		for i := range slots {
 			s := &slots[i]
 			rw.note(s, only == nil)
 			ow.lineage(start+i, s.seen)
@@ -217,6 +205,92 @@ func (t *Tree) walk(ctx context.Context, only []string, skip map[string]bool, fn
 	rw.commit()
 	ow.rest()
 	return nil
+}
+
+// listWindows runs a listing a window at a time, two windows in flight:
+// while the workers stat one window, the caller's goroutine reads the next
+// window's cache records and hands the one before to fn, so the listing's
+// sequential part runs beside its stats instead of between them.
+type listWindows struct {
+	t       *Tree
+	dirs    listDirs
+	cr      *cacheReader
+	names   []string
+	skip    map[string]bool
+	workers int
+	bufs    [2][]listSlot
+	running chan struct{} // closed when the window being listed is done
+}
+
+func (lw *listWindows) count() int { return (len(lw.names) + listWindow - 1) / listWindow }
+
+func (lw *listWindows) batch(w int) []string {
+	return lw.names[w*listWindow : min((w+1)*listWindow, len(lw.names))]
+}
+
+func (lw *listWindows) slots(w int) []listSlot { return lw.bufs[w%2][:len(lw.batch(w))] }
+
+// prepare reads window w's cache records (on the caller's goroutine: the
+// cache is one stream).
+func (lw *listWindows) prepare(w int) {
+	if lw.bufs[w%2] == nil {
+		lw.bufs[w%2] = make([]listSlot, min(listWindow, len(lw.names)))
+	}
+	slots := lw.slots(w)
+	for i, n := range lw.batch(w) {
+		slots[i] = listSlot{}
+		slots[i].old, slots[i].skipped = lw.cr.find(n)
+	}
+}
+
+// next returns when window w is listed (starting it first when it is
+// the first) and the next window is being listed (its cache records read
+// meanwhile), so that its stats run while the caller hands w to fn. It
+// fails only for a cancelled ctx, before starting a window.
+func (lw *listWindows) next(ctx context.Context, w int) error {
+	if w == 0 {
+		lw.prepare(0)
+		if err := lw.start(ctx, 0); err != nil {
+			return err
+		}
+	}
+	if w+1 < lw.count() {
+		lw.prepare(w + 1)
+	}
+	lw.wait()
+	if w+1 < lw.count() {
+		return lw.start(ctx, w+1)
+	}
+	return nil
+}
+
+// start lists window w on the workers, in the background.
+func (lw *listWindows) start(ctx context.Context, w int) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("list lineages: %w", err)
+	}
+	batch, slots, done := lw.batch(w), lw.slots(w), make(chan struct{})
+	lw.running = done
+	go func() {
+		defer close(done)
+		listBatch(batch, min(lw.workers, len(batch)), func(i int) {
+			s := &slots[i]
+			if lw.skip[batch[i]] {
+				s.fresh, s.hit = s.old, s.old != nil // carried over unchecked
+				return
+			}
+			lw.t.listOne(lw.dirs, batch[i], s)
+		})
+	}()
+	return nil
+}
+
+// wait waits for the window being listed, if any.
+func (lw *listWindows) wait() {
+	if lw.running != nil {
+		<-lw.running
+		lw.running = nil
+	}
 }
 
 // listSlot is one lineage of a listing batch.
