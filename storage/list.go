@@ -480,10 +480,15 @@ func (t *Tree) setPaths(info *LineageInfo) {
 		info.CertPath, info.FullchainPath, info.KeyPath = live+"cert.pem", live+"fullchain.pem", live+"privkey.pem"
 		return
 	}
+	parts := [4][2]string{{"renewal", ".conf"}, {"live", sep + "cert.pem"}, {"live", sep + "fullchain.pem"}, {"live", sep + "privkey.pem"}}
+	n := 4 * (len(t.Dir) + 2*len(sep) + len(name))
+	for _, p := range parts {
+		n += len(p[0]) + len(p[1])
+	}
 	var b strings.Builder
-	b.Grow(4*len(t.Dir) + 4*len(name) + 64)
+	b.Grow(n)
 	ends := [4]int{}
-	for i, p := range [4][2]string{{"renewal", ".conf"}, {"live", sep + "cert.pem"}, {"live", sep + "fullchain.pem"}, {"live", sep + "privkey.pem"}} {
+	for i, p := range parts {
 		b.WriteString(t.Dir)
 		b.WriteString(sep + p[0] + sep)
 		b.WriteString(name)

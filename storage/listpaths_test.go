@@ -2,6 +2,7 @@ package storage
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -20,6 +21,15 @@ func TestSetPaths(t *testing.T) {
 		want := [4]string{tr.RenewalConfPath(c.name), live + "cert.pem", live + "fullchain.pem", live + "privkey.pem"}
 		if got := [4]string{info.ConfPath, info.CertPath, info.FullchainPath, info.KeyPath}; got != want {
 			t.Errorf("setPaths(%q in %q) = %q, want %q", c.name, c.dir, got, want)
+		}
+	}
+	// One allocation for the four, whatever the lengths (the string is
+	// sized up front, not grown).
+	for n := 1; n < 40; n++ {
+		tr := &Tree{Dir: "/" + strings.Repeat("d", n)}
+		info := &LineageInfo{Name: strings.Repeat("n", 40-n) + ".example"}
+		if a := testing.AllocsPerRun(5, func() { tr.setPaths(info) }); a != 1 {
+			t.Errorf("setPaths in %s: %v allocations, want 1", tr.Dir, a)
 		}
 	}
 }
