@@ -219,6 +219,9 @@ type listWindows struct {
 	skip    map[string]bool
 	workers int
 	bufs    [2][]listSlot
+	// ents hold the windows' cache records (reused: a listing allocates
+	// none of its own).
+	ents    [2][]cacheEntry
 	running chan struct{} // closed when the window being listed is done
 }
 
@@ -235,11 +238,16 @@ func (lw *listWindows) slots(w int) []listSlot { return lw.bufs[w%2][:len(lw.bat
 func (lw *listWindows) prepare(w int) {
 	if lw.bufs[w%2] == nil {
 		lw.bufs[w%2] = make([]listSlot, min(listWindow, len(lw.names)))
+		if lw.cr != nil {
+			lw.ents[w%2] = make([]cacheEntry, min(listWindow, len(lw.names)))
+		}
 	}
-	slots := lw.slots(w)
+	slots, ents := lw.slots(w), lw.ents[w%2]
 	for i, n := range lw.batch(w) {
 		slots[i] = listSlot{}
-		slots[i].old, slots[i].skipped = lw.cr.find(n)
+		if lw.cr != nil {
+			slots[i].old, slots[i].skipped = lw.cr.find(n, &ents[i])
+		}
 	}
 }
 
@@ -311,7 +319,7 @@ type cacheRewrite struct {
 	enabled bool // a full listing with the cache on
 	cw      *cacheWriter
 	changed bool
-	last    *cacheEntry // the last record listed unchanged before any change
+	last    *copyPoint // after the last record listed unchanged before any change
 }
 
 func (rw *cacheRewrite) change() {
@@ -340,7 +348,10 @@ func (rw *cacheRewrite) note(s *listSlot, full bool) {
 		rw.cw.add(s.fresh)
 	}
 	if !rw.changed && s.hit {
-		rw.last = s.old
+		if rw.last == nil {
+			rw.last = &copyPoint{}
+		}
+		*rw.last = copyPoint{end: s.old.end, refs: refsOf(s.old)}
 	}
 }
 
