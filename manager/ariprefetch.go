@@ -76,15 +76,7 @@ func (r *renewRun) inOrder(ctx context.Context, only []string, outcomes *outcome
 	}
 	// The listing runs to its end also after renew's deadline (ctx), so
 	// that every lineage has an outcome.
-	walk := r.m.Store.WalkLineages
-	if ex, ok := r.m.Store.(interface {
-		WalkLineagesExcept(context.Context, []string, map[string]bool, func(*storage.LineageInfo) error) error
-	}); ok && len(skip) > 0 {
-		walk = func(ctx context.Context, only []string, fn func(*storage.LineageInfo) error) error {
-			return ex.WalkLineagesExcept(ctx, only, skip, fn)
-		}
-	}
-	err := walk(r.hookCtx, only, func(li *storage.LineageInfo) error {
+	err := r.listing(skip)(r.hookCtx, only, func(li *storage.LineageInfo) error {
 		if skip[li.Name] {
 			return nil
 		}

@@ -177,6 +177,9 @@ type renewRun struct {
 	// installer run under hookCtx, so a post hook that starts the server
 	// the pre hook stopped still runs after the deadline.
 	runCtx, hookCtx context.Context
+	// writable warns about a lineage directory others may write, as the
+	// listing finds it (nil: warnOtherWritable checked them before).
+	writable func(storage.WritableDir)
 }
 
 // Renew renews every lineage that is due (or only Config.CertName), as
@@ -192,7 +195,7 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 		return nil, Usagef("renew renews every certificate that is due, or one chosen with --cert-name; to renew by domain names use certonly -d")
 	}
 	defer m.closeWebServers()
-	m.warnOtherWritable(ctx)
+	writable := m.warnOtherWritableTop(ctx)
 	var only []string
 	if c.CertName != "" {
 		only = []string{c.CertName}
@@ -203,10 +206,11 @@ func (m *Manager) Renew(ctx context.Context) (*RenewResult, error) {
 	}
 	defer cancel()
 	r := &renewRun{m: m, hooks: m.newHooks(), sleepOnce: &sync.Once{}, rndMu: &sync.Mutex{},
-		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), runCtx: ctx, hookCtx: hookCtx, inFlight: m.inFlightNames(ctx)}
+		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), runCtx: ctx, hookCtx: hookCtx, inFlight: m.inFlightNames(ctx), writable: writable}
 	res := &RenewResult{DryRun: c.DryRun}
 	skip, err := r.renewCluster(ctx, only, &res.outcomes)
 	if err != nil {
+		r.warnWritableUnlisted(hookCtx)
 		return nil, fmt.Errorf("list the cluster's certificates: %w", err)
 	}
 	if err := r.walk(ctx, only, &res.outcomes, skip); err != nil {

@@ -36,18 +36,39 @@ func (w WritableDir) String() string {
 // are skipped. The list is sorted by path; the error is for a config
 // directory that cannot be read at all.
 func (t *Tree) OtherWritableDirs() ([]WritableDir, error) {
-	var out []WritableDir
-	check := func(p string, fi fs.FileInfo, ancestor bool) {
-		m := fi.Mode()
-		if !m.IsDir() || m.Perm()&0o002 == 0 {
-			return
+	out, err := t.OtherWritableTopDirs()
+	if err != nil {
+		return nil, err
+	}
+	for _, top := range []string{"archive", "live"} {
+		ents, err := os.ReadDir(filepath.Join(t.Dir, top))
+		if err != nil {
+			continue
 		}
-		if ancestor && m&fs.ModeSticky != 0 {
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid == 0 {
-				return
+		for _, e := range ents {
+			if !e.IsDir() {
+				continue
+			}
+			if fi, err := e.Info(); err == nil {
+				if w, ok := writableDir(filepath.Join(t.Dir, top, e.Name()), fi, false); ok {
+					out = append(out, w)
+				}
 			}
 		}
-		out = append(out, WritableDir{Path: p, Mode: m, Fix: "chmod o-w " + shellQuote(p)})
+	}
+	sortWritable(out)
+	return out, nil
+}
+
+// OtherWritableTopDirs is OtherWritableDirs without the directories in
+// archive/ and live/ (a lineage's own): WalkLineagesWritable reports those
+// from the stats its listing makes anyway.
+func (t *Tree) OtherWritableTopDirs() ([]WritableDir, error) {
+	var out []WritableDir
+	check := func(p string, fi fs.FileInfo, ancestor bool) {
+		if w, ok := writableDir(p, fi, ancestor); ok {
+			out = append(out, w)
+		}
 	}
 	fi, err := os.Stat(t.Dir)
 	if err != nil {
@@ -62,27 +83,10 @@ func (t *Tree) OtherWritableDirs() ([]WritableDir, error) {
 			break
 		}
 	}
-	stat := func(rel string) {
+	for _, rel := range []string{"archive", "live", "renewal", "renewal-hooks", "renewal-hooks/pre", "renewal-hooks/deploy", "renewal-hooks/post", ".acmectl", ".acmectl/locks"} {
 		p := filepath.Join(t.Dir, rel)
 		if fi, err := os.Stat(p); err == nil {
 			check(p, fi, false)
-		}
-	}
-	for _, rel := range []string{"archive", "live", "renewal", "renewal-hooks", "renewal-hooks/pre", "renewal-hooks/deploy", "renewal-hooks/post", ".acmectl", ".acmectl/locks"} {
-		stat(rel)
-	}
-	for _, top := range []string{"archive", "live"} {
-		ents, err := os.ReadDir(filepath.Join(t.Dir, top))
-		if err != nil {
-			continue
-		}
-		for _, e := range ents {
-			if !e.IsDir() {
-				continue
-			}
-			if fi, err := e.Info(); err == nil {
-				check(filepath.Join(t.Dir, top, e.Name()), fi, false)
-			}
 		}
 	}
 	acc := filepath.Join(t.Dir, "accounts")
@@ -101,8 +105,120 @@ func (t *Tree) OtherWritableDirs() ([]WritableDir, error) {
 		}
 		return nil
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	sortWritable(out)
 	return out, nil
+}
+
+// writableDir is the report for p when fi (p's stat) is a directory others
+// may write. An ancestor of the tree that is sticky and owned by root is
+// not reported.
+func writableDir(p string, fi fs.FileInfo, ancestor bool) (WritableDir, bool) {
+	m := fi.Mode()
+	if !m.IsDir() || m.Perm()&0o002 == 0 {
+		return WritableDir{}, false
+	}
+	if ancestor && m&fs.ModeSticky != 0 {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid == 0 {
+			return WritableDir{}, false
+		}
+	}
+	return WritableDir{Path: p, Mode: m, Fix: "chmod o-w " + shellQuote(p)}, true
+}
+
+func sortWritable(ws []WritableDir) {
+	sort.Slice(ws, func(i, j int) bool { return ws[i].Path < ws[j].Path })
+}
+
+// dirsSeen is what a listing's stats found of a lineage's live/<name> and
+// archive/<name> (for WalkLineagesWritable).
+type dirsSeen struct {
+	live, archive     bool // stat'ed (following a link, as the cache needs)
+	liveOW, archiveOW bool // ... and found a directory others may write
+}
+
+// newWritableCheck starts the check of a listing of names (nil without
+// report).
+func newWritableCheck(t *Tree, names []string, report func(WritableDir)) *writableCheck {
+	if report == nil {
+		return nil
+	}
+	return &writableCheck{t: t, names: names, seen: make([]dirsSeen, len(names)), report: report}
+}
+
+// writableCheck is a WalkLineagesWritable's check of the directories in
+// archive/ and live/.
+type writableCheck struct {
+	t      *Tree
+	names  []string   // the listed lineages, sorted
+	seen   []dirsSeen // by index in names
+	report func(WritableDir)
+}
+
+// lineage reports the lineage names[i]'s own directories that others may
+// write, as its listing found them. A directory the listing saw through a
+// link is confirmed by an lstat (OtherWritableDirs reports neither a link
+// nor what it points to), so are the few that are candidates at all.
+func (c *writableCheck) lineage(i int, seen dirsSeen) {
+	if c == nil {
+		return
+	}
+	c.seen[i] = seen
+	name := c.names[i]
+	if seen.archiveOW {
+		c.confirm(filepath.Join(c.t.Dir, "archive", name))
+	}
+	if seen.liveOW {
+		c.confirm(filepath.Join(c.t.Dir, "live", name))
+	}
+}
+
+func (c *writableCheck) confirm(p string) {
+	if fi, err := os.Lstat(p); err == nil {
+		if w, ok := writableDir(p, fi, false); ok {
+			c.report(w)
+		}
+	}
+}
+
+// rest reports the directories in archive/ and live/ that the listing did
+// not stat (sorted by path): one lstat each.
+func (c *writableCheck) rest() {
+	if c == nil {
+		return
+	}
+	var out []WritableDir
+	for _, top := range []string{"archive", "live"} {
+		dir := filepath.Join(c.t.Dir, top)
+		subdirs(dir, func(name []byte) {
+			if i, ok := c.index(name); ok && (top == "live" && c.seen[i].live || top == "archive" && c.seen[i].archive) {
+				return
+			}
+			p := filepath.Join(dir, string(name))
+			if fi, err := os.Lstat(p); err == nil {
+				if w, ok := writableDir(p, fi, false); ok {
+					out = append(out, w)
+				}
+			}
+		})
+	}
+	sortWritable(out)
+	for _, w := range out {
+		c.report(w)
+	}
+}
+
+// index finds name in c.names (without allocating).
+func (c *writableCheck) index(name []byte) (int, bool) {
+	lo, hi := 0, len(c.names)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if c.names[m] < string(name) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(c.names) && c.names[lo] == string(name)
 }
 
 // shellQuote quotes p for a POSIX shell when it holds anything but safe

@@ -55,14 +55,17 @@ const liveREADME = "This directory contains your keys and certificates.\n\n" +
 // with '.' (".", ".." and hidden names) or with '-'. Errors wrap ErrBadName;
 // a leading '-' also wraps ErrNameIsFlag, a usage error (the CLI exits 2).
 func ValidLineageName(name string) error {
-	shown := `"` + name + `"`
-	for _, r := range name {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			shown = strconv.Quote(name)
-			break
+	// shown is the name as an error shows it (made only for an error: every
+	// listing checks every name).
+	shown := func() string {
+		for _, r := range name {
+			if unicode.IsControl(r) || r == unicode.ReplacementChar {
+				return strconv.Quote(name)
+			}
 		}
+		return `"` + name + `"`
 	}
-	bad := func(why string) error { return fmt.Errorf("lineage name %s: %s: %w", shown, why, ErrBadName) }
+	bad := func(why string) error { return fmt.Errorf("lineage name %s: %s: %w", shown(), why, ErrBadName) }
 	switch {
 	case name == "":
 		return bad("empty")
@@ -77,7 +80,7 @@ func ValidLineageName(name string) error {
 	case name[0] == '.':
 		return bad("starts with '.' (\".\", \"..\" and hidden names are refused)")
 	case name[0] == '-':
-		return fmt.Errorf("lineage name %s: a command line would read it as an option; start it with a letter or digit: %w", shown, ErrNameIsFlag)
+		return fmt.Errorf("lineage name %s: a command line would read it as an option; start it with a letter or digit: %w", shown(), ErrNameIsFlag)
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) || r == unicode.ReplacementChar {

@@ -35,11 +35,18 @@ func keyOf(fi os.FileInfo) fileKey {
 }
 
 func statKey(p string) (fileKey, bool) {
+	k, _, ok := statKeyDir(p)
+	return k, ok
+}
+
+// statKeyDir is statKey that also tells whether p is a directory others
+// may write (dirHandle.keyDir).
+func statKeyDir(p string) (k fileKey, otherWritable, ok bool) {
 	fi, err := os.Stat(p)
 	if err != nil {
-		return fileKey{}, false
+		return fileKey{}, false, false
 	}
-	return keyOf(fi), true
+	return keyOf(fi), fi.IsDir() && fi.Mode().Perm()&0o002 != 0, true
 }
 
 func (t *Tree) cachePath() string { return filepath.Join(t.Dir, ".acmectl", "listing.cache") }
@@ -136,8 +143,28 @@ func (t *Tree) WalkLineages(ctx context.Context, only []string, fn func(*Lineage
 // local pass skips the lineages the cluster renews this way: checking
 // 10,000 of them only to skip them cost a quarter of a nothing-due renew.
 func (t *Tree) WalkLineagesExcept(ctx context.Context, only []string, skip map[string]bool, fn func(*LineageInfo) error) error {
+	return t.walk(ctx, only, skip, fn, nil)
+}
+
+// WalkLineagesWritable is WalkLineagesExcept that also reports, through
+// writable, each directory in archive/ and live/ that users other than its
+// owner may write: the part of OtherWritableDirs that OtherWritableTopDirs
+// leaves out, the same directories with the same reports. It takes them
+// from the stats the listing makes anyway (a listing with a warm cache stats
+// each lineage's live and archive directory already): a lineage's own are
+// reported as it is listed, before fn sees it; the rest (those of skipped
+// or unlisted lineages, directories without a renewal conf) once the last
+// lineage is listed, sorted by path. writable runs on the caller's
+// goroutine. When fn stops the walk, what was not reported yet is not
+// checked.
+func (t *Tree) WalkLineagesWritable(ctx context.Context, only []string, skip map[string]bool, fn func(*LineageInfo) error, writable func(WritableDir)) error {
+	return t.walk(ctx, only, skip, fn, writable)
+}
+
+func (t *Tree) walk(ctx context.Context, only []string, skip map[string]bool, fn func(*LineageInfo) error, writable func(WritableDir)) error {
 	names, err := t.lineageNames(only)
 	if err != nil {
+		newWritableCheck(t, nil, writable).rest() // none listed: all are the rest
 		return err
 	}
 	var cr *cacheReader
@@ -150,28 +177,18 @@ func (t *Tree) WalkLineagesExcept(ctx context.Context, only []string, skip map[s
 	defer dirs.close()
 	rw := &cacheRewrite{t: t, cr: cr, enabled: !t.opts.NoCache && only == nil}
 	defer rw.abort()
-	slots := make([]listSlot, min(listWindow, len(names)))
-	workers := max(4, runtime.GOMAXPROCS(0)*4)
-	for start := 0; start < len(names); start += listWindow {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("list lineages: %w", err)
+	ow := newWritableCheck(t, names, writable)
+	lw := &listWindows{t: t, dirs: dirs, cr: cr, names: names, skip: skip, workers: max(4, runtime.GOMAXPROCS(0)*4)}
+	defer lw.wait()
+	for w := range lw.count() {
+		if err := lw.next(ctx, w); err != nil {
+			return err
 		}
-		batch := names[start:min(start+listWindow, len(names))]
-		for i, n := range batch {
-			slots[i] = listSlot{}
-			slots[i].old, slots[i].skipped = cr.find(n)
-		}
-		listBatch(batch, min(workers, len(batch)), func(i int) {
-			s := &slots[i]
-			if skip[batch[i]] {
-				s.fresh, s.hit = s.old, s.old != nil // carried over unchecked
-				return
-			}
-			s.info, s.fresh, s.hit = t.listOne(dirs, batch[i], s.old)
-		})
-		for i := range batch {
+		start, slots := w*listWindow, lw.slots(w)
+		for i := range slots {
 			s := &slots[i]
 			rw.note(s, only == nil)
+			ow.lineage(start+i, s.seen)
 			var err error
 			if s.info != nil {
 				err = fn(s.info)
@@ -186,7 +203,102 @@ func (t *Tree) WalkLineagesExcept(ctx context.Context, only []string, skip map[s
 		rw.change() // records of deleted lineages at the end
 	}
 	rw.commit()
+	ow.rest()
 	return nil
+}
+
+// listWindows runs a listing a window at a time, two windows in flight:
+// while the workers stat one window, the caller's goroutine reads the next
+// window's cache records and hands the one before to fn, so the listing's
+// sequential part runs beside its stats instead of between them.
+type listWindows struct {
+	t       *Tree
+	dirs    listDirs
+	cr      *cacheReader
+	names   []string
+	skip    map[string]bool
+	workers int
+	bufs    [2][]listSlot
+	// ents hold the windows' cache records (reused: a listing allocates
+	// none of its own).
+	ents    [2][]cacheEntry
+	running chan struct{} // closed when the window being listed is done
+}
+
+func (lw *listWindows) count() int { return (len(lw.names) + listWindow - 1) / listWindow }
+
+func (lw *listWindows) batch(w int) []string {
+	return lw.names[w*listWindow : min((w+1)*listWindow, len(lw.names))]
+}
+
+func (lw *listWindows) slots(w int) []listSlot { return lw.bufs[w%2][:len(lw.batch(w))] }
+
+// prepare reads window w's cache records (on the caller's goroutine: the
+// cache is one stream).
+func (lw *listWindows) prepare(w int) {
+	if lw.bufs[w%2] == nil {
+		lw.bufs[w%2] = make([]listSlot, min(listWindow, len(lw.names)))
+		if lw.cr != nil {
+			lw.ents[w%2] = make([]cacheEntry, min(listWindow, len(lw.names)))
+		}
+	}
+	slots, ents := lw.slots(w), lw.ents[w%2]
+	for i, n := range lw.batch(w) {
+		slots[i] = listSlot{}
+		if lw.cr != nil {
+			slots[i].old, slots[i].skipped = lw.cr.find(n, &ents[i])
+		}
+	}
+}
+
+// next returns when window w is listed (starting it first when it is
+// the first) and the next window is being listed (its cache records read
+// meanwhile), so that its stats run while the caller hands w to fn. It
+// fails only for a cancelled ctx, before starting a window.
+func (lw *listWindows) next(ctx context.Context, w int) error {
+	if w == 0 {
+		lw.prepare(0)
+		if err := lw.start(ctx, 0); err != nil {
+			return err
+		}
+	}
+	if w+1 < lw.count() {
+		lw.prepare(w + 1)
+	}
+	lw.wait()
+	if w+1 < lw.count() {
+		return lw.start(ctx, w+1)
+	}
+	return nil
+}
+
+// start lists window w on the workers, in the background.
+func (lw *listWindows) start(ctx context.Context, w int) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("list lineages: %w", err)
+	}
+	batch, slots, done := lw.batch(w), lw.slots(w), make(chan struct{})
+	lw.running = done
+	go func() {
+		defer close(done)
+		listBatch(batch, min(lw.workers, len(batch)), func(i int) {
+			s := &slots[i]
+			if lw.skip[batch[i]] {
+				s.fresh, s.hit = s.old, s.old != nil // carried over unchecked
+				return
+			}
+			lw.t.listOne(lw.dirs, batch[i], s)
+		})
+	}()
+	return nil
+}
+
+// wait waits for the window being listed, if any.
+func (lw *listWindows) wait() {
+	if lw.running != nil {
+		<-lw.running
+		lw.running = nil
+	}
 }
 
 // listSlot is one lineage of a listing batch.
@@ -194,7 +306,8 @@ type listSlot struct {
 	old, fresh *cacheEntry
 	info       *LineageInfo
 	hit        bool
-	skipped    bool // cache records of deleted lineages came before this one
+	skipped    bool     // cache records of deleted lineages came before this one
+	seen       dirsSeen // what the listing's stats found of the lineage's dirs
 }
 
 // cacheRewrite is a listing's rewrite of the cache: started at the first
@@ -206,7 +319,7 @@ type cacheRewrite struct {
 	enabled bool // a full listing with the cache on
 	cw      *cacheWriter
 	changed bool
-	last    *cacheEntry // the last record listed unchanged before any change
+	last    *copyPoint // after the last record listed unchanged before any change
 }
 
 func (rw *cacheRewrite) change() {
@@ -235,7 +348,10 @@ func (rw *cacheRewrite) note(s *listSlot, full bool) {
 		rw.cw.add(s.fresh)
 	}
 	if !rw.changed && s.hit {
-		rw.last = s.old
+		if rw.last == nil {
+			rw.last = &copyPoint{}
+		}
+		*rw.last = copyPoint{end: s.old.end, refs: refsOf(s.old)}
 	}
 }
 
@@ -288,19 +404,24 @@ func listBatch(batch []string, workers int, f func(i int)) {
 	wg.Wait()
 }
 
-func (t *Tree) listOne(dirs listDirs, name string, ce *cacheEntry) (*LineageInfo, *cacheEntry, bool) {
-	live := t.LiveDir(name) + string(filepath.Separator)
-	info := &LineageInfo{
-		Name: name, ConfPath: t.RenewalConfPath(name),
-		CertPath: live + "cert.pem", FullchainPath: live + "fullchain.pem", KeyPath: live + "privkey.pem",
-	}
-	if ce != nil && t.cacheValid(dirs, ce) {
+// listOne lists the lineage name into s (its old cache record in s.old):
+// s.info, the record to cache (s.fresh, nil for none), whether the old one
+// was still valid (s.hit) and what the stats found of its dirs (s.seen).
+func (t *Tree) listOne(dirs listDirs, name string, s *listSlot) {
+	s.info, s.fresh, s.hit = t.listLineage(dirs, name, s.old, &s.seen)
+}
+
+func (t *Tree) listLineage(dirs listDirs, name string, ce *cacheEntry, seen *dirsSeen) (*LineageInfo, *cacheEntry, bool) {
+	info := &LineageInfo{Name: name}
+	t.setPaths(info)
+	if ce != nil && t.cacheValid(dirs, ce, seen) {
 		fillInfo(info, ce)
 		return info, ce, true
 	}
 	// slow path: read everything, remember the keys seen before reading
 	confKey, _ := dirs.renewal.key(name + ".conf")
-	liveKey, _ := dirs.live.key(name)
+	liveKey, liveOW, liveOK := dirs.live.keyDir(name)
+	seen.live, seen.liveOW = liveOK, liveOW
 	data, err := readSmall(info.ConfPath)
 	if err != nil {
 		info.Err = fmt.Errorf("lineage %s: %w", name, err)
@@ -317,7 +438,10 @@ func (t *Tree) listOne(dirs listDirs, name string, ce *cacheEntry) (*LineageInfo
 		info.Err = err
 		return info, nil, false
 	}
-	archKey, _ := statKey(st.archiveDir)
+	archKey, archOW, archOK := statKeyDir(st.archiveDir)
+	if st.archiveDir == t.ArchiveDir(name) {
+		seen.archive, seen.archiveOW = archOK, archOW
+	}
 	certPath := filepath.Join(st.archiveDir, "cert"+strconv.Itoa(st.current)+".pem")
 	fi, err := os.Stat(certPath)
 	if err != nil {
@@ -355,21 +479,56 @@ func (t *Tree) listOne(dirs listDirs, name string, ce *cacheEntry) (*LineageInfo
 	return info, ce, false
 }
 
+// setPaths sets info's conf path and live link paths (those of
+// RenewalConfPath and LiveDir): for a plain name, substrings of one string,
+// since a listing makes them for every lineage.
+func (t *Tree) setPaths(info *LineageInfo) {
+	const sep = string(filepath.Separator)
+	name := info.Name
+	if !plainUnder(t.Dir, name) {
+		live := t.LiveDir(name) + sep
+		info.ConfPath = t.RenewalConfPath(name)
+		info.CertPath, info.FullchainPath, info.KeyPath = live+"cert.pem", live+"fullchain.pem", live+"privkey.pem"
+		return
+	}
+	parts := [4][2]string{{"renewal", ".conf"}, {"live", sep + "cert.pem"}, {"live", sep + "fullchain.pem"}, {"live", sep + "privkey.pem"}}
+	n := 4 * (len(t.Dir) + 2*len(sep) + len(name))
+	for _, p := range parts {
+		n += len(p[0]) + len(p[1])
+	}
+	var b strings.Builder
+	b.Grow(n)
+	ends := [4]int{}
+	for i, p := range parts {
+		b.WriteString(t.Dir)
+		b.WriteString(sep + p[0] + sep)
+		b.WriteString(name)
+		b.WriteString(p[1])
+		ends[i] = b.Len()
+	}
+	s := b.String()
+	info.ConfPath, info.CertPath, info.FullchainPath, info.KeyPath = s[:ends[0]], s[ends[0]:ends[1]], s[ends[1]:ends[2]], s[ends[2]:]
+}
+
 // cacheValid reports whether the conf, the live dir (links replaced), the
 // archive dir (files added, removed or renamed over) and the current cert
 // file (rewritten in place) are those the entry was made from.
-func (t *Tree) cacheValid(dirs listDirs, ce *cacheEntry) bool {
+// What the stats found of the live and archive dirs goes into seen.
+func (t *Tree) cacheValid(dirs listDirs, ce *cacheEntry, seen *dirsSeen) bool {
 	if k, ok := dirs.renewal.key(ce.Name + ".conf"); !ok || k != ce.Conf {
 		return false
 	}
-	if k, ok := dirs.live.key(ce.Name); !ok || k != ce.Live {
+	k, ow, ok := dirs.live.keyDir(ce.Name)
+	seen.live, seen.liveOW = ok, ow
+	if !ok || k != ce.Live {
 		return false
 	}
 	cert := "cert" + strconv.Itoa(ce.Version) + ".pem"
-	var arch, k fileKey
-	var ok, ok2 bool
+	var arch fileKey
+	var ok2 bool
 	if ce.ArchiveDir == "" {
-		arch, ok = dirs.archive.key(ce.Name)
+		arch, ow, ok = dirs.archive.keyDir(ce.Name)
+		seen.archive, seen.archiveOW = ok, ow
 		k, ok2 = dirs.archive.key(ce.Name + "/" + cert)
 	} else {
 		arch, ok = statKey(ce.ArchiveDir)

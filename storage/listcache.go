@@ -60,9 +60,21 @@ type cacheEntry struct {
 	end int64 // offset just past this record in the file it was read from
 }
 
+// backRefs are the fields of a record that the next record may give as
+// "the same as in the previous record". Reader and writer keep a copy: the
+// listing decodes records into memory it reuses.
+type backRefs struct {
+	keyType, issuer, server, account, renewBefore, installer string
+}
+
+func refsOf(e *cacheEntry) backRefs {
+	return backRefs{e.KeyType, e.Issuer, e.Sum.Server, e.Sum.Account, e.Sum.RenewBeforeExpiry, e.Sum.Installer}
+}
+
 type recWriter struct {
-	buf  []byte
-	prev *cacheEntry
+	buf      []byte
+	prev     backRefs
+	havePrev bool
 }
 
 func (w *recWriter) uvarint(v uint64) { w.buf = binary.AppendUvarint(w.buf, v) }
@@ -99,10 +111,7 @@ func (w *recWriter) time(t time.Time) {
 
 // encode appends e's record (length, payload, checksum) to out.
 func (w *recWriter) encode(out []byte, e *cacheEntry) []byte {
-	p, hp := w.prev, w.prev != nil
-	if p == nil {
-		p = &cacheEntry{}
-	}
+	p, hp := &w.prev, w.havePrev
 	w.buf = w.buf[:0]
 	w.str(e.Name, "", false)
 	w.key(e.Conf)
@@ -119,13 +128,13 @@ func (w *recWriter) encode(out []byte, e *cacheEntry) []byte {
 	w.time(e.NotBefore)
 	w.time(e.NotAfter)
 	w.str(e.Serial, "", false)
-	w.str(e.KeyType, p.KeyType, hp)
+	w.str(e.KeyType, p.keyType, hp)
 	w.uvarint(uint64(e.KeyBits))
-	w.str(e.Issuer, p.Issuer, hp)
+	w.str(e.Issuer, p.issuer, hp)
 	w.bytes(e.AKI)
-	w.str(e.Sum.Server, p.Sum.Server, hp)
-	w.str(e.Sum.Account, p.Sum.Account, hp)
-	w.str(e.Sum.RenewBeforeExpiry, p.Sum.RenewBeforeExpiry, hp)
+	w.str(e.Sum.Server, p.server, hp)
+	w.str(e.Sum.Account, p.account, hp)
+	w.str(e.Sum.RenewBeforeExpiry, p.renewBefore, hp)
 	var flags uint64
 	if e.Sum.NoAutoRenew {
 		flags |= 1
@@ -135,8 +144,8 @@ func (w *recWriter) encode(out []byte, e *cacheEntry) []byte {
 	}
 	w.uvarint(flags)
 	w.time(e.Sum.ARIRetryAfter)
-	w.str(e.Sum.Installer, p.Sum.Installer, hp)
-	w.prev = e
+	w.str(e.Sum.Installer, p.installer, hp)
+	w.prev, w.havePrev = refsOf(e), true
 	out = binary.AppendUvarint(out, uint64(len(w.buf)))
 	out = append(out, w.buf...)
 	return binary.BigEndian.AppendUint32(out, crc32.Checksum(w.buf, crcTable()))
@@ -145,9 +154,13 @@ func (w *recWriter) encode(out []byte, e *cacheEntry) []byte {
 var errBadRecord = errors.New("bad cache record")
 
 type recReader struct {
-	b    []byte
-	err  error
-	prev *cacheEntry
+	b        []byte
+	err      error
+	prev     backRefs
+	havePrev bool
+	// src is the payload being decoded as one string: the record's strings
+	// are substrings of it (one allocation per record, not one per string).
+	src string
 }
 
 func (r *recReader) uvarint() uint64 { return readVar(r, binary.Uvarint) }
@@ -181,12 +194,16 @@ func (r *recReader) raw(n uint64) []byte {
 func (r *recReader) str(prev string) string {
 	n := r.uvarint()
 	if n == 0 {
-		if r.prev == nil && r.err == nil {
+		if !r.havePrev && r.err == nil {
 			r.err = errBadRecord
 		}
 		return prev
 	}
-	return string(r.raw(n - 1))
+	off := len(r.src) - len(r.b)
+	if r.raw(n-1) == nil {
+		return ""
+	}
+	return r.src[off : off+int(n-1)]
 }
 
 func (r *recReader) bytes() []byte {
@@ -209,20 +226,18 @@ func (r *recReader) time() time.Time {
 	return time.Unix(s, int64(r.uvarint())).UTC()
 }
 
-func (r *recReader) decode(payload []byte) (*cacheEntry, error) {
-	r.b, r.err = payload, nil
-	p := r.prev
-	if p == nil {
-		p = &cacheEntry{}
-	}
-	e := &cacheEntry{}
+// decode decodes payload into e (all of it: e need not be zero).
+func (r *recReader) decode(payload []byte, e *cacheEntry) error {
+	r.b, r.err, r.src = payload, nil, string(payload)
+	p := &r.prev
+	*e = cacheEntry{}
 	e.Name = r.str("")
 	e.Conf, e.Live, e.Archive, e.Cert = r.key(), r.key(), r.key(), r.key()
 	e.ArchiveDir = r.str("")
 	e.Version = int(r.uvarint())
 	nd := r.uvarint()
 	if nd > uint64(len(r.b)) {
-		return nil, errBadRecord
+		return errBadRecord
 	}
 	if nd > 0 {
 		e.Domains = make([]string, 0, nd)
@@ -233,22 +248,22 @@ func (r *recReader) decode(payload []byte) (*cacheEntry, error) {
 	e.CommonName = r.str("")
 	e.NotBefore, e.NotAfter = r.time(), r.time()
 	e.Serial = r.str("")
-	e.KeyType = r.str(p.KeyType)
+	e.KeyType = r.str(p.keyType)
 	e.KeyBits = int(r.uvarint())
-	e.Issuer = r.str(p.Issuer)
+	e.Issuer = r.str(p.issuer)
 	e.AKI = r.bytes()
-	e.Sum.Server = r.str(p.Sum.Server)
-	e.Sum.Account = r.str(p.Sum.Account)
-	e.Sum.RenewBeforeExpiry = r.str(p.Sum.RenewBeforeExpiry)
+	e.Sum.Server = r.str(p.server)
+	e.Sum.Account = r.str(p.account)
+	e.Sum.RenewBeforeExpiry = r.str(p.renewBefore)
 	flags := r.uvarint()
 	e.Sum.NoAutoRenew, e.NoRevocationSource = flags&1 != 0, flags&2 != 0
 	e.Sum.ARIRetryAfter = r.time()
-	e.Sum.Installer = r.str(p.Sum.Installer)
+	e.Sum.Installer = r.str(p.installer)
 	if r.err != nil || len(r.b) != 0 {
-		return nil, errBadRecord
+		return errBadRecord
 	}
-	r.prev = e
-	return e, nil
+	r.prev, r.havePrev = refsOf(e), true
+	return nil
 }
 
 // cacheReader streams the records of an existing cache file.
@@ -258,8 +273,11 @@ type cacheReader struct {
 	off  int64 // bytes consumed from the file
 	buf  []byte
 	dec  recReader
-	next *cacheEntry // read ahead, not yet consumed
-	done bool
+	next *cacheEntry // read ahead, not yet consumed (&ahead)
+	// ahead is the record read ahead: find copies a record out of it, so
+	// a listing allocates no record of its own.
+	ahead cacheEntry
+	done  bool
 }
 
 // openCacheReader returns nil when there is no usable cache.
@@ -321,8 +339,8 @@ func (r *cacheReader) peek() *cacheEntry {
 		r.done = true
 		return nil
 	}
-	e, err := r.dec.decode(payload)
-	if err != nil {
+	e := &r.ahead
+	if err := r.dec.decode(payload, e); err != nil {
 		r.done = true
 		return nil
 	}
@@ -332,9 +350,10 @@ func (r *cacheReader) peek() *cacheEntry {
 	return e
 }
 
-// find consumes records up to name and returns name's, or nil. skipped
-// reports whether records of other (deleted) lineages were passed over.
-func (r *cacheReader) find(name string) (e *cacheEntry, skipped bool) {
+// find consumes records up to name and returns name's, copied into dst,
+// or nil. skipped reports whether records of other (deleted) lineages were
+// passed over.
+func (r *cacheReader) find(name string, dst *cacheEntry) (e *cacheEntry, skipped bool) {
 	for {
 		n := r.peek()
 		if n == nil || n.Name > name {
@@ -342,10 +361,19 @@ func (r *cacheReader) find(name string) (e *cacheEntry, skipped bool) {
 		}
 		r.next = nil
 		if n.Name == name {
-			return n, skipped
+			*dst = *n
+			return dst, skipped
 		}
 		skipped = true
 	}
+}
+
+// copyPoint is where a rewrite of the cache may take over from the old
+// file: the end of the last record it copies as is, and that record's
+// back-references.
+type copyPoint struct {
+	end  int64
+	refs backRefs
 }
 
 // cacheWriter writes a new cache file next to the old one and renames it
@@ -359,10 +387,10 @@ type cacheWriter struct {
 	err       error
 }
 
-// newCacheWriter starts a new cache. With last (a record of old that was
-// listed unchanged, as were all before it) the old file up to the end of
-// last is copied as is; without, a fresh header is written.
-func newCacheWriter(path string, old *cacheReader, last *cacheEntry) (*cacheWriter, error) {
+// newCacheWriter starts a new cache. With last (after a record of old that
+// was listed unchanged, as were all before it) the old file up to there is
+// copied as is; without, a fresh header is written.
+func newCacheWriter(path string, old *cacheReader, last *copyPoint) (*cacheWriter, error) {
 	if err := mkdirs(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
@@ -378,7 +406,7 @@ func newCacheWriter(path string, old *cacheReader, last *cacheEntry) (*cacheWrit
 			return nil, err
 		}
 		// the next record's back-references are to the last copied one
-		w.enc.prev = last
+		w.enc.prev, w.enc.havePrev = last.refs, true
 	} else {
 		w.bw.WriteString(cacheMagic)
 		w.bw.Write(binary.AppendUvarint(nil, cacheVersion))

@@ -1,6 +1,11 @@
 package storage
 
-import "golang.org/x/sys/unix"
+import (
+	"bytes"
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+)
 
 // dirHandle stats paths relative to a directory opened once, so a listing
 // does not make the kernel walk <config>/renewal/... for every lineage.
@@ -19,8 +24,15 @@ func openDirHandle(path string) *dirHandle {
 
 // key stats rel (following symlinks, as os.Stat does).
 func (d *dirHandle) key(rel string) (fileKey, bool) {
+	k, _, ok := d.keyDir(rel)
+	return k, ok
+}
+
+// keyDir is key that also tells whether rel (followed) is a directory that
+// users other than its owner may write: a candidate for a WritableDir.
+func (d *dirHandle) keyDir(rel string) (k fileKey, otherWritable, ok bool) {
 	if d.fd < 0 {
-		return statKey(d.path + "/" + rel)
+		return statKeyDir(d.path + "/" + rel)
 	}
 	var st unix.Stat_t
 	for {
@@ -29,11 +41,50 @@ func (d *dirHandle) key(rel string) (fileKey, bool) {
 			continue
 		}
 		if err != nil {
-			return fileKey{}, false
+			return fileKey{}, false, false
 		}
 		break
 	}
-	return fileKey{Size: st.Size, MtimeNS: st.Mtim.Nano(), Inode: st.Ino}, true
+	ow := st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Mode&0o002 != 0
+	return fileKey{Size: st.Size, MtimeNS: st.Mtim.Nano(), Inode: st.Ino}, ow, true
+}
+
+// subdirs calls fn with the name of each entry of the directory dir that is
+// a directory or whose type the file system does not say (fn must not keep
+// name: it is overwritten by the next). It reads the entries with
+// getdents: nothing is allocated or stat'ed per entry.
+func subdirs(dir string, fn func(name []byte)) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n <= 0 {
+			return
+		}
+		// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name
+		for off := 0; off+19 <= n; {
+			reclen := int(binary.NativeEndian.Uint16(buf[off+16:]))
+			if reclen < 19 || off+reclen > n {
+				return
+			}
+			typ, name := buf[off+18], buf[off+19:off+reclen]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			off += reclen
+			if (typ != unix.DT_DIR && typ != unix.DT_UNKNOWN) || string(name) == "." || string(name) == ".." {
+				continue
+			}
+			fn(name)
+		}
+	}
 }
 
 func (d *dirHandle) close() {

@@ -83,11 +83,17 @@ func (t *Tree) RenewalConfPath(name string) string {
 // under is filepath.Join(t.Dir, dir, name) without its Clean for the plain
 // names lineages have (a listing of 10,000 lineages builds 50,000 paths).
 func under(base, dir, name string) string {
-	if name == "" || name == "." || name == ".." || strings.ContainsRune(name, filepath.Separator) || strings.ContainsRune(name, '/') ||
-		strings.HasSuffix(base, string(filepath.Separator)) {
+	if !plainUnder(base, name) {
 		return filepath.Join(base, dir, name)
 	}
 	return base + string(filepath.Separator) + dir + string(filepath.Separator) + name
+}
+
+// plainUnder reports whether base/dir/name needs no Clean: name is one
+// plain path element and base does not end in a separator.
+func plainUnder(base, name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsRune(name, filepath.Separator) && !strings.ContainsRune(name, '/') &&
+		!strings.HasSuffix(base, string(filepath.Separator))
 }
 
 func (t *Tree) under(dir, name string) string { return under(t.Dir, dir, name) }
