@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -181,26 +182,37 @@ func (c *writableCheck) confirm(p string) {
 }
 
 // rest reports the directories in archive/ and live/ that the listing did
-// not stat (sorted by path): one lstat each.
+// not stat (sorted by path): one lstat each, relative to archive/ and live/
+// (a cluster node's listing skips every cluster lineage: thousands), the
+// two directories at once.
 func (c *writableCheck) rest() {
 	if c == nil {
 		return
 	}
-	var out []WritableDir
-	for _, top := range []string{"archive", "live"} {
-		dir := filepath.Join(c.t.Dir, top)
-		subdirs(dir, func(name []byte) {
-			if i, ok := c.index(name); ok && (top == "live" && c.seen[i].live || top == "archive" && c.seen[i].archive) {
-				return
+	tops := []string{"archive", "live"}
+	found := make([][]WritableDir, len(tops))
+	var wg sync.WaitGroup
+	for ti, top := range tops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dir := filepath.Join(c.t.Dir, top)
+			skip := func(name []byte) bool {
+				i, ok := c.index(name)
+				return ok && (top == "live" && c.seen[i].live || top == "archive" && c.seen[i].archive)
 			}
-			p := filepath.Join(dir, string(name))
-			if fi, err := os.Lstat(p); err == nil {
-				if w, ok := writableDir(p, fi, false); ok {
-					out = append(out, w)
+			otherWritableSubdirs(dir, skip, func(name []byte) {
+				p := filepath.Join(dir, string(name))
+				if fi, err := os.Lstat(p); err == nil {
+					if w, ok := writableDir(p, fi, false); ok {
+						found[ti] = append(found[ti], w)
+					}
 				}
-			}
-		})
+			})
+		}()
 	}
+	wg.Wait()
+	out := append(found[0], found[1]...)
 	sortWritable(out)
 	for _, w := range out {
 		c.report(w)

@@ -92,3 +92,28 @@ func (d *dirHandle) close() {
 		unix.Close(d.fd)
 	}
 }
+
+// otherWritableSubdirs calls fn with the name of each entry of dir that
+// skip does not exclude and that is a directory users other than its owner
+// may write (lstat: not a link). Each is lstat'ed relative to dir, opened
+// once, so the kernel does not walk the whole path for each of thousands.
+func otherWritableSubdirs(dir string, skip func(name []byte) bool, fn func(name []byte)) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	subdirs(dir, func(name []byte) {
+		if skip(name) {
+			return
+		}
+		var st unix.Stat_t
+		err := unix.Fstatat(fd, string(name), &st, unix.AT_SYMLINK_NOFOLLOW)
+		for err == unix.EINTR {
+			err = unix.Fstatat(fd, string(name), &st, unix.AT_SYMLINK_NOFOLLOW)
+		}
+		if err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Mode&0o002 != 0 {
+			fn(name)
+		}
+	})
+}

@@ -30,3 +30,17 @@ func subdirs(dir string, fn func(name []byte)) {
 }
 
 func (d *dirHandle) close() {}
+
+// otherWritableSubdirs calls fn with the name of each entry of dir that
+// skip does not exclude and that is a directory users other than its owner
+// may write (lstat: not a link).
+func otherWritableSubdirs(dir string, skip func(name []byte) bool, fn func(name []byte)) {
+	subdirs(dir, func(name []byte) {
+		if skip(name) {
+			return
+		}
+		if fi, err := os.Lstat(filepath.Join(dir, string(name))); err == nil && fi.IsDir() && fi.Mode().Perm()&0o002 != 0 {
+			fn(name)
+		}
+	})
+}
