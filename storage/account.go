@@ -51,7 +51,7 @@ type metaJSON struct {
 const maxJSONFile = 1 << 20
 
 func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -63,7 +63,7 @@ func writeTemp(path string, data []byte, mode os.FileMode, gid int, sync bool) (
 	}
 	dir, base := filepath.Split(path)
 	tmp := tmpName(dir, base)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := openFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
