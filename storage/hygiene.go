@@ -181,7 +181,7 @@ func (c *writableCheck) confirm(p string) {
 }
 
 // rest reports the directories in archive/ and live/ that the listing did
-// not stat (sorted by path): one lstat each.
+// not stat (sorted by path): one lstat each, relative to the directory.
 func (c *writableCheck) rest() {
 	if c == nil {
 		return
@@ -189,11 +189,12 @@ func (c *writableCheck) rest() {
 	var out []WritableDir
 	for _, top := range []string{"archive", "live"} {
 		dir := filepath.Join(c.t.Dir, top)
-		subdirs(dir, func(name []byte) {
-			if i, ok := c.index(name); ok && (top == "live" && c.seen[i].live || top == "archive" && c.seen[i].archive) {
-				return
-			}
-			p := filepath.Join(dir, string(name))
+		seen := func(name []byte) bool {
+			i, ok := c.index(name)
+			return ok && (top == "live" && c.seen[i].live || top == "archive" && c.seen[i].archive)
+		}
+		otherWritableSubdirs(dir, seen, func(name string) {
+			p := filepath.Join(dir, name)
 			if fi, err := os.Lstat(p); err == nil {
 				if w, ok := writableDir(p, fi, false); ok {
 					out = append(out, w)

@@ -179,7 +179,7 @@ func (t *Tree) walk(ctx context.Context, only []string, skip map[string]bool, fn
 	rw := &cacheRewrite{t: t, cr: cr, enabled: !t.opts.NoCache && only == nil}
 	defer rw.abort()
 	ow := newWritableCheck(t, names, writable)
-	lw := &listWindows{t: t, dirs: dirs, cr: cr, names: names, skip: skip, workers: max(4, runtime.GOMAXPROCS(0)*4)}
+	lw := &listWindows{t: t, dirs: dirs, cr: cr, names: names, skip: skip, workers: max(4, runtime.GOMAXPROCS(0)*4), seeDirs: ow != nil}
 	defer lw.wait()
 	for w := range lw.count() {
 		if err := lw.next(ctx, w); err != nil {
@@ -219,6 +219,7 @@ type listWindows struct {
 	names   []string
 	skip    map[string]bool
 	workers int
+	seeDirs bool // stat the dirs of the lineages in skip too (WalkLineagesWritable)
 	bufs    [2][]listSlot
 	// ents hold the windows' cache records (reused: a listing allocates
 	// none of its own).
@@ -286,6 +287,9 @@ func (lw *listWindows) start(ctx context.Context, w int) error {
 			s := &slots[i]
 			if lw.skip[batch[i]] {
 				s.fresh, s.hit = s.old, s.old != nil // carried over unchecked
+				if lw.seeDirs {
+					seeDirs(lw.dirs, batch[i], &s.seen)
+				}
 				return
 			}
 			lw.t.listOne(lw.dirs, batch[i], s)
@@ -300,6 +304,13 @@ func (lw *listWindows) wait() {
 		<-lw.running
 		lw.running = nil
 	}
+}
+
+// seeDirs stats the live and archive dirs of a lineage the listing skips,
+// for WalkLineagesWritable only: on the listing's workers, with the others.
+func seeDirs(dirs listDirs, name string, seen *dirsSeen) {
+	_, seen.liveOW, seen.live = dirs.live.keyDir(name)
+	_, seen.archiveOW, seen.archive = dirs.archive.keyDir(name)
 }
 
 // listSlot is one lineage of a listing batch.
