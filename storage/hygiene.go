@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 )
 
@@ -182,37 +181,27 @@ func (c *writableCheck) confirm(p string) {
 }
 
 // rest reports the directories in archive/ and live/ that the listing did
-// not stat (sorted by path): one lstat each, relative to archive/ and live/
-// (a cluster node's listing skips every cluster lineage: thousands), the
-// two directories at once.
+// not stat (sorted by path): one lstat each, relative to the directory.
 func (c *writableCheck) rest() {
 	if c == nil {
 		return
 	}
-	tops := []string{"archive", "live"}
-	found := make([][]WritableDir, len(tops))
-	var wg sync.WaitGroup
-	for ti, top := range tops {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			dir := filepath.Join(c.t.Dir, top)
-			skip := func(name []byte) bool {
-				i, ok := c.index(name)
-				return ok && (top == "live" && c.seen[i].live || top == "archive" && c.seen[i].archive)
-			}
-			otherWritableSubdirs(dir, skip, func(name []byte) {
-				p := filepath.Join(dir, string(name))
-				if fi, err := os.Lstat(p); err == nil {
-					if w, ok := writableDir(p, fi, false); ok {
-						found[ti] = append(found[ti], w)
-					}
+	var out []WritableDir
+	for _, top := range []string{"archive", "live"} {
+		dir := filepath.Join(c.t.Dir, top)
+		seen := func(name []byte) bool {
+			i, ok := c.index(name)
+			return ok && (top == "live" && c.seen[i].live || top == "archive" && c.seen[i].archive)
+		}
+		otherWritableSubdirs(dir, seen, func(name string) {
+			p := filepath.Join(dir, name)
+			if fi, err := os.Lstat(p); err == nil {
+				if w, ok := writableDir(p, fi, false); ok {
+					out = append(out, w)
 				}
-			})
-		}()
+			}
+		})
 	}
-	wg.Wait()
-	out := append(found[0], found[1]...)
 	sortWritable(out)
 	for _, w := range out {
 		c.report(w)

@@ -131,7 +131,8 @@ func (d listDirs) close() {
 // What was learnt is cached in <config>/.acmectl/listing.cache, keyed by the
 // size, mtime and inode of the conf, the live and archive directories and
 // the current cert file, so listing an unchanged lineage costs four stat
-// calls and reads no file of it. A full walk rewrites the cache when something changed,
+// calls and reads no file of it, and one whose conf alone changed (a renew
+// saves ari_retry_after in the conf) has only its conf read again. A full walk rewrites the cache when something changed,
 // copying the unchanged records before the first change as they are.
 func (t *Tree) WalkLineages(ctx context.Context, only []string, fn func(*LineageInfo) error) error {
 	return t.WalkLineagesExcept(ctx, only, nil, fn)
@@ -178,7 +179,7 @@ func (t *Tree) walk(ctx context.Context, only []string, skip map[string]bool, fn
 	rw := &cacheRewrite{t: t, cr: cr, enabled: !t.opts.NoCache && only == nil}
 	defer rw.abort()
 	ow := newWritableCheck(t, names, writable)
-	lw := &listWindows{t: t, dirs: dirs, cr: cr, names: names, skip: skip, workers: max(4, runtime.GOMAXPROCS(0)*4)}
+	lw := &listWindows{t: t, dirs: dirs, cr: cr, names: names, skip: skip, workers: max(4, runtime.GOMAXPROCS(0)*4), seeDirs: ow != nil}
 	defer lw.wait()
 	for w := range lw.count() {
 		if err := lw.next(ctx, w); err != nil {
@@ -218,6 +219,7 @@ type listWindows struct {
 	names   []string
 	skip    map[string]bool
 	workers int
+	seeDirs bool // stat the dirs of the lineages in skip too (WalkLineagesWritable)
 	bufs    [2][]listSlot
 	// ents hold the windows' cache records (reused: a listing allocates
 	// none of its own).
@@ -285,6 +287,9 @@ func (lw *listWindows) start(ctx context.Context, w int) error {
 			s := &slots[i]
 			if lw.skip[batch[i]] {
 				s.fresh, s.hit = s.old, s.old != nil // carried over unchecked
+				if lw.seeDirs {
+					seeDirs(lw.dirs, batch[i], &s.seen)
+				}
 				return
 			}
 			lw.t.listOne(lw.dirs, batch[i], s)
@@ -299,6 +304,13 @@ func (lw *listWindows) wait() {
 		<-lw.running
 		lw.running = nil
 	}
+}
+
+// seeDirs stats the live and archive dirs of a lineage the listing skips,
+// for WalkLineagesWritable only: on the listing's workers, with the others.
+func seeDirs(dirs listDirs, name string, seen *dirsSeen) {
+	_, seen.liveOW, seen.live = dirs.live.keyDir(name)
+	_, seen.archiveOW, seen.archive = dirs.archive.keyDir(name)
 }
 
 // listSlot is one lineage of a listing batch.
@@ -414,9 +426,17 @@ func (t *Tree) listOne(dirs listDirs, name string, s *listSlot) {
 func (t *Tree) listLineage(dirs listDirs, name string, ce *cacheEntry, seen *dirsSeen) (*LineageInfo, *cacheEntry, bool) {
 	info := &LineageInfo{Name: name}
 	t.setPaths(info)
-	if ce != nil && t.cacheValid(dirs, ce, seen) {
-		fillInfo(info, ce)
-		return info, ce, true
+	if ce != nil {
+		switch check, confKey := t.cacheValid(dirs, ce, seen); check {
+		case cacheHit:
+			fillInfo(info, ce)
+			return info, ce, true
+		case cacheConfChanged:
+			if fresh := relistConf(info, ce, confKey); fresh != nil {
+				fillInfo(info, fresh)
+				return info, fresh, false
+			}
+		}
 	}
 	// slow path: read everything, remember the keys seen before reading
 	confKey, _ := dirs.renewal.key(name + ".conf")
@@ -510,14 +530,34 @@ func (t *Tree) setPaths(info *LineageInfo) {
 	info.ConfPath, info.CertPath, info.FullchainPath, info.KeyPath = s[:ends[0]], s[ends[0]:ends[1]], s[ends[1]:ends[2]], s[ends[2]:]
 }
 
-// cacheValid reports whether the conf, the live dir (links replaced), the
-// archive dir (files added, removed or renamed over) and the current cert
-// file (rewritten in place) are those the entry was made from.
-// What the stats found of the live and archive dirs goes into seen.
-func (t *Tree) cacheValid(dirs listDirs, ce *cacheEntry, seen *dirsSeen) bool {
-	if k, ok := dirs.renewal.key(ce.Name + ".conf"); !ok || k != ce.Conf {
-		return false
+// cacheCheck is what a listing's stats say of a lineage's cache record.
+type cacheCheck int
+
+const (
+	cacheStale       cacheCheck = iota // read the lineage again
+	cacheConfChanged                   // only the conf changed: what the certificate gave holds
+	cacheHit                           // the record holds
+)
+
+// cacheValid checks the conf, the live dir (links replaced), the archive
+// dir (files added, removed or renamed over) and the current cert file
+// (rewritten in place) against the keys the record was made from; confKey
+// is the conf's key now. What the stats found of the live and archive dirs
+// goes into seen.
+func (t *Tree) cacheValid(dirs listDirs, ce *cacheEntry, seen *dirsSeen) (check cacheCheck, confKey fileKey) {
+	confKey, ok := dirs.renewal.key(ce.Name + ".conf")
+	switch {
+	case !ok || !t.filesValid(dirs, ce, seen):
+		return cacheStale, confKey
+	case confKey != ce.Conf:
+		return cacheConfChanged, confKey
 	}
+	return cacheHit, confKey
+}
+
+// filesValid reports whether the record's live dir, archive dir and
+// current cert file have the keys it was made from.
+func (t *Tree) filesValid(dirs listDirs, ce *cacheEntry, seen *dirsSeen) bool {
 	k, ow, ok := dirs.live.keyDir(ce.Name)
 	seen.live, seen.liveOW = ok, ow
 	if !ok || k != ce.Live {
@@ -535,6 +575,25 @@ func (t *Tree) cacheValid(dirs listDirs, ce *cacheEntry, seen *dirsSeen) bool {
 		k, ok2 = statKey(filepath.Join(ce.ArchiveDir, cert))
 	}
 	return ok && ok2 && arch == ce.Archive && k == ce.Cert
+}
+
+// relistConf is the record of a lineage whose conf alone changed (a renew
+// that saved ari_retry_after rewrites every conf it asked the CA about):
+// the conf read again (its key taken before reading), the rest as ce
+// says. nil when the conf does not read or parse: the slow path reports it.
+func relistConf(info *LineageInfo, ce *cacheEntry, confKey fileKey) *cacheEntry {
+	data, err := readSmall(info.ConfPath)
+	if err != nil {
+		return nil
+	}
+	conf, err := parseLineageConf(info.ConfPath, data)
+	if err != nil {
+		return nil
+	}
+	fresh := new(cacheEntry)
+	*fresh = *ce
+	fresh.Conf, fresh.Sum, fresh.end = confKey, *conf.Summary(), 0
+	return fresh
 }
 
 // fillInfo copies the entry into info; the slices are shared (read-only).

@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // setPaths gives a listed lineage the paths RenewalConfPath and LiveDir
@@ -79,6 +81,58 @@ func TestListCacheBackRefsAcrossWindows(t *testing.T) {
 			if s := got[i].Conf.Server; s != want {
 				t.Errorf("%s: lineage %d names %s, want %s", what, i, s, want)
 			}
+		}
+	}
+}
+
+// A lineage whose conf alone changed (a renew that saves ari_retry_after
+// rewrites every conf it asked the CA about) is listed again from its conf:
+// the new conf's values, and the certificate's from the cache, not read
+// again (here its bytes were swapped for garbage of the same size, mtime
+// and inode, which a read would refuse).
+func TestListCacheConfOnlyChange(t *testing.T) {
+	ctx := context.Background()
+	tr := benchTree(t, 3)
+	before, err := tr.ListLineages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := before[1].Name
+	c, err := tr.LoadRenewalConf(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ARIRetryAfter = time.Date(2031, 2, 3, 4, 5, 6, 0, time.UTC)
+	if err := tr.SaveRenewalConf(ctx, name, c); err != nil {
+		t.Fatal(err)
+	}
+	cert := filepath.Join(tr.ArchiveDir(name), "cert1.pem")
+	fi, err := os.Stat(cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(cert, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte(strings.Repeat("x", int(fi.Size())))); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := os.Chtimes(cert, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	for _, pass := range []string{"conf changed", "from the rewritten cache"} {
+		after, err := tr.ListLineages(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		li := after[1]
+		if li.Err != nil || !li.Conf.ARIRetryAfter.Equal(c.ARIRetryAfter) {
+			t.Fatalf("%s: %s listed with err %v, ari_retry_after %v; want %v", pass, name, li.Err, li.Conf.ARIRetryAfter, c.ARIRetryAfter)
+		}
+		if li.Serial != before[1].Serial || !slices.Equal(li.Domains, before[1].Domains) || li.NotAfter != before[1].NotAfter {
+			t.Errorf("%s: certificate fields %s %v %v, want the cached %s %v %v", pass, li.Serial, li.Domains, li.NotAfter, before[1].Serial, before[1].Domains, before[1].NotAfter)
 		}
 	}
 }

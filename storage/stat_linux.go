@@ -49,11 +49,12 @@ func (d *dirHandle) keyDir(rel string) (k fileKey, otherWritable, ok bool) {
 	return fileKey{Size: st.Size, MtimeNS: st.Mtim.Nano(), Inode: st.Ino}, ow, true
 }
 
-// subdirs calls fn with the name of each entry of the directory dir that is
-// a directory or whose type the file system does not say (fn must not keep
-// name: it is overwritten by the next). It reads the entries with
-// getdents: nothing is allocated or stat'ed per entry.
-func subdirs(dir string, fn func(name []byte)) {
+// otherWritableSubdirs calls fn with the name of each directory in dir that
+// users other than its owner may write (o+w; by an lstat relative to dir: a
+// link is none), but for the names skip takes. It reads the entries with
+// getdents and stats only those that are directories or of a type the file
+// system does not say, and that skip leaves (skip must not keep name).
+func otherWritableSubdirs(dir string, skip func(name []byte) bool, fn func(name string)) {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return
@@ -79,10 +80,14 @@ func subdirs(dir string, fn func(name []byte)) {
 				name = name[:i]
 			}
 			off += reclen
-			if (typ != unix.DT_DIR && typ != unix.DT_UNKNOWN) || string(name) == "." || string(name) == ".." {
+			if (typ != unix.DT_DIR && typ != unix.DT_UNKNOWN) || string(name) == "." || string(name) == ".." || skip(name) {
 				continue
 			}
-			fn(name)
+			var st unix.Stat_t
+			if unix.Fstatat(fd, string(name), &st, unix.AT_SYMLINK_NOFOLLOW) == nil &&
+				st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Mode&0o002 != 0 {
+				fn(string(name))
+			}
 		}
 	}
 }
@@ -91,29 +96,4 @@ func (d *dirHandle) close() {
 	if d.fd >= 0 {
 		unix.Close(d.fd)
 	}
-}
-
-// otherWritableSubdirs calls fn with the name of each entry of dir that
-// skip does not exclude and that is a directory users other than its owner
-// may write (lstat: not a link). Each is lstat'ed relative to dir, opened
-// once, so the kernel does not walk the whole path for each of thousands.
-func otherWritableSubdirs(dir string, skip func(name []byte) bool, fn func(name []byte)) {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return
-	}
-	defer unix.Close(fd)
-	subdirs(dir, func(name []byte) {
-		if skip(name) {
-			return
-		}
-		var st unix.Stat_t
-		err := unix.Fstatat(fd, string(name), &st, unix.AT_SYMLINK_NOFOLLOW)
-		for err == unix.EINTR {
-			err = unix.Fstatat(fd, string(name), &st, unix.AT_SYMLINK_NOFOLLOW)
-		}
-		if err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Mode&0o002 != 0 {
-			fn(name)
-		}
-	})
 }
