@@ -43,9 +43,16 @@ deps:
 # Unit tests and the end-to-end suite (real Pebble, certbot, nginx, DNS server), with -race.
 # -timeout is a bound per package, not a wait: the slowest package (internal/reliability)
 # took 25 min on a 2-core machine loaded far beyond 4 busy processes (issue 19).
+# go test starts packages in the order named (./... adds the rest, once each), at most
+# -p at a time, builds included. The end-to-end packages go first, longest first, so
+# that none starts last and runs alone at the end; -p 4 because they mostly wait (on
+# their CAs, certbot, the production timeouts of a dead CA), and at the default -p
+# (GOMAXPROCS, 2 here) the two longest took both slots.
+SLOWTESTS := ./cmd/acmectl ./internal/reliability ./internal/clustere2e ./internal/bench ./storage \
+	./internal/faultproxy ./storage/certbotcompat ./installer/apache ./installer/nginx ./examples/renew-all ./cluster
 test: deps
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 60m ./...
+	$(GO) test -race -count=1 -timeout 60m -p 4 $(SLOWTESTS) ./...
 
 # A quick loop without the end-to-end suite.
 unit:

@@ -23,46 +23,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acmectl/acmectl/internal/acmectlbin"
 	"github.com/acmectl/acmectl/internal/pebbletest"
 	"github.com/acmectl/acmectl/internal/pemutil"
 	"github.com/acmectl/acmectl/manager"
 	"github.com/acmectl/acmectl/schedule"
 )
 
-// The end-to-end tests build acmectl once and drive the binary against a
-// Pebble of their own, each in its own temp dirs, as an operator would.
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// The end-to-end tests drive the built binary against a Pebble of their own,
+// each in its own temp dirs, as an operator would.
 
 const testEABKid = "kid-1"
 const testEABKey = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
 
+// acmectlBin is the binary the end-to-end tests of every package share
+// (internal/acmectlbin: built once per state of the source).
 func acmectlBin(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "acmectl-e2e-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "acmectl")
-		// The flags of `make build` (and of the release test), so the test
-		// suite compiles the tree once for binaries, not once per harness.
-		build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=e2e", "-o", binPath, ".")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, err := build.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build acmectl: %v", buildErr)
+	bin, err := acmectlbin.Path()
+	if err != nil {
+		t.Fatalf("build acmectl: %v", err)
 	}
-	return binPath
+	return bin
 }
 
 // tree is one test's config/work/logs dirs plus the Pebble it talks to.
@@ -397,7 +379,7 @@ func TestE2ECertbotSymlink(t *testing.T) {
 		t.Error("--key-type on the command line did not win over cli.ini")
 	}
 	r = tr.exec(link, "--version")
-	if r.code != 0 || !strings.Contains(r.stdout, "e2e") {
+	if r.code != 0 || !strings.Contains(r.stdout, acmectlbin.Version) {
 		t.Errorf("certbot --version: %s", r)
 	}
 }

@@ -80,36 +80,3 @@ func TestWriteDocs(t *testing.T) {
 		t.Errorf("groff -ww: %v\n%s", err, outb)
 	}
 }
-
-// The release build: static (CGO_ENABLED=0), -trimpath, version through
-// ldflags, as make build/release do.
-func TestReleaseBinaryStaticWithVersion(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
-	}
-	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "acmectl")
-	const v = "v9.8.7-release-test"
-	cmd := exec.CommandContext(t.Context(), "go", "build", "-trimpath", "-ldflags", "-s -w -X main.version="+v, "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	ldd, err := exec.LookPath("ldd")
-	if err != nil {
-		t.Fatalf("ldd is needed (Debian package libc-bin): %v", err)
-	}
-	out, _ := exec.CommandContext(t.Context(), ldd, bin).CombinedOutput() // exits 1 for a static binary
-	if !strings.Contains(string(out), "not a dynamic executable") {
-		t.Errorf("ldd %s = %q, want \"not a dynamic executable\"", bin, out)
-	}
-	out, err = exec.CommandContext(t.Context(), bin, "--version").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), v) {
-		t.Errorf("acmectl --version = %q, %v, want it to contain %s", out, err, v)
-	}
-	// -trimpath: no build-machine paths in the binary.
-	wd, _ := os.Getwd()
-	if b, err := os.ReadFile(bin); err == nil && bytes.Contains(b, []byte(wd)) {
-		t.Errorf("binary contains the build directory %s (no -trimpath?)", wd)
-	}
-}

@@ -3,20 +3,94 @@ package ciscripts
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/acmectl/acmectl/internal/etcdtest"
 	"github.com/acmectl/acmectl/internal/pebbletest"
 )
 
-// TestMakeBuildEmbedsDNSPlugin builds dist/acmectl as `make build` does and
-// checks the embedded DNS plugin for real: acmectl links no lego provider,
-// yet `--dns exec` gets a certificate from Pebble through the plugin, and a
+// releaseVersion is the VERSION the tests give make build.
+const releaseVersion = "v9.8.7-release-test"
+
+var (
+	makeOnce sync.Once
+	makeBin  string
+	makeErr  error
+)
+
+// makeBuild runs `make build` once for the package's tests (a DIST of its
+// own, VERSION=releaseVersion) and returns dist/acmectl.
+func makeBuild(t *testing.T) string {
+	t.Helper()
+	makeOnce.Do(func() {
+		dist, err := os.MkdirTemp("", "acmectl-ciscripts-dist-")
+		if err != nil {
+			makeErr = err
+			return
+		}
+		build := exec.Command("make", "-C", repoRoot(t), "--no-print-directory", "build", "DIST="+dist, "VERSION="+releaseVersion)
+		if out, err := build.CombinedOutput(); err != nil {
+			makeErr = fmt.Errorf("make build: %v\n%s", err, out)
+			return
+		}
+		makeBin = filepath.Join(dist, "acmectl")
+		if left, _ := filepath.Glob(filepath.Join(dist, "*")); len(left) != 1 {
+			makeErr = fmt.Errorf("make build left %v in DIST, want only acmectl", left)
+		}
+	})
+	if makeErr != nil {
+		t.Fatal(makeErr)
+	}
+	return makeBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if makeBin != "" {
+		os.RemoveAll(filepath.Dir(makeBin))
+	}
+	os.Exit(code)
+}
+
+// TestMakeBuildStaticWithVersion: the release build is static
+// (CGO_ENABLED=0), -trimpath, and reports the version given through
+// ldflags, as make release requires.
+func TestMakeBuildStaticWithVersion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds acmectl")
+	}
+	t.Parallel()
+	bin := makeBuild(t)
+	ldd, err := exec.LookPath("ldd")
+	if err != nil {
+		t.Fatalf("ldd is needed (Debian package libc-bin): %v", err)
+	}
+	out, _ := exec.Command(ldd, bin).CombinedOutput() // exits 1 for a static binary
+	if !strings.Contains(string(out), "not a dynamic executable") {
+		t.Errorf("ldd %s = %q, want \"not a dynamic executable\"", bin, out)
+	}
+	out, err = exec.Command(bin, "--version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), releaseVersion) {
+		t.Errorf("acmectl --version = %q, %v, want it to contain %s", out, err, releaseVersion)
+	}
+	// -trimpath: no build-machine paths in the binary.
+	if b, err := os.ReadFile(bin); err != nil {
+		t.Fatal(err)
+	} else if root := repoRoot(t); bytes.Contains(b, []byte(root)) {
+		t.Errorf("binary contains the build directory %s (no -trimpath?)", root)
+	}
+}
+
+// TestMakeBuildEmbedsDNSPlugin checks the DNS plugin that `make build`
+// embeds in dist/acmectl for real: acmectl links no lego provider, yet
+// `--dns exec` gets a certificate from Pebble through the plugin, and a
 // cloud provider (gcloud) answers with its SDK's own configuration error.
 // It checks the embedded cluster build the same way: acmectl links no etcd
 // client, yet a cluster with a real etcd gets a certificate over dns-01
@@ -26,16 +100,8 @@ func TestMakeBuildEmbedsDNSPlugin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds acmectl and runs Pebble")
 	}
-	root := repoRoot(t)
-	dist := t.TempDir()
-	build := exec.Command("make", "-C", root, "--no-print-directory", "build", "DIST="+dist)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("make build: %v\n%s", err, out)
-	}
-	bin := filepath.Join(dist, "acmectl")
-	if left, _ := filepath.Glob(filepath.Join(dist, "*")); len(left) != 1 {
-		t.Errorf("make build left %v in DIST, want only acmectl", left)
-	}
+	t.Parallel()
+	bin := makeBuild(t)
 
 	// acmectl itself links no provider SDK.
 	out, err := exec.Command("go", "version", "-m", bin).Output()

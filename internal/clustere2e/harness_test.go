@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/acmectl/acmectl/cluster"
+	"github.com/acmectl/acmectl/internal/acmectlbin"
 	"github.com/acmectl/acmectl/internal/etcdtest"
 	"github.com/acmectl/acmectl/internal/faultproxy"
 	"github.com/acmectl/acmectl/internal/pebbletest"
@@ -31,40 +32,15 @@ import (
 	"github.com/acmectl/acmectl/storage"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// acmectlBin builds the binary once per test run (as `make build` does).
+// acmectlBin is the binary the end-to-end tests of every package share
+// (internal/acmectlbin: built once per state of the source).
 func acmectlBin(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "acmectl-clustere2e-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "acmectl")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, "github.com/acmectl/acmectl/cmd/acmectl")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build acmectl: %v", buildErr)
+	bin, err := acmectlbin.Path()
+	if err != nil {
+		t.Fatalf("build acmectl: %v", err)
 	}
-	return binPath
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
-	os.Exit(code)
+	return bin
 }
 
 // fastDir is a directory on tmpfs when there is one (the trees of three

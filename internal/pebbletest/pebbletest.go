@@ -245,7 +245,17 @@ func Binaries() (string, error) {
 }
 
 // ModuleDir returns the pinned Pebble module's source directory (for its test certs).
-func ModuleDir() (string, error) { return moduleDir(pebbleModule) }
+// It asks the go command once per test binary: every Launch needs it.
+func ModuleDir() (string, error) {
+	pebbleDirOnce.Do(func() { pebbleDir, pebbleDirErr = moduleDir(pebbleModule) })
+	return pebbleDir, pebbleDirErr
+}
+
+var (
+	pebbleDirOnce sync.Once
+	pebbleDir     string
+	pebbleDirErr  error
+)
 
 // moduleDir is the source directory of module (at the version go.mod's build
 // list has), downloaded first when the module cache lacks it: on a fresh

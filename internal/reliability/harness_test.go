@@ -19,23 +19,17 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/acmectl/acmectl/internal/acmectlbin"
 	"github.com/acmectl/acmectl/internal/testparallel"
 	"github.com/acmectl/acmectl/storage"
 )
 
-// The suite builds acmectl once (without -race: it is the product under
-// test, and the kill loop needs it fast) and runs it as an operator would.
-
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
-)
+// The suite runs acmectl as an operator would: the binary the end-to-end
+// tests of every package share (internal/acmectlbin), built without -race:
+// it is the product under test, and the kill loop needs it fast.
 
 func TestMain(m *testing.M) {
 	// The tests are independent (each its own CA, trees and ports) and
@@ -46,34 +40,16 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 func acmectlBin(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "acmectl-reliability-")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "acmectl")
-		// The flags of `make build`, shared with the other harnesses' builds.
-		build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=reliability", "-o", binPath,
-			"github.com/acmectl/acmectl/cmd/acmectl")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, err := build.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build acmectl: %v", buildErr)
+	bin, err := acmectlbin.Path()
+	if err != nil {
+		t.Fatalf("build acmectl: %v", err)
 	}
-	return binPath
+	return bin
 }
 
 func skipShort(t *testing.T) {

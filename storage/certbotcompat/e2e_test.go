@@ -142,6 +142,7 @@ func TestCertbotWritesStorageReadsE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end (certbot + Pebble) skipped with -short")
 	}
+	t.Parallel()
 	ctx := context.Background()
 	s := pebbletest.Start(t, pebbletest.Options{EAB: map[string]string{eabKID: eabKey}})
 	e := newCertbotEnv(t, s)
@@ -302,6 +303,7 @@ func TestStorageWritesCertbotReadsE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end (certbot + Pebble) skipped with -short")
 	}
+	t.Parallel()
 	// Bounds the test's own ACME and storage calls, with the certbot runs
 	// between them (each bounded in try): certbot alone took minutes under load.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)

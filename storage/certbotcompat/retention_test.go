@@ -63,6 +63,7 @@ func TestArchiveRetentionAgainstCertbotE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end (certbot + Pebble) skipped with -short")
 	}
+	t.Parallel()
 	ctx := context.Background()
 	s := pebbletest.Start(t, pebbletest.Options{})
 	e := newCertbotEnv(t, s)
