@@ -281,7 +281,7 @@ func (st *Storage) lineage(name string, m *Meta, v *Version, conf *storage.Renew
 		FullchainPath: filepath.Join(live, "fullchain.pem"), KeyPath: filepath.Join(live, "privkey.pem"),
 		ArchiveDir: st.tree.ArchiveDir(name),
 		CertPEM:    v.CertPEM, ChainPEM: v.ChainPEM, FullchainPEM: full, KeyPEM: v.KeyPEM,
-		Cert: cert, Key: key, Conf: conf, ConfPath: st.tree.RenewalConfPath(name)}, nil
+		Cert: cert, Key: key, Conf: conf, ConfPath: st.tree.RenewalConfPath(name), ARIRetryAfter: m.ARIRetryAfter}, nil
 }
 
 // info is m as a listing entry with the node's paths.
@@ -493,11 +493,12 @@ func (st *Storage) SetARIRetryAfter(ctx context.Context, name string, at time.Ti
 }
 
 // SetARIRetryAfters does SetARIRetryAfter for each lineage, in name order
-// (each an update of its metadata in etcd under its hold).
-func (st *Storage) SetARIRetryAfters(ctx context.Context, times map[string]time.Time) error {
+// (each an update of its metadata in etcd under its hold). The serial is
+// not needed here: a new version clears the metadata's time.
+func (st *Storage) SetARIRetryAfters(ctx context.Context, times map[string]storage.ARIRetry) error {
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(times)) {
-		if err := st.SetARIRetryAfter(ctx, name, times[name]); err != nil {
+		if err := st.SetARIRetryAfter(ctx, name, times[name].At); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -16,7 +16,7 @@ func TestRenewWarnsWritableLineageDirsWarmCache(t *testing.T) {
 	const n = 3
 	ca := newARICA(t, n)
 	m, tr := ariTree(t, ca.srv.Client(), map[string]*ariCA{"a": ca}, n)
-	// The first run asks the CA and saves ari_retry_after in each conf;
+	// The first run asks the CA and saves the retry times (.acmectl/ari-retry);
 	// the second lists the saved confs into the cache; the third is the
 	// one measured: its listing is the cache's.
 	for range 2 {

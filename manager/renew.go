@@ -453,7 +453,7 @@ func (r *renewRun) isDue(ctx context.Context, l *storage.Lineage, lc *Config, kn
 	switch {
 	case known != nil && l.Cert.SerialNumber.Text(16) == known.serial:
 		in.ARITime = known.pick
-	case l.Conf == nil || l.Conf.ARIRetryAfter.IsZero() || !in.Now.Before(l.Conf.ARIRetryAfter):
+	case l.ARIRetryAfter.IsZero() || !in.Now.Before(l.ARIRetryAfter):
 		in.ARITime = r.ariTime(ctx, l, lc)
 	}
 	ok, why := isDue(in)
@@ -476,7 +476,7 @@ func (r *renewRun) ariTime(ctx context.Context, l *storage.Lineage, lc *Config) 
 		} else {
 			c := *l.Conf
 			c.ARIRetryAfter = at
-			l.Conf = &c
+			l.Conf, l.ARIRetryAfter = &c, at
 		}
 	}
 	return pick

@@ -68,4 +68,14 @@
 // an unchanged tree costs four stat calls per lineage and parses nothing. The cache is a
 // stream of checksummed records in name order, read and rewritten a window
 // at a time: memory stays flat in the number of lineages.
+//
+// # ARI retry times
+//
+// When to ask a CA for a certificate's renewal window next (the Retry-After
+// of its ARI answer) is kept for the lineages a renew run did not renew in
+// <config>/.acmectl/ari-retry, one line per lineage with the serial of the
+// certificate it holds for, written once per run (SetARIRetryAfters); a
+// single lineage's time goes into its conf ([acme_renewal_info]
+// ari_retry_after, SetARIRetryAfter). Listings and LoadLineage give the
+// later of the two. certbot reads neither.
 package storage

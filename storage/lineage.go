@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -347,6 +346,12 @@ func (t *Tree) LoadLineage(ctx context.Context, name string) (*Lineage, error) {
 	}
 	if l.Key, err = ParsePrivateKeyPEM(l.KeyPEM); err != nil {
 		return nil, fmt.Errorf("lineage %s: privkey: %w (%w)", name, ErrBroken, err)
+	}
+	l.ARIRetryAfter = conf.ARIRetryAfter
+	if e, ok := t.ariRetries()[name]; ok && e.serial == l.Cert.SerialNumber.Text(16) {
+		if at := time.Unix(e.at, 0).UTC(); at.After(l.ARIRetryAfter) {
+			l.ARIRetryAfter = at
+		}
 	}
 	return l, nil
 }
@@ -957,100 +962,6 @@ func (t *Tree) SetARIRetryAfter(ctx context.Context, name string, at time.Time) 
 		return fmt.Errorf("save ari_retry_after %s: %w", name, err)
 	}
 	return nil
-}
-
-// SetARIRetryAfters is SetARIRetryAfter for many lineages (name → time),
-// for a renew run that asked the CA about each of them, at a fraction of
-// the cost: it holds the tree lock (.certbot.lock) once for the whole batch
-// instead of the lineage's lock and the tree lock per lineage, writes each
-// changed conf to a temporary file, makes them all durable with one sync
-// of the file system (Linux, past a few files; an fsync each otherwise),
-// renames each over its conf, and fsyncs renewal/ once. On ext4 without a
-// journal, 1,000 lineages asked one by one cost about 2 s of CPU (creating
-// a file scans the inodes freed in the last seconds, and each rename over a
-// conf freed one); in one batch every temporary file is created before the
-// first old conf is freed.
-//
-// Every writer of a conf holds the tree lock while it writes, and each conf
-// is read under it here, so no conf write is overwritten with stale
-// content. A run in another process that read a conf before (a renewal,
-// under the lineage's lock) and writes it after may drop the new time: the
-// CA is then asked again, as after a crash before the renames. A conf is
-// replaced whole or not at all. A lineage that is missing (deleted
-// meanwhile) or whose conf does not parse is left alone and named in the
-// returned error; the others are saved.
-func (t *Tree) SetARIRetryAfters(ctx context.Context, times map[string]time.Time) error {
-	if len(times) == 0 {
-		return nil
-	}
-	unlock, err := t.LockTree(ctx)
-	if err != nil {
-		return fmt.Errorf("save ari_retry_after: %w", err)
-	}
-	defer unlock()
-	dir := filepath.Join(t.Dir, "renewal")
-	names := slices.Sorted(maps.Keys(times))
-	together := haveSyncFS && len(names) > syncEachMax
-	var errs []error
-	var tmps, paths []string
-	for _, name := range names {
-		tmp, err := t.ariConfTemp(name, times[name], !together)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("save ari_retry_after %s: %w", name, err))
-		case tmp != "":
-			tmps, paths = append(tmps, tmp), append(paths, t.RenewalConfPath(name))
-		}
-	}
-	if together && len(tmps) > 0 {
-		if err := syncFS(dir); err != nil {
-			for _, tmp := range tmps {
-				os.Remove(tmp)
-			}
-			return errors.Join(append(errs, fmt.Errorf("save ari_retry_after: %w", err))...)
-		}
-	}
-	for i, tmp := range tmps {
-		if err := os.Rename(tmp, paths[i]); err != nil {
-			os.Remove(tmp)
-			errs = append(errs, fmt.Errorf("save ari_retry_after: %w", err))
-		}
-	}
-	if len(tmps) > 0 {
-		_ = syncDir(dir)
-	}
-	return errors.Join(errs...)
-}
-
-// syncEachMax is how many temporary files a batch fsyncs one by one; past
-// it one sync of the file system costs less.
-const syncEachMax = 8
-
-// ariConfTemp writes name's conf with ari_retry_after = at to a temporary
-// file next to it (fsynced when sync) and returns the file's name; "" when
-// the conf already says at. The caller holds the tree lock.
-func (t *Tree) ariConfTemp(name string, at time.Time, sync bool) (string, error) {
-	if err := ValidLineageName(name); err != nil {
-		return "", err
-	}
-	conf, err := t.readConf(name)
-	if err != nil {
-		return "", err
-	}
-	at = at.UTC().Truncate(time.Second)
-	if conf.ARIRetryAfter.Equal(at) {
-		return "", nil
-	}
-	conf.ARIRetryAfter = at
-	archive := conf.ArchiveDir
-	if archive == "" {
-		archive = t.ArchiveDir(name)
-	}
-	_, b, mode, err := t.confBytes(name, archive, conf)
-	if err != nil {
-		return "", err
-	}
-	return writeTemp(t.RenewalConfPath(name), b, mode, -1, sync)
 }
 
 // DeleteLineage removes renewal/<name>.conf, live/<name> and

@@ -131,8 +131,9 @@ func (d listDirs) close() {
 // What was learnt is cached in <config>/.acmectl/listing.cache, keyed by the
 // size, mtime and inode of the conf, the live and archive directories and
 // the current cert file, so listing an unchanged lineage costs four stat
-// calls and reads no file of it, and one whose conf alone changed (a renew
-// saves ari_retry_after in the conf) has only its conf read again. A full walk rewrites the cache when something changed,
+// calls and reads no file of it, and one whose conf alone changed (a
+// setting, a single lineage's ari_retry_after) has only its conf read again.
+// A full walk rewrites the cache when something changed,
 // copying the unchanged records before the first change as they are.
 func (t *Tree) WalkLineages(ctx context.Context, only []string, fn func(*LineageInfo) error) error {
 	return t.WalkLineagesExcept(ctx, only, nil, fn)
@@ -179,6 +180,7 @@ func (t *Tree) walk(ctx context.Context, only []string, skip map[string]bool, fn
 	rw := &cacheRewrite{t: t, cr: cr, enabled: !t.opts.NoCache && only == nil}
 	defer rw.abort()
 	ow := newWritableCheck(t, names, writable)
+	ari := t.ariRetries()
 	lw := &listWindows{t: t, dirs: dirs, cr: cr, names: names, skip: skip, workers: max(4, runtime.GOMAXPROCS(0)*4), seeDirs: ow != nil}
 	defer lw.wait()
 	for w := range lw.count() {
@@ -192,6 +194,8 @@ func (t *Tree) walk(ctx context.Context, only []string, skip map[string]bool, fn
 			ow.lineage(start+i, s.seen)
 			var err error
 			if s.info != nil {
+				e, ok := ari[s.info.Name]
+				applyARI(s.info.Conf, e, ok, s.info.Serial)
 				err = fn(s.info)
 			}
 			*s = listSlot{}
@@ -577,8 +581,8 @@ func (t *Tree) filesValid(dirs listDirs, ce *cacheEntry, seen *dirsSeen) bool {
 	return ok && ok2 && arch == ce.Archive && k == ce.Cert
 }
 
-// relistConf is the record of a lineage whose conf alone changed (a renew
-// that saved ari_retry_after rewrites every conf it asked the CA about):
+// relistConf is the record of a lineage whose conf alone changed (a
+// setting, a single lineage's ari_retry_after):
 // the conf read again (its key taken before reading), the rest as ce
 // says. nil when the conf does not read or parse: the slow path reports it.
 func relistConf(info *LineageInfo, ce *cacheEntry, confKey fileKey) *cacheEntry {

@@ -9,8 +9,8 @@ import (
 // openFile is os.OpenFile for the tree's small regular files, without the
 // runtime's poller: os.OpenFile makes each file it opens non-blocking and
 // offers it to epoll, which refuses a regular file, and makes it blocking
-// again (four system calls more per file; a listing over a fresh tree or a
-// batch save of ari_retry_after opens thousands). os.NewFile asks the
+// again (four system calls more per file; a listing over a fresh tree opens
+// thousands). os.NewFile asks the
 // descriptor's flags once. perm takes only the permission bits.
 func openFile(path string, flag int, perm os.FileMode) (*os.File, error) {
 	for {

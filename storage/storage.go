@@ -82,10 +82,12 @@ type Storage interface {
 	// SetARIRetryAfter saves when to ask the CA for the lineage's ARI
 	// window next ([acme_renewal_info] ari_retry_after in its conf).
 	SetARIRetryAfter(ctx context.Context, name string, at time.Time) error
-	// SetARIRetryAfters does SetARIRetryAfter for many lineages (name →
-	// time) at once; a lineage it could not save is named in the error, the
-	// others are saved.
-	SetARIRetryAfters(ctx context.Context, times map[string]time.Time) error
+	// SetARIRetryAfters does SetARIRetryAfter for many lineages at once
+	// (name → time, and the serial of the certificate the CA was asked
+	// about: the time holds for it only); a lineage it could not save is
+	// named in the error, the others are saved. Listings and LoadLineage
+	// give the saved time as the conf's ARIRetryAfter.
+	SetARIRetryAfters(ctx context.Context, times map[string]ARIRetry) error
 	// DeleteLineage removes live/<name>, archive/<name> and the conf.
 	DeleteLineage(ctx context.Context, name string) error
 	// LockLineage holds the lineage's lock until unlock is called.
@@ -167,6 +169,10 @@ type Lineage struct {
 	Conf *RenewalConf
 	// ConfPath is the renewal conf's path.
 	ConfPath string
+	// ARIRetryAfter is when to ask the CA for Cert's renewal window next:
+	// the later of the conf's ari_retry_after and the time a renew run
+	// saved for Cert (SetARIRetryAfters); zero when neither says.
+	ARIRetryAfter time.Time
 }
 
 // ConfSummary is the part of a renewal conf a listing keeps: which CA and

@@ -38,8 +38,9 @@ type Tree struct {
 	Dir  string
 	opts Options
 
-	mu   sync.Mutex
-	held map[string]*heldLock
+	mu       sync.Mutex
+	held     map[string]*heldLock
+	ariCache *ariFileCache // the ari-retry file last read (ariRetries)
 }
 
 var _ Storage = (*Tree)(nil)

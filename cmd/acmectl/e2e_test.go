@@ -787,13 +787,19 @@ func TestE2ERenewARI(t *testing.T) {
 	if string(pem("future")) != before["future"] {
 		t.Errorf("lineage with a future ARI window was renewed:\n%s", r)
 	}
-	conf, _ := os.ReadFile(filepath.Join(tr.config, "renewal", "future.conf"))
-	if !strings.Contains(string(conf), "[acme_renewal_info]") || !strings.Contains(string(conf), "ari_retry_after = ") {
-		t.Errorf("ari_retry_after not saved:\n%s", conf)
+	// the retry time of the lineage not renewed is saved with its
+	// certificate's serial, in one file for the run (not in its conf)
+	saved, _ := os.ReadFile(filepath.Join(tr.config, ".acmectl", "ari-retry"))
+	serial := readCert(t, filepath.Join(tr.config, "live", "future", "cert.pem")).SerialNumber.Text(16)
+	if !strings.Contains(string(saved), "\nfuture\t"+serial+"\t") {
+		t.Errorf("ari_retry_after of future not saved in .acmectl/ari-retry:\n%s", saved)
 	}
-	// A second run inside the retry-after period does not ask again and still
-	// skips; without --no-random-sleep-on-renew it does not sleep either,
-	// since nothing is due (stdin is not a terminal here).
+	// A second run inside the retry-after period does not ask again (the
+	// CA's window for future has moved into the past meanwhile: asked, it
+	// would renew) and still skips; without --no-random-sleep-on-renew it
+	// does not sleep either, since nothing is due (stdin is not a terminal
+	// here).
+	s.SetRenewalInfo(t, pem("future"), win(now.Add(-2*time.Hour), now.Add(-time.Hour)))
 	t0 := time.Now()
 	r = tr.mustRun("renew")
 	if d := time.Since(t0); d > 30*time.Second {

@@ -335,7 +335,7 @@ func (b *bench) renewAndList(ctx context.Context, homes map[string]home, n int) 
 		if c.name == "certbot" {
 			r.note = "certbot 2.1 has no ARI: same work as any run"
 		} else {
-			r.note = "one ARI request per lineage, then its Retry-After is saved in the conf"
+			r.note = "one ARI request per lineage, then the Retry-Afters are saved (.acmectl/ari-retry)"
 		}
 		s, err := b.exec(ctx, c, b.renewArgs(c, trees[c.name]), b.limit(c, longTimeout))
 		b.record(r, s, err)
