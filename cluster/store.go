@@ -264,34 +264,73 @@ func (s *Store) Lineages(ctx context.Context, only []string) (metas []*Meta, rev
 
 // LineagesSince returns the metadata of the lineages changed after
 // revision since (etcd filters: the unchanged ones never cross the
-// network), at the revision returned.
+// network), at the revision returned. When nothing at all was written to
+// etcd since, one small request says so: the filtered range makes etcd
+// read every record (over 10,000 lineages, a tenth of a nothing-due run).
 func (s *Store) LineagesSince(ctx context.Context, since int64) (metas []*Meta, rev int64, err error) {
+	rctx, cancel := s.reqCtx(ctx)
+	resp, err := s.cli.Get(rctx, s.abs(kMeta), clientv3.WithCountOnly())
+	cancel()
+	if err == nil && resp.Header.Revision == since {
+		return nil, since, nil
+	}
 	return s.listMetas(ctx, since+1)
 }
 
 // listMetas pages through the metadata (those with a revision ≥ minRev
-// when minRev > 0) at one revision.
+// when minRev > 0) at one revision. The next page is asked for as soon as a
+// page arrives, while this one's records are decoded: over 10,000 lineages
+// etcd's work and the transfer of one page overlap the decoding of the
+// previous one.
 func (s *Store) listMetas(ctx context.Context, minRev int64) (metas []*Meta, rev int64, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type page struct {
+		kvs []*mvccKV
+		rev int64
+		err error
+	}
+	pages := make(chan page, 1)
+	go func() {
+		defer close(pages)
+		from, end := s.abs(kMeta), clientv3.GetPrefixRangeEnd(s.abs(kMeta))
+		var rev int64
+		for {
+			rctx, rcancel := s.reqCtx(ctx)
+			opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(metaPage)}
+			if rev > 0 {
+				opts = append(opts, clientv3.WithRev(rev))
+			}
+			if minRev > 0 {
+				opts = append(opts, clientv3.WithMinModRev(minRev))
+			}
+			resp, gerr := s.cli.Get(rctx, from, opts...)
+			rcancel()
+			if gerr != nil {
+				pages <- page{err: s.wrap("list lineages", gerr)}
+				return
+			}
+			if rev == 0 {
+				rev = resp.Header.Revision
+			}
+			select {
+			case pages <- page{kvs: resp.Kvs, rev: rev}:
+			case <-ctx.Done():
+				return
+			}
+			if !resp.More || len(resp.Kvs) == 0 {
+				return
+			}
+			from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+		}
+	}()
 	var errs []error
-	from, end := s.abs(kMeta), clientv3.GetPrefixRangeEnd(s.abs(kMeta))
-	for {
-		rctx, cancel := s.reqCtx(ctx)
-		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(1000)}
-		if rev > 0 {
-			opts = append(opts, clientv3.WithRev(rev))
+	for p := range pages {
+		if p.err != nil {
+			return nil, 0, p.err
 		}
-		if minRev > 0 {
-			opts = append(opts, clientv3.WithMinModRev(minRev))
-		}
-		resp, gerr := s.cli.Get(rctx, from, opts...)
-		cancel()
-		if gerr != nil {
-			return nil, 0, s.wrap("list lineages", gerr)
-		}
-		if rev == 0 {
-			rev = resp.Header.Revision
-		}
-		for _, kv := range resp.Kvs {
+		rev = p.rev
+		for _, kv := range p.kvs {
 			m, err := s.metaFromKV(kv)
 			if err != nil {
 				errs = append(errs, err)
@@ -299,13 +338,15 @@ func (s *Store) listMetas(ctx context.Context, minRev int64) (metas []*Meta, rev
 			}
 			metas = append(metas, m)
 		}
-		if !resp.More || len(resp.Kvs) == 0 {
-			break
-		}
-		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+	if err := ctx.Err(); err != nil { // the pages stopped short
+		return nil, 0, s.wrap("list lineages", err)
 	}
 	return metas, rev, errors.Join(errs...)
 }
+
+// metaPage is how many metadata records one range request asks for.
+const metaPage = 1000
 
 func (s *Store) someMetas(ctx context.Context, only []string) ([]*Meta, int64, error) {
 	var ops []clientv3.Op
