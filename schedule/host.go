@@ -113,6 +113,12 @@ func (h *Host) reloadAnd(ctx context.Context, verb string, units []string, stric
 // writeFile writes data atomically with mode: a temporary file in the same
 // directory, synced, renamed over path, then the directory synced.
 func writeFile(path string, data []byte, mode os.FileMode) error {
+	return writeFileMode(path, data, mode, true)
+}
+
+// writeFileMode is writeFile; without durable nothing is fsynced (the file
+// is replaced whole or not at all, but a crash may lose the new content).
+func writeFileMode(path string, data []byte, mode os.FileMode, durable bool) error {
 	if err := specialfile.CheckReplaceable(path); err != nil {
 		return err
 	}
@@ -126,7 +132,7 @@ func writeFile(path string, data []byte, mode os.FileMode) error {
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
-	if err := writeSync(f, data, mode); err != nil {
+	if err := writeSync(f, data, mode, durable); err != nil {
 		f.Close()
 		return err
 	}
@@ -136,6 +142,9 @@ func writeFile(path string, data []byte, mode os.FileMode) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
+	if !durable {
+		return nil
+	}
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()
 		d.Close()
@@ -143,12 +152,15 @@ func writeFile(path string, data []byte, mode os.FileMode) error {
 	return nil
 }
 
-func writeSync(f *os.File, data []byte, mode os.FileMode) error {
+func writeSync(f *os.File, data []byte, mode os.FileMode, sync bool) error {
 	if err := f.Chmod(mode); err != nil {
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
 		return err
+	}
+	if !sync {
+		return nil
 	}
 	return f.Sync()
 }

@@ -47,7 +47,11 @@ func WriteLastRun(workDir string, r LastRun) error {
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return fmt.Errorf("write last-run status: %w", err)
 	}
-	return writeFile(filepath.Join(workDir, LastRunFile), append(b, '\n'), 0o644)
+	// Not fsynced: the status is a report, and two fsyncs on every renew
+	// (each cron run of a host that has nothing due) cost more than the
+	// rest of such a run (75 ms measured here against a 70 ms run over 2,000
+	// lineages). A crash may lose the newest status, never leave half of one.
+	return writeFileMode(filepath.Join(workDir, LastRunFile), append(b, '\n'), 0o644, false)
 }
 
 // ReadLastRun reads the status file of workDir; (nil, nil) when there is none.
