@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -13,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/acmectl/acmectl/internal/specialfile"
 )
 
 // The retry times a renew run learns from the CAs' ARI answers for the
@@ -122,15 +119,17 @@ func parseARIFile(b []byte) map[string]ariEntry {
 	return m
 }
 
-// applyARI sets conf's ari_retry_after from e when e is for the certificate
-// with serial and later than what the conf says.
-func applyARI(sum *ConfSummary, e ariEntry, ok bool, serial string) {
-	if !ok || sum == nil || e.serial != serial {
-		return
+// laterARI is cur, or the time of name's entry in m when that entry is for
+// the certificate with serial and later than cur.
+func laterARI(m map[string]ariEntry, name, serial string, cur time.Time) time.Time {
+	e, ok := m[name]
+	if !ok || e.serial != serial {
+		return cur
 	}
-	if at := time.Unix(e.at, 0).UTC(); at.After(sum.ARIRetryAfter) {
-		sum.ARIRetryAfter = at
+	if at := time.Unix(e.at, 0).UTC(); at.After(cur) {
+		return at
 	}
+	return cur
 }
 
 // SetARIRetryAfters saves, for many lineages at once (name → time and the
@@ -165,18 +164,14 @@ func (t *Tree) SetARIRetryAfters(ctx context.Context, times map[string]ARIRetry)
 	}
 	defer unlock()
 	p := t.ariFilePath()
-	m := map[string]ariEntry{}
-	b, err := readSmallLimit(p, maxARIFile)
-	switch {
-	case err == nil:
+	var m map[string]ariEntry
+	if b, err := readSmallLimit(p, maxARIFile); err == nil {
 		m = parseARIFile(b)
-		if m == nil {
-			m = map[string]ariEntry{}
-		}
-	case !errors.Is(err, fs.ErrNotExist):
-		// unreadable: rewritten from what this run learnt
 	}
-	now := time.Now().Unix()
+	if m == nil { // none, unreadable or damaged: rewritten from this run's times
+		m = map[string]ariEntry{}
+	}
+	now := t.opts.Now().Unix()
 	for name, e := range m {
 		if e.at <= now {
 			delete(m, name)
@@ -205,10 +200,7 @@ func writeARIFile(path string, data []byte) error {
 	if err := mkdirs(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	if err := specialfile.CheckReplaceable(path); err != nil {
-		return err
-	}
-	tmp, err := writeTemp(path, data, 0o600, -1, false)
+	tmp, err := writeTemp(path, data, 0o600, -1, false) // refuses a path that is not a regular file
 	if err != nil {
 		return err
 	}

@@ -347,12 +347,7 @@ func (t *Tree) LoadLineage(ctx context.Context, name string) (*Lineage, error) {
 	if l.Key, err = ParsePrivateKeyPEM(l.KeyPEM); err != nil {
 		return nil, fmt.Errorf("lineage %s: privkey: %w (%w)", name, ErrBroken, err)
 	}
-	l.ARIRetryAfter = conf.ARIRetryAfter
-	if e, ok := t.ariRetries()[name]; ok && e.serial == l.Cert.SerialNumber.Text(16) {
-		if at := time.Unix(e.at, 0).UTC(); at.After(l.ARIRetryAfter) {
-			l.ARIRetryAfter = at
-		}
-	}
+	l.ARIRetryAfter = laterARI(t.ariRetries(), name, l.Cert.SerialNumber.Text(16), conf.ARIRetryAfter)
 	return l, nil
 }
 

@@ -194,8 +194,9 @@ func (t *Tree) walk(ctx context.Context, only []string, skip map[string]bool, fn
 			ow.lineage(start+i, s.seen)
 			var err error
 			if s.info != nil {
-				e, ok := ari[s.info.Name]
-				applyARI(s.info.Conf, e, ok, s.info.Serial)
+				if c := s.info.Conf; c != nil {
+					c.ARIRetryAfter = laterARI(ari, s.info.Name, s.info.Serial, c.ARIRetryAfter)
+				}
 				err = fn(s.info)
 			}
 			*s = listSlot{}
