@@ -75,17 +75,16 @@ var (
 
 // CommandLine returns acmectl's command line: certbot's options, each with
 // the help of the table entry it belongs to, then the table's own options.
-// A certbot option with no table entry, or a table entry whose option
-// strings match two certbot options, is a programming error (panic); the
-// tests keep the table whole.
+// The spec is built once and shared: callers must not modify it. A certbot
+// option with no table entry, or a table entry whose option strings match
+// two certbot options, is a programming error (panic); the tests keep the
+// table whole.
 func CommandLine() argparse.Spec {
 	cmdlineOnce.Do(buildCommandLine)
 	if cmdlineErr != nil {
 		panic(cmdlineErr)
 	}
-	s := cmdline
-	s.Options = slices.Clone(cmdline.Options)
-	return s
+	return cmdline
 }
 
 func buildCommandLine() {
@@ -117,13 +116,15 @@ func buildCommandLine() {
 	}
 	spec.Help = &help
 	spec.Topics = append(slices.Clone(spec.Topics), "cluster")
-	byFlag := map[string]*Param{}
+	// Sized up front: this runs at every start, where each page of memory
+	// a run touches first costs more than the work done in it.
+	byFlag := make(map[string]*Param, len(ParamByName)+len(Params))
 	for i := range Params {
 		for _, f := range Params[i].flags() {
 			byFlag[f] = &Params[i]
 		}
 	}
-	owned := map[*Param]bool{}
+	owned := make(map[*Param]bool, len(spec.Options))
 	for i := range spec.Options {
 		o := &spec.Options[i]
 		p := byFlag[o.Flags[0]]
@@ -151,13 +152,14 @@ func buildCommandLine() {
 		}
 		owned[p] = true
 	}
+	spec.Options = slices.Grow(spec.Options, len(Params)-len(owned))
 	for i := range Params {
 		p := &Params[i]
 		if !owned[p] {
 			spec.Options = append(spec.Options, p.extensionOption())
 		}
 	}
-	optionOf = map[string]*argparse.Option{}
+	optionOf = make(map[string]*argparse.Option, len(Params))
 	for i := range spec.Options {
 		o := &spec.Options[i]
 		if p := byFlag[o.Flags[0]]; p != nil {

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -81,7 +82,8 @@ type Param struct {
 // Params is the table, in the order the command line is validated. Every
 // option of certbot 5.x belongs to an entry (TestTableCoversCertbot); the
 // web-server plugins' options and the DNS plugins' are appended below.
-var Params = append(append(append(baseParams, installerParams...), apacheParams...), dnsPluginParams()...)
+// One allocation of the exact size: the table is built at every start.
+var Params = slices.Concat(baseParams, installerParams, apacheParams, dnsPluginParams())
 
 var baseParams = []Param{
 	{Name: "config", Aliases: []string{"c"}, Kind: KindString, Category: CatPaths, Usage: "read options from this cli.ini (after /etc/letsencrypt/cli.ini and $XDG_CONFIG_HOME/letsencrypt/cli.ini)"},
@@ -354,7 +356,7 @@ var CertbotDNSPlugins = []string{"cloudflare", "digitalocean", "dnsimple", "dnsm
 	"linode", "luadns", "nsone", "ovh", "rfc2136", "route53", "sakuracloud"}
 
 func dnsPluginParams() []Param {
-	var out []Param
+	out := make([]Param, 0, 3*len(CertbotDNSPlugins)+1)
 	for _, n := range CertbotDNSPlugins {
 		plugin := "dns-" + n
 		out = append(out,

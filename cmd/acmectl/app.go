@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,23 +74,34 @@ func newApp() *cli.App {
 
 var cmdParser = sync.OnceValue(func() *argparse.Parser { return argparse.MustNew(manager.CommandLine()) })
 
+// ownCommandNames are the names of newApp's commands (TestOwnCommandNames
+// keeps them equal), so that a certbot command line — every run from cron —
+// does not build the urfave/cli application it does not use: each start
+// pays for the memory it touches.
+var ownCommandNames = []string{"completion", "scm", "schedule", "doctor", "dns-persist", "cluster", "gendocs"}
+
 // runApp runs argv: the completion protocol first (it must never run
 // anything else), acmectl's own commands when the first word that is no
 // option or option value names one (moved to the front, so "acmectl -n
-// schedule install" works), else certbot's command line.
+// schedule install" works), else certbot's command line. app is nil for
+// newApp's application, built only when one of its commands runs; tests
+// pass theirs to capture its output.
 func runApp(app *cli.App, args []string) error {
-	stdout, stderr := app.Writer, app.ErrWriter
-	if stdout == nil {
-		stdout = os.Stdout
+	var stdout, stderr io.Writer = os.Stdout, os.Stderr
+	if app != nil && app.Writer != nil {
+		stdout = app.Writer
 	}
-	if stderr == nil {
-		stderr = os.Stderr
+	if app != nil && app.ErrWriter != nil {
+		stderr = app.ErrWriter
 	}
 	rest := args[1:]
 	if len(rest) > 0 && rest[0] == complete.Command {
 		return complete.Run(stdout, completionSource(), rest[1:])
 	}
-	if i := ownCommand(app, rest); i >= 0 {
+	if i := ownCommand(rest); i >= 0 {
+		if app == nil {
+			app = newApp()
+		}
 		moved := append([]string{args[0], rest[i]}, rest[:i]...)
 		return app.Run(append(moved, rest[i+1:]...))
 	}
@@ -97,9 +109,9 @@ func runApp(app *cli.App, args []string) error {
 }
 
 // ownCommand returns the index of the first positional word of args when it
-// names one of app's commands, else -1.
-func ownCommand(app *cli.App, args []string) int {
-	if pos := positionals(args); len(pos) > 0 && app.Command(args[pos[0]]) != nil {
+// names one of acmectl's own commands, else -1.
+func ownCommand(args []string) int {
+	if pos := positionals(args); len(pos) > 0 && slices.Contains(ownCommandNames, args[pos[0]]) {
 		return pos[0]
 	}
 	return -1

@@ -35,7 +35,7 @@ func TestHelpAllListsFlags(t *testing.T) {
 // all" lists them too, and a wrong subcommand or a stray word is a usage
 // error naming the fix.
 func TestDNSPersistHelpAndRouting(t *testing.T) {
-	if got := ownCommand(newApp(), []string{"--config-dir", "/x", "dns-persist", "check"}); got != 2 {
+	if got := ownCommand([]string{"--config-dir", "/x", "dns-persist", "check"}); got != 2 {
 		t.Errorf("ownCommand = %d, want 2", got)
 	}
 	for _, args := range [][]string{
