@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/acmectl/acmectl/challenge/dns01"
+	_ "github.com/acmectl/acmectl/internal/prefault" // first touches of the heap in one call (see its doc)
 	"github.com/acmectl/acmectl/manager"
 )
 
@@ -39,7 +40,7 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		gcPercentAfterFirstCollection(50)
 	}
-	err := runApp(newApp(), os.Args)
+	err := runApp(nil, os.Args)
 	os.Exit(report(os.Stderr, err))
 }
 

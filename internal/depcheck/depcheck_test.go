@@ -58,6 +58,9 @@ func TestImportGraph(t *testing.T) {
 		{"../../internal/specialfile", []string{mod + "internal/specialfile"}, nil},
 		// The challenge-token check: standard library only.
 		{"../../internal/b64url", []string{mod + "internal/b64url"}, nil},
+		// The start-up's heap prefault: syscall and unsafe only, so that it
+		// initialises before the heavy packages (its doc).
+		{"../../internal/prefault", []string{mod + "internal/prefault"}, nil},
 		{"../../internal/complete", []string{mod + "internal/argparse", mod + "internal/complete"}, nil},
 		// Unpacking and running embedded executables: standard library and x/sys (memfd).
 		{"../../internal/embedbin", []string{mod + "internal/embedbin", "golang.org/x/sys"}, nil},
