@@ -8,14 +8,18 @@ import (
 // Bytes is how much of the heap init populates.
 const Bytes = 1 << 20
 
-// madvPopulateWrite is MADV_POPULATE_WRITE (Linux 5.14; not in package syscall).
-const madvPopulateWrite = 23
+// madvise advice not in package syscall (Linux 5.14).
+const (
+	madvPopulateRead  = 22
+	madvPopulateWrite = 23
+)
 
-// Err is what the kernel answered at init (nil: populated).
-var Err error
+// Err is what the kernel answered for the heap at init (nil: populated);
+// ImageErr for the executable's read-only segments.
+var Err, ImageErr error
 
-// anchor is where the range starts: a fresh 8 KiB object on the heap (a
-// package variable, so not on the stack) has a span of its size class to
+// anchor is where the heap range starts: a fresh 8 KiB object on the heap
+// (a package variable, so not on the stack) has a span of its size class to
 // itself, taken from the page allocator's next free pages, which is where
 // the heap grows from. Dropped once used.
 var anchor *[8192]byte
@@ -28,16 +32,120 @@ func init() {
 	// reserved, PROT_NONE): a range reaching past the mapped part is refused
 	// (EINVAL), so it is halved until it fits.
 	for n := uintptr(Bytes); n >= 64<<10; n /= 2 {
-		if Err = populate(start, n); Err != syscall.EINVAL {
-			return
+		if Err = populate(start, n, madvPopulateWrite); Err != syscall.EINVAL {
+			break
+		}
+	}
+	ImageErr = image() // after the heap: its buffer is in the populated part
+}
+
+// image maps the executable's read-only segments (code, constants, the
+// function tables) into the page tables at once: start-up reads most of
+// them anyway, a 64-KiB fault-around window per fault. Its writable
+// segment is left alone: writing it would copy pages no one needs (the
+// embedded plugins live there).
+func image() error {
+	var st syscall.Stat_t
+	if err := syscall.Stat("/proc/self/exe", &st); err != nil {
+		return err
+	}
+	fd, err := syscall.Open("/proc/self/maps", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 16<<10)
+	n := 0
+	for n < len(buf) {
+		m, err := syscall.Read(fd, buf[n:])
+		if err != nil || m <= 0 {
+			break
+		}
+		n += m
+	}
+	syscall.Close(fd)
+	var first error
+	readOnlyMappings(buf[:n], st.Ino, func(start, end uintptr) {
+		if e := populate(start, end-start, madvPopulateRead); e != nil && first == nil {
+			first = e
+		}
+	})
+	return first
+}
+
+// readOnlyMappings calls f with the [start, end) of each non-writable
+// mapping of the file with inode ino in a /proc/self/maps text ("start-end
+// perms offset dev inode path" per line); a truncated last line is ignored.
+func readOnlyMappings(maps []byte, ino uint64, f func(start, end uintptr)) {
+	for len(maps) > 0 {
+		i := 0
+		for i < len(maps) && maps[i] != '\n' {
+			i++
+		}
+		if i == len(maps) {
+			return // no newline: truncated
+		}
+		line := maps[:i]
+		maps = maps[i+1:]
+		var fl [5][]byte
+		for k := range fl {
+			fl[k], line = field(line)
+		}
+		perms, inode := fl[1], fl[4]
+		if len(perms) != 4 || perms[0] != 'r' || perms[1] != '-' {
+			continue
+		}
+		if v, ok := number(inode, 10); !ok || v != ino {
+			continue
+		}
+		dash := 0
+		for dash < len(fl[0]) && fl[0][dash] != '-' {
+			dash++
+		}
+		start, ok1 := number(fl[0][:dash], 16)
+		end, ok2 := number(fl[0][min(dash+1, len(fl[0])):], 16)
+		if ok1 && ok2 && end > start {
+			f(uintptr(start), uintptr(end))
 		}
 	}
 }
 
-// populate maps n bytes from start (page-aligned) as if each page had been
-// written, without changing their contents.
-func populate(start, n uintptr) error {
-	if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, start, n, madvPopulateWrite); e != 0 {
+// field returns the first space-separated word of line and the rest.
+func field(line []byte) (word, rest []byte) {
+	for len(line) > 0 && line[0] == ' ' {
+		line = line[1:]
+	}
+	j := 0
+	for j < len(line) && line[j] != ' ' {
+		j++
+	}
+	return line[:j], line[j:]
+}
+
+// number parses a non-empty unsigned number in base 10 or 16.
+func number(b []byte, base uint64) (uint64, bool) {
+	if len(b) == 0 || len(b) > 16 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		var d uint64
+		switch {
+		case '0' <= c && c <= '9':
+			d = uint64(c - '0')
+		case base == 16 && 'a' <= c && c <= 'f':
+			d = uint64(c-'a') + 10
+		default:
+			return 0, false
+		}
+		v = v*base + d
+	}
+	return v, true
+}
+
+// populate maps n bytes from start (page-aligned) into the page tables, as
+// reading (or writing) each page would, without changing their contents.
+func populate(start, n uintptr, advice int) error {
+	if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, start, n, uintptr(advice)); e != 0 {
 		return e
 	}
 	return nil

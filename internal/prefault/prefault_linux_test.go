@@ -41,7 +41,7 @@ func TestPopulate(t *testing.T) {
 	if got := resident(t, base, 3*mib); got != 1 {
 		t.Fatalf("%d pages in memory before populate, want the one written", got)
 	}
-	if err := populate(base+mib, mib); err != nil {
+	if err := populate(base+mib, mib, madvPopulateWrite); err != nil {
 		t.Fatalf("populate: %v (MADV_POPULATE_WRITE needs Linux 5.14)", err)
 	}
 	if got, want := resident(t, base+mib, mib), mib/4096; got != want {
