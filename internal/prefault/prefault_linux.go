@@ -15,7 +15,7 @@ const (
 )
 
 // Err is what the kernel answered for the heap at init (nil: populated);
-// ImageErr for the executable's read-only segments.
+// ImageErr for the executable's code.
 var Err, ImageErr error
 
 // anchor is where the heap range starts: a fresh 8 KiB object on the heap
@@ -39,11 +39,12 @@ func init() {
 	ImageErr = image() // after the heap: its buffer is in the populated part
 }
 
-// image maps the executable's read-only segments (code, constants, the
-// function tables) into the page tables at once: start-up reads most of
-// them anyway, a 64-KiB fault-around window per fault. Its writable
-// segment is left alone: writing it would copy pages no one needs (the
-// embedded plugins live there).
+// image maps the executable's code into the page tables at once: start-up
+// runs code in most of its 64-KiB windows anyway (74 of 99), a window per
+// fault. Its read-only data is left alone (populating it too measured no
+// faster, and showed as 3.8 MiB more RSS: the function tables, which a
+// start reads a third of), as is the writable segment (writing would copy
+// pages no one needs: the embedded plugins live there).
 func image() error {
 	var st syscall.Stat_t
 	if err := syscall.Stat("/proc/self/exe", &st); err != nil {
@@ -64,7 +65,7 @@ func image() error {
 	}
 	syscall.Close(fd)
 	var first error
-	readOnlyMappings(buf[:n], st.Ino, func(start, end uintptr) {
+	codeMappings(buf[:n], st.Ino, func(start, end uintptr) {
 		if e := populate(start, end-start, madvPopulateRead); e != nil && first == nil {
 			first = e
 		}
@@ -72,10 +73,11 @@ func image() error {
 	return first
 }
 
-// readOnlyMappings calls f with the [start, end) of each non-writable
-// mapping of the file with inode ino in a /proc/self/maps text ("start-end
-// perms offset dev inode path" per line); a truncated last line is ignored.
-func readOnlyMappings(maps []byte, ino uint64, f func(start, end uintptr)) {
+// codeMappings calls f with the [start, end) of each read-only executable
+// mapping (r-x) of the file with inode ino in a /proc/self/maps text
+// ("start-end perms offset dev inode path" per line); a truncated last line
+// is ignored.
+func codeMappings(maps []byte, ino uint64, f func(start, end uintptr)) {
 	for len(maps) > 0 {
 		i := 0
 		for i < len(maps) && maps[i] != '\n' {
@@ -91,7 +93,7 @@ func readOnlyMappings(maps []byte, ino uint64, f func(start, end uintptr)) {
 			fl[k], line = field(line)
 		}
 		perms, inode := fl[1], fl[4]
-		if len(perms) != 4 || perms[0] != 'r' || perms[1] != '-' {
+		if len(perms) != 4 || perms[0] != 'r' || perms[1] != '-' || perms[2] != 'x' {
 			continue
 		}
 		if v, ok := number(inode, 10); !ok || v != ino {
