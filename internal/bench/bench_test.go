@@ -20,6 +20,7 @@ func TestQuickRun(t *testing.T) {
 	}
 	out := stdout.String()
 	for _, want := range []string{
+		"| 0. start-up: --version (hello-world: prints one line) | hello-world (Go, acmectl's libraries) |",
 		"| 1. issue one certificate",
 		"| 2. issue 5 certificates",
 		"| 3. renew, nothing due, 1 lineage, first run of the day | acmectl | 1 |",

@@ -133,7 +133,7 @@ func (b *bench) markdown(total time.Duration) string {
 	fmt.Fprintf(&w, "- whole run: %s\n", total.Round(time.Second))
 
 	fmt.Fprintf(&w, "\n## How the cases run\n\n")
-	fmt.Fprintf(&w, "0. `--version` of each client and two hello-world Go programs (built as `make build` builds acmectl: static, `-trimpath`, `-s -w`; the second also imports net/http, crypto/tls, crypto/x509 and encoding/json, what any Go HTTPS client links), %d runs each, interleaved: process start-up, most of what a renew with nothing due costs. acmectl's `--version` parses its command line by certbot's rules (cli.ini included), as certbot does, so it pays what every command pays.\n", startupRuns)
+	fmt.Fprintf(&w, "0. `--version` of each client and three hello-world Go programs (built as `make build` builds acmectl: static, `-trimpath`, `-s -w`; the second also imports net/http, crypto/tls, crypto/x509 and encoding/json, what any Go HTTPS client links; the third imports every standard and third-party package acmectl's default build links, none of acmectl's own: what their package initialisation costs any program built on them), %d runs each, interleaved: process start-up, most of what a renew with nothing due costs. acmectl's `--version` parses its command line by certbot's rules (cli.ini included), as certbot does, so it pays what every command pays.\n", startupRuns)
 	fmt.Fprintf(&w, "1. Each client first issues `base.example` (not timed; this registers its account), then one new name per run with its standalone http-01 server on Pebble's validation port.\n")
 	fmt.Fprintf(&w, "2. New names into a fresh config dir holding only the account; http-01 through a webroot that the benchmark serves on Pebble's validation port (as nginx would). acmectl runs %d `certonly` processes at once on the same config dir; certbot and lego run one at a time (two certbot runs on one config dir fail on its lock, two standalone runs on the port) and issue %d.\n", b.cfg.parallel, b.cfg.manyPeer)
 	fmt.Fprintf(&w, "3. The trees hold copies of `base.example` written straight into certbot's layout (archive, relative live symlinks, renewal conf; lego: certificates/*.crt,*.key,*.json). `renew --no-random-sleep-on-renew`; the \"first run of the day\" row (trees up to %d lineages) is the first renew over a fresh tree, when acmectl asks the CA for ARI per lineage (ahead of the walk, a few requests at once per CA — `manager.ariPerCA`, 8; a Retry-After holds back all of that CA's requests) and saves the Retry-Afters in one file (`.acmectl/ari-retry`); the other rows are later runs (larger acmectl trees are cloned with the ARI retry time in each conf, which acmectl reads too). lego renew takes one certificate per run, so it is measured on the 1-lineage tree only.\n", coldMax)
@@ -156,6 +156,8 @@ func clientRank(name string) int {
 		return 3
 	case httpsHelloName:
 		return 4
+	case libsHelloName:
+		return 5
 	}
 	return 2
 }

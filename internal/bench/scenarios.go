@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,6 +124,12 @@ const helloName = "hello-world (Go)"
 // crypto/x509, encoding/json), the floor for a Go ACME client's start-up.
 const httpsHelloName = "hello-world (Go, HTTPS packages)"
 
+// libsHelloName is case 0's third baseline: the same program importing
+// every standard and third-party package the default build of acmectl
+// links, acmectl's own excepted — what any program built on the same
+// libraries pays before its own code runs.
+const libsHelloName = "hello-world (Go, acmectl's libraries)"
+
 // startUp is case 0: `--version` of each client beside a hello-world Go
 // binary, interleaved, startupRuns runs each: the process start-up that a
 // renew with nothing due mostly is.
@@ -135,7 +143,15 @@ func (b *bench) startUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	clients := append([]*client{hello, httpsHello}, b.active()...)
+	libs, err := b.acmectlLibraries(ctx)
+	if err != nil {
+		return err
+	}
+	libsHello, err := b.buildHello(ctx, libsHelloName, "hello-libs", libs)
+	if err != nil {
+		return err
+	}
+	clients := append([]*client{hello, httpsHello, libsHello}, b.active()...)
 	rows := map[string]*row{}
 	for _, c := range clients {
 		rows[c.name] = b.addRow(&row{scenario: sc, client: c.name, items: 1})
@@ -153,7 +169,32 @@ func (b *bench) startUp(ctx context.Context) error {
 	}
 	rows[helloName].note = "the floor: Go runtime start-up and exit"
 	rows[httpsHelloName].note = "the floor of a Go HTTPS client: the same, importing net/http, crypto/tls, crypto/x509, encoding/json"
+	rows[libsHelloName].note = fmt.Sprintf("the floor of acmectl's libraries: the same, importing the %d standard and third-party packages acmectl links (go list -deps), none of acmectl's own", len(libs))
 	return ctx.Err()
+}
+
+// acmectlLibraries lists the packages the default build of acmectl links
+// (make build's tags) that are neither acmectl's own nor internal to
+// another module, which a program cannot import.
+func (b *bench) acmectlLibraries(ctx context.Context) ([]string, error) {
+	cmd := exec.CommandContext(ctx, "go", "list", "-e", "-deps", "-tags", "dnsembed,nocluster,urfave_cli_no_docs", "-f", "{{.ImportPath}}", "./cmd/acmectl")
+	cmd.Dir = b.repo
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list -deps ./cmd/acmectl: %w", err)
+	}
+	var libs []string
+	for _, p := range strings.Fields(string(out)) {
+		internal := p == "internal" || strings.HasPrefix(p, "internal/") || strings.Contains(p, "/internal/") || strings.HasSuffix(p, "/internal")
+		if strings.HasPrefix(p, "github.com/acmectl/acmectl") || strings.HasPrefix(p, "vendor/") || internal || p == "unsafe" || p == "C" {
+			continue
+		}
+		libs = append(libs, p)
+	}
+	if len(libs) < 50 {
+		return nil, fmt.Errorf("go list -deps ./cmd/acmectl: only %d packages", len(libs))
+	}
+	return libs, nil
 }
 
 // buildHello builds one of case 0's hello-world programs in the work
@@ -168,7 +209,24 @@ func (b *bench) buildHello(ctx context.Context, name, dirName string, imports []
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module hello\n\ngo 1.26\n"), 0o644); err != nil {
+	// Third-party packages resolve to the versions acmectl builds with: its
+	// go.mod and go.sum under another module name.
+	mod := []byte("module hello\n\ngo 1.26\n")
+	if slices.ContainsFunc(imports, func(p string) bool { return strings.Contains(strings.Split(p, "/")[0], ".") }) {
+		gomod, err := os.ReadFile(filepath.Join(b.repo, "go.mod"))
+		if err != nil {
+			return nil, err
+		}
+		mod = regexp.MustCompile(`(?m)^module .*$`).ReplaceAll(gomod, []byte("module hello"))
+		gosum, err := os.ReadFile(filepath.Join(b.repo, "go.sum"))
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "go.sum"), gosum, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), mod, 0o644); err != nil {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "hello", ".")
