@@ -121,7 +121,7 @@ func buildCommandLine() {
 	byFlag := make(map[string]*Param, len(ParamByName)+len(Params))
 	for i := range Params {
 		for _, f := range Params[i].flags() {
-			byFlag[f] = &Params[i]
+			byFlag[f] = Params[i]
 		}
 	}
 	owned := make(map[*Param]bool, len(spec.Options))
@@ -153,8 +153,7 @@ func buildCommandLine() {
 		owned[p] = true
 	}
 	spec.Options = slices.Grow(spec.Options, len(Params)-len(owned))
-	for i := range Params {
-		p := &Params[i]
+	for _, p := range Params {
 		if !owned[p] {
 			spec.Options = append(spec.Options, p.extensionOption())
 		}

@@ -178,8 +178,7 @@ func LoadConfig(f Flags, args []string) (*Config, error) {
 	if wm, ok := f.(interface{ WebrootMap() map[string]string }); ok {
 		c.raw.parsedMap, c.raw.parsed = wm.WebrootMap(), true
 	}
-	for i := range Params {
-		p := &Params[i]
+	for _, p := range Params {
 		if f.IsSet(p.Name) {
 			c.Set[p.Name] = true
 		}
@@ -196,7 +195,7 @@ func LoadConfig(f Flags, args []string) (*Config, error) {
 		}
 	}
 	for i := range Params {
-		if p := &Params[i]; p.Check != nil {
+		if p := Params[i]; p.Check != nil {
 			if err := p.Check(c); err != nil {
 				return nil, err
 			}

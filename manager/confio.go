@@ -25,8 +25,7 @@ func lineageConfig(base *Config, l *storage.Lineage) (*Config, error) {
 			return nil, err
 		}
 	}
-	for i := range Params {
-		p := &Params[i]
+	for _, p := range Params {
 		if !p.Keep || p.Field == nil || p.Name == "authenticator" || p.overridden(c) {
 			continue
 		}
@@ -190,8 +189,7 @@ func renewalConf(c *Config, prev *storage.RenewalConf, accountID string) *storag
 		rc = *prev
 	}
 	dropOldPluginKeys(&rc, c)
-	for i := range Params {
-		p := &Params[i]
+	for _, p := range Params {
 		if p.Conf == "" || p.Field == nil {
 			continue
 		}

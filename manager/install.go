@@ -240,8 +240,7 @@ func (m *Manager) recordInstaller(ctx context.Context, c *Config, name string) (
 	}
 	before, _ := conf.Marshal()
 	next := *conf
-	for i := range Params {
-		p := &Params[i]
+	for _, p := range Params {
 		if !installerParam(p) || p.Conf == "" || p.Field == nil || !(p.overridden(c) || p.Name == "installer") {
 			continue
 		}

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -164,5 +165,31 @@ func TestConfRoundTrip(t *testing.T) {
 		if got.IssuanceTimeout != want.IssuanceTimeout || got.RetryAfterMax != want.RetryAfterMax {
 			t.Errorf("%v: timeouts after the round trip %v, %v; want %v, %v", flags, got.IssuanceTimeout, got.RetryAfterMax, want.IssuanceTimeout, want.RetryAfterMax)
 		}
+	}
+}
+
+// TestParamFieldTypes: each entry's Field points at a Config field of the
+// type its Kind reads and writes (the table's Field functions return any,
+// so that they are static data rather than closures built at start-up: the
+// compiler no longer checks this), and no two entries at the same field.
+func TestParamFieldTypes(t *testing.T) {
+	want := map[Kind]string{KindBool: "*bool", KindCount: "*int", KindInt: "*int", KindString: "*string", KindList: "*[]string"}
+	c := &Config{}
+	owner := map[any]string{}
+	for _, p := range Params {
+		if p.Field == nil {
+			continue
+		}
+		f := p.Field(c)
+		if got := fmt.Sprintf("%T", f); got != want[p.Kind] {
+			t.Errorf("%s: Field is %s, its kind %c reads %s", p.Name, got, p.Kind, want[p.Kind])
+		}
+		if p.Field(c) != f {
+			t.Errorf("%s: Field points at a different place each call", p.Name)
+		}
+		if other, dup := owner[f]; dup {
+			t.Errorf("%s and %s write the same field", other, p.Name)
+		}
+		owner[f] = p.Name
 	}
 }

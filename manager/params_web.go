@@ -50,38 +50,38 @@ type EnhanceOptions struct {
 // dest: the last one given wins.
 var installerParams = []Param{
 	{Name: "https-port", Kind: KindInt, Category: CatInstall, Default: "443", Usage: "port the installer makes the server listen on for TLS",
-		Field: fint(func(c *Config) *int { return &c.HTTPSPort }), Check: checkPort("https-port", func(c *Config) int { return c.HTTPSPort }),
+		Field: func(c *Config) any { return &c.HTTPSPort }, Check: checkPort("https-port", func(c *Config) int { return c.HTTPSPort }),
 		Conf: "https_port", Keep: true, When: func(c *Config) bool { return isWeb(c.Installer) && c.HTTPSPort != 443 }, Clear: true},
 	{Name: "redirect", Kind: KindBool, Category: CatInstall, Usage: "redirect HTTP to HTTPS (default: yes for run and install, no for enhance)",
-		Field: fbool(func(c *Config) *bool { return &c.Enhance.yes }), Check: checkRedirect},
+		Field: func(c *Config) any { return &c.Enhance.yes }, Check: checkRedirect},
 	{Name: "no-redirect", Kind: KindBool, Category: CatInstall, Usage: "do not redirect HTTP to HTTPS",
-		Field: fbool(func(c *Config) *bool { return &c.Enhance.no })},
+		Field: func(c *Config) any { return &c.Enhance.no }},
 	{Name: "hsts", Kind: KindBool, Category: CatInstall, Usage: "add the Strict-Transport-Security header to every TLS response",
-		Field: fbool(func(c *Config) *bool { return &c.Enhance.HSTS })},
+		Field: func(c *Config) any { return &c.Enhance.HSTS }},
 	{Name: "no-hsts", Kind: KindBool, Category: CatInstall, Hidden: true, Usage: "do not add Strict-Transport-Security (default)"},
 	{Name: "uir", Kind: KindBool, Category: CatInstall, Usage: `add "Content-Security-Policy: upgrade-insecure-requests"`,
-		Field: fbool(func(c *Config) *bool { return &c.Enhance.UIR })},
+		Field: func(c *Config) any { return &c.Enhance.UIR }},
 	{Name: "no-uir", Kind: KindBool, Category: CatInstall, Hidden: true, Usage: "do not add the upgrade-insecure-requests header (default)"},
 	{Name: "staple-ocsp", Kind: KindBool, Category: CatInstall, Usage: "turn on OCSP stapling",
-		Field: fbool(func(c *Config) *bool { return &c.Enhance.Staple })},
+		Field: func(c *Config) any { return &c.Enhance.Staple }},
 	{Name: "no-staple-ocsp", Kind: KindBool, Category: CatInstall, Hidden: true, Usage: "do not turn on OCSP stapling (default)"},
 	{Name: "auto-hsts", Kind: KindBool, Category: CatInstall, Usage: "certbot's growing HSTS max-age: refused by run, install and enhance (use --hsts)",
-		Field: fbool(func(c *Config) *bool { return &c.Enhance.Auto })},
+		Field: func(c *Config) any { return &c.Enhance.Auto }},
 	{Name: "checkpoints", Kind: KindInt, Category: CatInstall, Default: "1", Usage: "rollback: how many installer checkpoints to undo",
-		Field: fint(func(c *Config) *int { return &c.Checkpoints }), Check: func(c *Config) error {
+		Field: func(c *Config) any { return &c.Checkpoints }, Check: func(c *Config) error {
 			if c.Checkpoints < 0 {
 				return Usagef("--checkpoints must be 0 or more")
 			}
 			return nil
 		}},
 	{Name: "nginx-server-root", Kind: KindString, Category: CatInstall, Default: "/etc/nginx", Usage: "nginx server root, holding nginx.conf",
-		Field: fstr(func(c *Config) *string { return &c.Nginx.ServerRoot }), Check: pluginPath("nginx-server-root", "/etc/nginx", func(c *Config) *string { return &c.Nginx.ServerRoot }),
+		Field: func(c *Config) any { return &c.Nginx.ServerRoot }, Check: pluginPath("nginx-server-root", "/etc/nginx", func(c *Config) *string { return &c.Nginx.ServerRoot }),
 		Conf: "nginx_server_root", Keep: true, When: whenNginx(func(c *Config) bool { return c.Nginx.ServerRoot != "" }), Clear: true},
 	{Name: "nginx-ctl", Kind: KindString, Category: CatInstall, Default: "nginx", Usage: "nginx binary, for -t and -s reload",
-		Field: fstr(func(c *Config) *string { return &c.Nginx.Ctl }), Check: pluginString("nginx-ctl", "nginx", func(c *Config) *string { return &c.Nginx.Ctl }),
+		Field: func(c *Config) any { return &c.Nginx.Ctl }, Check: pluginString("nginx-ctl", "nginx", func(c *Config) *string { return &c.Nginx.Ctl }),
 		Conf: "nginx_ctl", Keep: true, When: whenNginx(func(c *Config) bool { return c.Nginx.Ctl != "" }), Clear: true},
 	{Name: "nginx-sleep-seconds", Kind: KindInt, Category: CatInstall, Default: "1", Hidden: true, Usage: "accepted and saved; acmectl waits until nginx's new workers run instead",
-		Field: fint(func(c *Config) *int { return &c.Nginx.SleepSeconds }), Check: func(c *Config) error {
+		Field: func(c *Config) any { return &c.Nginx.SleepSeconds }, Check: func(c *Config) error {
 			if !c.Set["nginx-sleep-seconds"] {
 				c.Nginx.SleepSeconds = 0
 			}
@@ -108,7 +108,7 @@ var apacheParams = func() []Param {
 		{"ctl", "apache2ctl", "apache2ctl", func(o *ApacheOptions) *string { return &o.Ctl }},
 		{"bin", "", "apache2 binary (accepted; apache2ctl is used)", func(o *ApacheOptions) *string { return &o.Bin }},
 	}
-	var out []Param
+	out := make([]Param, 0, len(opts))
 	for _, o := range opts {
 		get := func(c *Config) *string { return o.field(&c.Apache) }
 		name := "apache-" + o.name
