@@ -178,7 +178,7 @@ func (b *bench) startUp(ctx context.Context) error {
 // another module, which a program cannot import.
 func (b *bench) acmectlLibraries(ctx context.Context) ([]string, error) {
 	cmd := exec.CommandContext(ctx, "go", "list", "-e", "-deps", "-tags", "dnsembed,nocluster,urfave_cli_no_docs", "-f", "{{.ImportPath}}", "./cmd/acmectl")
-	cmd.Dir = b.repo
+	cmd.Dir, cmd.Env = b.repo, append(os.Environ(), "CGO_ENABLED=0") // as make build links it
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("go list -deps ./cmd/acmectl: %w", err)
@@ -186,7 +186,7 @@ func (b *bench) acmectlLibraries(ctx context.Context) ([]string, error) {
 	var libs []string
 	for _, p := range strings.Fields(string(out)) {
 		internal := p == "internal" || strings.HasPrefix(p, "internal/") || strings.Contains(p, "/internal/") || strings.HasSuffix(p, "/internal")
-		if strings.HasPrefix(p, "github.com/acmectl/acmectl") || strings.HasPrefix(p, "vendor/") || internal || p == "unsafe" || p == "C" {
+		if strings.HasPrefix(p, "github.com/acmectl/acmectl") || strings.HasPrefix(p, "vendor/") || internal || p == "unsafe" || p == "C" || p == "runtime/cgo" {
 			continue
 		}
 		libs = append(libs, p)
@@ -234,7 +234,11 @@ func (b *bench) buildHello(ctx context.Context, name, dirName string, imports []
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build hello-world: %v\n%s", err, out)
 	}
-	return &client{name: name, bin: filepath.Join(dir, "hello"), version: runtime.Version()}, nil
+	bin, err := installed(filepath.Join(dir, "hello"), filepath.Join(dir, "hello"))
+	if err != nil {
+		return nil, err
+	}
+	return &client{name: name, bin: bin, version: runtime.Version()}, nil
 }
 
 // active lists the clients that can run.
