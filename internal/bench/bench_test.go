@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -81,5 +82,17 @@ func TestThousandsAndMedian(t *testing.T) {
 	m = median([]sample{{wall: 4}, {wall: 2}})
 	if m.wall != 3 {
 		t.Errorf("median of two = %v, want 3", m.wall)
+	}
+}
+
+// TestBuildTagsAsMake: case 0's baselines and its list of acmectl's
+// libraries use the tags make build builds the binary that runs with.
+func TestBuildTagsAsMake(t *testing.T) {
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(mk), "build -tags "+buildTags+" -overlay $(DIST)/overlay.json") {
+		t.Errorf("make build does not build acmectl with -tags %s", buildTags)
 	}
 }

@@ -124,6 +124,9 @@ const helloName = "hello-world (Go)"
 // crypto/x509, encoding/json), the floor for a Go ACME client's start-up.
 const httpsHelloName = "hello-world (Go, HTTPS packages)"
 
+// buildTags are the tags make build builds the binary that runs with.
+const buildTags = "dnsembed,nocluster,urfave_cli_no_docs"
+
 // libsHelloName is case 0's third baseline: the same program importing
 // every standard and third-party package the default build of acmectl
 // links, acmectl's own excepted — what any program built on the same
@@ -177,7 +180,7 @@ func (b *bench) startUp(ctx context.Context) error {
 // (make build's tags) that are neither acmectl's own nor internal to
 // another module, which a program cannot import.
 func (b *bench) acmectlLibraries(ctx context.Context) ([]string, error) {
-	cmd := exec.CommandContext(ctx, "go", "list", "-e", "-deps", "-tags", "dnsembed,nocluster,urfave_cli_no_docs", "-f", "{{.ImportPath}}", "./cmd/acmectl")
+	cmd := exec.CommandContext(ctx, "go", "list", "-e", "-deps", "-tags", buildTags, "-f", "{{.ImportPath}}", "./cmd/acmectl")
 	cmd.Dir, cmd.Env = b.repo, append(os.Environ(), "CGO_ENABLED=0") // as make build links it
 	out, err := cmd.Output()
 	if err != nil {
@@ -229,7 +232,9 @@ func (b *bench) buildHello(ctx context.Context, name, dirName string, imports []
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), mod, 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "hello", ".")
+	// make build's tags: urfave_cli_no_docs leaves urfave/cli's man-page
+	// generator out (the others only select acmectl's own files).
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", buildTags, "-trimpath", "-ldflags", "-s -w", "-o", "hello", ".")
 	cmd.Dir, cmd.Env = dir, append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build hello-world: %v\n%s", err, out)

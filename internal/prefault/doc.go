@@ -16,7 +16,7 @@
 // with the MiB 8.0 ms, with the MiB populated in one call 6.7 ms). acmectl
 // --version: 534 → 348 page faults and about 2 ms less with the heap part,
 // 348 → about 300 faults and 0.5–1 ms less with the code (medians of 80–120
-// interleaved runs; see docs/performance.md). Where faults are cheap it
+// interleaved runs; README, Performance). Where faults are cheap it
 // costs about what the faults would have: the heap pages are zeroed either
 // way, and the code pages are mostly mapped by the faults' fault-around.
 // Peak RSS shows about 1 MiB more: code pages of the executable, shared with
