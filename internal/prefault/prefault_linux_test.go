@@ -32,8 +32,8 @@ func resident(t *testing.T, start, n uintptr) int {
 // and the init's call on the heap succeeded (or the kernel predates the
 // advice).
 func TestPopulate(t *testing.T) {
-	if Err != nil && !errors.Is(Err, syscall.EINVAL) {
-		t.Errorf("init: %v", Err)
+	if heapErr != nil && !errors.Is(heapErr, syscall.EINVAL) {
+		t.Errorf("init: %v", heapErr)
 	}
 	const mib = 1 << 20
 	m, err := syscall.Mmap(-1, 0, 3*mib, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
@@ -81,8 +81,8 @@ func TestCodeMappings(t *testing.T) {
 // init every page of it is mapped (smaps' Rss, the pages with page-table
 // entries, equals its Size; mincore would only tell the page cache).
 func TestImageOwnCode(t *testing.T) {
-	if ImageErr != nil {
-		t.Errorf("init: %v", ImageErr)
+	if codeErr != nil {
+		t.Errorf("init: %v", codeErr)
 	}
 	var st syscall.Stat_t
 	if err := syscall.Stat("/proc/self/exe", &st); err != nil {

@@ -2,8 +2,4 @@
 
 package prefault
 
-// Bytes is how much of the heap init populates: nothing outside Linux.
-const Bytes = 0
-
-// Err is nil: there is nothing to do.
-var Err error
+// Outside Linux there is nothing to populate: the package does nothing.
